@@ -1,1 +1,63 @@
-//! placeholder
+//! Warden's identity engine: who is calling, and can we prove it.
+//!
+//! This crate owns the trust domain's signing key ([`SigningKey`]), issues and
+//! verifies JWT-SVIDs ([`SigningKey::issue`], [`JwtSvidVerifier`]) in the
+//! [SPIFFE JWT-SVID] profile with ES256, serves the public keys as a SPIFFE
+//! trust bundle ([`bundle_document`]), keeps the set of revoked agents and
+//! instances ([`RevocationSet`]), and makes opaque admin tokens
+//! ([`generate_admin_token`]). Secrets travel in [`Secret`], whose `Debug` and
+//! `Display` redact.
+//!
+//! It is a pure, synchronous library: no runtime, no store. The caller passes
+//! the time in, so every check is reproducible in a test.
+//!
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use warden_identity::{IssueRequest, JwtSvidVerifier, SigningKey, TokenError};
+//! use warden_types::{SpiffeId, TrustDomain};
+//!
+//! let key = SigningKey::generate();
+//! let spiffe_id: SpiffeId = "spiffe://example.org/agent/invoice-bot/i-1".parse()?;
+//! let now = SystemTime::now();
+//! let issued = key.issue(&IssueRequest {
+//!     spiffe_id: spiffe_id.clone(),
+//!     audience: vec!["warden".to_owned()],
+//!     ttl: Duration::from_secs(300),
+//!     now,
+//! })?;
+//!
+//! let verifier =
+//!     JwtSvidVerifier::from_signing_key(TrustDomain::new("example.org")?, "warden".to_owned(), &key);
+//! let svid = verifier.verify(issued.token.expose(), now)?;
+//! assert_eq!(svid.spiffe_id, spiffe_id);
+//! assert_eq!(svid.jti, issued.jti);
+//!
+//! // An hour later the token has expired.
+//! let later = now + Duration::from_secs(3600);
+//! assert!(matches!(
+//!     verifier.verify(issued.token.expose(), later),
+//!     Err(TokenError::Expired { .. })
+//! ));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [SPIFFE JWT-SVID]: https://github.com/spiffe/spiffe/blob/main/standards/JWT-SVID.md
+
+mod admin;
+mod error;
+mod jwt;
+mod key;
+mod revocation;
+mod secret;
+mod verify;
+
+#[cfg(test)]
+mod tests;
+
+pub use admin::{ADMIN_TOKEN_PREFIX, admin_token_matches, generate_admin_token, token_digest};
+pub use error::{IdentityError, TokenError};
+pub use jwt::{IssueRequest, IssuedToken, VerifiedSvid};
+pub use key::{BUNDLE_REFRESH_HINT_SECONDS, SigningKey, VerifyingKeyEntry, bundle_document};
+pub use revocation::RevocationSet;
+pub use secret::{Secret, constant_time_eq};
+pub use verify::{DEFAULT_LEEWAY, JwtSvidVerifier, MAX_TOKEN_BYTES};

@@ -1,0 +1,408 @@
+//! `warden.toml`: tool servers, named lists, and where manifests and policies live.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use warden_types::{Operation, TrustDomain};
+
+use crate::error::{Diagnostics, Location, PolicyError};
+
+/// The data classes Warden knows out of the box. Custom ones are declared in
+/// `[classes] custom = [...]`.
+pub const BUILTIN_CLASSES: &[&str] = &[
+    "pii",
+    "pii.contact",
+    "pii.identity",
+    "pii.address",
+    "pii.dob",
+    "financial",
+    "financial.card",
+    "financial.account",
+    "health",
+    "credentials",
+    "privileged",
+];
+
+/// Where a tool server sends data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Destination {
+    /// Inside the organisation.
+    Internal,
+    /// Outside the organisation.
+    External,
+}
+
+impl Destination {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Destination::Internal => "internal",
+            Destination::External => "external",
+        }
+    }
+}
+
+/// How Warden reaches a tool server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// Warden (or `warden mcp wrap`) starts the server and speaks over stdio.
+    Stdio {
+        /// The command and its arguments.
+        command: Vec<String>,
+    },
+    /// Streamable HTTP at a URL.
+    Http {
+        /// The upstream URL.
+        url: url::Url,
+    },
+    /// No transport: the agent calls the tool itself and asks Warden first
+    /// through the decision API.
+    Api,
+}
+
+/// A declared tool of a server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolConfig {
+    /// The operation kind, if the configuration fixes it.
+    pub operation: Option<Operation>,
+    /// A destination overriding the server's.
+    pub destination: Option<Destination>,
+    /// Cleared classes overriding the server's.
+    pub cleared: Option<Vec<String>>,
+    /// The JSON Schema of the tool's input, if known.
+    pub input_schema: Option<serde_json::Value>,
+    /// Where the tool is declared.
+    pub location: Location,
+}
+
+/// A tool server, declared once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// The server's name, as manifests use it.
+    pub name: String,
+    /// How it is reached.
+    pub transport: Transport,
+    /// Where it sends data.
+    pub destination: Destination,
+    /// The classes it is cleared to receive.
+    pub cleared: Vec<String>,
+    /// Its declared tools.
+    pub tools: BTreeMap<String, ToolConfig>,
+    /// Where it is declared.
+    pub location: Location,
+}
+
+/// The gateway's own settings (`[serve]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// Data-plane listen address.
+    pub listen: String,
+    /// Admin-plane listen address.
+    pub admin_listen: String,
+    /// The audience JWT-SVIDs must carry.
+    pub audience: String,
+    /// How long a `needs_approval` decision waits for a human, in seconds.
+    pub approval_timeout_secs: u64,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// How long an idle session's state is kept, in seconds.
+    pub session_idle_secs: u64,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:7700".into(),
+            admin_listen: "127.0.0.1:7701".into(),
+            audience: "warden".into(),
+            approval_timeout_secs: 900,
+            max_body_bytes: 1024 * 1024,
+            session_idle_secs: 3600,
+        }
+    }
+}
+
+/// The whole `warden.toml`, lowered and checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from (for messages), or `<embedded>`.
+    pub file: String,
+    /// The directory that relative paths are resolved against.
+    pub base_dir: PathBuf,
+    /// The SPIFFE trust domain.
+    pub trust_domain: TrustDomain,
+    /// Where agent manifests are read from.
+    pub agents_dir: PathBuf,
+    /// Where org-wide Cedar policies are read from.
+    pub policies_dir: PathBuf,
+    /// Tool servers by name.
+    pub servers: BTreeMap<String, ServerConfig>,
+    /// Named lists.
+    pub lists: BTreeMap<String, Vec<String>>,
+    /// All known data classes (built-in and custom).
+    pub classes: Vec<String>,
+    /// Gateway settings.
+    pub serve: ServeConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    trust_domain: toml::Spanned<String>,
+    agents_dir: Option<String>,
+    policies_dir: Option<String>,
+    #[serde(default)]
+    servers: BTreeMap<String, toml::Spanned<RawServer>>,
+    #[serde(default)]
+    lists: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    classes: RawClasses,
+    #[serde(default)]
+    serve: RawServe,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawClasses {
+    #[serde(default)]
+    custom: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServe {
+    listen: Option<String>,
+    admin_listen: Option<String>,
+    audience: Option<String>,
+    approval_timeout_secs: Option<u64>,
+    max_body_bytes: Option<usize>,
+    session_idle_secs: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    transport: toml::Spanned<String>,
+    url: Option<toml::Spanned<String>>,
+    command: Option<Vec<String>>,
+    destination: Destination,
+    cleared: Option<toml::Spanned<Vec<String>>>,
+    #[serde(default)]
+    tools: BTreeMap<String, toml::Spanned<RawTool>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTool {
+    operation: Option<toml::Spanned<String>>,
+    destination: Option<Destination>,
+    cleared: Option<toml::Spanned<Vec<String>>>,
+    input_schema: Option<toml::Value>,
+}
+
+impl Config {
+    /// Reads and checks the configuration at `path`.
+    pub fn load(path: &Path) -> Result<Config, PolicyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base = path.parent().map(Path::to_owned).unwrap_or_default();
+        Config::parse(&path.display().to_string(), &text, &base)
+    }
+
+    /// Parses configuration text; `file` names it in messages and `base_dir`
+    /// anchors relative paths.
+    pub fn parse(file: &str, text: &str, base_dir: &Path) -> Result<Config, PolicyError> {
+        let at = |offset: usize| {
+            let (line, column) = crate::rewrite::line_col(text, offset);
+            Location::new(file, line, column)
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let location = e.span().map_or(Location::new(file, 0, 0), |s| at(s.start));
+            PolicyError::Invalid(vec![crate::error::Diagnostic::new(
+                location,
+                None,
+                e.message().to_owned(),
+            )])
+        })?;
+        let mut diags = Diagnostics::default();
+        let trust_domain = match TrustDomain::new(raw.trust_domain.get_ref().clone()) {
+            Ok(td) => td,
+            Err(e) => {
+                diags.push(at(raw.trust_domain.span().start), Some("trust_domain".into()), e.to_string());
+                TrustDomain::new("invalid.example").map_err(|e| {
+                    PolicyError::Invalid(vec![crate::error::Diagnostic::new(
+                        Location::new(file, 0, 0),
+                        None,
+                        e.to_string(),
+                    )])
+                })?
+            }
+        };
+        let mut classes: Vec<String> = BUILTIN_CLASSES.iter().map(|c| (*c).to_owned()).collect();
+        for custom in &raw.classes.custom {
+            if !custom
+                .split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'))
+            {
+                diags.push(Location::new(file, 0, 0), Some("classes.custom".into()), format!("class `{custom}` must be dotted lowercase words, as in `acme.deal`"));
+            }
+            classes.push(custom.clone());
+        }
+        let check_classes = |diags: &mut Diagnostics, list: &toml::Spanned<Vec<String>>, field: String| {
+            for class in list.get_ref() {
+                if !classes.iter().any(|c| c == class) {
+                    let hint = crate::error::did_you_mean(class, classes.iter().map(String::as_str));
+                    diags.push(at(list.span().start), Some(field.clone()), format!("unknown data class `{class}`{hint}"));
+                }
+            }
+        };
+        let mut servers = BTreeMap::new();
+        for (name, spanned) in raw.servers {
+            let location = at(spanned.span().start);
+            let raw_server = spanned.into_inner();
+            let field = format!("servers.{name}");
+            if !valid_name(&name) {
+                diags.push(location.clone(), Some(field.clone()), format!("server name `{name}` may hold only lowercase letters, digits, `-` and `_`"));
+            }
+            let transport = match raw_server.transport.get_ref().as_str() {
+                "http" => match &raw_server.url {
+                    Some(u) => match url::Url::parse(u.get_ref()) {
+                        Ok(url) => Transport::Http { url },
+                        Err(e) => {
+                            diags.push(at(u.span().start), Some(format!("{field}.url")), format!("`{}` is not a URL: {e}", u.get_ref()));
+                            Transport::Api
+                        }
+                    },
+                    None => {
+                        diags.push(location.clone(), Some(format!("{field}.url")), "an `http` server needs `url`");
+                        Transport::Api
+                    }
+                },
+                "stdio" => match &raw_server.command {
+                    Some(c) if !c.is_empty() => Transport::Stdio { command: c.clone() },
+                    _ => {
+                        diags.push(location.clone(), Some(format!("{field}.command")), "a `stdio` server needs a non-empty `command`");
+                        Transport::Api
+                    }
+                },
+                "api" => Transport::Api,
+                other => {
+                    diags.push(at(raw_server.transport.span().start), Some(format!("{field}.transport")), format!("unknown transport `{other}`: expected `stdio`, `http` or `api`"));
+                    Transport::Api
+                }
+            };
+            if let Some(cleared) = &raw_server.cleared {
+                check_classes(&mut diags, cleared, format!("{field}.cleared"));
+            }
+            let mut tools = BTreeMap::new();
+            for (tool_name, raw_tool) in raw_server.tools {
+                let tool_location = at(raw_tool.span().start);
+                let raw_tool = raw_tool.into_inner();
+                let tool_field = format!("{field}.tools.{tool_name}");
+                let operation = raw_tool.operation.as_ref().and_then(|op| match op.get_ref().parse::<Operation>() {
+                    Ok(op) => Some(op),
+                    Err(e) => {
+                        diags.push(at(op.span().start), Some(format!("{tool_field}.operation")), e.to_string());
+                        None
+                    }
+                });
+                if let Some(cleared) = &raw_tool.cleared {
+                    check_classes(&mut diags, cleared, format!("{tool_field}.cleared"));
+                }
+                let input_schema = raw_tool.input_schema.map(|v| toml_to_json(&v));
+                tools.insert(
+                    tool_name,
+                    ToolConfig {
+                        operation,
+                        destination: raw_tool.destination,
+                        cleared: raw_tool.cleared.map(toml::Spanned::into_inner),
+                        input_schema,
+                        location: tool_location,
+                    },
+                );
+            }
+            servers.insert(
+                name.clone(),
+                ServerConfig {
+                    name,
+                    transport,
+                    destination: raw_server.destination,
+                    cleared: raw_server.cleared.map(toml::Spanned::into_inner).unwrap_or_default(),
+                    tools,
+                    location,
+                },
+            );
+        }
+        for name in raw.lists.keys() {
+            if !valid_name(name) {
+                diags.push(Location::new(file, 0, 0), Some(format!("lists.{name}")), format!("list name `{name}` may hold only lowercase letters, digits, `-` and `_`"));
+            }
+        }
+        let defaults = ServeConfig::default();
+        let serve = ServeConfig {
+            listen: raw.serve.listen.unwrap_or(defaults.listen),
+            admin_listen: raw.serve.admin_listen.unwrap_or(defaults.admin_listen),
+            audience: raw.serve.audience.unwrap_or(defaults.audience),
+            approval_timeout_secs: raw.serve.approval_timeout_secs.unwrap_or(defaults.approval_timeout_secs),
+            max_body_bytes: raw.serve.max_body_bytes.unwrap_or(defaults.max_body_bytes),
+            session_idle_secs: raw.serve.session_idle_secs.unwrap_or(defaults.session_idle_secs),
+        };
+        let config = Config {
+            file: file.to_owned(),
+            base_dir: base_dir.to_owned(),
+            trust_domain,
+            agents_dir: base_dir.join(raw.agents_dir.unwrap_or_else(|| "agents".into())),
+            policies_dir: base_dir.join(raw.policies_dir.unwrap_or_else(|| "policies".into())),
+            servers,
+            lists: raw.lists,
+            classes,
+            serve,
+        };
+        diags.into_result(config)
+    }
+}
+
+pub(crate) fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+fn toml_to_json(v: &toml::Value) -> serde_json::Value {
+    match v {
+        toml::Value::String(s) => serde_json::Value::String(s.clone()),
+        toml::Value::Integer(i) => serde_json::Value::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        toml::Value::Boolean(b) => serde_json::Value::Bool(*b),
+        toml::Value::Datetime(d) => serde_json::Value::String(d.to_string()),
+        toml::Value::Array(a) => a.iter().map(toml_to_json).collect(),
+        toml::Value::Table(t) => t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let text = "trust_domain = \"example.org\"\n\n[servers.mail]\ntransport = \"smtp\"\ndestination = \"internal\"\ncleared = [\"pi\"]\n";
+        let err = Config::parse("warden.toml", text, Path::new(".")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("warden.toml:4:13: field `servers.mail.transport`: unknown transport `smtp`"), "{msg}");
+        assert!(msg.contains("warden.toml:6:11: field `servers.mail.cleared`: unknown data class `pi` (did you mean `pii`?)"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_line() {
+        let text = "trust_domain = \"example.org\"\n[servers.mail]\ntransport = \"api\"\ndestination = \"internal\"\ncolour = 1\n";
+        let msg = Config::parse("w.toml", text, Path::new(".")).unwrap_err().to_string();
+        assert!(msg.starts_with("w.toml:5:1: unknown field `colour`"), "{msg}");
+    }
+}

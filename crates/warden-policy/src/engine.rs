@@ -1,0 +1,169 @@
+//! The stateful decision point: the current snapshot (swapped atomically),
+//! per-session history and budgets, all in memory.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+use warden_types::{AgentName, DecisionOutcome, InstanceId};
+
+use crate::context::SessionHistory;
+use crate::evaluate::{Decision, DecisionRequest};
+use crate::snapshot::Snapshot;
+
+const SHARDS: usize = 64;
+
+#[derive(Debug)]
+struct SessionState {
+    history: SessionHistory,
+    last_seen: Instant,
+}
+
+type SessionKey = (AgentName, InstanceId, String);
+
+#[derive(Debug, Default)]
+struct HourWindow {
+    hour: u64,
+    count: u64,
+}
+
+/// The decision point. Cheap to share (`Arc<Engine>`); `decide` takes no
+/// global lock and reads no database.
+#[derive(Debug)]
+pub struct Engine {
+    snapshot: ArcSwap<Snapshot>,
+    hasher: RandomState,
+    sessions: Vec<Mutex<HashMap<SessionKey, Arc<Mutex<SessionState>>>>>,
+    hours: Vec<Mutex<HashMap<AgentName, HourWindow>>>,
+    started: Instant,
+    epoch_hour_offset: u64,
+}
+
+impl Engine {
+    /// An engine serving `snapshot`.
+    pub fn new(snapshot: Snapshot) -> Engine {
+        let epoch_secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        Engine {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            hasher: RandomState::new(),
+            sessions: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            hours: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            started: Instant::now(),
+            epoch_hour_offset: epoch_secs,
+        }
+    }
+
+    /// The snapshot in force.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Swaps in a new snapshot; decisions in flight finish on the old one.
+    pub fn replace(&self, snapshot: Snapshot) {
+        self.snapshot.store(Arc::new(snapshot));
+    }
+
+    fn shard<K: Hash>(&self, key: &K) -> usize {
+        let mut h = self.hasher.build_hasher();
+        key.hash(&mut h);
+        (h.finish() as usize) % SHARDS
+    }
+
+    fn current_hour(&self) -> u64 {
+        (self.epoch_hour_offset + self.started.elapsed().as_secs()) / 3600
+    }
+
+    fn session(&self, request: &DecisionRequest<'_>) -> Arc<Mutex<SessionState>> {
+        let key: SessionKey = (request.agent.clone(), request.instance.clone(), request.session.to_owned());
+        let mut shard = self.sessions[self.shard(&key)].lock();
+        Arc::clone(shard.entry(key).or_insert_with(|| {
+            Arc::new(Mutex::new(SessionState { history: SessionHistory::default(), last_seen: Instant::now() }))
+        }))
+    }
+
+    /// Reserves one action of the agent's hourly budget; `false` when spent.
+    fn reserve_hour(&self, agent: &AgentName, limit: u64) -> bool {
+        let hour = self.current_hour();
+        let mut shard = self.hours[self.shard(agent)].lock();
+        let w = shard.entry(agent.clone()).or_default();
+        if w.hour != hour {
+            *w = HourWindow { hour, count: 0 };
+        }
+        if w.count >= limit {
+            return false;
+        }
+        w.count += 1;
+        true
+    }
+
+    fn refund_hour(&self, agent: &AgentName) {
+        let mut shard = self.hours[self.shard(agent)].lock();
+        if let Some(w) = shard.get_mut(agent) {
+            w.count = w.count.saturating_sub(1);
+        }
+    }
+
+    /// Decides one action. Budgets count allowed actions only; an allowed
+    /// action is added to the session's history.
+    pub fn decide(&self, request: &DecisionRequest<'_>) -> Decision {
+        let snapshot = self.snapshot.load();
+        let session = self.session(request);
+        // One decision at a time per session, so that budget checks and history
+        // updates are atomic.
+        let mut state = session.lock();
+        state.last_seen = Instant::now();
+        let per_hour = snapshot.agents.get(request.agent).and_then(|a| a.budgets.per_hour);
+        if let Some(limit) = per_hour {
+            if !self.reserve_hour(request.agent, limit) {
+                return Decision::deny(
+                    &snapshot.digest,
+                    format!("hourly budget {limit} spent: `{}` allowed {limit} actions this hour", request.agent),
+                );
+            }
+        }
+        let decision = snapshot.evaluate(request, &state.history);
+        if decision.outcome == DecisionOutcome::Allow {
+            state.history.actions += 1;
+            state.history.tools.insert(format!("{}/{}", request.server, request.tool));
+        } else if per_hour.is_some() {
+            self.refund_hour(request.agent);
+        }
+        decision
+    }
+
+    /// Counts an action that became allowed later (an approved request) against
+    /// the budgets and the session's history.
+    pub fn record_allowed(&self, request: &DecisionRequest<'_>) {
+        let session = self.session(request);
+        let mut state = session.lock();
+        state.history.actions += 1;
+        state.history.tools.insert(format!("{}/{}", request.server, request.tool));
+        let snapshot = self.snapshot.load();
+        if let Some(limit) = snapshot.agents.get(request.agent).and_then(|a| a.budgets.per_hour) {
+            let _ = self.reserve_hour(request.agent, limit);
+        }
+    }
+
+    /// Drops sessions idle for longer than `idle`; returns how many were dropped.
+    pub fn expire_sessions(&self, idle: Duration) -> usize {
+        let mut dropped = 0;
+        for shard in &self.sessions {
+            let mut map = shard.lock();
+            let before = map.len();
+            map.retain(|_, s| s.try_lock().is_none_or(|s| s.last_seen.elapsed() < idle));
+            dropped += before - map.len();
+        }
+        dropped
+    }
+
+    /// The number of live sessions.
+    pub fn live_sessions(&self) -> usize {
+        self.sessions.iter().map(|s| s.lock().len()).sum()
+    }
+}

@@ -1,0 +1,132 @@
+//! `warden policy test CASES.yaml`: policy tests as users write them in CI.
+
+use serde::Deserialize;
+use serde_json::Value;
+use warden_types::{AgentName, DecisionOutcome, InstanceId};
+
+use crate::context::SessionHistory;
+use crate::error::{Diagnostic, Location, PolicyError};
+use crate::evaluate::DecisionRequest;
+use crate::snapshot::Snapshot;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCases {
+    cases: Vec<RawCase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    name: String,
+    agent: String,
+    server: String,
+    tool: String,
+    #[serde(default)]
+    args: Value,
+    #[serde(default)]
+    session: Vec<String>,
+    expect: DecisionOutcome,
+    reason: Option<String>,
+}
+
+/// A file of policy test cases.
+#[derive(Debug)]
+pub struct TestCases {
+    file: String,
+    cases: Vec<RawCase>,
+}
+
+/// One case that did not decide as expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFailure {
+    /// The case's name.
+    pub name: String,
+    /// What was expected.
+    pub expected: String,
+    /// What Warden decided.
+    pub got: DecisionOutcome,
+    /// Warden's reasons.
+    pub reasons: Vec<String>,
+}
+
+/// The outcome of a test run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TestReport {
+    /// Cases that passed.
+    pub passed: usize,
+    /// Cases that failed, with reasons.
+    pub failures: Vec<CaseFailure>,
+}
+
+impl TestCases {
+    /// Parses a cases file:
+    ///
+    /// ```yaml
+    /// cases:
+    ///   - name: small payment is allowed
+    ///     agent: invoice-bot
+    ///     server: accounting
+    ///     tool: schedule_payment
+    ///     args: { amount: 98.7, iban: DE89370400440532013000 }
+    ///     session: [accounting/read_invoice]   # earlier allowed calls, if any
+    ///     expect: allow                        # allow | deny | needs_approval
+    ///     reason: "..."                        # optional: a substring of a reason
+    /// ```
+    pub fn parse(file: &str, text: &str) -> Result<TestCases, PolicyError> {
+        let raw: RawCases = serde_yaml::from_str(text).map_err(|e| {
+            let loc = e.location().map_or(Location::new(file, 0, 0), |l| Location::new(file, l.line(), l.column()));
+            PolicyError::Invalid(vec![Diagnostic::new(loc, None, e.to_string())])
+        })?;
+        Ok(TestCases { file: file.to_owned(), cases: raw.cases })
+    }
+
+    /// Runs every case against `snapshot`.
+    pub fn run(&self, snapshot: &Snapshot) -> TestReport {
+        let mut report = TestReport::default();
+        let instance = InstanceId::new("policy-test").unwrap_or_else(|_| unreachable_instance());
+        let empty = Value::Object(serde_json::Map::new());
+        for case in &self.cases {
+            let history = SessionHistory { actions: case.session.len() as u64, tools: case.session.iter().cloned().collect() };
+            let decision = match AgentName::new(case.agent.clone()) {
+                Ok(agent) => snapshot.evaluate(
+                    &DecisionRequest { agent: &agent, instance: &instance, session: "policy-test", server: &case.server, tool: &case.tool, args: if case.args.is_null() { &empty } else { &case.args } },
+                    &history,
+                ),
+                Err(e) => crate::evaluate::Decision::deny(&snapshot.digest, e.to_string()),
+            };
+            let reason_ok = case.reason.as_ref().is_none_or(|r| decision.reasons.iter().any(|x| x.contains(r.as_str())));
+            if decision.outcome == case.expect && reason_ok {
+                report.passed += 1;
+            } else {
+                let expected = match &case.reason {
+                    Some(r) => format!("{} with a reason containing `{r}`", case.expect),
+                    None => case.expect.to_string(),
+                };
+                report.failures.push(CaseFailure { name: case.name.clone(), expected, got: decision.outcome, reasons: decision.reasons });
+            }
+        }
+        report
+    }
+
+    /// The file the cases came from.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The number of cases.
+    pub fn len(&self) -> usize {
+        self.cases.len()
+    }
+
+    /// Whether there are no cases.
+    pub fn is_empty(&self) -> bool {
+        self.cases.is_empty()
+    }
+}
+
+
+// "policy-test" is a valid instance id; this is never reached.
+fn unreachable_instance() -> InstanceId {
+    InstanceId::new("t").unwrap_or_else(|_| unreachable_instance())
+}

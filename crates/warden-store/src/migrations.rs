@@ -1,0 +1,132 @@
+//! The schema, as an ordered list of versioned migrations.
+//!
+//! Each backend's `migrate` creates `warden_migrations`, takes a lock (SQLite:
+//! `BEGIN IMMEDIATE`; PostgreSQL: a transaction-scoped advisory lock), reads the
+//! highest applied version, refuses a database newer than [`MIGRATIONS`] knows,
+//! and applies the missing migrations in that one transaction. Migrations are
+//! append-only: never edit one that has shipped.
+
+use crate::error::StoreError;
+
+/// One schema change, written for both backends.
+#[derive(Debug)]
+pub(crate) struct Migration {
+    /// Its version: 1, 2, 3… in order, without gaps.
+    pub(crate) version: i64,
+    /// A short name, recorded in `warden_migrations`.
+    pub(crate) name: &'static str,
+    /// The SQLite statements.
+    pub(crate) sqlite: &'static str,
+    /// The PostgreSQL statements.
+    pub(crate) postgres: &'static str,
+}
+
+/// Creates the table that records applied migrations.
+pub(crate) const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS warden_migrations (\
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+/// Reads the highest applied version (0 for a fresh database).
+pub(crate) const CURRENT_VERSION: &str =
+    "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS version FROM warden_migrations";
+
+/// Every migration, oldest first.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sqlite: "
+CREATE TABLE warden_changes (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+INSERT INTO warden_changes (id, seq) VALUES (1, 0);
+CREATE TABLE warden_agents (
+    name TEXT PRIMARY KEY, manifest TEXT NOT NULL, source TEXT NOT NULL,
+    registered_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE warden_revocations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, agent TEXT NOT NULL, instance TEXT,
+    reason TEXT NOT NULL, revoked_by TEXT NOT NULL, revoked_at INTEGER NOT NULL);
+CREATE TABLE warden_admin_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, role TEXT NOT NULL,
+    digest TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);
+CREATE TABLE warden_approvals (
+    id TEXT PRIMARY KEY, agent TEXT NOT NULL, instance TEXT NOT NULL, session TEXT NOT NULL,
+    server TEXT NOT NULL, tool TEXT NOT NULL, operation TEXT NOT NULL, args TEXT NOT NULL,
+    args_digest TEXT NOT NULL, reasons TEXT NOT NULL, policies TEXT NOT NULL,
+    policy_digest TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL, decided_by TEXT, decided_at INTEGER, note TEXT,
+    consumed BOOLEAN NOT NULL DEFAULT FALSE, consumed_at INTEGER);
+CREATE INDEX warden_approvals_by_status ON warden_approvals (status, created_at);
+CREATE INDEX warden_approvals_by_action ON warden_approvals (agent, session, server, tool, args_digest);
+",
+    postgres: "
+CREATE TABLE warden_changes (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL);
+INSERT INTO warden_changes (id, seq) VALUES (1, 0);
+CREATE TABLE warden_agents (
+    name TEXT PRIMARY KEY, manifest TEXT NOT NULL, source TEXT NOT NULL,
+    registered_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+CREATE TABLE warden_revocations (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, agent TEXT NOT NULL, instance TEXT,
+    reason TEXT NOT NULL, revoked_by TEXT NOT NULL, revoked_at BIGINT NOT NULL);
+CREATE TABLE warden_admin_tokens (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+    digest TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL);
+CREATE TABLE warden_approvals (
+    id TEXT PRIMARY KEY, agent TEXT NOT NULL, instance TEXT NOT NULL, session TEXT NOT NULL,
+    server TEXT NOT NULL, tool TEXT NOT NULL, operation TEXT NOT NULL, args TEXT NOT NULL,
+    args_digest TEXT NOT NULL, reasons TEXT NOT NULL, policies TEXT NOT NULL,
+    policy_digest TEXT NOT NULL, status TEXT NOT NULL, created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL, decided_by TEXT, decided_at BIGINT, note TEXT,
+    consumed BOOLEAN NOT NULL DEFAULT FALSE, consumed_at BIGINT);
+CREATE INDEX warden_approvals_by_status ON warden_approvals (status, created_at);
+CREATE INDEX warden_approvals_by_action ON warden_approvals (agent, session, server, tool, args_digest);
+",
+}];
+
+/// The newest schema version this build knows.
+pub(crate) fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// The current time in unix milliseconds, for `warden_migrations.applied_at`.
+pub(crate) fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+/// The migrations a database at `current` still needs, or [`StoreError::NewerSchema`]
+/// if it is ahead of this build.
+pub(crate) fn pending(current: i64) -> Result<&'static [Migration], StoreError> {
+    let known = latest_version();
+    if current > known {
+        return Err(StoreError::NewerSchema {
+            found: current,
+            known,
+        });
+    }
+    let applied = MIGRATIONS
+        .iter()
+        .take_while(|m| m.version <= current)
+        .count();
+    Ok(MIGRATIONS.get(applied..).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_dense_and_ordered() {
+        for (index, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version, index as i64 + 1, "{}", migration.name);
+        }
+    }
+
+    #[test]
+    fn pending_skips_applied_and_refuses_newer() {
+        assert_eq!(pending(0).unwrap().len(), MIGRATIONS.len());
+        assert!(pending(latest_version()).unwrap().is_empty());
+        let err = pending(latest_version() + 1).unwrap_err();
+        assert!(matches!(err, StoreError::NewerSchema { .. }));
+        assert!(err.to_string().contains("newer than this build"), "{err}");
+    }
+}

@@ -1,0 +1,428 @@
+//! The behaviour every `Store` must have. Each check gets a fresh, empty store.
+
+use warden_store::{AgentRecord, ApprovalMatch, ApprovalRecord, ApprovalStatus, Store, StoreError};
+use warden_types::{AgentName, InstanceId, Role};
+
+const T0: i64 = 1_700_000_000_000;
+const MINUTE: i64 = 60_000;
+
+fn name(text: &str) -> AgentName {
+    AgentName::new(text).unwrap()
+}
+
+fn instance(text: &str) -> InstanceId {
+    InstanceId::new(text).unwrap()
+}
+
+fn agent_record(agent: &str, manifest: &str, at: i64) -> AgentRecord {
+    AgentRecord {
+        name: name(agent),
+        manifest: manifest.to_owned(),
+        source: format!("{agent}.yaml"),
+        registered_at: at,
+        updated_at: at,
+    }
+}
+
+fn pending(id: &str, args_digest: &str, created_at: i64) -> ApprovalRecord {
+    ApprovalRecord {
+        id: id.to_owned(),
+        agent: name("invoice-bot"),
+        instance: instance("i-1"),
+        session: "s-1".to_owned(),
+        server: "accounting".to_owned(),
+        tool: "pay_invoice".to_owned(),
+        operation: "write".to_owned(),
+        args: serde_json::json!({ "invoice": 42, "amount": "120.00" }),
+        args_digest: args_digest.to_owned(),
+        reasons: vec!["payments over 100 need approval".to_owned()],
+        policies: vec!["invoice-bot/approve-large".to_owned()],
+        policy_digest: "pd-1".to_owned(),
+        status: ApprovalStatus::Pending,
+        created_at,
+        expires_at: created_at + 10 * MINUTE,
+        decided_by: None,
+        decided_at: None,
+        note: None,
+        consumed: false,
+    }
+}
+
+fn retry<'a>(agent: &'a AgentName, args_digest: &'a str) -> ApprovalMatch<'a> {
+    ApprovalMatch {
+        agent,
+        instance: None,
+        session: "s-1",
+        server: "accounting",
+        tool: "pay_invoice",
+        args_digest,
+    }
+}
+
+fn assert_conflict(result: Result<impl std::fmt::Debug, StoreError>, mentions: &str) {
+    match result {
+        Err(StoreError::Conflict { message }) => {
+            assert!(
+                message.contains(mentions),
+                "conflict `{message}` does not mention `{mentions}`"
+            );
+        }
+        other => panic!("expected a conflict mentioning `{mentions}`, got {other:?}"),
+    }
+}
+
+pub(crate) async fn ping<S: Store>(store: S) {
+    store.ping().await.unwrap();
+}
+
+pub(crate) async fn agents_crud<S: Store>(store: S) {
+    assert!(store.agents().await.unwrap().is_empty());
+    assert_eq!(store.agent(&name("invoice-bot")).await.unwrap(), None);
+
+    store
+        .put_agent(&agent_record("invoice-bot", "v1", T0))
+        .await
+        .unwrap();
+    store
+        .put_agent(&agent_record("audit-bot", "v1", T0 + 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.agent(&name("invoice-bot")).await.unwrap(),
+        Some(agent_record("invoice-bot", "v1", T0))
+    );
+
+    // Replacing keeps the first registration time.
+    store
+        .put_agent(&agent_record("invoice-bot", "v2", T0 + 5))
+        .await
+        .unwrap();
+    let replaced = store.agent(&name("invoice-bot")).await.unwrap().unwrap();
+    assert_eq!(replaced.manifest, "v2");
+    assert_eq!(replaced.registered_at, T0);
+    assert_eq!(replaced.updated_at, T0 + 5);
+
+    let names: Vec<String> = store
+        .agents()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|agent| agent.name.to_string())
+        .collect();
+    assert_eq!(names, ["audit-bot", "invoice-bot"]);
+
+    assert!(store.delete_agent(&name("invoice-bot")).await.unwrap());
+    assert!(!store.delete_agent(&name("invoice-bot")).await.unwrap());
+    assert_eq!(store.agent(&name("invoice-bot")).await.unwrap(), None);
+    assert_eq!(store.agents().await.unwrap().len(), 1);
+}
+
+pub(crate) async fn revocations<S: Store>(store: S) {
+    assert!(store.revocations().await.unwrap().is_empty());
+    let whole = store
+        .add_revocation(&name("invoice-bot"), None, "compromised", "alice", T0)
+        .await
+        .unwrap();
+    let one = store
+        .add_revocation(
+            &name("invoice-bot"),
+            Some(&instance("i-7")),
+            "leaked key",
+            "bob",
+            T0 + 1,
+        )
+        .await
+        .unwrap();
+    assert!(one.id > whole.id);
+    assert_eq!(whole.instance, None);
+    assert_eq!(one.instance, Some(instance("i-7")));
+    assert_eq!(one.reason, "leaked key");
+    assert_eq!(one.revoked_by, "bob");
+    assert_eq!(one.revoked_at, T0 + 1);
+    assert_eq!(store.revocations().await.unwrap(), vec![whole, one]);
+}
+
+pub(crate) async fn admin_tokens<S: Store>(store: S) {
+    assert_eq!(store.admin_token_count().await.unwrap(), 0);
+    let first = store
+        .add_admin_token("bootstrap", Role::Admin, "d1", T0)
+        .await
+        .unwrap();
+    let second = store
+        .add_admin_token("oncall", Role::Approver, "d2", T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(store.admin_token_count().await.unwrap(), 2);
+    assert_eq!(first.role, Role::Admin);
+    assert_eq!(second.role, Role::Approver);
+    assert_eq!(second.digest, "d2");
+    assert_eq!(store.admin_tokens().await.unwrap(), vec![first, second]);
+
+    assert_conflict(
+        store
+            .add_admin_token("again", Role::Auditor, "d1", T0 + 2)
+            .await,
+        "add_admin_token",
+    );
+    assert_eq!(store.admin_token_count().await.unwrap(), 2);
+}
+
+pub(crate) async fn approval_lifecycle<S: Store>(store: S) {
+    let created = pending("dec-1", "a1", T0);
+    store.create_approval(&created).await.unwrap();
+    assert_eq!(
+        store.approval("dec-1").await.unwrap(),
+        Some(created.clone())
+    );
+    assert_eq!(store.approval("nope").await.unwrap(), None);
+    assert_conflict(store.create_approval(&created).await, "create_approval");
+
+    let approved = store
+        .decide_approval("dec-1", true, "alice", Some("ok for this one"), T0 + MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(approved.status, ApprovalStatus::Approved);
+    assert_eq!(approved.decided_by.as_deref(), Some("alice"));
+    assert_eq!(approved.decided_at, Some(T0 + MINUTE));
+    assert_eq!(approved.note.as_deref(), Some("ok for this one"));
+    assert_eq!(store.approval("dec-1").await.unwrap(), Some(approved));
+
+    // Deciding again is a conflict naming the current status.
+    assert_conflict(
+        store
+            .decide_approval("dec-1", false, "bob", None, T0 + 2 * MINUTE)
+            .await,
+        "approved",
+    );
+
+    store
+        .create_approval(&pending("dec-2", "a2", T0 + 1))
+        .await
+        .unwrap();
+    let rejected = store
+        .decide_approval("dec-2", false, "bob", None, T0 + MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(rejected.status, ApprovalStatus::Rejected);
+    assert_conflict(
+        store
+            .decide_approval("dec-2", true, "bob", None, T0 + MINUTE)
+            .await,
+        "rejected",
+    );
+
+    // Deciding after expiry marks it expired.
+    store
+        .create_approval(&pending("dec-3", "a3", T0 + 2))
+        .await
+        .unwrap();
+    let too_late = T0 + 2 + 10 * MINUTE;
+    assert_conflict(
+        store
+            .decide_approval("dec-3", true, "alice", None, too_late)
+            .await,
+        "expired",
+    );
+    let expired = store.approval("dec-3").await.unwrap().unwrap();
+    assert_eq!(expired.status, ApprovalStatus::Expired);
+    assert_eq!(expired.decided_by, None);
+
+    match store
+        .decide_approval("missing", true, "alice", None, T0)
+        .await
+    {
+        Err(StoreError::NotFound {
+            what: "approval",
+            key,
+        }) => assert_eq!(key, "missing"),
+        other => panic!("expected not found, got {other:?}"),
+    }
+
+    // The sweeper expires only pending approvals past their expiry.
+    store
+        .create_approval(&pending("dec-4", "a4", T0 + 3))
+        .await
+        .unwrap();
+    store
+        .create_approval(&pending("dec-5", "a5", T0 + 20 * MINUTE))
+        .await
+        .unwrap();
+    assert_eq!(store.expire_approvals(T0 + 15 * MINUTE).await.unwrap(), 1);
+    assert_eq!(store.expire_approvals(T0 + 15 * MINUTE).await.unwrap(), 0);
+    let status_of = |id: &'static str| {
+        let store = store.clone();
+        async move { store.approval(id).await.unwrap().unwrap().status }
+    };
+    assert_eq!(status_of("dec-4").await, ApprovalStatus::Expired);
+    assert_eq!(status_of("dec-5").await, ApprovalStatus::Pending);
+    assert_eq!(status_of("dec-1").await, ApprovalStatus::Approved);
+}
+
+pub(crate) async fn approvals_listing<S: Store>(store: S) {
+    for (index, id) in ["old", "mid", "new"].into_iter().enumerate() {
+        store
+            .create_approval(&pending(id, id, T0 + index as i64))
+            .await
+            .unwrap();
+    }
+    store
+        .decide_approval("mid", true, "alice", None, T0 + MINUTE)
+        .await
+        .unwrap();
+    let ids = |records: Vec<ApprovalRecord>| -> Vec<String> {
+        records.into_iter().map(|record| record.id).collect()
+    };
+    assert_eq!(
+        ids(store.approvals(None).await.unwrap()),
+        ["new", "mid", "old"]
+    );
+    assert_eq!(
+        ids(store
+            .approvals(Some(ApprovalStatus::Pending))
+            .await
+            .unwrap()),
+        ["new", "old"]
+    );
+    assert_eq!(
+        ids(store
+            .approvals(Some(ApprovalStatus::Approved))
+            .await
+            .unwrap()),
+        ["mid"]
+    );
+    assert!(
+        store
+            .approvals(Some(ApprovalStatus::Rejected))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub(crate) async fn consume_once<S: Store>(store: S) {
+    let agent = name("invoice-bot");
+    store
+        .create_approval(&pending("dec-1", "a1", T0))
+        .await
+        .unwrap();
+    // Pending approvals cannot be consumed.
+    assert_eq!(
+        store
+            .consume_approval(&retry(&agent, "a1"), T0 + 1)
+            .await
+            .unwrap(),
+        None
+    );
+
+    store
+        .decide_approval("dec-1", true, "alice", None, T0 + MINUTE)
+        .await
+        .unwrap();
+    let now = T0 + 2 * MINUTE;
+    assert_eq!(
+        store
+            .consume_approval(&retry(&agent, "other"), now)
+            .await
+            .unwrap(),
+        None
+    );
+    let wrong_instance = instance("i-2");
+    let elsewhere = ApprovalMatch {
+        instance: Some(&wrong_instance),
+        ..retry(&agent, "a1")
+    };
+    assert_eq!(store.consume_approval(&elsewhere, now).await.unwrap(), None);
+    let wrong_session = ApprovalMatch {
+        session: "s-2",
+        ..retry(&agent, "a1")
+    };
+    assert_eq!(
+        store.consume_approval(&wrong_session, now).await.unwrap(),
+        None
+    );
+
+    let right_instance = instance("i-1");
+    let exact = ApprovalMatch {
+        instance: Some(&right_instance),
+        ..retry(&agent, "a1")
+    };
+    let consumed = store.consume_approval(&exact, now).await.unwrap().unwrap();
+    assert_eq!(consumed.id, "dec-1");
+    assert!(consumed.consumed);
+    assert!(store.approval("dec-1").await.unwrap().unwrap().consumed);
+    assert_eq!(
+        store
+            .consume_approval(&retry(&agent, "a1"), now)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub(crate) async fn concurrent_consume_has_one_winner<S: Store>(store: S) {
+    store
+        .create_approval(&pending("dec-1", "a1", T0))
+        .await
+        .unwrap();
+    store
+        .decide_approval("dec-1", true, "alice", None, T0 + MINUTE)
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let agent = name("invoice-bot");
+                store
+                    .consume_approval(&retry(&agent, "a1"), T0 + 2 * MINUTE)
+                    .await
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        if task.await.unwrap().unwrap().is_some() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
+pub(crate) async fn latest_change_moves_on_writes<S: Store>(store: S) {
+    let mut last = store.latest_change().await.unwrap();
+    let mut assert_moved = async |what: &str| {
+        let now = store.latest_change().await.unwrap();
+        assert!(
+            now > last,
+            "latest_change did not move after {what}: {last} -> {now}"
+        );
+        last = now;
+    };
+    store
+        .put_agent(&agent_record("invoice-bot", "v1", T0))
+        .await
+        .unwrap();
+    assert_moved("put_agent").await;
+    store
+        .put_agent(&agent_record("invoice-bot", "v2", T0))
+        .await
+        .unwrap();
+    assert_moved("put_agent (replace)").await;
+    store
+        .add_revocation(&name("invoice-bot"), None, "r", "alice", T0)
+        .await
+        .unwrap();
+    assert_moved("add_revocation").await;
+    store
+        .add_admin_token("t", Role::Auditor, "d", T0)
+        .await
+        .unwrap();
+    assert_moved("add_admin_token").await;
+    store.delete_agent(&name("invoice-bot")).await.unwrap();
+    assert_moved("delete_agent").await;
+
+    // Reads do not move it.
+    store.agents().await.unwrap();
+    store.revocations().await.unwrap();
+    assert_eq!(store.latest_change().await.unwrap(), last);
+}
