@@ -1,1 +1,50 @@
-//! placeholder
+//! Warden's gateway: the data plane (decision API) and the admin plane (agents,
+//! revocations, policies, approvals), on separate listeners.
+//!
+//! Agents authenticate with JWT-SVIDs and reach only the data plane; operators
+//! use admin tokens with a role (`admin`, `approver`, `auditor`) on the admin
+//! plane. Every error is `{"error": {"code", "message"}}` with its HTTP status;
+//! a decision, allow or deny, is a 200 answer.
+//!
+//! The decision path reads nothing from the store: the [`Gateway`] holds the
+//! compiled policy snapshot, revocations and admin tokens in memory and swaps
+//! them when the store's change counter moves (checked every
+//! [`WATCH_PERIOD`]), or at once when the change came through this node's
+//! admin API. Only `needs_approval` decisions touch the store, and if it is
+//! unavailable they are denied.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use warden_gateway::{ConfigSource, Gateway, Listeners, run};
+//! use warden_store::{AnyStore, StoreLocation};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = AnyStore::open(&StoreLocation::parse(None, "warden-data".as_ref())?).await?;
+//! let (key, _) = warden_identity::SigningKey::load_or_create("warden-data/keys/jwt-svid.pem".as_ref())?;
+//! let gateway = Gateway::start(ConfigSource::File("examples/warden.toml".into()), store, Arc::new(key)).await?;
+//! let listeners = Listeners::bind("127.0.0.1:7700", "127.0.0.1:7701").await?;
+//! run(gateway, listeners, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod admin;
+mod auth;
+mod decisions;
+mod error;
+mod inputs;
+mod serve;
+mod state;
+
+pub use decisions::{DecisionAnswer, args_digest};
+pub use error::{ApiError, GatewayError};
+pub use inputs::{ConfigSource, compile_inputs, load_inputs, registered_file};
+pub use serve::{Listeners, WATCH_PERIOD, admin_router, data_router, run};
+pub use state::Gateway;
+
+/// Now, in unix milliseconds.
+pub(crate) fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

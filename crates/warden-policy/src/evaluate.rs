@@ -75,6 +75,17 @@ impl Snapshot {
     /// Decides `request` given the session's history. Pure: budgets per hour and
     /// session bookkeeping are the [`crate::Engine`]'s.
     pub fn evaluate(&self, request: &DecisionRequest<'_>, history: &SessionHistory) -> Decision {
+        self.evaluate_with(request, history, true)
+    }
+
+    /// Decides as [`Snapshot::evaluate`] does, but hands Cedar the whole policy
+    /// set instead of the request's slice. Slow (every policy is evaluated);
+    /// it exists to check that slicing never changes a decision.
+    pub fn evaluate_unsliced(&self, request: &DecisionRequest<'_>, history: &SessionHistory) -> Decision {
+        self.evaluate_with(request, history, false)
+    }
+
+    fn evaluate_with(&self, request: &DecisionRequest<'_>, history: &SessionHistory, sliced: bool) -> Decision {
         let Some(agent) = self.agents.get(request.agent) else {
             return Decision::deny(&self.digest, format!("agent `{}` is not registered", request.agent));
         };
@@ -88,13 +99,13 @@ impl Snapshot {
                 format!("agent `{}` has no grant for tool `{}/{}`", request.agent, request.server, request.tool),
             );
         };
-        let mut decision = self.evaluate_tool(agent, tool, request, history);
+        let mut decision = self.evaluate_tool(agent, tool, request, history, sliced);
         decision.operation = Some(tool.operation);
         decision.destination = Some(tool.destination);
         decision
     }
 
-    fn evaluate_tool(&self, agent: &AgentInfo, tool: &ToolInfo, request: &DecisionRequest<'_>, history: &SessionHistory) -> Decision {
+    fn evaluate_tool(&self, agent: &AgentInfo, tool: &ToolInfo, request: &DecisionRequest<'_>, history: &SessionHistory, sliced: bool) -> Decision {
         let deny = |reason: String| Decision::deny(&self.digest, reason);
         let Some(args) = request.args.as_object() else {
             return deny("arguments must be a JSON object".to_owned());
@@ -105,7 +116,8 @@ impl Snapshot {
             }
         }
         let owned;
-        let slice: &Slice = match agent.slices.get(request.server).and_then(|t| t.get(request.tool)) {
+        let precomputed = if sliced { agent.slices.get(request.server).and_then(|t| t.get(request.tool)) } else { Some(&self.full) };
+        let slice: &Slice = match precomputed {
             Some(s) => s,
             None => match self.ad_hoc_slice(agent, tool) {
                 Ok(s) => {

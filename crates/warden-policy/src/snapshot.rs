@@ -138,6 +138,7 @@ pub struct Snapshot {
     pub(crate) by_id: HashMap<String, usize>,
     pub(crate) org: Vec<usize>,
     pub(crate) full_set: PolicySet,
+    pub(crate) full: Slice,
     pub(crate) entities: Entities,
 }
 
@@ -195,7 +196,8 @@ impl Snapshot {
             a.slices = slices;
         }
         let digest = digest(&policies, &config.lists);
-        Ok(Snapshot { config, agents, tools, policies, digest, by_id, org, full_set, entities })
+        let full = Slice { set: Arc::new(full_set.clone()), has_permit: true, diagnostics: None };
+        Ok(Snapshot { config, agents, tools, policies, digest, by_id, org, full_set, full, entities })
     }
 
     /// The slice for an (agent, tool) pair that has no precomputed one.

@@ -1,0 +1,91 @@
+//! Who is calling: agents with JWT-SVIDs on the data plane, admin tokens with
+//! a role on the admin plane. The two never mix.
+
+use std::time::SystemTime;
+
+use axum::http::HeaderMap;
+use sha2::{Digest, Sha256};
+use warden_identity::{VerifiedSvid, admin_token_matches};
+use warden_types::Role;
+
+use crate::error::ApiError;
+use crate::state::Gateway;
+
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing_token", "missing `Authorization: Bearer <token>` header"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("malformed_token", "the Authorization header is not ASCII"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or_else(|| ApiError::unauthorized("malformed_token", "the Authorization header must be `Bearer <token>`"))?;
+    Ok(token.trim())
+}
+
+/// An admin caller.
+#[derive(Debug, Clone)]
+pub(crate) struct Admin {
+    pub(crate) name: String,
+}
+
+impl Gateway {
+    /// Authenticates an agent: a valid, unexpired JWT-SVID of this trust
+    /// domain, for a registered agent, not revoked.
+    pub(crate) fn authenticate_agent(&self, headers: &HeaderMap) -> Result<VerifiedSvid, ApiError> {
+        let token = bearer(headers)?;
+        let now = SystemTime::now();
+        let identity = self.identity.load();
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let svid = match self.tokens.get(&key) {
+            Some(svid) => {
+                if now >= svid.expires_at + identity.verifier.leeway() {
+                    return Err(ApiError::unauthorized("invalid_token", "token expired"));
+                }
+                svid
+            }
+            None => {
+                let svid = identity
+                    .verifier
+                    .verify(token, now)
+                    .map_err(|e| ApiError::unauthorized("invalid_token", e.to_string()))?;
+                self.tokens.insert(key, svid.clone());
+                svid
+            }
+        };
+        if identity.revocations.is_revoked(&svid.spiffe_id) {
+            return Err(ApiError::unauthorized("revoked", format!("identity `{}` is revoked", svid.spiffe_id)));
+        }
+        if !self.engine.snapshot().agents.contains_key(svid.spiffe_id.agent()) {
+            return Err(ApiError::unauthorized(
+                "unknown_agent",
+                format!("agent `{}` is not registered", svid.spiffe_id.agent()),
+            ));
+        }
+        Ok(svid)
+    }
+
+    /// Authenticates an admin token and checks it carries `needed`.
+    pub(crate) fn authenticate_admin(&self, headers: &HeaderMap, needed: Role) -> Result<Admin, ApiError> {
+        let token = bearer(headers)?;
+        let tokens = self.admin_tokens.load();
+        // Compare against every digest, in constant time each, without stopping
+        // early, so timing does not tell which token nearly matched.
+        let mut found = None;
+        for record in tokens.iter() {
+            if admin_token_matches(token, &record.digest) && found.is_none() {
+                found = Some(record);
+            }
+        }
+        let record = found.ok_or_else(|| ApiError::unauthorized("invalid_token", "unknown admin token"))?;
+        if !record.role.permits(needed) {
+            return Err(ApiError::forbidden(format!(
+                "token `{}` has role `{}`; this needs `{needed}`",
+                record.name, record.role
+            )));
+        }
+        Ok(Admin { name: record.name.clone() })
+    }
+}

@@ -1,0 +1,301 @@
+//! The decision API: `POST /v1/decisions`, `GET /v1/decisions/{id}`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use warden_policy::{Decision, DecisionRequest};
+use warden_store::{ApprovalMatch, ApprovalRecord, ApprovalStatus, Store};
+use warden_types::{DecisionOutcome, SpiffeId};
+
+use crate::error::ApiError;
+use crate::state::Gateway;
+
+const RECENT_LIMIT: usize = 10_000;
+const MAX_NAME: usize = 128;
+const MAX_SESSION: usize = 256;
+const MAX_WAIT_SECS: u64 = 60;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    server: String,
+    tool: String,
+    #[serde(default)]
+    args: Value,
+    #[serde(default = "default_session")]
+    session: String,
+}
+
+fn default_session() -> String {
+    "default".to_owned()
+}
+
+/// A decision as answered on the wire.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DecisionAnswer {
+    /// The decision's id (for `needs_approval`, the approval's id).
+    pub id: String,
+    /// `allow`, `deny` or `needs_approval`.
+    pub decision: DecisionOutcome,
+    /// Why.
+    pub reasons: Vec<String>,
+    /// The policies that decided.
+    pub policies: Vec<String>,
+    /// The digest of the policy set in force.
+    pub policy_digest: String,
+    /// The agent instance that asked.
+    pub agent: String,
+    /// For `needs_approval`: when the request expires (unix ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}
+
+/// Recent allow/deny answers, so `GET /v1/decisions/{id}` can return them.
+#[derive(Debug, Default)]
+pub(crate) struct RecentDecisions {
+    order: VecDeque<String>,
+    by_id: HashMap<String, DecisionAnswer>,
+}
+
+impl RecentDecisions {
+    fn insert(&mut self, answer: DecisionAnswer) {
+        if self.order.len() >= RECENT_LIMIT {
+            if let Some(old) = self.order.pop_front() {
+                self.by_id.remove(&old);
+            }
+        }
+        self.order.push_back(answer.id.clone());
+        self.by_id.insert(answer.id.clone(), answer);
+    }
+}
+
+/// SHA-256 of the canonical JSON of the arguments (keys sorted), hex.
+pub fn args_digest(args: &Value) -> String {
+    // serde_json's map is ordered by key, so `to_string` is canonical here.
+    hex::encode(Sha256::digest(args.to_string().as_bytes()))
+}
+
+fn check_name(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.is_empty() || value.len() > max || value.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "bad_request",
+            format!("field `{field}` must be 1 to {max} printable characters"),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) async fn post_decision(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<DecisionAnswer>, ApiError> {
+    let svid = gw.authenticate_agent(&headers)?;
+    let body = body.map_err(|e| ApiError::body(&e))?;
+    let req: DecisionBody = serde_json::from_slice(&body).map_err(|e| ApiError::json(&e))?;
+    check_name("server", &req.server, MAX_NAME)?;
+    check_name("tool", &req.tool, MAX_NAME)?;
+    check_name("session", &req.session, MAX_SESSION)?;
+    let args = match req.args {
+        Value::Null => Value::Object(serde_json::Map::new()),
+        Value::Object(_) => req.args,
+        _ => return Err(ApiError::bad_request("bad_request", "field `args` must be a JSON object")),
+    };
+    let id = &svid.spiffe_id;
+    let request = DecisionRequest {
+        agent: id.agent(),
+        instance: id.instance(),
+        session: &req.session,
+        server: &req.server,
+        tool: &req.tool,
+        args: &args,
+    };
+    let decision = gw.engine.decide(&request);
+    let answer = match decision.outcome {
+        DecisionOutcome::NeedsApproval => gw.needs_approval(id, &request, decision).await,
+        _ => answer(uuid::Uuid::now_v7().to_string(), id, decision, None),
+    };
+    if answer.decision != DecisionOutcome::NeedsApproval {
+        gw.recent.lock().insert(answer.clone());
+    }
+    Ok(Json(answer))
+}
+
+fn answer(id: String, agent: &SpiffeId, d: Decision, expires_at: Option<i64>) -> DecisionAnswer {
+    DecisionAnswer {
+        id,
+        decision: d.outcome,
+        reasons: d.reasons,
+        policies: d.policies,
+        policy_digest: d.policy_digest,
+        agent: agent.to_string(),
+        expires_at,
+    }
+}
+
+impl Gateway {
+    /// A `needs_approval` decision: use a matching approval if a human already
+    /// gave one for these exact arguments in this session, else file a request.
+    /// If the store is unavailable, deny: approvals fail closed.
+    async fn needs_approval(&self, id: &SpiffeId, request: &DecisionRequest<'_>, decision: Decision) -> DecisionAnswer {
+        let digest = args_digest(request.args);
+        let now = crate::now_millis();
+        let wanted = ApprovalMatch {
+            agent: id.agent(),
+            instance: Some(id.instance()),
+            session: request.session,
+            server: request.server,
+            tool: request.tool,
+            args_digest: &digest,
+        };
+        let fail = |e: &warden_store::StoreError, mut d: Decision| {
+            tracing::error!(error = %e, "approval store unavailable; denying");
+            d.outcome = DecisionOutcome::Deny;
+            d.reasons.push("approval store unavailable: denied (fail closed)".to_owned());
+            answer(uuid::Uuid::now_v7().to_string(), id, d, None)
+        };
+        match self.store.consume_approval(&wanted, now).await {
+            Ok(Some(approved)) => {
+                self.engine.record_allowed(request);
+                let mut d = decision;
+                d.outcome = DecisionOutcome::Allow;
+                d.reasons.push(format!(
+                    "approved by `{}` (approval `{}`)",
+                    approved.decided_by.unwrap_or_default(),
+                    approved.id
+                ));
+                return answer(uuid::Uuid::now_v7().to_string(), id, d, None);
+            }
+            Ok(None) => {}
+            Err(e) => return fail(&e, decision),
+        }
+        let expires_at = now + i64::try_from(self.config.serve.approval_timeout_secs).unwrap_or(i64::MAX / 2) * 1000;
+        let record = ApprovalRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            agent: id.agent().clone(),
+            instance: id.instance().clone(),
+            session: request.session.to_owned(),
+            server: request.server.to_owned(),
+            tool: request.tool.to_owned(),
+            operation: decision.operation.map(|o| o.to_string()).unwrap_or_default(),
+            args: request.args.clone(),
+            args_digest: digest,
+            reasons: decision.reasons.clone(),
+            policies: decision.policies.clone(),
+            policy_digest: decision.policy_digest.clone(),
+            status: ApprovalStatus::Pending,
+            created_at: now,
+            expires_at,
+            decided_by: None,
+            decided_at: None,
+            note: None,
+            consumed: false,
+        };
+        match self.store.create_approval(&record).await {
+            Ok(()) => answer(record.id, id, decision, Some(expires_at)),
+            Err(e) => fail(&e, decision),
+        }
+    }
+
+    /// The outcome of an approval request, as a decision.
+    async fn approval_outcome(&self, record: ApprovalRecord) -> Result<DecisionAnswer, ApiError> {
+        let spiffe = SpiffeId::new(self.config.trust_domain.clone(), record.agent.clone(), record.instance.clone());
+        let base = Decision {
+            outcome: DecisionOutcome::NeedsApproval,
+            reasons: record.reasons.clone(),
+            policies: record.policies.clone(),
+            policy_digest: record.policy_digest.clone(),
+            operation: None,
+            destination: None,
+        };
+        let now = crate::now_millis();
+        let mut d = base;
+        let by = record.decided_by.clone().unwrap_or_default();
+        let note = record.note.clone().map(|n| format!(": {n}")).unwrap_or_default();
+        match record.status {
+            ApprovalStatus::Pending if record.expires_at <= now => {
+                d.outcome = DecisionOutcome::Deny;
+                d.reasons.push("approval request expired without a decision".to_owned());
+            }
+            ApprovalStatus::Pending => return Ok(answer(record.id, &spiffe, d, Some(record.expires_at))),
+            ApprovalStatus::Expired => {
+                d.outcome = DecisionOutcome::Deny;
+                d.reasons.push("approval request expired without a decision".to_owned());
+            }
+            ApprovalStatus::Rejected => {
+                d.outcome = DecisionOutcome::Deny;
+                d.reasons.push(format!("rejected by `{by}`{note}"));
+            }
+            ApprovalStatus::Approved => {
+                if !record.consumed {
+                    let wanted = ApprovalMatch {
+                        agent: &record.agent,
+                        instance: Some(&record.instance),
+                        session: &record.session,
+                        server: &record.server,
+                        tool: &record.tool,
+                        args_digest: &record.args_digest,
+                    };
+                    if self.store.consume_approval(&wanted, now).await.map_err(|e| ApiError::store(&e))?.is_some() {
+                        let request = DecisionRequest {
+                            agent: &record.agent,
+                            instance: &record.instance,
+                            session: &record.session,
+                            server: &record.server,
+                            tool: &record.tool,
+                            args: &record.args,
+                        };
+                        self.engine.record_allowed(&request);
+                    }
+                }
+                d.outcome = DecisionOutcome::Allow;
+                d.reasons.push(format!("approved by `{by}`{note}"));
+            }
+        }
+        Ok(answer(record.id, &spiffe, d, None))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct WaitQuery {
+    wait: Option<u64>,
+}
+
+pub(crate) async fn get_decision(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<WaitQuery>,
+) -> Result<Json<DecisionAnswer>, ApiError> {
+    let svid = gw.authenticate_agent(&headers)?;
+    if let Some(recent) = gw.recent.lock().by_id.get(&id).cloned() {
+        if recent.agent != svid.spiffe_id.to_string() {
+            return Err(ApiError::not_found(format!("no decision `{id}`")));
+        }
+        return Ok(Json(recent));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS));
+    loop {
+        let record = gw
+            .store
+            .approval(&id)
+            .await
+            .map_err(|e| ApiError::store(&e))?
+            .filter(|r| &r.agent == svid.spiffe_id.agent())
+            .ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))?;
+        let pending = record.status == ApprovalStatus::Pending && record.expires_at > crate::now_millis();
+        if !pending || tokio::time::Instant::now() >= deadline {
+            return gw.approval_outcome(record).await.map(Json);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -1,0 +1,103 @@
+//! Where the configuration, manifests and org-wide policies come from.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use warden_policy::{Config, Manifest, PolicyError, PolicyInputs};
+use warden_store::{AnyStore, Store};
+
+use crate::error::GatewayError;
+
+/// The source of the configuration and of file-based manifests and policies.
+#[derive(Debug, Clone)]
+pub enum ConfigSource {
+    /// A `warden.toml` on disk, with `agents/` and `policies/` beside it.
+    File(PathBuf),
+    /// A configuration compiled into the binary (the example set).
+    Embedded {
+        /// `warden.toml` text.
+        config: &'static str,
+        /// Manifests: (file name, YAML).
+        manifests: Vec<(&'static str, &'static str)>,
+        /// Org-wide policies: (file name, Cedar).
+        policies: Vec<(&'static str, &'static str)>,
+    },
+}
+
+impl ConfigSource {
+    /// Reads the configuration.
+    pub fn config(&self) -> Result<Config, PolicyError> {
+        match self {
+            ConfigSource::File(path) => Config::load(path),
+            ConfigSource::Embedded { config, .. } => Config::parse("<embedded>/warden.toml", config, std::path::Path::new("<embedded>")),
+        }
+    }
+
+    /// Reads file-based manifests and policies.
+    pub fn inputs(&self, config: Arc<Config>) -> Result<PolicyInputs, PolicyError> {
+        match self {
+            ConfigSource::File(_) => PolicyInputs::load(config),
+            ConfigSource::Embedded { manifests, policies, .. } => {
+                let mut parsed = Vec::new();
+                let mut errors = Vec::new();
+                for (name, text) in manifests {
+                    match Manifest::parse(&format!("<embedded>/agents/{name}"), text, &config) {
+                        Ok(m) => parsed.push(m),
+                        Err(PolicyError::Invalid(d)) => errors.extend(d),
+                        Err(e) => return Err(e),
+                    }
+                }
+                if !errors.is_empty() {
+                    return Err(PolicyError::Invalid(errors));
+                }
+                let org_files = policies.iter().map(|(n, t)| (format!("<embedded>/policies/{n}"), (*t).to_owned())).collect();
+                Ok(PolicyInputs { config, manifests: parsed, org_files })
+            }
+        }
+    }
+
+    /// Describes the source for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            ConfigSource::File(p) => p.display().to_string(),
+            ConfigSource::Embedded { .. } => "the embedded example configuration".to_owned(),
+        }
+    }
+}
+
+/// The name under which a registered manifest appears in messages.
+pub fn registered_file(source: &str) -> String {
+    format!("registered:{source}")
+}
+
+/// Loads everything a snapshot is compiled from: files plus the manifests
+/// registered in the store.
+pub async fn load_inputs(source: &ConfigSource, config: Arc<Config>, store: &AnyStore) -> Result<PolicyInputs, GatewayError> {
+    let mut inputs = source.inputs(Arc::clone(&config))?;
+    let mut errors = Vec::new();
+    for record in store.agents().await? {
+        match Manifest::parse(&registered_file(&record.source), &record.manifest, &config) {
+            Ok(m) => inputs.manifests.push(m),
+            Err(PolicyError::Invalid(d)) => errors.extend(d),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if errors.is_empty() {
+        Ok(inputs)
+    } else {
+        Err(PolicyError::Invalid(errors).into())
+    }
+}
+
+/// Compiles off the async runtime's worker threads (it takes a while for
+/// large sets).
+pub async fn compile_inputs(inputs: PolicyInputs) -> Result<warden_policy::Snapshot, PolicyError> {
+    match tokio::task::spawn_blocking(move || warden_policy::compile(&inputs)).await {
+        Ok(result) => result,
+        Err(join) => Err(PolicyError::Invalid(vec![warden_policy::Diagnostic::new(
+            warden_policy::Location::new("<compiler>", 0, 0),
+            None,
+            format!("policy compilation failed: {join}"),
+        )])),
+    }
+}

@@ -1,0 +1,113 @@
+//! The two listeners: data plane and admin plane, never on one socket.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+
+use crate::error::GatewayError;
+use crate::state::Gateway;
+use crate::{admin, decisions};
+
+/// How often the gateway checks the store for changes.
+pub const WATCH_PERIOD: Duration = Duration::from_millis(250);
+
+/// The data-plane router: what agents reach with their SVIDs.
+pub fn data_router(gw: Arc<Gateway>) -> Router {
+    let limit = gw.config.serve.max_body_bytes;
+    Router::new()
+        .route("/v1/decisions", post(decisions::post_decision))
+        .route("/v1/decisions/{id}", get(decisions::get_decision))
+        .route("/.well-known/spiffe/bundle", get(admin::bundle))
+        .route("/healthz", get(admin::healthz))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(gw)
+}
+
+/// The admin-plane router: what operators reach with admin tokens.
+pub fn admin_router(gw: Arc<Gateway>) -> Router {
+    let limit = gw.config.serve.max_body_bytes;
+    Router::new()
+        .route("/v1/agents", get(admin::list_agents).post(admin::register_agent))
+        .route("/v1/agents/{name}", get(admin::show_agent))
+        .route("/v1/revocations", get(admin::list_revocations).post(admin::revoke))
+        .route("/v1/policies", get(admin::list_policies))
+        .route("/v1/policies/lint", post(admin::lint_policies))
+        .route("/v1/policies/test", post(admin::test_policies))
+        .route("/v1/approvals", get(admin::list_approvals))
+        .route("/v1/approvals/{id}", get(admin::show_approval))
+        .route("/v1/approvals/{id}/approve", post(admin::approve))
+        .route("/v1/approvals/{id}/reject", post(admin::reject))
+        .route("/.well-known/spiffe/bundle", get(admin::bundle))
+        .route("/healthz", get(admin::healthz))
+        .route("/readyz", get(admin::readyz))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(gw)
+}
+
+async fn not_found(uri: axum::http::Uri) -> crate::error::ApiError {
+    crate::error::ApiError::not_found(format!("no route `{}`", uri.path()))
+}
+
+/// Bound listeners, ready to serve.
+#[derive(Debug)]
+pub struct Listeners {
+    data: TcpListener,
+    admin: TcpListener,
+}
+
+impl Listeners {
+    /// Binds both planes.
+    pub async fn bind(data: &str, admin: &str) -> Result<Listeners, GatewayError> {
+        let bind = |address: &str| {
+            let address = address.to_owned();
+            async move {
+                TcpListener::bind(&address).await.map_err(|source| GatewayError::Bind { address, source })
+            }
+        };
+        Ok(Listeners { data: bind(data).await?, admin: bind(admin).await? })
+    }
+
+    /// The bound data-plane address.
+    pub fn data_addr(&self) -> Result<SocketAddr, GatewayError> {
+        self.data.local_addr().map_err(GatewayError::Serve)
+    }
+
+    /// The bound admin-plane address.
+    pub fn admin_addr(&self) -> Result<SocketAddr, GatewayError> {
+        self.admin.local_addr().map_err(GatewayError::Serve)
+    }
+}
+
+/// Serves both planes and the store watcher until `shutdown` completes; then
+/// stops accepting, finishes requests in flight and returns.
+pub async fn run(gw: Arc<Gateway>, listeners: Listeners, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), GatewayError> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let watcher = tokio::spawn(Arc::clone(&gw).watch(WATCH_PERIOD, rx.clone()));
+    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let data = axum::serve(listeners.data, data_router(Arc::clone(&gw))).with_graceful_shutdown(wait(rx.clone()));
+    let admin = axum::serve(listeners.admin, admin_router(Arc::clone(&gw))).with_graceful_shutdown(wait(rx.clone()));
+    let data = tokio::spawn(async move { data.await });
+    let admin = tokio::spawn(async move { admin.await });
+    shutdown.await;
+    let _ = tx.send(true);
+    let mut result = Ok(());
+    for task in [data, admin] {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => result = Err(GatewayError::Serve(e)),
+            Err(join) => result = Err(GatewayError::Serve(std::io::Error::other(join.to_string()))),
+        }
+    }
+    let _ = watcher.await;
+    result
+}

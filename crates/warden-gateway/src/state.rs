@@ -1,0 +1,185 @@
+//! The gateway's shared state: the engine, identity, admin tokens, and the
+//! watcher that reloads them when the store changes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+use warden_identity::{JwtSvidVerifier, RevocationSet, SigningKey, VerifiedSvid};
+use warden_policy::{Config, Engine};
+use warden_store::{AdminTokenRecord, AnyStore, Store};
+
+use crate::error::GatewayError;
+use crate::inputs::{ConfigSource, compile_inputs, load_inputs};
+
+/// Identity as the data plane sees it: who signs, who is revoked.
+#[derive(Debug, Clone)]
+pub(crate) struct IdentityView {
+    pub(crate) verifier: JwtSvidVerifier,
+    pub(crate) revocations: RevocationSet,
+}
+
+const TOKEN_CACHE_SHARDS: usize = 16;
+const TOKEN_CACHE_PER_SHARD: usize = 4096;
+
+/// Verified tokens by SHA-256 of the token, so that the signature is checked
+/// once per token rather than once per request. Expiry, revocation and
+/// registration are still checked on every request.
+#[derive(Debug)]
+pub(crate) struct TokenCache {
+    shards: Vec<Mutex<HashMap<[u8; 32], VerifiedSvid>>>,
+}
+
+impl TokenCache {
+    fn new() -> Self {
+        Self { shards: (0..TOKEN_CACHE_SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+    }
+
+    pub(crate) fn get(&self, key: &[u8; 32]) -> Option<VerifiedSvid> {
+        self.shards[usize::from(key[0]) % TOKEN_CACHE_SHARDS].lock().get(key).cloned()
+    }
+
+    pub(crate) fn insert(&self, key: [u8; 32], svid: VerifiedSvid) {
+        let mut shard = self.shards[usize::from(key[0]) % TOKEN_CACHE_SHARDS].lock();
+        if shard.len() >= TOKEN_CACHE_PER_SHARD {
+            let now = SystemTime::now();
+            shard.retain(|_, v| v.expires_at > now);
+            if shard.len() >= TOKEN_CACHE_PER_SHARD {
+                shard.clear();
+            }
+        }
+        shard.insert(key, svid);
+    }
+}
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct Gateway {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) identity: ArcSwap<IdentityView>,
+    pub(crate) admin_tokens: ArcSwap<Vec<AdminTokenRecord>>,
+    pub(crate) store: AnyStore,
+    pub(crate) source: ConfigSource,
+    pub(crate) config: Arc<Config>,
+    pub(crate) key: Arc<SigningKey>,
+    pub(crate) tokens: TokenCache,
+    pub(crate) recent: Mutex<crate::decisions::RecentDecisions>,
+    last_change: AtomicI64,
+    pub(crate) reload_error: Mutex<Option<String>>,
+}
+
+impl Gateway {
+    /// Loads configuration, policies, identity and tokens, and builds the state.
+    pub async fn start(source: ConfigSource, store: AnyStore, key: Arc<SigningKey>) -> Result<Arc<Gateway>, GatewayError> {
+        let config = Arc::new(source.config()?);
+        let change = store.latest_change().await?;
+        let inputs = load_inputs(&source, Arc::clone(&config), &store).await?;
+        let snapshot = compile_inputs(inputs).await?;
+        let verifier = JwtSvidVerifier::from_signing_key(config.trust_domain.clone(), config.serve.audience.clone(), &key);
+        let gateway = Gateway {
+            engine: Arc::new(Engine::new(snapshot)),
+            identity: ArcSwap::from_pointee(IdentityView { verifier, revocations: RevocationSet::new() }),
+            admin_tokens: ArcSwap::from_pointee(Vec::new()),
+            store,
+            source,
+            config,
+            key,
+            tokens: TokenCache::new(),
+            recent: Mutex::new(crate::decisions::RecentDecisions::default()),
+            last_change: AtomicI64::new(change),
+            reload_error: Mutex::new(None),
+        };
+        gateway.reload_identity().await?;
+        Ok(Arc::new(gateway))
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// Reloads revocations and admin tokens from the store.
+    pub(crate) async fn reload_identity(&self) -> Result<(), GatewayError> {
+        let mut revocations = RevocationSet::new();
+        for r in self.store.revocations().await? {
+            match r.instance {
+                Some(i) => revocations.revoke_instance(r.agent, i),
+                None => revocations.revoke_agent(r.agent),
+            }
+        }
+        let current = self.identity.load();
+        self.identity.store(Arc::new(IdentityView { verifier: current.verifier.clone(), revocations }));
+        self.admin_tokens.store(Arc::new(self.store.admin_tokens().await?));
+        Ok(())
+    }
+
+    /// Recompiles from files and store and swaps the snapshot in; on error the
+    /// running snapshot keeps serving and the error is kept for `/readyz`.
+    pub async fn reload(&self) -> Result<(), GatewayError> {
+        self.reload_identity().await?;
+        let inputs = load_inputs(&self.source, Arc::clone(&self.config), &self.store).await;
+        let compiled = match inputs {
+            Ok(inputs) => compile_inputs(inputs).await.map_err(GatewayError::from),
+            Err(e) => Err(e),
+        };
+        match compiled {
+            Ok(snapshot) => {
+                tracing::info!(digest = %snapshot.digest, agents = snapshot.agents.len(), "policy set reloaded");
+                self.engine.replace(snapshot);
+                *self.reload_error.lock() = None;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "policy reload rejected; the running policy set keeps serving");
+                *self.reload_error.lock() = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// Reloads when the store's change counter moved. Returns whether it did.
+    pub async fn reload_if_changed(&self) -> Result<bool, GatewayError> {
+        let latest = self.store.latest_change().await?;
+        if latest == self.last_change.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        self.last_change.store(latest, Ordering::Release);
+        self.reload().await?;
+        Ok(true)
+    }
+
+    /// Watches the store until `shutdown` fires: every `period`, reload if
+    /// anything changed. Revocations written by the CLI take effect within one
+    /// period.
+    pub async fn watch(self: Arc<Self>, period: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut sweeps = 0u32;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            if let Err(e) = self.reload_if_changed().await {
+                tracing::warn!(error = %e, "reload check failed");
+            }
+            sweeps = sweeps.wrapping_add(1);
+            if sweeps % 240 == 0 {
+                let idle = Duration::from_secs(self.config.serve.session_idle_secs);
+                self.engine.expire_sessions(idle);
+                let now = crate::now_millis();
+                if let Err(e) = self.store.expire_approvals(now).await {
+                    tracing::warn!(error = %e, "expiring approvals failed");
+                }
+            }
+        }
+    }
+}
