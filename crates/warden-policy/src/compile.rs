@@ -242,7 +242,9 @@ pub fn compile(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
                     let text = format!("@approval(\"required\")\n{scope}\nwhen {{ {cond} }};");
                     match parse_policy(&aid, &text) {
                         Ok(p) => {
-                            b.policies.push(CompiledPolicy::new(aid.clone(), p, a.location.clone(), Some(a.field.clone()), refs.clone()));
+                            let mut compiled = CompiledPolicy::new(aid.clone(), p, a.location.clone(), Some(a.field.clone()), refs.clone());
+                            compiled.reason = Some(format!("condition `{}` holds", a.text));
+                            b.policies.push(compiled);
                             grant.policies.push(aid);
                         }
                         Err(e) => b.diags.push(a.location.clone(), Some(a.field.clone()), format!("condition does not parse: {e}")),

@@ -127,7 +127,9 @@ impl Snapshot {
                 Err(e) => return deny(format!("policy set unavailable: {e}")),
             },
         };
-        if !slice.has_permit {
+        // Without a permit the answer is deny; Cedar still runs when the slice
+        // holds forbids, so that the decision names them as the full set would.
+        if !slice.has_permit && slice.set.is_empty() {
             return deny(format!("agent `{}` has no grant for tool `{}`", request.agent, tool.key));
         }
         let mut notes = Vec::new();
@@ -161,7 +163,8 @@ impl Snapshot {
         cedar_request: &Request,
         notes: &[String],
     ) -> Decision {
-        let policies: Vec<String> = response.diagnostics().reason().map(ToString::to_string).collect();
+        let mut policies: Vec<String> = response.diagnostics().reason().map(ToString::to_string).collect();
+        policies.sort();
         let errors: Vec<String> = response
             .diagnostics()
             .errors()
@@ -252,6 +255,9 @@ impl Snapshot {
             let values: Vec<String> = refs.args.iter().map(|a| format!("{a} = {}", show(request.args.get(a)))).collect();
             let with = if values.is_empty() { String::new() } else { format!(" with {}", values.join(", ")) };
             match errored.iter().find(|(e, _)| *e == id) {
+                // `&&` stops at the first false part: a later part that errors
+                // (`has amount && amount <= 10`) was never evaluated.
+                Some(_) if !reasons.is_empty() => {}
                 Some((_, err)) => reasons.push(format!("condition `{text}` could not be evaluated{with}: {err}; an error denies")),
                 None => reasons.push(format!("condition `{text}` is false{with}")),
             }

@@ -1,1 +1,93 @@
-fn main() {}
+//! `warden`: the command line. Parsing and dispatch only; the work is in the
+//! library crates.
+
+mod agent;
+mod common;
+mod decide;
+mod embedded;
+mod policy;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Environment variables Warden reads, declared once.
+pub(crate) mod env {
+    /// Path of `warden.toml` (same as `--config`).
+    pub(crate) const CONFIG: &str = "WARDEN_CONFIG";
+    /// The data directory (same as `--data-dir`).
+    pub(crate) const DATA_DIR: &str = "WARDEN_DATA_DIR";
+    /// A PostgreSQL URL (same as `--store`).
+    pub(crate) const STORE: &str = "WARDEN_STORE";
+    /// The gateway's data-plane URL for `warden decide`.
+    pub(crate) const GATEWAY: &str = "WARDEN_GATEWAY";
+    /// Log filter (`info`, `warden_gateway=debug`, …).
+    pub(crate) const LOG: &str = "WARDEN_LOG";
+}
+
+/// Warden: runtime governance for AI agents.
+#[derive(Debug, Parser)]
+#[command(name = "warden", version, about, long_about = None)]
+struct Cli {
+    /// `warden.toml` (default: ./warden.toml, then ./examples/warden.toml, then the embedded example set).
+    #[arg(long, global = true, env = env::CONFIG)]
+    config: Option<PathBuf>,
+    /// Where the embedded store, keys and the first admin token live.
+    #[arg(long, global = true, env = env::DATA_DIR, default_value = "warden-data")]
+    data_dir: PathBuf,
+    /// A PostgreSQL URL (`postgres://…`) to use instead of embedded SQLite.
+    #[arg(long, global = true, env = env::STORE)]
+    store: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway: data plane and admin plane.
+    Serve(serve::ServeArgs),
+    /// Register, list, show, revoke agents; issue their JWT-SVIDs.
+    #[command(subcommand)]
+    Agent(agent::AgentCommand),
+    /// Check and test policies.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// Ask the running gateway for one decision.
+    Decide(decide::DecideArgs),
+    /// Create admin-plane tokens.
+    #[command(subcommand, name = "admin-token")]
+    AdminToken(agent::AdminTokenCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env(env::LOG)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let common = common::Common { config: cli.config, data_dir: cli.data_dir, store: cli.store };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(&common, args).await,
+            Command::Agent(cmd) => agent::run(&common, cmd).await,
+            Command::Policy(cmd) => policy::run(&common, cmd).await,
+            Command::Decide(args) => decide::run(args).await,
+            Command::AdminToken(cmd) => agent::run_admin_token(&common, cmd).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,14 @@
-//! placeholder
+//! Gateway integration tests: the decision API and the admin API over real
+//! loopback HTTP, on SQLite always and on PostgreSQL when
+//! `WARDEN_TEST_POSTGRES` names a database.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+mod admin;
+mod harness;
+mod identity;
+mod walkthrough;

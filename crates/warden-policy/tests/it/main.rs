@@ -1,4 +1,13 @@
-//! Integration tests of the decision engine.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly on unexpected results")]
+//! Integration tests of the decision engine: the example set, manifest
+//! errors, the policy contract (numbers, errors deny, URL hosts, approvals,
+//! budgets), atomic reloads, digests, and sliced against full evaluation.
 
-fn main() {}
+// Tests fail loudly: an unexpected `Err` or outcome is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod contract;
+mod examples;
+mod manifest_errors;
+mod reload;
+mod slicing;

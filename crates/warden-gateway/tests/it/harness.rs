@@ -1,0 +1,200 @@
+//! Starts a gateway on loopback with a copy of the example configuration.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+use warden_gateway::{ConfigSource, Gateway, Listeners, run};
+use warden_identity::{IssueRequest, SigningKey};
+use warden_store::{AnyStore, PostgresStore, Store};
+use warden_types::{AgentName, InstanceId, Role, SpiffeId, TrustDomain};
+
+/// Which store a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backends to run: SQLite always; PostgreSQL when configured, else a loud skip.
+pub(crate) fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Sqlite];
+    if std::env::var("WARDEN_TEST_POSTGRES").is_ok() {
+        v.push(Backend::Postgres);
+    } else {
+        eprintln!("SKIPPED: gateway tests on PostgreSQL (set WARDEN_TEST_POSTGRES=postgres://...)");
+    }
+    v
+}
+
+pub(crate) struct TestGateway {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) gateway: Arc<Gateway>,
+    pub(crate) store: AnyStore,
+    pub(crate) data: String,
+    pub(crate) admin: String,
+    pub(crate) key: Arc<SigningKey>,
+    pub(crate) admin_token: String,
+    pub(crate) client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    schema: Option<(String, String)>,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+pub(crate) fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+async fn open_store(backend: Backend, data_dir: &Path) -> (AnyStore, Option<(String, String)>) {
+    match backend {
+        Backend::Sqlite => {
+            let location = warden_store::StoreLocation::parse(None, data_dir).unwrap();
+            (AnyStore::open(&location).await.unwrap(), None)
+        }
+        Backend::Postgres => {
+            let url = std::env::var("WARDEN_TEST_POSTGRES").unwrap();
+            let schema = format!("warden_gw_{}", uuid_like());
+            let admin = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.unwrap();
+            admin.close().await;
+            let search_path = schema.clone();
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(8)
+                .after_connect(move |conn, _| {
+                    let sql = format!("SET search_path TO {search_path}");
+                    Box::pin(async move {
+                        sqlx::Executor::execute(conn, sqlx::raw_sql(sqlx::AssertSqlSafe(sql))).await?;
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+                .await
+                .unwrap();
+            let store = PostgresStore::from_pool(pool).await.unwrap();
+            (AnyStore::Postgres(store), Some((url, schema)))
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{:x}{:x}", nanos, std::process::id())
+}
+
+impl TestGateway {
+    /// A gateway on the example set, with `tweak` applied to warden.toml's text.
+    pub(crate) async fn start(backend: Backend, tweak: impl FnOnce(String) -> String) -> TestGateway {
+        let dir = tempfile::tempdir().unwrap();
+        let config_dir = dir.path().join("config");
+        copy_dir(&examples_dir(), &config_dir);
+        let config_path = config_dir.join("warden.toml");
+        let text = std::fs::read_to_string(&config_path).unwrap();
+        std::fs::write(&config_path, tweak(text)).unwrap();
+        let (store, schema) = open_store(backend, &dir.path().join("data")).await;
+        let admin_token = warden_identity::generate_admin_token();
+        store
+            .add_admin_token("test-admin", Role::Admin, &warden_identity::token_digest(admin_token.expose()), 0)
+            .await
+            .unwrap();
+        let key = Arc::new(SigningKey::generate());
+        let gateway = Gateway::start(ConfigSource::File(config_path), store.clone(), Arc::clone(&key)).await.unwrap();
+        let listeners = Listeners::bind("127.0.0.1:0", "127.0.0.1:0").await.unwrap();
+        let data = format!("http://{}", listeners.data_addr().unwrap());
+        let admin = format!("http://{}", listeners.admin_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let gw = Arc::clone(&gateway);
+        let task = tokio::spawn(async move {
+            run(gw, listeners, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestGateway {
+            dir,
+            gateway,
+            store,
+            data,
+            admin,
+            key,
+            admin_token: admin_token.expose().to_owned(),
+            client: reqwest::Client::new(),
+            shutdown: Some(tx),
+            task: Some(task),
+            schema,
+        }
+    }
+
+    pub(crate) fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    /// A JWT-SVID for `agent`/`instance`, issued at `now` for `ttl`.
+    pub(crate) fn token_at(&self, agent: &str, instance: &str, now: SystemTime, ttl: Duration) -> String {
+        let id = SpiffeId::new(
+            TrustDomain::new("example.org").unwrap(),
+            AgentName::new(agent).unwrap(),
+            InstanceId::new(instance).unwrap(),
+        );
+        let issued = self
+            .key
+            .issue(&IssueRequest { spiffe_id: id, audience: vec!["warden".into()], ttl, now })
+            .unwrap();
+        issued.token.expose().to_owned()
+    }
+
+    pub(crate) fn token(&self, agent: &str) -> String {
+        self.token_at(agent, "i-1", SystemTime::now(), Duration::from_secs(900))
+    }
+
+    /// POST /v1/decisions; returns (status, body).
+    pub(crate) async fn decide(&self, token: &str, body: Value) -> (u16, Value) {
+        let r = self.client.post(format!("{}/v1/decisions", self.data)).bearer_auth(token).json(&body).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
+    pub(crate) async fn admin_get(&self, token: &str, path: &str) -> (u16, Value) {
+        let r = self.client.get(format!("{}{path}", self.admin)).bearer_auth(token).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
+    pub(crate) async fn admin_post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let r = self.client.post(format!("{}{path}", self.admin)).bearer_auth(token).json(&body).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
+    pub(crate) async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+        if let Some((url, schema)) = self.schema.take() {
+            let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&pool).await.unwrap();
+        }
+    }
+}
+
+pub(crate) fn payment(amount: Value, session: &str) -> Value {
+    json!({"server": "accounting", "tool": "schedule_payment",
+           "args": {"amount": amount, "iban": "DE89370400440532013000"}, "session": session})
+}

@@ -1,0 +1,109 @@
+//! `warden serve`.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use warden_gateway::{Gateway, Listeners};
+use warden_store::Store;
+use warden_types::Role;
+
+use crate::common::Common;
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Data-plane address (default from warden.toml, else 127.0.0.1:7700).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Admin-plane address (default from warden.toml, else 127.0.0.1:7701).
+    #[arg(long)]
+    admin_listen: Option<String>,
+}
+
+/// Creates the first admin token when the store has none: written to a 0600
+/// file and printed once, never logged.
+async fn first_admin_token(common: &Common, store: &warden_store::AnyStore) -> anyhow::Result<()> {
+    if store.admin_token_count().await? > 0 {
+        return Ok(());
+    }
+    let token = warden_identity::generate_admin_token();
+    let path = common.data_dir.join("admin.token");
+    write_secret(&path, token.expose())?;
+    store
+        .add_admin_token("initial-admin", Role::Admin, &warden_identity::token_digest(token.expose()), now_millis())
+        .await?;
+    println!("first start: admin token (role admin) written to {}", path.display());
+    println!("  {}", token.expose());
+    println!("  (shown once; create more with `warden admin-token create --role approver --name NAME`)");
+    Ok(())
+}
+
+pub(crate) fn write_secret(path: &std::path::Path, secret: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("cannot write `{}`", path.display()))?;
+    writeln!(file, "{secret}").with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(())
+}
+
+pub(crate) fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+pub(crate) async fn run(common: &Common, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let source = common.source();
+    let store = common.open_store().await?;
+    let (key, created) = common.signing_key()?;
+    if created {
+        tracing::info!(path = %common.key_path().display(), kid = key.key_id(), "created the trust domain's JWT-SVID signing key");
+    }
+    first_admin_token(common, &store).await?;
+    let gateway = Gateway::start(source.clone(), store, Arc::new(key))
+        .await
+        .with_context(|| format!("cannot start with {}", source.describe()))?;
+    let config = gateway.config().clone();
+    let data = args.listen.unwrap_or_else(|| config.serve.listen.clone());
+    let admin = args.admin_listen.unwrap_or_else(|| config.serve.admin_listen.clone());
+    let listeners = Listeners::bind(&data, &admin).await?;
+    let snapshot = gateway.engine().snapshot();
+    tracing::info!(
+        config = %source.describe(),
+        data_plane = %listeners.data_addr()?,
+        admin_plane = %listeners.admin_addr()?,
+        agents = snapshot.agents.len(),
+        policies = snapshot.policies.len(),
+        digest = %snapshot.digest,
+        "warden is serving"
+    );
+    let shutdown = async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+    };
+    warden_gateway::run(gateway, listeners, shutdown).await?;
+    Ok(ExitCode::SUCCESS)
+}
