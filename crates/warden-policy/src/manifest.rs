@@ -216,7 +216,8 @@ impl Manifest {
                     Some(s.clone())
                 }
                 None => {
-                    cx.err(root_span, key, format!("missing `{key}`: every manifest names its {key}"));
+                    let file = cx.file;
+                    cx.diags.push(Location::new(file, 1, 1), Some(key.to_owned()), format!("missing `{key}`: every manifest names its {key}"));
                     None
                 }
             }
@@ -288,7 +289,7 @@ impl Manifest {
         let grants = match map.get_node("tools") {
             Some(node) => parse_tools(&mut cx, node, config),
             None => {
-                cx.err(root_span, "tools", "missing `tools`: a manifest grants at least one tool");
+                cx.diags.push(Location::new(file, 1, 1), Some("tools".into()), "missing `tools`: a manifest grants at least one tool");
                 Vec::new()
             }
         };

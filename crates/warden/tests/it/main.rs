@@ -1,1 +1,35 @@
-//! placeholder
+//! The `warden` command as a user runs it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+mod cli;
+mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub(crate) fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+/// Runs `warden` with `args` against the examples and a data dir.
+pub(crate) fn warden(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("--config")
+        .arg(examples().join("warden.toml"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("WARDEN_STORE")
+        .env("WARDEN_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+pub(crate) fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
