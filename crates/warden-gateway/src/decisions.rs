@@ -60,21 +60,46 @@ pub struct DecisionAnswer {
 }
 
 /// Recent allow/deny answers, so `GET /v1/decisions/{id}` can return them.
-#[derive(Debug, Default)]
+/// Sharded by id, so that recording one takes no global lock.
+#[derive(Debug)]
 pub(crate) struct RecentDecisions {
+    shards: Vec<parking_lot::Mutex<RecentShard>>,
+}
+
+#[derive(Debug, Default)]
+struct RecentShard {
     order: VecDeque<String>,
     by_id: HashMap<String, DecisionAnswer>,
 }
 
+const RECENT_SHARDS: usize = 16;
+
+impl Default for RecentDecisions {
+    fn default() -> Self {
+        Self { shards: (0..RECENT_SHARDS).map(|_| parking_lot::Mutex::new(RecentShard::default())).collect() }
+    }
+}
+
 impl RecentDecisions {
-    fn insert(&mut self, answer: DecisionAnswer) {
-        if self.order.len() >= RECENT_LIMIT {
-            if let Some(old) = self.order.pop_front() {
-                self.by_id.remove(&old);
+    fn shard(&self, id: &str) -> &parking_lot::Mutex<RecentShard> {
+        // Ids are UUIDv7: the last bytes are random.
+        let last = id.bytes().last().unwrap_or(0);
+        &self.shards[usize::from(last) % RECENT_SHARDS]
+    }
+
+    fn insert(&self, answer: DecisionAnswer) {
+        let mut shard = self.shard(&answer.id).lock();
+        if shard.order.len() >= RECENT_LIMIT / RECENT_SHARDS {
+            if let Some(old) = shard.order.pop_front() {
+                shard.by_id.remove(&old);
             }
         }
-        self.order.push_back(answer.id.clone());
-        self.by_id.insert(answer.id.clone(), answer);
+        shard.order.push_back(answer.id.clone());
+        shard.by_id.insert(answer.id.clone(), answer);
+    }
+
+    fn get(&self, id: &str) -> Option<DecisionAnswer> {
+        self.shard(id).lock().by_id.get(id).cloned()
     }
 }
 
@@ -125,7 +150,7 @@ pub(crate) async fn post_decision(
         _ => answer(uuid::Uuid::now_v7().to_string(), id, decision, None),
     };
     if answer.decision != DecisionOutcome::NeedsApproval {
-        gw.recent.lock().insert(answer.clone());
+        gw.recent.insert(answer.clone());
     }
     Ok(Json(answer))
 }
@@ -277,7 +302,7 @@ pub(crate) async fn get_decision(
     Query(q): Query<WaitQuery>,
 ) -> Result<Json<DecisionAnswer>, ApiError> {
     let svid = gw.authenticate_agent(&headers)?;
-    if let Some(recent) = gw.recent.lock().by_id.get(&id).cloned() {
+    if let Some(recent) = gw.recent.get(&id) {
         if recent.agent != svid.spiffe_id.to_string() {
             return Err(ApiError::not_found(format!("no decision `{id}`")));
         }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use warden_identity::{JwtSvidVerifier, RevocationSet, SigningKey, VerifiedSvid};
 use warden_policy::{Config, Engine};
 use warden_store::{AdminTokenRecord, AnyStore, Store};
@@ -30,20 +30,20 @@ const TOKEN_CACHE_PER_SHARD: usize = 4096;
 /// registration are still checked on every request.
 #[derive(Debug)]
 pub(crate) struct TokenCache {
-    shards: Vec<Mutex<HashMap<[u8; 32], VerifiedSvid>>>,
+    shards: Vec<RwLock<HashMap<[u8; 32], VerifiedSvid>>>,
 }
 
 impl TokenCache {
     fn new() -> Self {
-        Self { shards: (0..TOKEN_CACHE_SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+        Self { shards: (0..TOKEN_CACHE_SHARDS).map(|_| RwLock::new(HashMap::new())).collect() }
     }
 
     pub(crate) fn get(&self, key: &[u8; 32]) -> Option<VerifiedSvid> {
-        self.shards[usize::from(key[0]) % TOKEN_CACHE_SHARDS].lock().get(key).cloned()
+        self.shards[usize::from(key[0]) % TOKEN_CACHE_SHARDS].read().get(key).cloned()
     }
 
     pub(crate) fn insert(&self, key: [u8; 32], svid: VerifiedSvid) {
-        let mut shard = self.shards[usize::from(key[0]) % TOKEN_CACHE_SHARDS].lock();
+        let mut shard = self.shards[usize::from(key[0]) % TOKEN_CACHE_SHARDS].write();
         if shard.len() >= TOKEN_CACHE_PER_SHARD {
             let now = SystemTime::now();
             shard.retain(|_, v| v.expires_at > now);
@@ -66,7 +66,7 @@ pub struct Gateway {
     pub(crate) config: Arc<Config>,
     pub(crate) key: Arc<SigningKey>,
     pub(crate) tokens: TokenCache,
-    pub(crate) recent: Mutex<crate::decisions::RecentDecisions>,
+    pub(crate) recent: crate::decisions::RecentDecisions,
     last_change: AtomicI64,
     pub(crate) reload_error: Mutex<Option<String>>,
 }
@@ -88,7 +88,7 @@ impl Gateway {
             config,
             key,
             tokens: TokenCache::new(),
-            recent: Mutex::new(crate::decisions::RecentDecisions::default()),
+            recent: crate::decisions::RecentDecisions::default(),
             last_change: AtomicI64::new(change),
             reload_error: Mutex::new(None),
         };

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test, with the PostgreSQL suite enabled.
+#
+# Installs nothing beyond what cargo fetches: the tests need Rust and a
+# PostgreSQL server. WARDEN_TEST_POSTGRES defaults to the local server at
+# 127.0.0.1:5432 (user postgres, database test); this script starts it if it is
+# installed but stopped. Set WARDEN_TEST_POSTGRES= (empty) to skip the
+# PostgreSQL tests; they then say loudly that they were skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ -z "${WARDEN_TEST_POSTGRES+set}" ]]; then
+  export WARDEN_TEST_POSTGRES="postgres://postgres@127.0.0.1:5432/test"
+fi
+if [[ -z "${WARDEN_TEST_POSTGRES}" ]]; then
+  unset WARDEN_TEST_POSTGRES
+  echo "warning: WARDEN_TEST_POSTGRES is empty: PostgreSQL tests will be SKIPPED" >&2
+elif command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  if command -v pg_ctlcluster >/dev/null && [[ -d /etc/postgresql ]]; then
+    echo "starting the local PostgreSQL cluster" >&2
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  fi
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
+fi
+
+cargo test --workspace --locked "$@"
