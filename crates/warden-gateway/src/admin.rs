@@ -20,7 +20,11 @@ use crate::state::Gateway;
 type Answer = Result<Json<Value>, ApiError>;
 
 fn policy_error(e: &PolicyError) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_policy", e.to_string())
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_policy",
+        e.to_string(),
+    )
 }
 
 fn agent_json(gw: &Gateway, info: &warden_policy::AgentInfo) -> Value {
@@ -48,10 +52,16 @@ pub(crate) async fn list_agents(State(gw): State<Arc<Gateway>>, headers: HeaderM
     let snapshot = gw.engine.snapshot();
     let mut agents: Vec<_> = snapshot.agents.values().collect();
     agents.sort_by(|a, b| a.manifest.name.cmp(&b.manifest.name));
-    Ok(Json(json!({"agents": agents.iter().map(|a| agent_json(&gw, a)).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"agents": agents.iter().map(|a| agent_json(&gw, a)).collect::<Vec<_>>()}),
+    ))
 }
 
-pub(crate) async fn show_agent(State(gw): State<Arc<Gateway>>, headers: HeaderMap, Path(name): Path<String>) -> Answer {
+pub(crate) async fn show_agent(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Answer {
     gw.authenticate_admin(&headers, Role::Auditor)?;
     let snapshot = gw.engine.snapshot();
     let info = AgentName::new(name.clone())
@@ -62,30 +72,50 @@ pub(crate) async fn show_agent(State(gw): State<Arc<Gateway>>, headers: HeaderMa
 }
 
 /// `POST /v1/agents`: the body is the manifest's YAML.
-pub(crate) async fn register_agent(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Answer {
+pub(crate) async fn register_agent(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
     let admin = gw.authenticate_admin(&headers, Role::Admin)?;
     let body = body.map_err(|e| ApiError::body(&e))?;
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("bad_body", "the manifest is not UTF-8"))?;
-    let manifest = Manifest::parse(&registered_file("request"), text, &gw.config).map_err(|e| policy_error(&e))?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::bad_request("bad_body", "the manifest is not UTF-8"))?;
+    let manifest = Manifest::parse(&registered_file("request"), text, &gw.config)
+        .map_err(|e| policy_error(&e))?;
     let name = manifest.name.clone();
     // Check the whole set compiles with this manifest before recording anything.
     let mut inputs = load_inputs(&gw.source, Arc::clone(&gw.config), &gw.store)
         .await
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
-    inputs.manifests.retain(|m| !(m.name == name && m.file.starts_with("registered:")));
+    inputs
+        .manifests
+        .retain(|m| !(m.name == name && m.file.starts_with("registered:")));
     let source = format!("{name}.yaml");
-    let manifest = Manifest::parse(&registered_file(&source), text, &gw.config).map_err(|e| policy_error(&e))?;
+    let manifest = Manifest::parse(&registered_file(&source), text, &gw.config)
+        .map_err(|e| policy_error(&e))?;
     inputs.manifests.push(manifest);
     compile_inputs(inputs).await.map_err(|e| policy_error(&e))?;
     let now = crate::now_millis();
     gw.store
-        .put_agent(&AgentRecord { name: name.clone(), manifest: text.to_owned(), source, registered_at: now, updated_at: now })
+        .put_agent(&AgentRecord {
+            name: name.clone(),
+            manifest: text.to_owned(),
+            source,
+            registered_at: now,
+            updated_at: now,
+        })
         .await
         .map_err(|e| ApiError::store(&e))?;
-    gw.reload().await.map_err(|e| ApiError::unavailable(e.to_string()))?;
+    gw.reload()
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
     tracing::info!(agent = %name, by = %admin.name, "agent registered");
     let snapshot = gw.engine.snapshot();
-    let info = snapshot.agents.get(&name).ok_or_else(|| ApiError::unavailable("agent did not load"))?;
+    let info = snapshot
+        .agents
+        .get(&name)
+        .ok_or_else(|| ApiError::unavailable("agent did not load"))?;
     Ok(Json(agent_json(&gw, info)))
 }
 
@@ -100,15 +130,24 @@ pub(crate) struct RevokeBody {
 
 pub(crate) async fn list_revocations(State(gw): State<Arc<Gateway>>, headers: HeaderMap) -> Answer {
     gw.authenticate_admin(&headers, Role::Auditor)?;
-    let list = gw.store.revocations().await.map_err(|e| ApiError::store(&e))?;
+    let list = gw
+        .store
+        .revocations()
+        .await
+        .map_err(|e| ApiError::store(&e))?;
     Ok(Json(json!({"revocations": list})))
 }
 
-pub(crate) async fn revoke(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Answer {
+pub(crate) async fn revoke(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
     let admin = gw.authenticate_admin(&headers, Role::Admin)?;
     let body = body.map_err(|e| ApiError::body(&e))?;
     let req: RevokeBody = serde_json::from_slice(&body).map_err(|e| ApiError::json(&e))?;
-    let agent = AgentName::new(req.agent).map_err(|e| ApiError::bad_request("bad_request", format!("field `agent`: {e}")))?;
+    let agent = AgentName::new(req.agent)
+        .map_err(|e| ApiError::bad_request("bad_request", format!("field `agent`: {e}")))?;
     let instance = req
         .instance
         .map(InstanceId::new)
@@ -119,7 +158,13 @@ pub(crate) async fn revoke(State(gw): State<Arc<Gateway>>, headers: HeaderMap, b
     }
     let record = gw
         .store
-        .add_revocation(&agent, instance.as_ref(), &req.reason, &admin.name, crate::now_millis())
+        .add_revocation(
+            &agent,
+            instance.as_ref(),
+            &req.reason,
+            &admin.name,
+            crate::now_millis(),
+        )
         .await
         .map_err(|e| ApiError::store(&e))?;
     // Effective at once on this node; other nodes follow the change feed.
@@ -129,7 +174,10 @@ pub(crate) async fn revoke(State(gw): State<Arc<Gateway>>, headers: HeaderMap, b
         Some(i) => revocations.revoke_instance(agent, i),
         None => revocations.revoke_agent(agent),
     }
-    gw.identity.store(Arc::new(crate::state::IdentityView { verifier: current.verifier.clone(), revocations }));
+    gw.identity.store(Arc::new(crate::state::IdentityView {
+        verifier: current.verifier.clone(),
+        revocations,
+    }));
     Ok(Json(json!({"revocation": record})))
 }
 
@@ -141,7 +189,9 @@ pub(crate) async fn list_policies(State(gw): State<Arc<Gateway>>, headers: Heade
         .iter()
         .map(|p| json!({"id": p.id, "location": p.location.to_string(), "approval": p.approval, "cedar": p.policy.to_string()}))
         .collect();
-    Ok(Json(json!({"digest": snapshot.digest, "policies": policies})))
+    Ok(Json(
+        json!({"digest": snapshot.digest, "policies": policies}),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,7 +205,10 @@ pub(crate) struct CandidateBody {
     cases: Option<String>,
 }
 
-async fn candidate(gw: &Gateway, body: &CandidateBody) -> Result<warden_policy::Snapshot, ApiError> {
+async fn candidate(
+    gw: &Gateway,
+    body: &CandidateBody,
+) -> Result<warden_policy::Snapshot, ApiError> {
     let mut inputs = load_inputs(&gw.source, Arc::clone(&gw.config), &gw.store)
         .await
         .map_err(|e| match e {
@@ -169,29 +222,47 @@ async fn candidate(gw: &Gateway, body: &CandidateBody) -> Result<warden_policy::
 }
 
 /// `POST /v1/policies/lint`: compile a candidate set without installing it.
-pub(crate) async fn lint_policies(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Answer {
+pub(crate) async fn lint_policies(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
     gw.authenticate_admin(&headers, Role::Auditor)?;
     let body = body.map_err(|e| ApiError::body(&e))?;
     let req: CandidateBody = serde_json::from_slice(&body).map_err(|e| ApiError::json(&e))?;
     let snapshot = candidate(&gw, &req).await?;
-    Ok(Json(json!({"ok": true, "digest": snapshot.digest, "policies": snapshot.policies.len(), "agents": snapshot.agents.len()})))
+    Ok(Json(
+        json!({"ok": true, "digest": snapshot.digest, "policies": snapshot.policies.len(), "agents": snapshot.agents.len()}),
+    ))
 }
 
 /// `POST /v1/policies/test`: run test cases against a candidate (or the current) set.
-pub(crate) async fn test_policies(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Answer {
+pub(crate) async fn test_policies(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
     gw.authenticate_admin(&headers, Role::Auditor)?;
     let body = body.map_err(|e| ApiError::body(&e))?;
     let req: CandidateBody = serde_json::from_slice(&body).map_err(|e| ApiError::json(&e))?;
-    let cases_text = req.cases.clone().ok_or_else(|| ApiError::bad_request("bad_request", "missing field `cases`"))?;
-    let cases = TestCases::parse("request:cases", &cases_text).map_err(|e| ApiError::bad_request("bad_cases", e.to_string()))?;
+    let cases_text = req
+        .cases
+        .clone()
+        .ok_or_else(|| ApiError::bad_request("bad_request", "missing field `cases`"))?;
+    let cases = TestCases::parse("request:cases", &cases_text)
+        .map_err(|e| ApiError::bad_request("bad_cases", e.to_string()))?;
     let snapshot = candidate(&gw, &req).await?;
     let report = cases.run(&snapshot);
     let failures: Vec<Value> = report
         .failures
         .iter()
-        .map(|f| json!({"name": f.name, "expected": f.expected, "got": f.got, "reasons": f.reasons}))
+        .map(
+            |f| json!({"name": f.name, "expected": f.expected, "got": f.got, "reasons": f.reasons}),
+        )
         .collect();
-    Ok(Json(json!({"passed": report.passed, "failed": failures.len(), "failures": failures, "digest": snapshot.digest})))
+    Ok(Json(
+        json!({"passed": report.passed, "failed": failures.len(), "failures": failures, "digest": snapshot.digest}),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -199,19 +270,34 @@ pub(crate) struct ApprovalQuery {
     status: Option<String>,
 }
 
-pub(crate) async fn list_approvals(State(gw): State<Arc<Gateway>>, headers: HeaderMap, Query(q): Query<ApprovalQuery>) -> Answer {
+pub(crate) async fn list_approvals(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Query(q): Query<ApprovalQuery>,
+) -> Answer {
     gw.authenticate_admin(&headers, Role::Auditor)?;
     let status = q
         .status
         .map(|s| s.parse::<ApprovalStatus>())
         .transpose()
         .map_err(|e| ApiError::bad_request("bad_request", format!("query `status`: {e}")))?;
-    gw.store.expire_approvals(crate::now_millis()).await.map_err(|e| ApiError::store(&e))?;
-    let list = gw.store.approvals(status).await.map_err(|e| ApiError::store(&e))?;
+    gw.store
+        .expire_approvals(crate::now_millis())
+        .await
+        .map_err(|e| ApiError::store(&e))?;
+    let list = gw
+        .store
+        .approvals(status)
+        .await
+        .map_err(|e| ApiError::store(&e))?;
     Ok(Json(json!({"approvals": list})))
 }
 
-pub(crate) async fn show_approval(State(gw): State<Arc<Gateway>>, headers: HeaderMap, Path(id): Path<String>) -> Answer {
+pub(crate) async fn show_approval(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
     gw.authenticate_admin(&headers, Role::Auditor)?;
     let record = gw
         .store
@@ -229,24 +315,50 @@ pub(crate) struct DecideBody {
     note: Option<String>,
 }
 
-async fn decide(gw: Arc<Gateway>, headers: HeaderMap, id: String, body: Result<Bytes, BytesRejection>, approve: bool) -> Answer {
+async fn decide(
+    gw: Arc<Gateway>,
+    headers: HeaderMap,
+    id: String,
+    body: Result<Bytes, BytesRejection>,
+    approve: bool,
+) -> Answer {
     let admin = gw.authenticate_admin(&headers, Role::Approver)?;
     let body = body.map_err(|e| ApiError::body(&e))?;
-    let req: DecideBody = if body.is_empty() { DecideBody::default() } else { serde_json::from_slice(&body).map_err(|e| ApiError::json(&e))? };
+    let req: DecideBody = if body.is_empty() {
+        DecideBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::json(&e))?
+    };
     let record = gw
         .store
-        .decide_approval(&id, approve, &admin.name, req.note.as_deref(), crate::now_millis())
+        .decide_approval(
+            &id,
+            approve,
+            &admin.name,
+            req.note.as_deref(),
+            crate::now_millis(),
+        )
         .await
         .map_err(|e| ApiError::store(&e))?;
     tracing::info!(approval = %id, approve, by = %admin.name, "approval decided");
     Ok(Json(json!({"approval": record})))
 }
 
-pub(crate) async fn approve(State(gw): State<Arc<Gateway>>, headers: HeaderMap, Path(id): Path<String>, body: Result<Bytes, BytesRejection>) -> Answer {
+pub(crate) async fn approve(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
     decide(gw, headers, id, body, true).await
 }
 
-pub(crate) async fn reject(State(gw): State<Arc<Gateway>>, headers: HeaderMap, Path(id): Path<String>, body: Result<Bytes, BytesRejection>) -> Answer {
+pub(crate) async fn reject(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
     decide(gw, headers, id, body, false).await
 }
 
@@ -270,9 +382,15 @@ pub(crate) async fn readyz(State(gw): State<Arc<Gateway>>) -> (StatusCode, Json<
         .collect();
     let digest = gw.engine.snapshot().digest.clone();
     if problems.is_empty() {
-        (StatusCode::OK, Json(json!({"status": "ready", "policy_digest": digest, "warnings": warnings})))
+        (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "policy_digest": digest, "warnings": warnings})),
+        )
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "not_ready", "problems": problems, "policy_digest": digest})))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not_ready", "problems": problems, "policy_digest": digest})),
+        )
     }
 }
 

@@ -14,14 +14,24 @@ use crate::state::Gateway;
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthorized("missing_token", "missing `Authorization: Bearer <token>` header"))?;
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::unauthorized("malformed_token", "the Authorization header is not ASCII"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "missing_token",
+                "missing `Authorization: Bearer <token>` header",
+            )
+        })?;
+    let value = value.to_str().map_err(|_| {
+        ApiError::unauthorized("malformed_token", "the Authorization header is not ASCII")
+    })?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
-        .ok_or_else(|| ApiError::unauthorized("malformed_token", "the Authorization header must be `Bearer <token>`"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "malformed_token",
+                "the Authorization header must be `Bearer <token>`",
+            )
+        })?;
     Ok(token.trim())
 }
 
@@ -56,9 +66,17 @@ impl Gateway {
             }
         };
         if identity.revocations.is_revoked(&svid.spiffe_id) {
-            return Err(ApiError::unauthorized("revoked", format!("identity `{}` is revoked", svid.spiffe_id)));
+            return Err(ApiError::unauthorized(
+                "revoked",
+                format!("identity `{}` is revoked", svid.spiffe_id),
+            ));
         }
-        if !self.engine.snapshot().agents.contains_key(svid.spiffe_id.agent()) {
+        if !self
+            .engine
+            .snapshot()
+            .agents
+            .contains_key(svid.spiffe_id.agent())
+        {
             return Err(ApiError::unauthorized(
                 "unknown_agent",
                 format!("agent `{}` is not registered", svid.spiffe_id.agent()),
@@ -68,7 +86,11 @@ impl Gateway {
     }
 
     /// Authenticates an admin token and checks it carries `needed`.
-    pub(crate) fn authenticate_admin(&self, headers: &HeaderMap, needed: Role) -> Result<Admin, ApiError> {
+    pub(crate) fn authenticate_admin(
+        &self,
+        headers: &HeaderMap,
+        needed: Role,
+    ) -> Result<Admin, ApiError> {
         let token = bearer(headers)?;
         let tokens = self.admin_tokens.load();
         // Compare against every digest, in constant time each, without stopping
@@ -79,13 +101,16 @@ impl Gateway {
                 found = Some(record);
             }
         }
-        let record = found.ok_or_else(|| ApiError::unauthorized("invalid_token", "unknown admin token"))?;
+        let record =
+            found.ok_or_else(|| ApiError::unauthorized("invalid_token", "unknown admin token"))?;
         if !record.role.permits(needed) {
             return Err(ApiError::forbidden(format!(
                 "token `{}` has role `{}`; this needs `{needed}`",
                 record.name, record.role
             )));
         }
-        Ok(Admin { name: record.name.clone() })
+        Ok(Admin {
+            name: record.name.clone(),
+        })
     }
 }

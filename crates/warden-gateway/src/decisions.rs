@@ -76,7 +76,11 @@ const RECENT_SHARDS: usize = 16;
 
 impl Default for RecentDecisions {
     fn default() -> Self {
-        Self { shards: (0..RECENT_SHARDS).map(|_| parking_lot::Mutex::new(RecentShard::default())).collect() }
+        Self {
+            shards: (0..RECENT_SHARDS)
+                .map(|_| parking_lot::Mutex::new(RecentShard::default()))
+                .collect(),
+        }
     }
 }
 
@@ -89,10 +93,10 @@ impl RecentDecisions {
 
     fn insert(&self, answer: DecisionAnswer) {
         let mut shard = self.shard(&answer.id).lock();
-        if shard.order.len() >= RECENT_LIMIT / RECENT_SHARDS {
-            if let Some(old) = shard.order.pop_front() {
-                shard.by_id.remove(&old);
-            }
+        if shard.order.len() >= RECENT_LIMIT / RECENT_SHARDS
+            && let Some(old) = shard.order.pop_front()
+        {
+            shard.by_id.remove(&old);
         }
         shard.order.push_back(answer.id.clone());
         shard.by_id.insert(answer.id.clone(), answer);
@@ -133,7 +137,12 @@ pub(crate) async fn post_decision(
     let args = match req.args {
         Value::Null => Value::Object(serde_json::Map::new()),
         Value::Object(_) => req.args,
-        _ => return Err(ApiError::bad_request("bad_request", "field `args` must be a JSON object")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "bad_request",
+                "field `args` must be a JSON object",
+            ));
+        }
     };
     let id = &svid.spiffe_id;
     let request = DecisionRequest {
@@ -171,7 +180,12 @@ impl Gateway {
     /// A `needs_approval` decision: use a matching approval if a human already
     /// gave one for these exact arguments in this session, else file a request.
     /// If the store is unavailable, deny: approvals fail closed.
-    async fn needs_approval(&self, id: &SpiffeId, request: &DecisionRequest<'_>, decision: Decision) -> DecisionAnswer {
+    async fn needs_approval(
+        &self,
+        id: &SpiffeId,
+        request: &DecisionRequest<'_>,
+        decision: Decision,
+    ) -> DecisionAnswer {
         let digest = args_digest(request.args);
         let now = crate::now_millis();
         let wanted = ApprovalMatch {
@@ -185,7 +199,8 @@ impl Gateway {
         let fail = |e: &warden_store::StoreError, mut d: Decision| {
             tracing::error!(error = %e, "approval store unavailable; denying");
             d.outcome = DecisionOutcome::Deny;
-            d.reasons.push("approval store unavailable: denied (fail closed)".to_owned());
+            d.reasons
+                .push("approval store unavailable: denied (fail closed)".to_owned());
             answer(uuid::Uuid::now_v7().to_string(), id, d, None)
         };
         match self.store.consume_approval(&wanted, now).await {
@@ -203,7 +218,8 @@ impl Gateway {
             Ok(None) => {}
             Err(e) => return fail(&e, decision),
         }
-        let expires_at = now + i64::try_from(self.config.serve.approval_timeout_secs).unwrap_or(i64::MAX / 2) * 1000;
+        let expires_at = now
+            + i64::try_from(self.config.serve.approval_timeout_secs).unwrap_or(i64::MAX / 2) * 1000;
         let record = ApprovalRecord {
             id: uuid::Uuid::now_v7().to_string(),
             agent: id.agent().clone(),
@@ -211,7 +227,10 @@ impl Gateway {
             session: request.session.to_owned(),
             server: request.server.to_owned(),
             tool: request.tool.to_owned(),
-            operation: decision.operation.map(|o| o.to_string()).unwrap_or_default(),
+            operation: decision
+                .operation
+                .map(|o| o.to_string())
+                .unwrap_or_default(),
             args: request.args.clone(),
             args_digest: digest,
             reasons: decision.reasons.clone(),
@@ -233,7 +252,11 @@ impl Gateway {
 
     /// The outcome of an approval request, as a decision.
     async fn approval_outcome(&self, record: ApprovalRecord) -> Result<DecisionAnswer, ApiError> {
-        let spiffe = SpiffeId::new(self.config.trust_domain.clone(), record.agent.clone(), record.instance.clone());
+        let spiffe = SpiffeId::new(
+            self.config.trust_domain.clone(),
+            record.agent.clone(),
+            record.instance.clone(),
+        );
         let base = Decision {
             outcome: DecisionOutcome::NeedsApproval,
             reasons: record.reasons.clone(),
@@ -245,16 +268,24 @@ impl Gateway {
         let now = crate::now_millis();
         let mut d = base;
         let by = record.decided_by.clone().unwrap_or_default();
-        let note = record.note.clone().map(|n| format!(": {n}")).unwrap_or_default();
+        let note = record
+            .note
+            .clone()
+            .map(|n| format!(": {n}"))
+            .unwrap_or_default();
         match record.status {
             ApprovalStatus::Pending if record.expires_at <= now => {
                 d.outcome = DecisionOutcome::Deny;
-                d.reasons.push("approval request expired without a decision".to_owned());
+                d.reasons
+                    .push("approval request expired without a decision".to_owned());
             }
-            ApprovalStatus::Pending => return Ok(answer(record.id, &spiffe, d, Some(record.expires_at))),
+            ApprovalStatus::Pending => {
+                return Ok(answer(record.id, &spiffe, d, Some(record.expires_at)));
+            }
             ApprovalStatus::Expired => {
                 d.outcome = DecisionOutcome::Deny;
-                d.reasons.push("approval request expired without a decision".to_owned());
+                d.reasons
+                    .push("approval request expired without a decision".to_owned());
             }
             ApprovalStatus::Rejected => {
                 d.outcome = DecisionOutcome::Deny;
@@ -270,7 +301,13 @@ impl Gateway {
                         tool: &record.tool,
                         args_digest: &record.args_digest,
                     };
-                    if self.store.consume_approval(&wanted, now).await.map_err(|e| ApiError::store(&e))?.is_some() {
+                    if self
+                        .store
+                        .consume_approval(&wanted, now)
+                        .await
+                        .map_err(|e| ApiError::store(&e))?
+                        .is_some()
+                    {
                         let request = DecisionRequest {
                             agent: &record.agent,
                             instance: &record.instance,
@@ -308,7 +345,8 @@ pub(crate) async fn get_decision(
         }
         return Ok(Json(recent));
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS));
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS));
     loop {
         let record = gw
             .store
@@ -317,7 +355,8 @@ pub(crate) async fn get_decision(
             .map_err(|e| ApiError::store(&e))?
             .filter(|r| &r.agent == svid.spiffe_id.agent())
             .ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))?;
-        let pending = record.status == ApprovalStatus::Pending && record.expires_at > crate::now_millis();
+        let pending =
+            record.status == ApprovalStatus::Pending && record.expires_at > crate::now_millis();
         if !pending || tokio::time::Instant::now() >= deadline {
             return gw.approval_outcome(record).await.map(Json);
         }

@@ -20,7 +20,11 @@ pub struct ApiError {
 impl ApiError {
     /// An error with `status`, `code` and `message`.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     /// 400: the request is malformed.
@@ -51,8 +55,12 @@ impl ApiError {
     /// 500 for a store failure: logged in full, answered without detail.
     pub fn store(e: &warden_store::StoreError) -> Self {
         match e {
-            warden_store::StoreError::NotFound { what, key } => Self::not_found(format!("no {what} `{key}`")),
-            warden_store::StoreError::Conflict { message } => Self::new(StatusCode::CONFLICT, "conflict", message.clone()),
+            warden_store::StoreError::NotFound { what, key } => {
+                Self::not_found(format!("no {what} `{key}`"))
+            }
+            warden_store::StoreError::Conflict { message } => {
+                Self::new(StatusCode::CONFLICT, "conflict", message.clone())
+            }
             other => {
                 tracing::error!(error = %other, "store operation failed");
                 Self::unavailable("the store is unavailable; nothing was changed")
@@ -63,15 +71,29 @@ impl ApiError {
     /// The error for a body that could not be read (too large, or cut off).
     pub fn body(rejection: &axum::extract::rejection::BytesRejection) -> Self {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Self::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is over the size limit")
+            Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "the request body is over the size limit",
+            )
         } else {
-            Self::bad_request("bad_body", format!("the request body could not be read: {rejection}"))
+            Self::bad_request(
+                "bad_body",
+                format!("the request body could not be read: {rejection}"),
+            )
         }
     }
 
     /// The error for a JSON body that does not parse into the expected shape.
     pub fn json(e: &serde_json::Error) -> Self {
-        Self::bad_request("bad_json", format!("invalid JSON body at line {} column {}: {e}", e.line(), e.column()))
+        Self::bad_request(
+            "bad_json",
+            format!(
+                "invalid JSON body at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        )
     }
 }
 

@@ -29,7 +29,11 @@ impl ConfigSource {
     pub fn config(&self) -> Result<Config, PolicyError> {
         match self {
             ConfigSource::File(path) => Config::load(path),
-            ConfigSource::Embedded { config, .. } => Config::parse("<embedded>/warden.toml", config, std::path::Path::new("<embedded>")),
+            ConfigSource::Embedded { config, .. } => Config::parse(
+                "<embedded>/warden.toml",
+                config,
+                std::path::Path::new("<embedded>"),
+            ),
         }
     }
 
@@ -37,7 +41,11 @@ impl ConfigSource {
     pub fn inputs(&self, config: Arc<Config>) -> Result<PolicyInputs, PolicyError> {
         match self {
             ConfigSource::File(_) => PolicyInputs::load(config),
-            ConfigSource::Embedded { manifests, policies, .. } => {
+            ConfigSource::Embedded {
+                manifests,
+                policies,
+                ..
+            } => {
                 let mut parsed = Vec::new();
                 let mut errors = Vec::new();
                 for (name, text) in manifests {
@@ -50,8 +58,15 @@ impl ConfigSource {
                 if !errors.is_empty() {
                     return Err(PolicyError::Invalid(errors));
                 }
-                let org_files = policies.iter().map(|(n, t)| (format!("<embedded>/policies/{n}"), (*t).to_owned())).collect();
-                Ok(PolicyInputs { config, manifests: parsed, org_files })
+                let org_files = policies
+                    .iter()
+                    .map(|(n, t)| (format!("<embedded>/policies/{n}"), (*t).to_owned()))
+                    .collect();
+                Ok(PolicyInputs {
+                    config,
+                    manifests: parsed,
+                    org_files,
+                })
             }
         }
     }
@@ -72,7 +87,11 @@ pub fn registered_file(source: &str) -> String {
 
 /// Loads everything a snapshot is compiled from: files plus the manifests
 /// registered in the store.
-pub async fn load_inputs(source: &ConfigSource, config: Arc<Config>, store: &AnyStore) -> Result<PolicyInputs, GatewayError> {
+pub async fn load_inputs(
+    source: &ConfigSource,
+    config: Arc<Config>,
+    store: &AnyStore,
+) -> Result<PolicyInputs, GatewayError> {
     let mut inputs = source.inputs(Arc::clone(&config))?;
     let mut errors = Vec::new();
     for record in store.agents().await? {

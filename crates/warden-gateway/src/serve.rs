@@ -34,9 +34,15 @@ pub fn data_router(gw: Arc<Gateway>) -> Router {
 pub fn admin_router(gw: Arc<Gateway>) -> Router {
     let limit = gw.config.serve.max_body_bytes;
     Router::new()
-        .route("/v1/agents", get(admin::list_agents).post(admin::register_agent))
+        .route(
+            "/v1/agents",
+            get(admin::list_agents).post(admin::register_agent),
+        )
         .route("/v1/agents/{name}", get(admin::show_agent))
-        .route("/v1/revocations", get(admin::list_revocations).post(admin::revoke))
+        .route(
+            "/v1/revocations",
+            get(admin::list_revocations).post(admin::revoke),
+        )
         .route("/v1/policies", get(admin::list_policies))
         .route("/v1/policies/lint", post(admin::lint_policies))
         .route("/v1/policies/test", post(admin::test_policies))
@@ -69,10 +75,15 @@ impl Listeners {
         let bind = |address: &str| {
             let address = address.to_owned();
             async move {
-                TcpListener::bind(&address).await.map_err(|source| GatewayError::Bind { address, source })
+                TcpListener::bind(&address)
+                    .await
+                    .map_err(|source| GatewayError::Bind { address, source })
             }
         };
-        Ok(Listeners { data: bind(data).await?, admin: bind(admin).await? })
+        Ok(Listeners {
+            data: bind(data).await?,
+            admin: bind(admin).await?,
+        })
     }
 
     /// The bound data-plane address.
@@ -88,14 +99,20 @@ impl Listeners {
 
 /// Serves both planes and the store watcher until `shutdown` completes; then
 /// stops accepting, finishes requests in flight and returns.
-pub async fn run(gw: Arc<Gateway>, listeners: Listeners, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), GatewayError> {
+pub async fn run(
+    gw: Arc<Gateway>,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), GatewayError> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let watcher = tokio::spawn(Arc::clone(&gw).watch(WATCH_PERIOD, rx.clone()));
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let data = axum::serve(listeners.data, data_router(Arc::clone(&gw))).with_graceful_shutdown(wait(rx.clone()));
-    let admin = axum::serve(listeners.admin, admin_router(Arc::clone(&gw))).with_graceful_shutdown(wait(rx.clone()));
+    let data = axum::serve(listeners.data, data_router(Arc::clone(&gw)))
+        .with_graceful_shutdown(wait(rx.clone()));
+    let admin = axum::serve(listeners.admin, admin_router(Arc::clone(&gw)))
+        .with_graceful_shutdown(wait(rx.clone()));
     let data = tokio::spawn(async move { data.await });
     let admin = tokio::spawn(async move { admin.await });
     shutdown.await;

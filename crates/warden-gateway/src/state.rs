@@ -35,11 +35,18 @@ pub(crate) struct TokenCache {
 
 impl TokenCache {
     fn new() -> Self {
-        Self { shards: (0..TOKEN_CACHE_SHARDS).map(|_| RwLock::new(HashMap::new())).collect() }
+        Self {
+            shards: (0..TOKEN_CACHE_SHARDS)
+                .map(|_| RwLock::new(HashMap::new()))
+                .collect(),
+        }
     }
 
     pub(crate) fn get(&self, key: &[u8; 32]) -> Option<VerifiedSvid> {
-        self.shards[usize::from(key[0]) % TOKEN_CACHE_SHARDS].read().get(key).cloned()
+        self.shards[usize::from(key[0]) % TOKEN_CACHE_SHARDS]
+            .read()
+            .get(key)
+            .cloned()
     }
 
     pub(crate) fn insert(&self, key: [u8; 32], svid: VerifiedSvid) {
@@ -73,15 +80,26 @@ pub struct Gateway {
 
 impl Gateway {
     /// Loads configuration, policies, identity and tokens, and builds the state.
-    pub async fn start(source: ConfigSource, store: AnyStore, key: Arc<SigningKey>) -> Result<Arc<Gateway>, GatewayError> {
+    pub async fn start(
+        source: ConfigSource,
+        store: AnyStore,
+        key: Arc<SigningKey>,
+    ) -> Result<Arc<Gateway>, GatewayError> {
         let config = Arc::new(source.config()?);
         let change = store.latest_change().await?;
         let inputs = load_inputs(&source, Arc::clone(&config), &store).await?;
         let snapshot = compile_inputs(inputs).await?;
-        let verifier = JwtSvidVerifier::from_signing_key(config.trust_domain.clone(), config.serve.audience.clone(), &key);
+        let verifier = JwtSvidVerifier::from_signing_key(
+            config.trust_domain.clone(),
+            config.serve.audience.clone(),
+            &key,
+        );
         let gateway = Gateway {
             engine: Arc::new(Engine::new(snapshot)),
-            identity: ArcSwap::from_pointee(IdentityView { verifier, revocations: RevocationSet::new() }),
+            identity: ArcSwap::from_pointee(IdentityView {
+                verifier,
+                revocations: RevocationSet::new(),
+            }),
             admin_tokens: ArcSwap::from_pointee(Vec::new()),
             store,
             source,
@@ -116,8 +134,12 @@ impl Gateway {
             }
         }
         let current = self.identity.load();
-        self.identity.store(Arc::new(IdentityView { verifier: current.verifier.clone(), revocations }));
-        self.admin_tokens.store(Arc::new(self.store.admin_tokens().await?));
+        self.identity.store(Arc::new(IdentityView {
+            verifier: current.verifier.clone(),
+            revocations,
+        }));
+        self.admin_tokens
+            .store(Arc::new(self.store.admin_tokens().await?));
         Ok(())
     }
 
@@ -159,7 +181,11 @@ impl Gateway {
     /// Watches the store until `shutdown` fires: every `period`, reload if
     /// anything changed. Revocations written by the CLI take effect within one
     /// period.
-    pub async fn watch(self: Arc<Self>, period: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    pub async fn watch(
+        self: Arc<Self>,
+        period: Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut sweeps = 0u32;
@@ -172,7 +198,7 @@ impl Gateway {
                 tracing::warn!(error = %e, "reload check failed");
             }
             sweeps = sweeps.wrapping_add(1);
-            if sweeps % 240 == 0 {
+            if sweeps.is_multiple_of(240) {
                 let idle = Duration::from_secs(self.config.serve.session_idle_secs);
                 self.engine.expire_sessions(idle);
                 let now = crate::now_millis();

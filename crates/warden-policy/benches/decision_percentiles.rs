@@ -4,7 +4,15 @@
 //!
 //! `cargo bench -p warden-policy --bench decision_percentiles`
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs, unreachable_pub, clippy::print_stdout, reason = "a benchmark")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    unreachable_pub,
+    clippy::print_stdout,
+    reason = "a benchmark"
+)]
 
 mod support;
 
@@ -48,17 +56,38 @@ fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported.
     let started = Instant::now();
     let engine = Engine::new(support::snapshot());
-    println!("compiled 1,000 agents and 5,000 policies in {:.2} s; {ITERATIONS} timed calls each, after {WARM_UP} warm-up calls", started.elapsed().as_secs_f64());
+    println!(
+        "compiled 1,000 agents and 5,000 policies in {:.2} s; {ITERATIONS} timed calls each, after {WARM_UP} warm-up calls",
+        started.elapsed().as_secs_f64()
+    );
     let instance = InstanceId::new("i-1").unwrap();
 
     let (agent, allow) = support::body(501, "98.7");
     let (_, deny) = support::body(501, "25000");
-    println!("request body: {} bytes", allow.len());
+    let parsed: support::Body = serde_json::from_str(&allow).unwrap();
+    let slice = engine
+        .snapshot()
+        .slice_size(&agent, &parsed.server, &parsed.tool)
+        .unwrap();
+    println!(
+        "request body: {} bytes; its slice holds {slice} of 5,000 policies",
+        allow.len()
+    );
     percentiles("decide, allow (whole)", || {
-        black_box(support::decide(&engine, &agent, &instance, black_box(&allow)));
+        black_box(support::decide(
+            &engine,
+            &agent,
+            &instance,
+            black_box(&allow),
+        ));
     });
     percentiles("decide, deny by condition (whole)", || {
-        black_box(support::decide(&engine, &agent, &instance, black_box(&deny)));
+        black_box(support::decide(
+            &engine,
+            &agent,
+            &instance,
+            black_box(&deny),
+        ));
     });
 
     // Breakdown of the allow path.
@@ -66,7 +95,14 @@ fn main() {
         black_box(serde_json::from_str::<support::Body>(black_box(&allow)).unwrap());
     });
     let body: support::Body = serde_json::from_str(&allow).unwrap();
-    let request = DecisionRequest { agent: &agent, instance: &instance, session: &body.session, server: &body.server, tool: &body.tool, args: &body.args };
+    let request = DecisionRequest {
+        agent: &agent,
+        instance: &instance,
+        session: &body.session,
+        server: &body.server,
+        tool: &body.tool,
+        args: &body.args,
+    };
     percentiles("  Engine::decide, parsed request", || {
         black_box(engine.decide(black_box(&request)));
     });

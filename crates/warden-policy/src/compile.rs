@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cedar_policy::{
-    ActionConstraint, Policy, PolicyId, PolicySet, PrincipalConstraint, ResourceConstraint,
-    Schema, ValidationMode, Validator,
+    ActionConstraint, Policy, PolicyId, PolicySet, PrincipalConstraint, ResourceConstraint, Schema,
+    ValidationMode, Validator,
 };
 use sha2::{Digest, Sha256};
 use warden_types::{AgentName, Operation};
@@ -43,12 +43,19 @@ impl PolicyInputs {
             }
         }
         let org_files = read_dir(&config.policies_dir, &["cedar"], &config.base_dir)?;
-        diags.into_result(PolicyInputs { config, manifests, org_files })
+        diags.into_result(PolicyInputs {
+            config,
+            manifests,
+            org_files,
+        })
     }
 }
 
 fn read_dir(dir: &Path, exts: &[&str], base: &Path) -> Result<Vec<(String, String)>, PolicyError> {
-    let io = |source| PolicyError::Io { path: dir.to_owned(), source };
+    let io = |source| PolicyError::Io {
+        path: dir.to_owned(),
+        source,
+    };
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -57,9 +64,20 @@ fn read_dir(dir: &Path, exts: &[&str], base: &Path) -> Result<Vec<(String, Strin
     let mut files = Vec::new();
     for entry in entries {
         let path = entry.map_err(io)?.path();
-        if path.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e)) {
-            let text = std::fs::read_to_string(&path).map_err(|source| PolicyError::Io { path: path.clone(), source })?;
-            let shown = path.strip_prefix(base).unwrap_or(&path).display().to_string();
+        if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| exts.contains(&e))
+        {
+            let text = std::fs::read_to_string(&path).map_err(|source| PolicyError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let shown = path
+                .strip_prefix(base)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
             files.push((shown, text));
         }
     }
@@ -93,7 +111,9 @@ impl Scope {
             PrincipalConstraint::Eq(u) => *u == agent.uid,
             PrincipalConstraint::In(u) => *u == agent.uid || agent.parents.contains(u),
             PrincipalConstraint::Is(t) => t == agent_ty,
-            PrincipalConstraint::IsIn(t, u) => t == agent_ty && (*u == agent.uid || agent.parents.contains(u)),
+            PrincipalConstraint::IsIn(t, u) => {
+                t == agent_ty && (*u == agent.uid || agent.parents.contains(u))
+            }
         };
         let action = match &self.action {
             ActionConstraint::Any => true,
@@ -115,13 +135,21 @@ impl Scope {
 
 fn at(location: &Location, offset_text: &str, offset: usize) -> Location {
     let (dl, _) = rewrite::line_col(offset_text, offset);
-    Location::new(location.file.clone(), location.line + dl - 1, if dl == 1 { location.column } else { 0 })
+    Location::new(
+        location.file.clone(),
+        location.line + dl - 1,
+        if dl == 1 { location.column } else { 0 },
+    )
 }
 
 fn parse_policy(id: &str, text: &str) -> Result<Policy, String> {
     Policy::parse(Some(PolicyId::new(id)), text).map_err(|e| {
         let all: Vec<String> = e.iter().map(ToString::to_string).collect();
-        if all.is_empty() { e.to_string() } else { all.join("; ") }
+        if all.is_empty() {
+            e.to_string()
+        } else {
+            all.join("; ")
+        }
     })
 }
 
@@ -133,23 +161,43 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    fn rewrite(&mut self, text: &str, location: &Location, field: Option<&str>) -> Option<rewrite::Rewritten> {
+    fn rewrite(
+        &mut self,
+        text: &str,
+        location: &Location,
+        field: Option<&str>,
+    ) -> Option<rewrite::Rewritten> {
         let lists = &self.config.lists;
         match rewrite::rewrite(text, &|n| lists.contains_key(n)) {
             Ok(r) => Some(r),
             Err(e) => {
                 let mut message = e.message;
                 if message.starts_with("unknown list") {
-                    let word = message.trim_start_matches("unknown list `").trim_end_matches('`').to_owned();
-                    message.push_str(&crate::error::did_you_mean(&word, lists.keys().map(String::as_str)));
+                    let word = message
+                        .trim_start_matches("unknown list `")
+                        .trim_end_matches('`')
+                        .to_owned();
+                    message.push_str(&crate::error::did_you_mean(
+                        &word,
+                        lists.keys().map(String::as_str),
+                    ));
                 }
-                self.diags.push(at(location, text, e.offset), field.map(str::to_owned), message);
+                self.diags.push(
+                    at(location, text, e.offset),
+                    field.map(str::to_owned),
+                    message,
+                );
                 None
             }
         }
     }
 
-    fn tool(&mut self, server: &str, tool: &str, op: Operation) -> (cedar_policy::EntityUid, cedar_policy::EntityUid) {
+    fn tool(
+        &mut self,
+        server: &str,
+        tool: &str,
+        op: Operation,
+    ) -> (cedar_policy::EntityUid, cedar_policy::EntityUid) {
         let key = (server.to_owned(), tool.to_owned());
         let info = self.tools.entry(key).or_insert_with(|| {
             let server_config = self.config.servers.get(server);
@@ -158,7 +206,13 @@ impl Builder<'_> {
                 .and_then(|d| d.destination)
                 .or(server_config.map(|s| s.destination))
                 .unwrap_or(Destination::External);
-            ToolInfo::new(server, tool, op, destination, declared.and_then(|d| d.input_schema.clone()))
+            ToolInfo::new(
+                server,
+                tool,
+                op,
+                destination,
+                declared.and_then(|d| d.input_schema.clone()),
+            )
         });
         (info.uid.clone(), info.action.clone())
     }
@@ -167,7 +221,12 @@ impl Builder<'_> {
 /// Compiles inputs into a snapshot. Every mistake is collected and reported.
 pub fn compile(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
     let config = &inputs.config;
-    let mut b = Builder { config, diags: Diagnostics::default(), policies: Vec::new(), tools: BTreeMap::new() };
+    let mut b = Builder {
+        config,
+        diags: Diagnostics::default(),
+        policies: Vec::new(),
+        tools: BTreeMap::new(),
+    };
 
     // Tools declared in the configuration exist even if no agent is granted them.
     for (sname, server) in &config.servers {
@@ -182,19 +241,29 @@ pub fn compile(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
     let mut seen: HashMap<AgentName, String> = HashMap::new();
     for m in &inputs.manifests {
         if let Some(first) = seen.get(&m.name) {
-            b.diags.push(Location::new(m.file.clone(), 1, 1), Some("name".into()), format!("duplicate agent `{}`: already declared in {first}", m.name));
+            b.diags.push(
+                Location::new(m.file.clone(), 1, 1),
+                Some("name".into()),
+                format!("duplicate agent `{}`: already declared in {first}", m.name),
+            );
             continue;
         }
         seen.insert(m.name.clone(), m.file.clone());
         let mut info = AgentInfo::new(m);
         for g in &m.grants {
             let (tool_uid, action) = b.tool(&g.server, &g.tool, g.operation);
-            let existing = b.tools.get(&(g.server.clone(), g.tool.clone())).map(|t| t.operation);
+            let existing = b
+                .tools
+                .get(&(g.server.clone(), g.tool.clone()))
+                .map(|t| t.operation);
             if let Some(op) = existing.filter(|op| *op != g.operation) {
                 b.diags.push(g.location.clone(), Some(format!("tools.{}.{}", g.server, g.tool)), format!("tool `{}/{}` is `{op}` in another manifest, not `{}`: a tool has one operation kind", g.server, g.tool, g.operation));
                 continue;
             }
-            let scope = format!("permit(principal == {}, action == {}, resource == {})", info.uid, action, tool_uid);
+            let scope = format!(
+                "permit(principal == {}, action == {}, resource == {})",
+                info.uid, action, tool_uid
+            );
             let id = format!("agent/{}/{}/{}", m.name, g.server, g.tool);
             let mut refs = References::default();
             let when = match &g.when {
@@ -207,51 +276,87 @@ pub fn compile(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
                 },
                 None => None,
             };
-            let source = g.when.as_ref().map_or(g.location.clone(), |c| c.location.clone());
+            let source = g
+                .when
+                .as_ref()
+                .map_or(g.location.clone(), |c| c.location.clone());
             let text = match &when {
                 Some(w) => format!("{scope}\nwhen {{ {w} }};"),
                 None => format!("{scope};"),
             };
-            let mut grant = GrantInfo { policies: vec![id.clone()], conjuncts: Vec::new(), when_text: g.when.as_ref().map(|c| c.text.clone()) };
+            let mut grant = GrantInfo {
+                policies: vec![id.clone()],
+                conjuncts: Vec::new(),
+                when_text: g.when.as_ref().map(|c| c.text.clone()),
+            };
             match parse_policy(&id, &text) {
-                Ok(p) => b.policies.push(CompiledPolicy::new(id.clone(), p, source.clone(), Some(g.when.as_ref().map_or_else(|| format!("tools.{}.{}", g.server, g.tool), |c| c.field.clone())), refs.clone())),
+                Ok(p) => b.policies.push(CompiledPolicy::new(
+                    id.clone(),
+                    p,
+                    source.clone(),
+                    Some(g.when.as_ref().map_or_else(
+                        || format!("tools.{}.{}", g.server, g.tool),
+                        |c| c.field.clone(),
+                    )),
+                    refs.clone(),
+                )),
                 Err(e) => {
-                    b.diags.push(source, g.when.as_ref().map(|c| c.field.clone()), format!("condition does not parse: {e}"));
+                    b.diags.push(
+                        source,
+                        g.when.as_ref().map(|c| c.field.clone()),
+                        format!("condition does not parse: {e}"),
+                    );
                     continue;
                 }
             }
             if let (Some(c), Some(w)) = (&g.when, &when) {
                 for (i, part) in rewrite::split_conjuncts(&c.text).into_iter().enumerate() {
                     let lists = &config.lists;
-                    if let Ok(r) = rewrite::rewrite(&part, &|n| lists.contains_key(n)) {
-                        if let Ok(p) = parse_policy(&format!("{id}#{i}"), &format!("permit(principal, action, resource) when {{ {} }};", r.text)) {
-                            grant.conjuncts.push((part, p, r.refs));
-                        }
+                    if let Ok(r) = rewrite::rewrite(&part, &|n| lists.contains_key(n))
+                        && let Ok(p) = parse_policy(
+                            &format!("{id}#{i}"),
+                            &format!("permit(principal, action, resource) when {{ {} }};", r.text),
+                        )
+                    {
+                        grant.conjuncts.push((part, p, r.refs));
                     }
                 }
                 let _ = w;
             }
-            if let Some(a) = &g.approval {
-                if let Some(r) = b.rewrite(&a.text, &a.location, Some(&a.field)) {
-                    refs.merge(&r.refs);
-                    let aid = format!("{id}/approval");
-                    let cond = match &when {
-                        Some(w) => format!("({w}) && ({})", r.text),
-                        None => r.text.clone(),
-                    };
-                    let text = format!("@approval(\"required\")\n{scope}\nwhen {{ {cond} }};");
-                    match parse_policy(&aid, &text) {
-                        Ok(p) => {
-                            let mut compiled = CompiledPolicy::new(aid.clone(), p, a.location.clone(), Some(a.field.clone()), refs.clone());
-                            compiled.reason = Some(format!("condition `{}` holds", a.text));
-                            b.policies.push(compiled);
-                            grant.policies.push(aid);
-                        }
-                        Err(e) => b.diags.push(a.location.clone(), Some(a.field.clone()), format!("condition does not parse: {e}")),
+            if let Some(a) = &g.approval
+                && let Some(r) = b.rewrite(&a.text, &a.location, Some(&a.field))
+            {
+                refs.merge(&r.refs);
+                let aid = format!("{id}/approval");
+                let cond = match &when {
+                    Some(w) => format!("({w}) && ({})", r.text),
+                    None => r.text.clone(),
+                };
+                let text = format!("@approval(\"required\")\n{scope}\nwhen {{ {cond} }};");
+                match parse_policy(&aid, &text) {
+                    Ok(p) => {
+                        let mut compiled = CompiledPolicy::new(
+                            aid.clone(),
+                            p,
+                            a.location.clone(),
+                            Some(a.field.clone()),
+                            refs.clone(),
+                        );
+                        compiled.reason = Some(format!("condition `{}` holds", a.text));
+                        b.policies.push(compiled);
+                        grant.policies.push(aid);
                     }
+                    Err(e) => b.diags.push(
+                        a.location.clone(),
+                        Some(a.field.clone()),
+                        format!("condition does not parse: {e}"),
+                    ),
                 }
             }
-            info.grants.entry(g.server.clone()).or_default().insert(g.tool.clone(), grant);
+            info.grants
+                .entry(g.server.clone())
+                .or_default()
+                .insert(g.tool.clone(), grant);
         }
         agents.insert(m.name.clone(), info);
     }
@@ -270,26 +375,31 @@ pub fn compile(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
         };
         for (line, policy_text) in parts {
             let loc = Location::new(file.clone(), line, 1);
-            let Some(r) = b.rewrite(&policy_text, &loc, None) else { continue };
+            let Some(r) = b.rewrite(&policy_text, &loc, None) else {
+                continue;
+            };
             let fallback = format!("{file}:{line}");
             let probe = parse_policy(&fallback, &r.text);
             let policy = match probe {
                 Ok(p) => p,
                 Err(e) => {
-                    b.diags.push(loc, None, format!("policy does not parse: {e}"));
+                    b.diags
+                        .push(loc, None, format!("policy does not parse: {e}"));
                     continue;
                 }
             };
             let id = policy.annotation("id").map_or(fallback, str::to_owned);
             let policy = policy.new_id(PolicyId::new(&id));
             if b.policies.iter().any(|p| p.id == id) {
-                b.diags.push(loc, None, format!("duplicate policy id `{id}`"));
+                b.diags
+                    .push(loc, None, format!("duplicate policy id `{id}`"));
                 continue;
             }
             check_scope_entities(&mut b, &policy, &loc, &agents);
             org_refs.merge(&r.refs);
             org_ids.push(b.policies.len());
-            b.policies.push(CompiledPolicy::new(id, policy, loc, None, r.refs));
+            b.policies
+                .push(CompiledPolicy::new(id, policy, loc, None, r.refs));
         }
     }
 
@@ -305,23 +415,41 @@ pub fn compile(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
     }
 
     validate_conditions(&mut b, &inputs.manifests);
-    let Builder { diags, policies, tools, .. } = b;
+    let Builder {
+        diags,
+        policies,
+        tools,
+        ..
+    } = b;
     let diags_result = diags.into_result(());
     diags_result?;
     Snapshot::assemble(Arc::clone(config), agents, tools, policies, org_ids).map_err(|e| {
-        PolicyError::Invalid(vec![crate::error::Diagnostic::new(Location::new(config.file.clone(), 0, 0), None, e)])
+        PolicyError::Invalid(vec![crate::error::Diagnostic::new(
+            Location::new(config.file.clone(), 0, 0),
+            None,
+            e,
+        )])
     })
 }
 
 /// Org-wide scopes must name entities that exist, or they silently never match.
-fn check_scope_entities(b: &mut Builder<'_>, policy: &Policy, loc: &Location, agents: &HashMap<AgentName, AgentInfo>) {
+fn check_scope_entities(
+    b: &mut Builder<'_>,
+    policy: &Policy,
+    loc: &Location,
+    agents: &HashMap<AgentName, AgentInfo>,
+) {
     let mut named = Vec::new();
     match policy.principal_constraint() {
-        PrincipalConstraint::Eq(u) | PrincipalConstraint::In(u) | PrincipalConstraint::IsIn(_, u) => named.push(u),
+        PrincipalConstraint::Eq(u)
+        | PrincipalConstraint::In(u)
+        | PrincipalConstraint::IsIn(_, u) => named.push(u),
         _ => {}
     }
     match policy.resource_constraint() {
-        ResourceConstraint::Eq(u) | ResourceConstraint::In(u) | ResourceConstraint::IsIn(_, u) => named.push(u),
+        ResourceConstraint::Eq(u) | ResourceConstraint::In(u) | ResourceConstraint::IsIn(_, u) => {
+            named.push(u)
+        }
         _ => {}
     }
     match policy.action_constraint() {
@@ -349,18 +477,27 @@ fn check_scope_entities(b: &mut Builder<'_>, policy: &Policy, loc: &Location, ag
 /// Type-checks grant conditions against the tool's input schema, where known.
 fn validate_conditions(b: &mut Builder<'_>, _manifests: &[Manifest]) {
     for ((server, tool), info) in &b.tools {
-        let Some(args) = info.input_schema.as_ref().and_then(entities::args_type) else { continue };
+        let Some(args) = info.input_schema.as_ref().and_then(entities::args_type) else {
+            continue;
+        };
         let hosts: Vec<String> = info.refs.hosts.iter().cloned().collect();
         let schema = match Schema::from_json_value(entities::schema_json(&args, &hosts)) {
             Ok(s) => s,
             Err(e) => {
-                b.diags.push(Location::new(b.config.file.clone(), 0, 0), Some(format!("servers.{server}.tools.{tool}.input_schema")), format!("input schema cannot be used: {e}"));
+                b.diags.push(
+                    Location::new(b.config.file.clone(), 0, 0),
+                    Some(format!("servers.{server}.tools.{tool}.input_schema")),
+                    format!("input schema cannot be used: {e}"),
+                );
                 continue;
             }
         };
         let validator = Validator::new(schema);
         let suffix = format!("/{server}/{tool}");
-        for p in b.policies.iter().filter(|p| p.id.starts_with("agent/") && (p.id.ends_with(&suffix) || p.id.ends_with(&format!("{suffix}/approval")))) {
+        for p in b.policies.iter().filter(|p| {
+            p.id.starts_with("agent/")
+                && (p.id.ends_with(&suffix) || p.id.ends_with(&format!("{suffix}/approval")))
+        }) {
             let mut set = PolicySet::new();
             if set.add(p.policy.clone()).is_err() {
                 continue;
@@ -394,4 +531,3 @@ pub(crate) fn digest(policies: &[CompiledPolicy], lists: &BTreeMap<String, Vec<S
     }
     format!("sha256:{}", hex::encode(h.finalize()))
 }
-

@@ -232,7 +232,11 @@ impl Config {
         let trust_domain = match TrustDomain::new(raw.trust_domain.get_ref().clone()) {
             Ok(td) => td,
             Err(e) => {
-                diags.push(at(raw.trust_domain.span().start), Some("trust_domain".into()), e.to_string());
+                diags.push(
+                    at(raw.trust_domain.span().start),
+                    Some("trust_domain".into()),
+                    e.to_string(),
+                );
                 TrustDomain::new("invalid.example").map_err(|e| {
                     PolicyError::Invalid(vec![crate::error::Diagnostic::new(
                         Location::new(file, 0, 0),
@@ -244,54 +248,88 @@ impl Config {
         };
         let mut classes: Vec<String> = BUILTIN_CLASSES.iter().map(|c| (*c).to_owned()).collect();
         for custom in &raw.classes.custom {
-            if !custom
-                .split('.')
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'))
-            {
-                diags.push(Location::new(file, 0, 0), Some("classes.custom".into()), format!("class `{custom}` must be dotted lowercase words, as in `acme.deal`"));
+            if !custom.split('.').all(|p| {
+                !p.is_empty()
+                    && p.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                    })
+            }) {
+                diags.push(
+                    Location::new(file, 0, 0),
+                    Some("classes.custom".into()),
+                    format!("class `{custom}` must be dotted lowercase words, as in `acme.deal`"),
+                );
             }
             classes.push(custom.clone());
         }
-        let check_classes = |diags: &mut Diagnostics, list: &toml::Spanned<Vec<String>>, field: String| {
-            for class in list.get_ref() {
-                if !classes.iter().any(|c| c == class) {
-                    let hint = crate::error::did_you_mean(class, classes.iter().map(String::as_str));
-                    diags.push(at(list.span().start), Some(field.clone()), format!("unknown data class `{class}`{hint}"));
+        let check_classes =
+            |diags: &mut Diagnostics, list: &toml::Spanned<Vec<String>>, field: String| {
+                for class in list.get_ref() {
+                    if !classes.iter().any(|c| c == class) {
+                        let hint =
+                            crate::error::did_you_mean(class, classes.iter().map(String::as_str));
+                        diags.push(
+                            at(list.span().start),
+                            Some(field.clone()),
+                            format!("unknown data class `{class}`{hint}"),
+                        );
+                    }
                 }
-            }
-        };
+            };
         let mut servers = BTreeMap::new();
         for (name, spanned) in raw.servers {
             let location = at(spanned.span().start);
             let raw_server = spanned.into_inner();
             let field = format!("servers.{name}");
             if !valid_name(&name) {
-                diags.push(location.clone(), Some(field.clone()), format!("server name `{name}` may hold only lowercase letters, digits, `-` and `_`"));
+                diags.push(
+                    location.clone(),
+                    Some(field.clone()),
+                    format!(
+                        "server name `{name}` may hold only lowercase letters, digits, `-` and `_`"
+                    ),
+                );
             }
             let transport = match raw_server.transport.get_ref().as_str() {
                 "http" => match &raw_server.url {
                     Some(u) => match url::Url::parse(u.get_ref()) {
                         Ok(url) => Transport::Http { url },
                         Err(e) => {
-                            diags.push(at(u.span().start), Some(format!("{field}.url")), format!("`{}` is not a URL: {e}", u.get_ref()));
+                            diags.push(
+                                at(u.span().start),
+                                Some(format!("{field}.url")),
+                                format!("`{}` is not a URL: {e}", u.get_ref()),
+                            );
                             Transport::Api
                         }
                     },
                     None => {
-                        diags.push(location.clone(), Some(format!("{field}.url")), "an `http` server needs `url`");
+                        diags.push(
+                            location.clone(),
+                            Some(format!("{field}.url")),
+                            "an `http` server needs `url`",
+                        );
                         Transport::Api
                     }
                 },
                 "stdio" => match &raw_server.command {
                     Some(c) if !c.is_empty() => Transport::Stdio { command: c.clone() },
                     _ => {
-                        diags.push(location.clone(), Some(format!("{field}.command")), "a `stdio` server needs a non-empty `command`");
+                        diags.push(
+                            location.clone(),
+                            Some(format!("{field}.command")),
+                            "a `stdio` server needs a non-empty `command`",
+                        );
                         Transport::Api
                     }
                 },
                 "api" => Transport::Api,
                 other => {
-                    diags.push(at(raw_server.transport.span().start), Some(format!("{field}.transport")), format!("unknown transport `{other}`: expected `stdio`, `http` or `api`"));
+                    diags.push(
+                        at(raw_server.transport.span().start),
+                        Some(format!("{field}.transport")),
+                        format!("unknown transport `{other}`: expected `stdio`, `http` or `api`"),
+                    );
                     Transport::Api
                 }
             };
@@ -303,11 +341,17 @@ impl Config {
                 let tool_location = at(raw_tool.span().start);
                 let raw_tool = raw_tool.into_inner();
                 let tool_field = format!("{field}.tools.{tool_name}");
-                let operation = raw_tool.operation.as_ref().and_then(|op| match op.get_ref().parse::<Operation>() {
-                    Ok(op) => Some(op),
-                    Err(e) => {
-                        diags.push(at(op.span().start), Some(format!("{tool_field}.operation")), e.to_string());
-                        None
+                let operation = raw_tool.operation.as_ref().and_then(|op| {
+                    match op.get_ref().parse::<Operation>() {
+                        Ok(op) => Some(op),
+                        Err(e) => {
+                            diags.push(
+                                at(op.span().start),
+                                Some(format!("{tool_field}.operation")),
+                                e.to_string(),
+                            );
+                            None
+                        }
                     }
                 });
                 if let Some(cleared) = &raw_tool.cleared {
@@ -331,7 +375,10 @@ impl Config {
                     name,
                     transport,
                     destination: raw_server.destination,
-                    cleared: raw_server.cleared.map(toml::Spanned::into_inner).unwrap_or_default(),
+                    cleared: raw_server
+                        .cleared
+                        .map(toml::Spanned::into_inner)
+                        .unwrap_or_default(),
                     tools,
                     location,
                 },
@@ -339,7 +386,13 @@ impl Config {
         }
         for name in raw.lists.keys() {
             if !valid_name(name) {
-                diags.push(Location::new(file, 0, 0), Some(format!("lists.{name}")), format!("list name `{name}` may hold only lowercase letters, digits, `-` and `_`"));
+                diags.push(
+                    Location::new(file, 0, 0),
+                    Some(format!("lists.{name}")),
+                    format!(
+                        "list name `{name}` may hold only lowercase letters, digits, `-` and `_`"
+                    ),
+                );
             }
         }
         let defaults = ServeConfig::default();
@@ -347,9 +400,15 @@ impl Config {
             listen: raw.serve.listen.unwrap_or(defaults.listen),
             admin_listen: raw.serve.admin_listen.unwrap_or(defaults.admin_listen),
             audience: raw.serve.audience.unwrap_or(defaults.audience),
-            approval_timeout_secs: raw.serve.approval_timeout_secs.unwrap_or(defaults.approval_timeout_secs),
+            approval_timeout_secs: raw
+                .serve
+                .approval_timeout_secs
+                .unwrap_or(defaults.approval_timeout_secs),
             max_body_bytes: raw.serve.max_body_bytes.unwrap_or(defaults.max_body_bytes),
-            session_idle_secs: raw.serve.session_idle_secs.unwrap_or(defaults.session_idle_secs),
+            session_idle_secs: raw
+                .serve
+                .session_idle_secs
+                .unwrap_or(defaults.session_idle_secs),
         };
         let config = Config {
             file: file.to_owned(),
@@ -378,11 +437,15 @@ fn toml_to_json(v: &toml::Value) -> serde_json::Value {
     match v {
         toml::Value::String(s) => serde_json::Value::String(s.clone()),
         toml::Value::Integer(i) => serde_json::Value::from(*i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
         toml::Value::Boolean(b) => serde_json::Value::Bool(*b),
         toml::Value::Datetime(d) => serde_json::Value::String(d.to_string()),
         toml::Value::Array(a) => a.iter().map(toml_to_json).collect(),
-        toml::Value::Table(t) => t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
+        toml::Value::Table(t) => t
+            .iter()
+            .map(|(k, v)| (k.clone(), toml_to_json(v)))
+            .collect(),
     }
 }
 
@@ -395,14 +458,24 @@ mod tests {
         let text = "trust_domain = \"example.org\"\n\n[servers.mail]\ntransport = \"smtp\"\ndestination = \"internal\"\ncleared = [\"pi\"]\n";
         let err = Config::parse("warden.toml", text, Path::new(".")).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("warden.toml:4:13: field `servers.mail.transport`: unknown transport `smtp`"), "{msg}");
+        assert!(
+            msg.contains(
+                "warden.toml:4:13: field `servers.mail.transport`: unknown transport `smtp`"
+            ),
+            "{msg}"
+        );
         assert!(msg.contains("warden.toml:6:11: field `servers.mail.cleared`: unknown data class `pi` (did you mean `pii`?)"), "{msg}");
     }
 
     #[test]
     fn unknown_keys_are_refused_with_their_line() {
         let text = "trust_domain = \"example.org\"\n[servers.mail]\ntransport = \"api\"\ndestination = \"internal\"\ncolour = 1\n";
-        let msg = Config::parse("w.toml", text, Path::new(".")).unwrap_err().to_string();
-        assert!(msg.starts_with("w.toml:5:1: unknown field `colour`"), "{msg}");
+        let msg = Config::parse("w.toml", text, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("w.toml:5:1: unknown field `colour`"),
+            "{msg}"
+        );
     }
 }

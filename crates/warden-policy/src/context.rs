@@ -26,9 +26,16 @@ pub struct SessionHistory {
 
 /// Converts one JSON value; `None` for `null` (absent and `null` behave the
 /// same) or a number that cannot be represented, which is noted.
-fn convert(value: &Value, path: &str, depth: usize, notes: &mut Vec<String>) -> Option<RestrictedExpression> {
+fn convert(
+    value: &Value,
+    path: &str,
+    depth: usize,
+    notes: &mut Vec<String>,
+) -> Option<RestrictedExpression> {
     if depth > MAX_DEPTH {
-        notes.push(format!("argument `{path}` is nested deeper than {MAX_DEPTH} levels and was left out"));
+        notes.push(format!(
+            "argument `{path}` is nested deeper than {MAX_DEPTH} levels and was left out"
+        ));
         return None;
     }
     match value {
@@ -65,7 +72,8 @@ fn convert(value: &Value, path: &str, depth: usize, notes: &mut Vec<String>) -> 
 /// The host of a URL argument, lowercased and IDNA-normalised.
 pub(crate) fn url_host(value: &str) -> Option<String> {
     let url = url::Url::parse(value).ok()?;
-    url.host_str().map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+    url.host_str()
+        .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
 }
 
 /// Builds the context of a request to `tool`.
@@ -96,23 +104,47 @@ pub(crate) fn build(
             host_fields.push((name.clone(), RestrictedExpression::new_string(host)));
         }
     }
-    let session = RestrictedExpression::new_record([
-        ("actions".to_owned(), RestrictedExpression::new_long(numbers::scale_count(history.actions))),
+    let mut pairs = vec![
         (
-            "tools".to_owned(),
-            RestrictedExpression::new_set(history.tools.iter().map(|t| RestrictedExpression::new_string(t.clone()))),
+            "args".to_owned(),
+            RestrictedExpression::new_record(arg_fields).map_err(|e| e.to_string())?,
         ),
-    ])
-    .map_err(|e| e.to_string())?;
-    Context::from_pairs([
-        ("args".to_owned(), RestrictedExpression::new_record(arg_fields).map_err(|e| e.to_string())?),
-        ("hosts".to_owned(), RestrictedExpression::new_record(host_fields).map_err(|e| e.to_string())?),
+        (
+            "hosts".to_owned(),
+            RestrictedExpression::new_record(host_fields).map_err(|e| e.to_string())?,
+        ),
         ("classes".to_owned(), RestrictedExpression::new_set([])),
-        ("instance".to_owned(), RestrictedExpression::new_string(instance.to_owned())),
-        ("destination".to_owned(), RestrictedExpression::new_string(tool.destination.as_str().to_owned())),
-        ("session".to_owned(), session),
-    ])
-    .map_err(|e| e.to_string())
+        (
+            "instance".to_owned(),
+            RestrictedExpression::new_string(instance.to_owned()),
+        ),
+        (
+            "destination".to_owned(),
+            RestrictedExpression::new_string(tool.destination.as_str().to_owned()),
+        ),
+    ];
+    // The session's history goes in only when some policy reads it: a long
+    // session would otherwise cost on every decision.
+    if tool.refs.session {
+        let session = RestrictedExpression::new_record([
+            (
+                "actions".to_owned(),
+                RestrictedExpression::new_long(numbers::scale_count(history.actions)),
+            ),
+            (
+                "tools".to_owned(),
+                RestrictedExpression::new_set(
+                    history
+                        .tools
+                        .iter()
+                        .map(|t| RestrictedExpression::new_string(t.clone())),
+                ),
+            ),
+        ])
+        .map_err(|e| e.to_string())?;
+        pairs.push(("session".to_owned(), session));
+    }
+    Context::from_pairs(pairs).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -121,9 +153,18 @@ mod tests {
 
     #[test]
     fn hosts_are_exact_and_normalised() {
-        assert_eq!(url_host("https://WWW.Informations.com/a?b").as_deref(), Some("www.informations.com"));
-        assert_eq!(url_host("https://www.true-informations.com/").as_deref(), Some("www.true-informations.com"));
-        assert_eq!(url_host("https://user@evil.com@good.com/").as_deref(), Some("good.com"));
+        assert_eq!(
+            url_host("https://WWW.Informations.com/a?b").as_deref(),
+            Some("www.informations.com")
+        );
+        assert_eq!(
+            url_host("https://www.true-informations.com/").as_deref(),
+            Some("www.true-informations.com")
+        );
+        assert_eq!(
+            url_host("https://user@evil.com@good.com/").as_deref(),
+            Some("good.com")
+        );
         assert_eq!(url_host("not a url"), None);
     }
 }

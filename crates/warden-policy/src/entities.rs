@@ -45,15 +45,26 @@ pub(crate) fn agent_entity(
 ) -> Result<Entity, String> {
     let attrs = HashMap::from([
         ("owner".to_owned(), string(owner)),
-        ("eu_ai_act".to_owned(), string(eu_ai_act.unwrap_or("unclassified"))),
-        ("dora_critical".to_owned(), RestrictedExpression::new_bool(dora_critical)),
+        (
+            "eu_ai_act".to_owned(),
+            string(eu_ai_act.unwrap_or("unclassified")),
+        ),
+        (
+            "dora_critical".to_owned(),
+            RestrictedExpression::new_bool(dora_critical),
+        ),
     ]);
     let parents = groups.iter().map(|g| uid("Group", g)).collect();
     Entity::new(uid("Agent", name), attrs, parents).map_err(|e| e.to_string())
 }
 
 /// A tool entity, child of its server.
-pub(crate) fn tool_entity(server: &str, tool: &str, op: Operation, destination: &str) -> Result<Entity, String> {
+pub(crate) fn tool_entity(
+    server: &str,
+    tool: &str,
+    op: Operation,
+    destination: &str,
+) -> Result<Entity, String> {
     let attrs = HashMap::from([
         ("name".to_owned(), string(tool)),
         ("server".to_owned(), string(server)),
@@ -91,7 +102,9 @@ pub(crate) fn args_type(input_schema: &Value) -> Option<Value> {
             "string" => Some(json!({"type": "String"})),
             "number" | "integer" => Some(json!({"type": "Long"})),
             "boolean" => Some(json!({"type": "Boolean"})),
-            "array" => Some(json!({"type": "Set", "element": lower(schema.get("items")?, depth + 1)?})),
+            "array" => {
+                Some(json!({"type": "Set", "element": lower(schema.get("items")?, depth + 1)?}))
+            }
             "object" => {
                 let mut attributes = serde_json::Map::new();
                 if let Some(props) = schema.get("properties").and_then(Value::as_object) {
@@ -131,13 +144,17 @@ pub(crate) fn schema_json(args: &Value, hosts: &[String]) -> Value {
             }},
         }
     });
-    let applies = json!({"principalTypes": ["Agent"], "resourceTypes": ["Tool"], "context": context});
+    let applies =
+        json!({"principalTypes": ["Agent"], "resourceTypes": ["Tool"], "context": context});
     let actions: serde_json::Map<String, Value> = Operation::ALL
         .iter()
         .map(|op| (op.as_str().to_owned(), json!({"appliesTo": applies})))
         .collect();
     let s = |a: &[&str]| -> Value {
-        let attrs: serde_json::Map<String, Value> = a.iter().map(|n| ((*n).to_owned(), json!({"type": "String"}))).collect();
+        let attrs: serde_json::Map<String, Value> = a
+            .iter()
+            .map(|n| ((*n).to_owned(), json!({"type": "String"})))
+            .collect();
         Value::Object(attrs)
     };
     let mut agent_attrs = s(&["owner", "eu_ai_act"]);

@@ -109,7 +109,12 @@ impl PolicyError {
 pub(crate) struct Diagnostics(pub(crate) Vec<Diagnostic>);
 
 impl Diagnostics {
-    pub(crate) fn push(&mut self, location: Location, field: Option<String>, message: impl Into<String>) {
+    pub(crate) fn push(
+        &mut self,
+        location: Location,
+        field: Option<String>,
+        message: impl Into<String>,
+    ) {
         self.0.push(Diagnostic::new(location, field, message));
     }
 
@@ -123,7 +128,10 @@ impl Diagnostics {
 }
 
 /// The closest of `candidates` to `word`, for "did you mean" hints.
-pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
     let best = candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))

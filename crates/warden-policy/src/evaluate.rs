@@ -81,22 +81,43 @@ impl Snapshot {
     /// Decides as [`Snapshot::evaluate`] does, but hands Cedar the whole policy
     /// set instead of the request's slice. Slow (every policy is evaluated);
     /// it exists to check that slicing never changes a decision.
-    pub fn evaluate_unsliced(&self, request: &DecisionRequest<'_>, history: &SessionHistory) -> Decision {
+    pub fn evaluate_unsliced(
+        &self,
+        request: &DecisionRequest<'_>,
+        history: &SessionHistory,
+    ) -> Decision {
         self.evaluate_with(request, history, false)
     }
 
-    fn evaluate_with(&self, request: &DecisionRequest<'_>, history: &SessionHistory, sliced: bool) -> Decision {
+    fn evaluate_with(
+        &self,
+        request: &DecisionRequest<'_>,
+        history: &SessionHistory,
+        sliced: bool,
+    ) -> Decision {
         let Some(agent) = self.agents.get(request.agent) else {
-            return Decision::deny(&self.digest, format!("agent `{}` is not registered", request.agent));
+            return Decision::deny(
+                &self.digest,
+                format!("agent `{}` is not registered", request.agent),
+            );
         };
         if !self.config.servers.contains_key(request.server) {
-            let hint = crate::error::did_you_mean(request.server, self.config.servers.keys().map(String::as_str));
-            return Decision::deny(&self.digest, format!("unknown tool server `{}`{hint}", request.server));
+            let hint = crate::error::did_you_mean(
+                request.server,
+                self.config.servers.keys().map(String::as_str),
+            );
+            return Decision::deny(
+                &self.digest,
+                format!("unknown tool server `{}`{hint}", request.server),
+            );
         }
         let Some(tool) = self.tool(request.server, request.tool) else {
             return Decision::deny(
                 &self.digest,
-                format!("agent `{}` has no grant for tool `{}/{}`", request.agent, request.server, request.tool),
+                format!(
+                    "agent `{}` has no grant for tool `{}/{}`",
+                    request.agent, request.server, request.tool
+                ),
             );
         };
         let mut decision = self.evaluate_tool(agent, tool, request, history, sliced);
@@ -105,18 +126,35 @@ impl Snapshot {
         decision
     }
 
-    fn evaluate_tool(&self, agent: &AgentInfo, tool: &ToolInfo, request: &DecisionRequest<'_>, history: &SessionHistory, sliced: bool) -> Decision {
+    fn evaluate_tool(
+        &self,
+        agent: &AgentInfo,
+        tool: &ToolInfo,
+        request: &DecisionRequest<'_>,
+        history: &SessionHistory,
+        sliced: bool,
+    ) -> Decision {
         let deny = |reason: String| Decision::deny(&self.digest, reason);
         let Some(args) = request.args.as_object() else {
             return deny("arguments must be a JSON object".to_owned());
         };
-        if let Some(limit) = agent.budgets.per_session {
-            if history.actions >= limit {
-                return deny(format!("session budget {limit} spent: `{}` allowed {limit} actions in session `{}`", request.agent, request.session));
-            }
+        if let Some(limit) = agent.budgets.per_session
+            && history.actions >= limit
+        {
+            return deny(format!(
+                "session budget {limit} spent: `{}` allowed {limit} actions in session `{}`",
+                request.agent, request.session
+            ));
         }
         let owned;
-        let precomputed = if sliced { agent.slices.get(request.server).and_then(|t| t.get(request.tool)) } else { Some(&self.full) };
+        let precomputed = if sliced {
+            agent
+                .slices
+                .get(request.server)
+                .and_then(|t| t.get(request.tool))
+        } else {
+            Some(&self.full)
+        };
         let slice: &Slice = match precomputed {
             Some(s) => s,
             None => match self.ad_hoc_slice(agent, tool) {
@@ -130,19 +168,36 @@ impl Snapshot {
         // Without a permit the answer is deny; Cedar still runs when the slice
         // holds forbids, so that the decision names them as the full set would.
         if !slice.has_permit && slice.set.is_empty() {
-            return deny(format!("agent `{}` has no grant for tool `{}`", request.agent, tool.key));
+            return deny(format!(
+                "agent `{}` has no grant for tool `{}`",
+                request.agent, tool.key
+            ));
         }
         let mut notes = Vec::new();
         let ctx = match context::build(tool, args, history, request.instance.as_str(), &mut notes) {
             Ok(c) => c,
             Err(e) => return deny(format!("arguments cannot be evaluated: {e}")),
         };
-        let cedar_request = match Request::new(agent.uid.clone(), tool.action.clone(), tool.uid.clone(), ctx, None) {
+        let cedar_request = match Request::new(
+            agent.uid.clone(),
+            tool.action.clone(),
+            tool.uid.clone(),
+            ctx,
+            None,
+        ) {
             Ok(r) => r,
             Err(e) => return deny(format!("request cannot be evaluated: {e}")),
         };
         let response = Authorizer::new().is_authorized(&cedar_request, &slice.set, &self.entities);
-        self.interpret(&response, agent, tool, request, slice, &cedar_request, &notes)
+        self.interpret(
+            &response,
+            agent,
+            tool,
+            request,
+            slice,
+            &cedar_request,
+            &notes,
+        )
     }
 
     fn locate(&self, id: &str) -> String {
@@ -163,7 +218,11 @@ impl Snapshot {
         cedar_request: &Request,
         notes: &[String],
     ) -> Decision {
-        let mut policies: Vec<String> = response.diagnostics().reason().map(ToString::to_string).collect();
+        let mut policies: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .collect();
         policies.sort();
         let errors: Vec<String> = response
             .diagnostics()
@@ -171,7 +230,7 @@ impl Snapshot {
             .map(|e| match e {
                 cedar_policy::AuthorizationError::PolicyEvaluationError(pe) => format!(
                     "policy {} could not be evaluated: {}; an error denies",
-                    self.locate(&pe.policy_id().to_string()),
+                    self.locate(pe.policy_id().as_ref()),
                     pe.inner()
                 ),
             })
@@ -193,10 +252,16 @@ impl Snapshot {
         }
         match response.decision() {
             CedarDecision::Allow => {
-                let approvals: Vec<&String> = policies.iter().filter(|id| self.policy(id).is_some_and(|p| p.approval)).collect();
+                let approvals: Vec<&String> = policies
+                    .iter()
+                    .filter(|id| self.policy(id).is_some_and(|p| p.approval))
+                    .collect();
                 if approvals.is_empty() {
                     decision.outcome = DecisionOutcome::Allow;
-                    decision.reasons = policies.iter().map(|id| format!("allowed by {}", self.locate(id))).collect();
+                    decision.reasons = policies
+                        .iter()
+                        .map(|id| format!("allowed by {}", self.locate(id)))
+                        .collect();
                 } else {
                     decision.outcome = DecisionOutcome::NeedsApproval;
                     decision.reasons = approvals
@@ -215,16 +280,23 @@ impl Snapshot {
                 let forbids: Vec<String> = policies
                     .iter()
                     .map(|id| {
-                        let why = self.policy(id).and_then(|p| p.reason.clone()).map_or_else(String::new, |r| format!(": {r}"));
+                        let why = self
+                            .policy(id)
+                            .and_then(|p| p.reason.clone())
+                            .map_or_else(String::new, |r| format!(": {r}"));
                         format!("forbidden by {}{why}", self.locate(id))
                     })
                     .collect();
                 if !forbids.is_empty() {
                     decision.reasons = forbids;
                 } else if !agent.is_granted(request.server, request.tool) {
-                    decision.reasons = vec![format!("agent `{}` has no grant for tool `{}` and no org-wide policy permits it", request.agent, tool.key)];
+                    decision.reasons = vec![format!(
+                        "agent `{}` has no grant for tool `{}` and no org-wide policy permits it",
+                        request.agent, tool.key
+                    )];
                 } else {
-                    decision.reasons = self.explain_conditions(agent, request, slice, cedar_request);
+                    decision.reasons =
+                        self.explain_conditions(agent, request, slice, cedar_request);
                 }
                 decision.reasons.extend(notes.iter().cloned());
             }
@@ -233,18 +305,35 @@ impl Snapshot {
     }
 
     /// Says which part of the grant's condition was false, with the values.
-    fn explain_conditions(&self, agent: &AgentInfo, request: &DecisionRequest<'_>, slice: &Slice, cedar_request: &Request) -> Vec<String> {
-        let grant = agent.grants.get(request.server).and_then(|t| t.get(request.tool));
+    fn explain_conditions(
+        &self,
+        agent: &AgentInfo,
+        request: &DecisionRequest<'_>,
+        slice: &Slice,
+        cedar_request: &Request,
+    ) -> Vec<String> {
+        let grant = agent
+            .grants
+            .get(request.server)
+            .and_then(|t| t.get(request.tool));
         let (Some(grant), Some(diag)) = (grant, &slice.diagnostics) else {
             let when = grant.and_then(|g| g.when_text.clone()).unwrap_or_default();
             return vec![format!("condition `{when}` is false")];
         };
         let response = Authorizer::new().is_authorized(cedar_request, diag, &self.entities);
-        let held: Vec<String> = response.diagnostics().reason().map(ToString::to_string).collect();
+        let held: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .collect();
         let errored: Vec<(String, String)> = response
             .diagnostics()
             .errors()
-            .map(|cedar_policy::AuthorizationError::PolicyEvaluationError(pe)| (pe.policy_id().to_string(), pe.inner().to_string()))
+            .map(
+                |cedar_policy::AuthorizationError::PolicyEvaluationError(pe)| {
+                    (pe.policy_id().to_string(), pe.inner().to_string())
+                },
+            )
             .collect();
         let mut reasons = Vec::new();
         for (text, policy, refs) in &grant.conjuncts {
@@ -252,18 +341,31 @@ impl Snapshot {
             if held.contains(&id) {
                 continue;
             }
-            let values: Vec<String> = refs.args.iter().map(|a| format!("{a} = {}", show(request.args.get(a)))).collect();
-            let with = if values.is_empty() { String::new() } else { format!(" with {}", values.join(", ")) };
+            let values: Vec<String> = refs
+                .args
+                .iter()
+                .map(|a| format!("{a} = {}", show(request.args.get(a))))
+                .collect();
+            let with = if values.is_empty() {
+                String::new()
+            } else {
+                format!(" with {}", values.join(", "))
+            };
             match errored.iter().find(|(e, _)| *e == id) {
                 // `&&` stops at the first false part: a later part that errors
                 // (`has amount && amount <= 10`) was never evaluated.
                 Some(_) if !reasons.is_empty() => {}
-                Some((_, err)) => reasons.push(format!("condition `{text}` could not be evaluated{with}: {err}; an error denies")),
+                Some((_, err)) => reasons.push(format!(
+                    "condition `{text}` could not be evaluated{with}: {err}; an error denies"
+                )),
                 None => reasons.push(format!("condition `{text}` is false{with}")),
             }
         }
         if reasons.is_empty() {
-            reasons.push(format!("condition `{}` is false", grant.when_text.clone().unwrap_or_default()));
+            reasons.push(format!(
+                "condition `{}` is false",
+                grant.when_text.clone().unwrap_or_default()
+            ));
         }
         reasons
     }

@@ -83,7 +83,9 @@ mod snapshot;
 mod testcases;
 
 pub use compile::{PolicyInputs, compile};
-pub use config::{BUILTIN_CLASSES, Config, Destination, ServeConfig, ServerConfig, ToolConfig, Transport};
+pub use config::{
+    BUILTIN_CLASSES, Config, Destination, ServeConfig, ServerConfig, ToolConfig, Transport,
+};
 pub use context::SessionHistory;
 pub use engine::Engine;
 pub use error::{Diagnostic, Location, PolicyError};

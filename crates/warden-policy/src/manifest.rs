@@ -79,8 +79,16 @@ pub struct Manifest {
     pub source: String,
 }
 
-const TOP_FIELDS: &[&str] = &["name", "owner", "purpose", "risk", "groups", "tools", "data", "budgets"];
-const EU_AI_ACT: &[&str] = &["high-risk", "not-high-risk", "limited", "minimal", "prohibited"];
+const TOP_FIELDS: &[&str] = &[
+    "name", "owner", "purpose", "risk", "groups", "tools", "data", "budgets",
+];
+const EU_AI_ACT: &[&str] = &[
+    "high-risk",
+    "not-high-risk",
+    "limited",
+    "minimal",
+    "prohibited",
+];
 const MANIFEST_MAX_BYTES: usize = 256 * 1024;
 
 struct Ctx<'a> {
@@ -141,7 +149,11 @@ impl Ctx<'_> {
                 self.err(
                     key.span(),
                     &field,
-                    format!("unknown field `{}`{hint}: expected one of {}", key.as_str(), known.join(", ")),
+                    format!(
+                        "unknown field `{}`{hint}: expected one of {}",
+                        key.as_str(),
+                        known.join(", ")
+                    ),
                 );
             }
         }
@@ -154,7 +166,11 @@ impl Ctx<'_> {
         match s.as_str().parse::<u64>() {
             Ok(v) if v > 0 => Some(v),
             _ => {
-                self.err(s.span(), &field, format!("`{}` is not a positive whole number", s.as_str()));
+                self.err(
+                    s.span(),
+                    &field,
+                    format!("`{}` is not a positive whole number", s.as_str()),
+                );
                 None
             }
         }
@@ -171,18 +187,28 @@ fn join(prefix: &str, key: &str) -> String {
 
 fn load_error(file: &str, e: &LoadError) -> PolicyError {
     let (marker, message) = match e {
-        LoadError::TopLevelMustBeMapping(m) => (Some(*m), "a manifest must be a YAML mapping".to_owned()),
+        LoadError::TopLevelMustBeMapping(m) => {
+            (Some(*m), "a manifest must be a YAML mapping".to_owned())
+        }
         LoadError::TopLevelMustBeSequence(m) => (Some(*m), "expected a sequence".to_owned()),
-        LoadError::UnexpectedAnchor(m) => (Some(*m), "YAML anchors are not supported in manifests".to_owned()),
+        LoadError::UnexpectedAnchor(m) => (
+            Some(*m),
+            "YAML anchors are not supported in manifests".to_owned(),
+        ),
         LoadError::MappingKeyMustBeScalar(m) => (Some(*m), "keys must be plain names".to_owned()),
-        LoadError::UnexpectedTag(m) => (Some(*m), "YAML tags are not supported in manifests".to_owned()),
+        LoadError::UnexpectedTag(m) => (
+            Some(*m),
+            "YAML tags are not supported in manifests".to_owned(),
+        ),
         LoadError::ScanError(m, e) => (Some(*m), format!("YAML syntax: {}", e.info())),
         LoadError::DuplicateKey(inner) => (
             inner.key.span().start().copied(),
             format!("duplicate key `{}`", inner.key.as_str()),
         ),
     };
-    let location = marker.map_or(Location::new(file, 0, 0), |m| Location::new(file, m.line(), m.column()));
+    let location = marker.map_or(Location::new(file, 0, 0), |m| {
+        Location::new(file, m.line(), m.column())
+    });
     PolicyError::Invalid(vec![crate::error::Diagnostic::new(location, None, message)])
 }
 
@@ -193,14 +219,26 @@ impl Manifest {
             return Err(PolicyError::Invalid(vec![crate::error::Diagnostic::new(
                 Location::new(file, 0, 0),
                 None,
-                format!("manifest is {} bytes: the limit is {MANIFEST_MAX_BYTES}", source.len()),
+                format!(
+                    "manifest is {} bytes: the limit is {MANIFEST_MAX_BYTES}",
+                    source.len()
+                ),
             )]));
         }
-        let options = LoaderOptions::default().error_on_duplicate_keys(true).prevent_coercion(true);
-        let root = marked_yaml::parse_yaml_with_options(0, source, options).map_err(|e| load_error(file, &e))?;
-        let mut cx = Ctx { file, diags: Diagnostics::default() };
+        let options = LoaderOptions::default()
+            .error_on_duplicate_keys(true)
+            .prevent_coercion(true);
+        let root = marked_yaml::parse_yaml_with_options(0, source, options)
+            .map_err(|e| load_error(file, &e))?;
+        let mut cx = Ctx {
+            file,
+            diags: Diagnostics::default(),
+        };
         let Some(map) = cx.mapping(&root, "") else {
-            return cx.diags.into_result(None).and_then(|_: Option<()>| unreachable_invalid(file));
+            return cx
+                .diags
+                .into_result(None)
+                .and_then(|_: Option<()>| unreachable_invalid(file));
         };
         cx.unknown_keys(map, "", TOP_FIELDS);
         let root_span = root.span();
@@ -217,7 +255,11 @@ impl Manifest {
                 }
                 None => {
                     let file = cx.file;
-                    cx.diags.push(Location::new(file, 1, 1), Some(key.to_owned()), format!("missing `{key}`: every manifest names its {key}"));
+                    cx.diags.push(
+                        Location::new(file, 1, 1),
+                        Some(key.to_owned()),
+                        format!("missing `{key}`: every manifest names its {key}"),
+                    );
                     None
                 }
             }
@@ -225,77 +267,115 @@ impl Manifest {
         let name_node = required(&mut cx, "name");
         let owner = required(&mut cx, "owner");
         let purpose = required(&mut cx, "purpose");
-        let name = name_node.as_ref().and_then(|n| match AgentName::new(n.as_str()) {
-            Ok(name) => Some(name),
-            Err(e) => {
-                cx.err(n.span(), "name", e.to_string());
-                None
-            }
-        });
+        let name = name_node
+            .as_ref()
+            .and_then(|n| match AgentName::new(n.as_str()) {
+                Ok(name) => Some(name),
+                Err(e) => {
+                    cx.err(n.span(), "name", e.to_string());
+                    None
+                }
+            });
 
         let mut risk = Risk::default();
-        if let Some(node) = map.get_node("risk") {
-            if let Some(r) = cx.mapping(node, "risk") {
-                cx.unknown_keys(r, "risk", &["eu_ai_act", "dora_critical"]);
-                if let Some(s) = r.get_node("eu_ai_act").and_then(|n| cx.scalar(n, "risk.eu_ai_act")) {
-                    if EU_AI_ACT.contains(&s.as_str()) {
-                        risk.eu_ai_act = Some(s.as_str().to_owned());
-                    } else {
-                        cx.err(s.span(), "risk.eu_ai_act", format!("unknown EU AI Act class `{}`: expected one of {}", s.as_str(), EU_AI_ACT.join(", ")));
-                    }
+        if let Some(node) = map.get_node("risk")
+            && let Some(r) = cx.mapping(node, "risk")
+        {
+            cx.unknown_keys(r, "risk", &["eu_ai_act", "dora_critical"]);
+            if let Some(s) = r
+                .get_node("eu_ai_act")
+                .and_then(|n| cx.scalar(n, "risk.eu_ai_act"))
+            {
+                if EU_AI_ACT.contains(&s.as_str()) {
+                    risk.eu_ai_act = Some(s.as_str().to_owned());
+                } else {
+                    cx.err(
+                        s.span(),
+                        "risk.eu_ai_act",
+                        format!(
+                            "unknown EU AI Act class `{}`: expected one of {}",
+                            s.as_str(),
+                            EU_AI_ACT.join(", ")
+                        ),
+                    );
                 }
-                if let Some(s) = r.get_node("dora_critical").and_then(|n| cx.scalar(n, "risk.dora_critical")) {
-                    match s.as_str() {
-                        "true" => risk.dora_critical = true,
-                        "false" => risk.dora_critical = false,
-                        other => cx.err(s.span(), "risk.dora_critical", format!("`{other}` is not `true` or `false`")),
-                    }
+            }
+            if let Some(s) = r
+                .get_node("dora_critical")
+                .and_then(|n| cx.scalar(n, "risk.dora_critical"))
+            {
+                match s.as_str() {
+                    "true" => risk.dora_critical = true,
+                    "false" => risk.dora_critical = false,
+                    other => cx.err(
+                        s.span(),
+                        "risk.dora_critical",
+                        format!("`{other}` is not `true` or `false`"),
+                    ),
                 }
             }
         }
 
-        let groups = map.get_node("groups").map(|n| cx.strings(n, "groups")).unwrap_or_default();
+        let groups = map
+            .get_node("groups")
+            .map(|n| cx.strings(n, "groups"))
+            .unwrap_or_default();
         for g in &groups {
             if !valid_name(g) {
-                cx.err(map.get_node("groups").map_or(root_span, Node::span), "groups", format!("group `{g}` may hold only lowercase letters, digits, `-` and `_`"));
+                cx.err(
+                    map.get_node("groups").map_or(root_span, Node::span),
+                    "groups",
+                    format!("group `{g}` may hold only lowercase letters, digits, `-` and `_`"),
+                );
             }
         }
 
         let mut may_read = Vec::new();
-        if let Some(node) = map.get_node("data") {
-            if let Some(d) = cx.mapping(node, "data") {
-                cx.unknown_keys(d, "data", &["may_read"]);
-                if let Some(n) = d.get_node("may_read") {
-                    may_read = cx.strings(n, "data.may_read");
-                    for class in &may_read {
-                        if !config.classes.iter().any(|c| c == class) {
-                            let hint = did_you_mean(class, config.classes.iter().map(String::as_str));
-                            cx.err(n.span(), "data.may_read", format!("unknown data class `{class}`{hint}"));
-                        }
+        if let Some(node) = map.get_node("data")
+            && let Some(d) = cx.mapping(node, "data")
+        {
+            cx.unknown_keys(d, "data", &["may_read"]);
+            if let Some(n) = d.get_node("may_read") {
+                may_read = cx.strings(n, "data.may_read");
+                for class in &may_read {
+                    if !config.classes.iter().any(|c| c == class) {
+                        let hint = did_you_mean(class, config.classes.iter().map(String::as_str));
+                        cx.err(
+                            n.span(),
+                            "data.may_read",
+                            format!("unknown data class `{class}`{hint}"),
+                        );
                     }
                 }
             }
         }
 
         let mut budgets = Budgets::default();
-        if let Some(node) = map.get_node("budgets") {
-            if let Some(b) = cx.mapping(node, "budgets") {
-                cx.unknown_keys(b, "budgets", &["per_session", "per_hour"]);
-                budgets.per_session = cx.u64_field(b, "per_session", "budgets");
-                budgets.per_hour = cx.u64_field(b, "per_hour", "budgets");
-            }
+        if let Some(node) = map.get_node("budgets")
+            && let Some(b) = cx.mapping(node, "budgets")
+        {
+            cx.unknown_keys(b, "budgets", &["per_session", "per_hour"]);
+            budgets.per_session = cx.u64_field(b, "per_session", "budgets");
+            budgets.per_hour = cx.u64_field(b, "per_hour", "budgets");
         }
 
         let grants = match map.get_node("tools") {
             Some(node) => parse_tools(&mut cx, node, config),
             None => {
-                cx.diags.push(Location::new(file, 1, 1), Some("tools".into()), "missing `tools`: a manifest grants at least one tool");
+                cx.diags.push(
+                    Location::new(file, 1, 1),
+                    Some("tools".into()),
+                    "missing `tools`: a manifest grants at least one tool",
+                );
                 Vec::new()
             }
         };
 
         let (Some(name), Some(owner), Some(purpose)) = (name, owner, purpose) else {
-            return cx.diags.into_result(()).and_then(|()| unreachable_invalid(file));
+            return cx
+                .diags
+                .into_result(())
+                .and_then(|()| unreachable_invalid(file));
         };
         let manifest = Manifest {
             name,
@@ -332,7 +412,14 @@ fn parse_tools(cx: &mut Ctx<'_>, node: &Node, config: &Config) -> Vec<Grant> {
         let field = format!("tools.{server}");
         let Some(server_config) = config.servers.get(server) else {
             let hint = did_you_mean(server, config.servers.keys().map(String::as_str));
-            cx.err(server_key.span(), &field, format!("unknown tool server `{server}`{hint}: tool servers are declared in {}", config.file));
+            cx.err(
+                server_key.span(),
+                &field,
+                format!(
+                    "unknown tool server `{server}`{hint}: tool servers are declared in {}",
+                    config.file
+                ),
+            );
             continue;
         };
         let Some(tools) = cx.mapping(tools_node, &field) else {
@@ -348,7 +435,9 @@ fn parse_tools(cx: &mut Ctx<'_>, node: &Node, config: &Config) -> Vec<Grant> {
                 Node::Mapping(m) => {
                     cx.unknown_keys(m, &field, &["operation", "when", "approval"]);
                     let operation = match m.get_node("operation") {
-                        Some(n) => cx.scalar(n, &format!("{field}.operation")).and_then(|s| parse_operation(cx, s, &format!("{field}.operation"))),
+                        Some(n) => cx
+                            .scalar(n, &format!("{field}.operation"))
+                            .and_then(|s| parse_operation(cx, s, &format!("{field}.operation"))),
                         None => match declared.and_then(|d| d.operation) {
                             Some(op) => Some(op),
                             None => {
@@ -361,7 +450,11 @@ fn parse_tools(cx: &mut Ctx<'_>, node: &Node, config: &Config) -> Vec<Grant> {
                         let n = m.get_node(key)?;
                         let f = format!("{field}.{key}");
                         let s = cx.scalar(n, &f)?;
-                        Some(Condition { text: s.as_str().to_owned(), location: cx.loc(s.span()), field: f })
+                        Some(Condition {
+                            text: s.as_str().to_owned(),
+                            location: cx.loc(s.span()),
+                            field: f,
+                        })
                     };
                     (operation, cond(cx, "when"), cond(cx, "approval"))
                 }
@@ -370,13 +463,27 @@ fn parse_tools(cx: &mut Ctx<'_>, node: &Node, config: &Config) -> Vec<Grant> {
                     (None, None, None)
                 }
             };
-            if let (Some(op), Some(declared_op)) = (operation, declared.and_then(|d| d.operation)) {
-                if op != declared_op {
-                    cx.err(tool_key.span(), &field, format!("tool `{server}/{tool}` is declared `{declared_op}` in {}, not `{op}`", config.file));
-                }
+            if let (Some(op), Some(declared_op)) = (operation, declared.and_then(|d| d.operation))
+                && op != declared_op
+            {
+                cx.err(
+                    tool_key.span(),
+                    &field,
+                    format!(
+                        "tool `{server}/{tool}` is declared `{declared_op}` in {}, not `{op}`",
+                        config.file
+                    ),
+                );
             }
             if let Some(operation) = operation {
-                grants.push(Grant { server: server.to_owned(), tool: tool.to_owned(), operation, when, approval, location });
+                grants.push(Grant {
+                    server: server.to_owned(),
+                    tool: tool.to_owned(),
+                    operation,
+                    when,
+                    approval,
+                    location,
+                });
             }
         }
     }

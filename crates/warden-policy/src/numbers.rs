@@ -53,7 +53,11 @@ pub fn scale_decimal(text: &str) -> Result<i64, NumberError> {
     if int_part.is_empty() && frac_part.is_empty() {
         return Err(bad());
     }
-    if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+    if !int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
         return Err(bad());
     }
     // digits * 10^(exponent - frac_len) * SCALE = digits * 10^(exponent - frac_len + 4)
@@ -130,10 +134,22 @@ mod tests {
 
     #[test]
     fn precision_and_range_are_refused_not_rounded() {
-        assert!(matches!(scale_decimal("0.00001"), Err(NumberError::TooPrecise(_))));
-        assert!(matches!(scale_decimal("1e300"), Err(NumberError::OutOfRange(_))));
-        assert!(matches!(scale_decimal("abc"), Err(NumberError::NotANumber(_))));
-        assert!(matches!(scale_decimal("."), Err(NumberError::NotANumber(_))));
+        assert!(matches!(
+            scale_decimal("0.00001"),
+            Err(NumberError::TooPrecise(_))
+        ));
+        assert!(matches!(
+            scale_decimal("1e300"),
+            Err(NumberError::OutOfRange(_))
+        ));
+        assert!(matches!(
+            scale_decimal("abc"),
+            Err(NumberError::NotANumber(_))
+        ));
+        assert!(matches!(
+            scale_decimal("."),
+            Err(NumberError::NotANumber(_))
+        ));
     }
 
     #[test]

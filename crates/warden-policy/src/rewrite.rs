@@ -20,6 +20,8 @@ pub(crate) struct References {
     pub(crate) lists: BTreeSet<String>,
     /// `context.args` used as a whole: every argument must go in.
     pub(crate) all_args: bool,
+    /// `context.session` is read: the session's history must go in.
+    pub(crate) session: bool,
 }
 
 impl References {
@@ -28,6 +30,7 @@ impl References {
         self.hosts.extend(other.hosts.iter().cloned());
         self.lists.extend(other.lists.iter().cloned());
         self.all_args |= other.all_args;
+        self.session |= other.session;
     }
 }
 
@@ -206,10 +209,15 @@ fn collect_context_ref(sig: &[Token], k: usize, src: &str, refs: &mut References
     if text(k + 1) != Some(".") {
         // `context` as a whole (say `context has args`): play safe.
         refs.all_args = true;
+        refs.session = true;
         return;
     }
     let field = match text(k + 2) {
         Some(f @ ("args" | "hosts")) => f,
+        Some("session") => {
+            refs.session = true;
+            return;
+        }
         _ => return,
     };
     let name = match (text(k + 3), text(k + 4), text(k + 5)) {
@@ -250,7 +258,11 @@ pub(crate) fn split_conjuncts(src: &str) -> Vec<String> {
         match s {
             "(" | "[" | "{" => depth += 1,
             ")" | "]" | "}" => depth -= 1,
-            "&" if depth == 0 && tokens.get(k + 1).is_some_and(|n| &src[n.start..n.end] == "&") => {
+            "&" if depth == 0
+                && tokens
+                    .get(k + 1)
+                    .is_some_and(|n| &src[n.start..n.end] == "&") =>
+            {
                 parts.push(src[start..t.start].trim().to_owned());
                 start = tokens[k + 1].end;
                 k += 2;
@@ -331,10 +343,7 @@ mod tests {
             r.text,
             "context.args.amount <= 100005000 && Warden::List::\"payees\".members.contains(context.args.iban) && \"7\" == \"7\""
         );
-        assert_eq!(
-            r.refs.args.iter().collect::<Vec<_>>(),
-            ["amount", "iban"]
-        );
+        assert_eq!(r.refs.args.iter().collect::<Vec<_>>(), ["amount", "iban"]);
         assert!(!r.refs.all_args);
     }
 

@@ -33,11 +33,26 @@ pub struct CompiledPolicy {
 }
 
 impl CompiledPolicy {
-    pub(crate) fn new(id: String, policy: Policy, location: Location, field: Option<String>, refs: References) -> Self {
+    pub(crate) fn new(
+        id: String,
+        policy: Policy,
+        location: Location,
+        field: Option<String>,
+        refs: References,
+    ) -> Self {
         let approval = policy.annotation("approval") == Some("required");
         let reason = policy.annotation("reason").map(str::to_owned);
         let scope = Scope::of(&policy);
-        Self { id, policy, location, field, approval, reason, refs, scope }
+        Self {
+            id,
+            policy,
+            location,
+            field,
+            approval,
+            reason,
+            refs,
+            scope,
+        }
     }
 }
 
@@ -58,7 +73,13 @@ pub struct ToolInfo {
 }
 
 impl ToolInfo {
-    pub(crate) fn new(server: &str, tool: &str, operation: Operation, destination: Destination, input_schema: Option<serde_json::Value>) -> Self {
+    pub(crate) fn new(
+        server: &str,
+        tool: &str,
+        operation: Operation,
+        destination: Destination,
+        input_schema: Option<serde_json::Value>,
+    ) -> Self {
         let key = format!("{server}/{tool}");
         Self {
             uid: uid("Tool", &key),
@@ -110,7 +131,9 @@ impl AgentInfo {
 
     /// Whether the agent is granted `server/tool`.
     pub fn is_granted(&self, server: &str, tool: &str) -> bool {
-        self.grants.get(server).is_some_and(|t| t.contains_key(tool))
+        self.grants
+            .get(server)
+            .is_some_and(|t| t.contains_key(tool))
     }
 }
 
@@ -154,7 +177,11 @@ impl Snapshot {
         for ((s, t), info) in tool_list {
             tools.entry(s).or_default().insert(t, info);
         }
-        let by_id: HashMap<String, usize> = policies.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
+        let by_id: HashMap<String, usize> = policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.clone(), i))
+            .collect();
         let mut full_set = PolicySet::new();
         for p in &policies {
             full_set.add(p.policy.clone()).map_err(|e| e.to_string())?;
@@ -163,18 +190,32 @@ impl Snapshot {
         let mut groups = HashSet::new();
         for (name, a) in &agents {
             let m = &a.manifest;
-            ents.push(entities::agent_entity(name.as_str(), &m.owner, m.risk.eu_ai_act.as_deref(), m.risk.dora_critical, &m.groups)?);
+            ents.push(entities::agent_entity(
+                name.as_str(),
+                &m.owner,
+                m.risk.eu_ai_act.as_deref(),
+                m.risk.dora_critical,
+                &m.groups,
+            )?);
             groups.extend(m.groups.iter().cloned());
         }
         for g in groups {
-            ents.push(cedar_policy::Entity::new_no_attrs(uid("Group", &g), HashSet::new()));
+            ents.push(cedar_policy::Entity::new_no_attrs(
+                uid("Group", &g),
+                HashSet::new(),
+            ));
         }
         for (sname, server) in &config.servers {
             ents.push(entities::server_entity(sname, server.destination.as_str())?);
         }
         for (sname, by_tool) in &tools {
             for (tname, t) in by_tool {
-                ents.push(entities::tool_entity(sname, tname, t.operation, t.destination.as_str())?);
+                ents.push(entities::tool_entity(
+                    sname,
+                    tname,
+                    t.operation,
+                    t.destination.as_str(),
+                )?);
             }
         }
         for (name, members) in &config.lists {
@@ -187,22 +228,52 @@ impl Snapshot {
             let mut slices: HashMap<String, HashMap<String, Slice>> = HashMap::new();
             for (server, by_tool) in &a.grants {
                 for (tool, grant) in by_tool {
-                    let Some(info) = tools.get(server).and_then(|t| t.get(tool)) else { continue };
-                    let own = grant.policies.iter().filter_map(|id| by_id.get(id).map(|i| &policies[*i]));
+                    let Some(info) = tools.get(server).and_then(|t| t.get(tool)) else {
+                        continue;
+                    };
+                    let own = grant
+                        .policies
+                        .iter()
+                        .filter_map(|id| by_id.get(id).map(|i| &policies[*i]));
                     let slice = build_slice(own, &org, &policies, a, info, Some(grant))?;
-                    slices.entry(server.clone()).or_default().insert(tool.clone(), slice);
+                    slices
+                        .entry(server.clone())
+                        .or_default()
+                        .insert(tool.clone(), slice);
                 }
             }
             a.slices = slices;
         }
         let digest = digest(&policies, &config.lists);
-        let full = Slice { set: Arc::new(full_set.clone()), has_permit: true, diagnostics: None };
-        Ok(Snapshot { config, agents, tools, policies, digest, by_id, org, full_set, full, entities })
+        let full = Slice {
+            set: Arc::new(full_set.clone()),
+            has_permit: true,
+            diagnostics: None,
+        };
+        Ok(Snapshot {
+            config,
+            agents,
+            tools,
+            policies,
+            digest,
+            by_id,
+            org,
+            full_set,
+            full,
+            entities,
+        })
     }
 
     /// The slice for an (agent, tool) pair that has no precomputed one.
     pub(crate) fn ad_hoc_slice(&self, agent: &AgentInfo, tool: &ToolInfo) -> Result<Slice, String> {
-        build_slice(std::iter::empty(), &self.org, &self.policies, agent, tool, None)
+        build_slice(
+            std::iter::empty(),
+            &self.org,
+            &self.policies,
+            agent,
+            tool,
+            None,
+        )
     }
 
     /// A policy by id.
@@ -213,6 +284,20 @@ impl Snapshot {
     /// The whole policy set, for tools that evaluate against everything.
     pub fn full_policy_set(&self) -> &PolicySet {
         &self.full_set
+    }
+
+    /// How many policies Cedar evaluates for `agent` calling `server/tool`
+    /// (the size of the request's slice); `None` for an unknown agent or tool.
+    pub fn slice_size(&self, agent: &AgentName, server: &str, tool: &str) -> Option<usize> {
+        let info = self.agents.get(agent)?;
+        let tool_info = self.tool(server, tool)?;
+        match info.slices.get(server).and_then(|t| t.get(tool)) {
+            Some(slice) => Some(slice.set.policies().count()),
+            None => self
+                .ad_hoc_slice(info, tool_info)
+                .ok()
+                .map(|s| s.set.policies().count()),
+        }
     }
 
     /// Looks up a known tool.
@@ -231,7 +316,10 @@ fn build_slice<'a>(
 ) -> Result<Slice, String> {
     let mut set = PolicySet::new();
     let mut has_permit = false;
-    let org_matching = org.iter().map(|i| &policies[*i]).filter(|p| p.scope.matches(agent, tool));
+    let org_matching = org
+        .iter()
+        .map(|i| &policies[*i])
+        .filter(|p| p.scope.matches(agent, tool));
     for p in own.chain(org_matching) {
         has_permit |= p.policy.effect() == cedar_policy::Effect::Permit;
         set.add(p.policy.clone()).map_err(|e| e.to_string())?;
@@ -246,5 +334,9 @@ fn build_slice<'a>(
         }
         _ => None,
     };
-    Ok(Slice { set: Arc::new(set), has_permit, diagnostics })
+    Ok(Slice {
+        set: Arc::new(set),
+        has_permit,
+        diagnostics,
+    })
 }

@@ -75,10 +75,15 @@ impl TestCases {
     /// ```
     pub fn parse(file: &str, text: &str) -> Result<TestCases, PolicyError> {
         let raw: RawCases = serde_yaml::from_str(text).map_err(|e| {
-            let loc = e.location().map_or(Location::new(file, 0, 0), |l| Location::new(file, l.line(), l.column()));
+            let loc = e.location().map_or(Location::new(file, 0, 0), |l| {
+                Location::new(file, l.line(), l.column())
+            });
             PolicyError::Invalid(vec![Diagnostic::new(loc, None, e.to_string())])
         })?;
-        Ok(TestCases { file: file.to_owned(), cases: raw.cases })
+        Ok(TestCases {
+            file: file.to_owned(),
+            cases: raw.cases,
+        })
     }
 
     /// Runs every case against `snapshot`.
@@ -87,15 +92,32 @@ impl TestCases {
         let instance = InstanceId::new("policy-test").unwrap_or_else(|_| unreachable_instance());
         let empty = Value::Object(serde_json::Map::new());
         for case in &self.cases {
-            let history = SessionHistory { actions: case.session.len() as u64, tools: case.session.iter().cloned().collect() };
+            let history = SessionHistory {
+                actions: case.session.len() as u64,
+                tools: case.session.iter().cloned().collect(),
+            };
             let decision = match AgentName::new(case.agent.clone()) {
                 Ok(agent) => snapshot.evaluate(
-                    &DecisionRequest { agent: &agent, instance: &instance, session: "policy-test", server: &case.server, tool: &case.tool, args: if case.args.is_null() { &empty } else { &case.args } },
+                    &DecisionRequest {
+                        agent: &agent,
+                        instance: &instance,
+                        session: "policy-test",
+                        server: &case.server,
+                        tool: &case.tool,
+                        args: if case.args.is_null() {
+                            &empty
+                        } else {
+                            &case.args
+                        },
+                    },
                     &history,
                 ),
                 Err(e) => crate::evaluate::Decision::deny(&snapshot.digest, e.to_string()),
             };
-            let reason_ok = case.reason.as_ref().is_none_or(|r| decision.reasons.iter().any(|x| x.contains(r.as_str())));
+            let reason_ok = case
+                .reason
+                .as_ref()
+                .is_none_or(|r| decision.reasons.iter().any(|x| x.contains(r.as_str())));
             if decision.outcome == case.expect && reason_ok {
                 report.passed += 1;
             } else {
@@ -103,7 +125,12 @@ impl TestCases {
                     Some(r) => format!("{} with a reason containing `{r}`", case.expect),
                     None => case.expect.to_string(),
                 };
-                report.failures.push(CaseFailure { name: case.name.clone(), expected, got: decision.outcome, reasons: decision.reasons });
+                report.failures.push(CaseFailure {
+                    name: case.name.clone(),
+                    expected,
+                    got: decision.outcome,
+                    reasons: decision.reasons,
+                });
             }
         }
         report
@@ -124,7 +151,6 @@ impl TestCases {
         self.cases.is_empty()
     }
 }
-
 
 // "policy-test" is a valid instance id; this is never reached.
 fn unreachable_instance() -> InstanceId {

@@ -74,68 +74,154 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
     let store = common.open_store().await?;
     match command {
         AgentCommand::Register { file } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read `{}`", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read `{}`", file.display()))?;
             let shown = file.display().to_string();
-            let manifest = Manifest::parse(&shown, &text, &config).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let manifest =
+                Manifest::parse(&shown, &text, &config).map_err(|e| anyhow::anyhow!("{e}"))?;
             let name = manifest.name.clone();
-            let mut inputs = load_inputs(&source, Arc::clone(&config), &store).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            if let Some(existing) = inputs.manifests.iter().find(|m| m.name == name && !m.file.starts_with("registered:")) {
-                bail!("{shown}: duplicate agent `{name}`: already declared in {}", existing.file);
+            let mut inputs = load_inputs(&source, Arc::clone(&config), &store)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(existing) = inputs
+                .manifests
+                .iter()
+                .find(|m| m.name == name && !m.file.starts_with("registered:"))
+            {
+                bail!(
+                    "{shown}: duplicate agent `{name}`: already declared in {}",
+                    existing.file
+                );
             }
             inputs.manifests.retain(|m| m.name != name);
             inputs.manifests.push(manifest.clone());
-            compile_inputs(inputs).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            compile_inputs(inputs)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let now = now_millis();
-            let source_name = file.file_name().map_or_else(|| format!("{name}.yaml"), |f| f.to_string_lossy().into_owned());
+            let source_name = file.file_name().map_or_else(
+                || format!("{name}.yaml"),
+                |f| f.to_string_lossy().into_owned(),
+            );
             store
-                .put_agent(&AgentRecord { name: name.clone(), manifest: text, source: source_name.clone(), registered_at: now, updated_at: now })
+                .put_agent(&AgentRecord {
+                    name: name.clone(),
+                    manifest: text,
+                    source: source_name.clone(),
+                    registered_at: now,
+                    updated_at: now,
+                })
                 .await?;
-            println!("registered agent `{name}` ({} tools) as {}", manifest.grants.len(), registered_file(&source_name));
+            println!(
+                "registered agent `{name}` ({} tools) as {}",
+                manifest.grants.len(),
+                registered_file(&source_name)
+            );
         }
         AgentCommand::List => {
-            let inputs = load_inputs(&source, Arc::clone(&config), &store).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let inputs = load_inputs(&source, Arc::clone(&config), &store)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let revocations = store.revocations().await?;
             let mut manifests = inputs.manifests;
             manifests.sort_by(|a, b| a.name.cmp(&b.name));
-            println!("{:<24} {:<32} {:<6} {:<8} SOURCE", "NAME", "OWNER", "TOOLS", "STATUS");
+            println!(
+                "{:<24} {:<32} {:<6} {:<8} SOURCE",
+                "NAME", "OWNER", "TOOLS", "STATUS"
+            );
             for m in manifests {
-                let revoked = revocations.iter().any(|r| r.agent == m.name && r.instance.is_none());
+                let revoked = revocations
+                    .iter()
+                    .any(|r| r.agent == m.name && r.instance.is_none());
                 let status = if revoked { "revoked" } else { "active" };
-                println!("{:<24} {:<32} {:<6} {:<8} {}", m.name, m.owner, m.grants.len(), status, m.file);
+                println!(
+                    "{:<24} {:<32} {:<6} {:<8} {}",
+                    m.name,
+                    m.owner,
+                    m.grants.len(),
+                    status,
+                    m.file
+                );
             }
         }
         AgentCommand::Show { name } => {
-            let inputs = load_inputs(&source, Arc::clone(&config), &store).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            let m = inputs.manifests.iter().find(|m| m.name.as_str() == name).with_context(|| format!("no agent `{name}`"))?;
+            let inputs = load_inputs(&source, Arc::clone(&config), &store)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let m = inputs
+                .manifests
+                .iter()
+                .find(|m| m.name.as_str() == name)
+                .with_context(|| format!("no agent `{name}`"))?;
             println!("name:     {}", m.name);
             println!("owner:    {}", m.owner);
             println!("purpose:  {}", m.purpose);
-            println!("risk:     eu_ai_act={} dora_critical={}", m.risk.eu_ai_act.as_deref().unwrap_or("unclassified"), m.risk.dora_critical);
+            println!(
+                "risk:     eu_ai_act={} dora_critical={}",
+                m.risk.eu_ai_act.as_deref().unwrap_or("unclassified"),
+                m.risk.dora_critical
+            );
             println!("source:   {}", m.file);
-            println!("spiffe:   spiffe://{}/agent/{}/<instance>", config.trust_domain, m.name);
-            println!("budgets:  per_session={} per_hour={}", opt(m.budgets.per_session), opt(m.budgets.per_hour));
+            println!(
+                "spiffe:   spiffe://{}/agent/{}/<instance>",
+                config.trust_domain, m.name
+            );
+            println!(
+                "budgets:  per_session={} per_hour={}",
+                opt(m.budgets.per_session),
+                opt(m.budgets.per_hour)
+            );
             println!("tools:");
             for g in &m.grants {
-                let when = g.when.as_ref().map(|c| format!(" when {}", c.text)).unwrap_or_default();
-                let approval = g.approval.as_ref().map(|c| format!(" approval {}", c.text)).unwrap_or_default();
-                println!("  {}/{} ({}){when}{approval}", g.server, g.tool, g.operation);
+                let when = g
+                    .when
+                    .as_ref()
+                    .map(|c| format!(" when {}", c.text))
+                    .unwrap_or_default();
+                let approval = g
+                    .approval
+                    .as_ref()
+                    .map(|c| format!(" approval {}", c.text))
+                    .unwrap_or_default();
+                println!(
+                    "  {}/{} ({}){when}{approval}",
+                    g.server, g.tool, g.operation
+                );
             }
-            for r in store.revocations().await?.iter().filter(|r| r.agent == m.name) {
-                let which = r.instance.as_ref().map_or_else(|| "all instances".to_owned(), |i| format!("instance `{i}`"));
+            for r in store
+                .revocations()
+                .await?
+                .iter()
+                .filter(|r| r.agent == m.name)
+            {
+                let which = r
+                    .instance
+                    .as_ref()
+                    .map_or_else(|| "all instances".to_owned(), |i| format!("instance `{i}`"));
                 println!("revoked:  {which} by {} ({})", r.revoked_by, r.reason);
             }
         }
-        AgentCommand::Token { name, instance, ttl } => {
+        AgentCommand::Token {
+            name,
+            instance,
+            ttl,
+        } => {
             let agent = AgentName::new(name).map_err(|e| anyhow::anyhow!("{e}"))?;
             let instance = InstanceId::new(instance).map_err(|e| anyhow::anyhow!("{e}"))?;
             let ttl = parse_duration(&ttl).map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
-            let inputs = load_inputs(&source, Arc::clone(&config), &store).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let inputs = load_inputs(&source, Arc::clone(&config), &store)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             if !inputs.manifests.iter().any(|m| m.name == agent) {
-                bail!("no agent `{agent}`: register it first (`warden agent register -f manifest.yaml`)");
+                bail!(
+                    "no agent `{agent}`: register it first (`warden agent register -f manifest.yaml`)"
+                );
             }
             for r in store.revocations().await? {
                 if r.agent == agent && r.instance.as_ref().is_none_or(|i| *i == instance) {
-                    bail!("agent `{agent}` instance `{instance}` is revoked; refusing to issue a token");
+                    bail!(
+                        "agent `{agent}` instance `{instance}` is revoked; refusing to issue a token"
+                    );
                 }
             }
             let (key, _) = common.signing_key()?;
@@ -147,16 +233,33 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
             })?;
             println!("{}", issued.token.expose());
         }
-        AgentCommand::Revoke { name, instance, reason } => {
+        AgentCommand::Revoke {
+            name,
+            instance,
+            reason,
+        } => {
             let agent = AgentName::new(name).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let instance = instance.map(InstanceId::new).transpose().map_err(|e| anyhow::anyhow!("{e}"))?;
-            let inputs = load_inputs(&source, Arc::clone(&config), &store).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let instance = instance
+                .map(InstanceId::new)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let inputs = load_inputs(&source, Arc::clone(&config), &store)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             if !inputs.manifests.iter().any(|m| m.name == agent) {
                 bail!("no agent `{agent}`");
             }
-            let r = store.add_revocation(&agent, instance.as_ref(), &reason, "cli", now_millis()).await?;
-            let which = r.instance.as_ref().map_or_else(|| "all instances".to_owned(), |i| format!("instance `{i}`"));
-            println!("revoked `{agent}` ({which}); a running gateway refuses its tokens within {} ms", warden_gateway::WATCH_PERIOD.as_millis());
+            let r = store
+                .add_revocation(&agent, instance.as_ref(), &reason, "cli", now_millis())
+                .await?;
+            let which = r
+                .instance
+                .as_ref()
+                .map_or_else(|| "all instances".to_owned(), |i| format!("instance `{i}`"));
+            println!(
+                "revoked `{agent}` ({which}); a running gateway refuses its tokens within {} ms",
+                warden_gateway::WATCH_PERIOD.as_millis()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -166,7 +269,10 @@ fn opt(v: Option<u64>) -> String {
     v.map_or_else(|| "none".to_owned(), |v| v.to_string())
 }
 
-pub(crate) async fn run_admin_token(common: &Common, command: AdminTokenCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run_admin_token(
+    common: &Common,
+    command: AdminTokenCommand,
+) -> anyhow::Result<ExitCode> {
     let store = common.open_store().await?;
     match command {
         AdminTokenCommand::Create { role, name } => {
@@ -174,7 +280,14 @@ pub(crate) async fn run_admin_token(common: &Common, command: AdminTokenCommand)
                 bail!("--name must not be empty");
             }
             let token = warden_identity::generate_admin_token();
-            store.add_admin_token(&name, role, &warden_identity::token_digest(token.expose()), now_millis()).await?;
+            store
+                .add_admin_token(
+                    &name,
+                    role,
+                    &warden_identity::token_digest(token.expose()),
+                    now_millis(),
+                )
+                .await?;
             println!("{}", token.expose());
         }
     }

@@ -33,13 +33,17 @@ impl Common {
     }
 
     pub(crate) fn load_config(&self, source: &ConfigSource) -> anyhow::Result<Arc<Config>> {
-        let config = source.config().with_context(|| format!("cannot load {}", source.describe()))?;
+        let config = source
+            .config()
+            .with_context(|| format!("cannot load {}", source.describe()))?;
         Ok(Arc::new(config))
     }
 
     pub(crate) async fn open_store(&self) -> anyhow::Result<AnyStore> {
         let location = StoreLocation::parse(self.store.as_deref(), &self.data_dir)?;
-        AnyStore::open(&location).await.with_context(|| format!("cannot open the store at {location}"))
+        AnyStore::open(&location)
+            .await
+            .with_context(|| format!("cannot open the store at {location}"))
     }
 
     pub(crate) fn key_path(&self) -> PathBuf {
@@ -49,22 +53,31 @@ impl Common {
     /// The trust domain's signing key, created on first use (0600).
     pub(crate) fn signing_key(&self) -> anyhow::Result<(SigningKey, bool)> {
         let path = self.key_path();
-        SigningKey::load_or_create(&path).with_context(|| format!("cannot load or create the signing key `{}`", path.display()))
+        SigningKey::load_or_create(&path)
+            .with_context(|| format!("cannot load or create the signing key `{}`", path.display()))
     }
 }
 
 /// Parses `90s`, `15m`, `2h`, `1d`.
 pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration: expected a number and s, m, h or d, as in `15m`"))?;
+    let n: u64 = number.parse().map_err(|_| {
+        format!("`{text}` is not a duration: expected a number and s, m, h or d, as in `15m`")
+    })?;
     let secs = match unit {
         "s" | "" => n,
         "m" => n * 60,
         "h" => n * 3600,
         "d" => n * 86_400,
-        _ => return Err(format!("`{text}` has unknown unit `{unit}`: expected s, m, h or d")),
+        _ => {
+            return Err(format!(
+                "`{text}` has unknown unit `{unit}`: expected s, m, h or d"
+            ));
+        }
     };
     Ok(std::time::Duration::from_secs(secs))
 }

@@ -29,8 +29,10 @@ pub(crate) struct DecideArgs {
 }
 
 pub(crate) async fn run(args: DecideArgs) -> anyhow::Result<ExitCode> {
-    let token = std::fs::read_to_string(&args.token_file).with_context(|| format!("cannot read `{}`", args.token_file.display()))?;
-    let parsed: serde_json::Value = serde_json::from_str(&args.args).context("--args is not valid JSON")?;
+    let token = std::fs::read_to_string(&args.token_file)
+        .with_context(|| format!("cannot read `{}`", args.token_file.display()))?;
+    let parsed: serde_json::Value =
+        serde_json::from_str(&args.args).context("--args is not valid JSON")?;
     let body = serde_json::json!({"server": args.server, "tool": args.tool, "args": parsed, "session": args.session});
     let url = format!("{}/v1/decisions", args.gateway.trim_end_matches('/'));
     let response = reqwest::Client::new()
@@ -41,9 +43,18 @@ pub(crate) async fn run(args: DecideArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot reach the gateway at {url}"))?;
     let status = response.status();
-    let text = response.text().await.context("cannot read the gateway's answer")?;
-    let value: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    let text = response
+        .text()
+        .await
+        .context("cannot read the gateway's answer")?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
     println!("{}", serde_json::to_string_pretty(&value)?);
-    let allowed = status.is_success() && value.get("decision").and_then(|d| d.as_str()) == Some("allow");
-    Ok(if allowed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let allowed =
+        status.is_success() && value.get("decision").and_then(|d| d.as_str()) == Some("allow");
+    Ok(if allowed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -28,7 +28,9 @@ pub(crate) async fn run(common: &Common, command: PolicyCommand) -> anyhow::Resu
     let store = common.open_store().await?;
     let inputs = load_inputs(&source, Arc::clone(&config), &store).await;
     let snapshot = match inputs {
-        Ok(inputs) => compile_inputs(inputs).await.map_err(warden_gateway::GatewayError::from),
+        Ok(inputs) => compile_inputs(inputs)
+            .await
+            .map_err(warden_gateway::GatewayError::from),
         Err(e) => Err(e),
     };
     let snapshot = match snapshot {
@@ -44,14 +46,20 @@ pub(crate) async fn run(common: &Common, command: PolicyCommand) -> anyhow::Resu
                 "ok: {} agents, {} policies, {} tools ({})",
                 snapshot.agents.len(),
                 snapshot.policies.len(),
-                snapshot.tools.values().map(std::collections::HashMap::len).sum::<usize>(),
+                snapshot
+                    .tools
+                    .values()
+                    .map(std::collections::HashMap::len)
+                    .sum::<usize>(),
                 snapshot.digest
             );
             Ok(ExitCode::SUCCESS)
         }
         PolicyCommand::Test { cases } => {
-            let text = std::fs::read_to_string(&cases).with_context(|| format!("cannot read `{}`", cases.display()))?;
-            let cases = TestCases::parse(&cases.display().to_string(), &text).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let text = std::fs::read_to_string(&cases)
+                .with_context(|| format!("cannot read `{}`", cases.display()))?;
+            let cases = TestCases::parse(&cases.display().to_string(), &text)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let report = cases.run(&snapshot);
             for f in &report.failures {
                 println!("FAIL {}: expected {}, got {}", f.name, f.expected, f.got);
@@ -59,8 +67,18 @@ pub(crate) async fn run(common: &Common, command: PolicyCommand) -> anyhow::Resu
                     println!("     {r}");
                 }
             }
-            println!("{} passed, {} failed ({} cases in {})", report.passed, report.failures.len(), cases.len(), cases.file());
-            Ok(if report.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            println!(
+                "{} passed, {} failed ({} cases in {})",
+                report.passed,
+                report.failures.len(),
+                cases.len(),
+                cases.file()
+            );
+            Ok(if report.failures.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }

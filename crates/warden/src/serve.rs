@@ -32,23 +32,36 @@ async fn first_admin_token(common: &Common, store: &warden_store::AnyStore) -> a
     let path = common.data_dir.join("admin.token");
     write_secret(&path, token.expose())?;
     store
-        .add_admin_token("initial-admin", Role::Admin, &warden_identity::token_digest(token.expose()), now_millis())
+        .add_admin_token(
+            "initial-admin",
+            Role::Admin,
+            &warden_identity::token_digest(token.expose()),
+            now_millis(),
+        )
         .await?;
-    println!("first start: admin token (role admin) written to {}", path.display());
+    println!(
+        "first start: admin token (role admin) written to {}",
+        path.display()
+    );
     println!("  {}", token.expose());
-    println!("  (shown once; create more with `warden admin-token create --role approver --name NAME`)");
+    println!(
+        "  (shown once; create more with `warden admin-token create --role approver --name NAME`)"
+    );
     Ok(())
 }
 
 pub(crate) fn write_secret(path: &std::path::Path, secret: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("cannot write `{}`", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
     writeln!(file, "{secret}").with_context(|| format!("cannot write `{}`", path.display()))?;
     Ok(())
 }
@@ -72,7 +85,9 @@ pub(crate) async fn run(common: &Common, args: ServeArgs) -> anyhow::Result<Exit
         .with_context(|| format!("cannot start with {}", source.describe()))?;
     let config = gateway.config().clone();
     let data = args.listen.unwrap_or_else(|| config.serve.listen.clone());
-    let admin = args.admin_listen.unwrap_or_else(|| config.serve.admin_listen.clone());
+    let admin = args
+        .admin_listen
+        .unwrap_or_else(|| config.serve.admin_listen.clone());
     let listeners = Listeners::bind(&data, &admin).await?;
     let snapshot = gateway.engine().snapshot();
     tracing::info!(
@@ -88,13 +103,14 @@ pub(crate) async fn run(common: &Common, args: ServeArgs) -> anyhow::Result<Exit
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        return;
+                    }
+                };
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}

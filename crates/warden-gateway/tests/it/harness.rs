@@ -68,8 +68,15 @@ async fn open_store(backend: Backend, data_dir: &Path) -> (AnyStore, Option<(Str
         Backend::Postgres => {
             let url = std::env::var("WARDEN_TEST_POSTGRES").unwrap();
             let schema = format!("warden_gw_{}", uuid_like());
-            let admin = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.unwrap();
+            let admin = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&url)
+                .await
+                .unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(&admin)
+                .await
+                .unwrap();
             admin.close().await;
             let search_path = schema.clone();
             let pool = sqlx::postgres::PgPoolOptions::new()
@@ -77,7 +84,8 @@ async fn open_store(backend: Backend, data_dir: &Path) -> (AnyStore, Option<(Str
                 .after_connect(move |conn, _| {
                     let sql = format!("SET search_path TO {search_path}");
                     Box::pin(async move {
-                        sqlx::Executor::execute(conn, sqlx::raw_sql(sqlx::AssertSqlSafe(sql))).await?;
+                        sqlx::Executor::execute(conn, sqlx::raw_sql(sqlx::AssertSqlSafe(sql)))
+                            .await?;
                         Ok(())
                     })
                 })
@@ -91,13 +99,19 @@ async fn open_store(backend: Backend, data_dir: &Path) -> (AnyStore, Option<(Str
 }
 
 fn uuid_like() -> String {
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{:x}{:x}", nanos, std::process::id())
 }
 
 impl TestGateway {
     /// A gateway on the example set, with `tweak` applied to warden.toml's text.
-    pub(crate) async fn start(backend: Backend, tweak: impl FnOnce(String) -> String) -> TestGateway {
+    pub(crate) async fn start(
+        backend: Backend,
+        tweak: impl FnOnce(String) -> String,
+    ) -> TestGateway {
         let dir = tempfile::tempdir().unwrap();
         let config_dir = dir.path().join("config");
         copy_dir(&examples_dir(), &config_dir);
@@ -107,11 +121,22 @@ impl TestGateway {
         let (store, schema) = open_store(backend, &dir.path().join("data")).await;
         let admin_token = warden_identity::generate_admin_token();
         store
-            .add_admin_token("test-admin", Role::Admin, &warden_identity::token_digest(admin_token.expose()), 0)
+            .add_admin_token(
+                "test-admin",
+                Role::Admin,
+                &warden_identity::token_digest(admin_token.expose()),
+                0,
+            )
             .await
             .unwrap();
         let key = Arc::new(SigningKey::generate());
-        let gateway = Gateway::start(ConfigSource::File(config_path), store.clone(), Arc::clone(&key)).await.unwrap();
+        let gateway = Gateway::start(
+            ConfigSource::File(config_path),
+            store.clone(),
+            Arc::clone(&key),
+        )
+        .await
+        .unwrap();
         let listeners = Listeners::bind("127.0.0.1:0", "127.0.0.1:0").await.unwrap();
         let data = format!("http://{}", listeners.data_addr().unwrap());
         let admin = format!("http://{}", listeners.admin_addr().unwrap());
@@ -144,7 +169,13 @@ impl TestGateway {
     }
 
     /// A JWT-SVID for `agent`/`instance`, issued at `now` for `ttl`.
-    pub(crate) fn token_at(&self, agent: &str, instance: &str, now: SystemTime, ttl: Duration) -> String {
+    pub(crate) fn token_at(
+        &self,
+        agent: &str,
+        instance: &str,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> String {
         let id = SpiffeId::new(
             TrustDomain::new("example.org").unwrap(),
             AgentName::new(agent).unwrap(),
@@ -152,7 +183,12 @@ impl TestGateway {
         );
         let issued = self
             .key
-            .issue(&IssueRequest { spiffe_id: id, audience: vec!["warden".into()], ttl, now })
+            .issue(&IssueRequest {
+                spiffe_id: id,
+                audience: vec!["warden".into()],
+                ttl,
+                now,
+            })
             .unwrap();
         issued.token.expose().to_owned()
     }
@@ -163,19 +199,39 @@ impl TestGateway {
 
     /// POST /v1/decisions; returns (status, body).
     pub(crate) async fn decide(&self, token: &str, body: Value) -> (u16, Value) {
-        let r = self.client.post(format!("{}/v1/decisions", self.data)).bearer_auth(token).json(&body).send().await.unwrap();
+        let r = self
+            .client
+            .post(format!("{}/v1/decisions", self.data))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap())
     }
 
     pub(crate) async fn admin_get(&self, token: &str, path: &str) -> (u16, Value) {
-        let r = self.client.get(format!("{}{path}", self.admin)).bearer_auth(token).send().await.unwrap();
+        let r = self
+            .client
+            .get(format!("{}{path}", self.admin))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap())
     }
 
     pub(crate) async fn admin_post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
-        let r = self.client.post(format!("{}{path}", self.admin)).bearer_auth(token).json(&body).send().await.unwrap();
+        let r = self
+            .client
+            .post(format!("{}{path}", self.admin))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap())
     }
@@ -188,8 +244,15 @@ impl TestGateway {
             task.await.unwrap();
         }
         if let Some((url, schema)) = self.schema.take() {
-            let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&pool).await.unwrap();
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&url)
+                .await
+                .unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(&pool)
+                .await
+                .unwrap();
         }
     }
 }

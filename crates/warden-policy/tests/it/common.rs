@@ -4,7 +4,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::Value;
-use warden_policy::{Config, Decision, DecisionRequest, Engine, Manifest, PolicyError, PolicyInputs, SessionHistory, Snapshot, compile};
+use warden_policy::{
+    Config, Decision, DecisionRequest, Engine, Manifest, PolicyError, PolicyInputs, SessionHistory,
+    Snapshot, compile,
+};
 use warden_types::{AgentName, InstanceId};
 
 /// A configuration with an accounting server (typed tools), a web server, a
@@ -49,7 +52,10 @@ pub(crate) fn config() -> Arc<Config> {
 }
 
 /// Compiles manifests (file name, YAML) and org-wide files (file name, Cedar).
-pub(crate) fn try_compile(manifests: &[(&str, &str)], org: &[(&str, &str)]) -> Result<Snapshot, PolicyError> {
+pub(crate) fn try_compile(
+    manifests: &[(&str, &str)],
+    org: &[(&str, &str)],
+) -> Result<Snapshot, PolicyError> {
     let config = config();
     let mut parsed = Vec::new();
     for (file, text) in manifests {
@@ -58,7 +64,10 @@ pub(crate) fn try_compile(manifests: &[(&str, &str)], org: &[(&str, &str)]) -> R
     let inputs = PolicyInputs {
         config,
         manifests: parsed,
-        org_files: org.iter().map(|(f, t)| ((*f).to_owned(), (*t).to_owned())).collect(),
+        org_files: org
+            .iter()
+            .map(|(f, t)| ((*f).to_owned(), (*t).to_owned()))
+            .collect(),
     };
     compile(&inputs)
 }
@@ -81,21 +90,63 @@ pub(crate) fn manifest(name: &str, extra: &str, tools: &str) -> String {
 }
 
 /// Decides one request against a snapshot with an empty history.
-pub(crate) fn decide(snapshot: &Snapshot, agent: &str, server: &str, tool: &str, args: &Value) -> Decision {
-    decide_with(snapshot, agent, server, tool, args, &SessionHistory::default())
+pub(crate) fn decide(
+    snapshot: &Snapshot,
+    agent: &str,
+    server: &str,
+    tool: &str,
+    args: &Value,
+) -> Decision {
+    decide_with(
+        snapshot,
+        agent,
+        server,
+        tool,
+        args,
+        &SessionHistory::default(),
+    )
 }
 
-pub(crate) fn decide_with(snapshot: &Snapshot, agent: &str, server: &str, tool: &str, args: &Value, history: &SessionHistory) -> Decision {
+pub(crate) fn decide_with(
+    snapshot: &Snapshot,
+    agent: &str,
+    server: &str,
+    tool: &str,
+    args: &Value,
+    history: &SessionHistory,
+) -> Decision {
     let agent = AgentName::new(agent).unwrap();
     let instance = InstanceId::new("i-1").unwrap();
-    let request = DecisionRequest { agent: &agent, instance: &instance, session: "s-1", server, tool, args };
+    let request = DecisionRequest {
+        agent: &agent,
+        instance: &instance,
+        session: "s-1",
+        server,
+        tool,
+        args,
+    };
     snapshot.evaluate(&request, history)
 }
 
 /// Decides through an engine, with a given instance and session.
-pub(crate) fn engine_decide(engine: &Engine, agent: &str, instance: &str, session: &str, server: &str, tool: &str, args: &Value) -> Decision {
+pub(crate) fn engine_decide(
+    engine: &Engine,
+    agent: &str,
+    instance: &str,
+    session: &str,
+    server: &str,
+    tool: &str,
+    args: &Value,
+) -> Decision {
     let agent = AgentName::new(agent).unwrap();
     let instance = InstanceId::new(instance).unwrap();
-    let request = DecisionRequest { agent: &agent, instance: &instance, session, server, tool, args };
+    let request = DecisionRequest {
+        agent: &agent,
+        instance: &instance,
+        session,
+        server,
+        tool,
+        args,
+    };
     engine.decide(&request)
 }

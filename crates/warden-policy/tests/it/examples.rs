@@ -11,13 +11,18 @@ fn examples() -> PathBuf {
 
 #[test]
 fn example_set_compiles() {
-    let config = Arc::new(Config::load(&examples().join("warden.toml")).unwrap_or_else(|e| panic!("{e}")));
+    let config =
+        Arc::new(Config::load(&examples().join("warden.toml")).unwrap_or_else(|e| panic!("{e}")));
     let inputs = PolicyInputs::load(config).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(inputs.manifests.len(), 3, "the three example agents");
     assert_eq!(inputs.org_files.len(), 1, "policies/org.cedar");
     let snapshot = compile(&inputs).unwrap_or_else(|e| panic!("{e}"));
     assert!(snapshot.policy("org/no-external-send").is_some());
-    assert!(snapshot.policy("agent/invoice-bot/accounting/schedule_payment/approval").is_some_and(|p| p.approval));
+    assert!(
+        snapshot
+            .policy("agent/invoice-bot/accounting/schedule_payment/approval")
+            .is_some_and(|p| p.approval)
+    );
 }
 
 #[test]
@@ -25,14 +30,26 @@ fn example_policy_tests_pass() {
     let config = Arc::new(Config::load(&examples().join("warden.toml")).unwrap());
     let snapshot = compile(&PolicyInputs::load(config).unwrap()).unwrap();
     let path = examples().join("policy-tests.yaml");
-    let cases = TestCases::parse("policy-tests.yaml", &std::fs::read_to_string(path).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    let cases = TestCases::parse("policy-tests.yaml", &std::fs::read_to_string(path).unwrap())
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(!cases.is_empty());
     let report = cases.run(&snapshot);
     let failures: Vec<String> = report
         .failures
         .iter()
-        .map(|f| format!("- {}: expected {}, got {} because {:?}", f.name, f.expected, f.got, f.reasons))
+        .map(|f| {
+            format!(
+                "- {}: expected {}, got {} because {:?}",
+                f.name, f.expected, f.got, f.reasons
+            )
+        })
         .collect();
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
     assert_eq!(report.passed, cases.len());
 }

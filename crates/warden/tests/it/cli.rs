@@ -9,7 +9,11 @@ fn policy_lint_and_test_pass_on_the_examples() {
     let data = tempfile::tempdir().unwrap();
     let lint = warden(data.path(), &["policy", "lint"]);
     assert!(lint.status.success(), "{}", text(&lint.stderr));
-    assert!(text(&lint.stdout).starts_with("ok: 3 agents, "), "{}", text(&lint.stdout));
+    assert!(
+        text(&lint.stdout).starts_with("ok: 3 agents, "),
+        "{}",
+        text(&lint.stdout)
+    );
 
     let cases = examples().join("policy-tests.yaml");
     let test = warden(data.path(), &["policy", "test", cases.to_str().unwrap()]);
@@ -30,8 +34,14 @@ fn policy_test_reports_failures_with_reasons() {
     let out = warden(data.path(), &["policy", "test", cases.to_str().unwrap()]);
     assert!(!out.status.success());
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("FAIL wrong expectation: expected allow, got deny"), "{stdout}");
-    assert!(stdout.contains("condition `context.args.amount <= 10000` is false with amount = 25000"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL wrong expectation: expected allow, got deny"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("condition `context.args.amount <= 10000` is false with amount = 25000"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -43,28 +53,60 @@ fn a_manifest_with_a_mistake_is_refused_with_its_file_and_line() {
         "name: payroll-bot\nowner: hr@example.com\npurpose: pay salaries\ntools:\n  accounting:\n    schedule_payment:\n      operation: write\n      when: \"context.args.amout <= 100\"\n",
     )
     .unwrap();
-    let out = warden(data.path(), &["agent", "register", "-f", bad.to_str().unwrap()]);
+    let out = warden(
+        data.path(),
+        &["agent", "register", "-f", bad.to_str().unwrap()],
+    );
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(err.contains("payroll.yaml:8:"), "{err}");
-    assert!(err.contains("field `tools.accounting.schedule_payment.when`"), "{err}");
+    assert!(
+        err.contains("field `tools.accounting.schedule_payment.when`"),
+        "{err}"
+    );
     assert!(err.contains("does not type-check"), "{err}");
 
     let missing_owner = data.path().join("anon.yaml");
-    std::fs::write(&missing_owner, "name: anon-bot\npurpose: x\ntools:\n  accounting:\n    read_invoice: reed\n").unwrap();
-    let out = warden(data.path(), &["agent", "register", "-f", missing_owner.to_str().unwrap()]);
+    std::fs::write(
+        &missing_owner,
+        "name: anon-bot\npurpose: x\ntools:\n  accounting:\n    read_invoice: reed\n",
+    )
+    .unwrap();
+    let out = warden(
+        data.path(),
+        &["agent", "register", "-f", missing_owner.to_str().unwrap()],
+    );
     let err = text(&out.stderr);
-    assert!(err.contains("anon.yaml:1:1: field `owner`: missing `owner`"), "{err}");
-    assert!(err.contains("anon.yaml:5:19: field `tools.accounting.read_invoice`: unknown operation `reed`"), "{err}");
+    assert!(
+        err.contains("anon.yaml:1:1: field `owner`: missing `owner`"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "anon.yaml:5:19: field `tools.accounting.read_invoice`: unknown operation `reed`"
+        ),
+        "{err}"
+    );
 
     let dup = data.path().join("dup.yaml");
     std::fs::write(&dup, "name: invoice-bot\nowner: a@example.com\npurpose: x\ntools:\n  accounting:\n    read_invoice: read\n").unwrap();
-    let out = warden(data.path(), &["agent", "register", "-f", dup.to_str().unwrap()]);
+    let out = warden(
+        data.path(),
+        &["agent", "register", "-f", dup.to_str().unwrap()],
+    );
     let err = text(&out.stderr);
-    assert!(err.contains("duplicate agent `invoice-bot`: already declared in agents/invoice-bot.yaml"), "{err}");
+    assert!(
+        err.contains("duplicate agent `invoice-bot`: already declared in agents/invoice-bot.yaml"),
+        "{err}"
+    );
 
     let list = warden(data.path(), &["agent", "list"]);
-    assert_eq!(text(&list.stdout).lines().count(), 4, "nothing was registered: {}", text(&list.stdout));
+    assert_eq!(
+        text(&list.stdout).lines().count(),
+        4,
+        "nothing was registered: {}",
+        text(&list.stdout)
+    );
 }
 
 #[test]
@@ -72,14 +114,32 @@ fn register_then_token_prints_the_token_alone() {
     let data = tempfile::tempdir().unwrap();
     let good = data.path().join("payroll.yaml");
     std::fs::write(&good, "name: payroll-bot\nowner: hr@example.com\npurpose: pay salaries\ntools:\n  accounting:\n    read_invoice: read\n").unwrap();
-    let out = warden(data.path(), &["agent", "register", "-f", good.to_str().unwrap()]);
+    let out = warden(
+        data.path(),
+        &["agent", "register", "-f", good.to_str().unwrap()],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
 
-    let token = warden(data.path(), &["agent", "token", "payroll-bot", "--instance", "pod-7", "--ttl", "5m"]);
+    let token = warden(
+        data.path(),
+        &[
+            "agent",
+            "token",
+            "payroll-bot",
+            "--instance",
+            "pod-7",
+            "--ttl",
+            "5m",
+        ],
+    );
     assert!(token.status.success(), "{}", text(&token.stderr));
     let stdout = text(&token.stdout);
     assert_eq!(stdout.lines().count(), 1);
-    assert_eq!(stdout.trim().split('.').count(), 3, "a compact JWS: {stdout}");
+    assert_eq!(
+        stdout.trim().split('.').count(),
+        3,
+        "a compact JWS: {stdout}"
+    );
 
     let key = data.path().join("keys/jwt-svid.pem");
     let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
@@ -88,6 +148,13 @@ fn register_then_token_prints_the_token_alone() {
     let unknown = warden(data.path(), &["agent", "token", "ghost-bot"]);
     assert!(!unknown.status.success());
     assert!(text(&unknown.stderr).contains("no agent `ghost-bot`"));
-    let bad_ttl = warden(data.path(), &["agent", "token", "payroll-bot", "--ttl", "5x"]);
-    assert!(text(&bad_ttl.stderr).contains("unknown unit `x`"), "{}", text(&bad_ttl.stderr));
+    let bad_ttl = warden(
+        data.path(),
+        &["agent", "token", "payroll-bot", "--ttl", "5x"],
+    );
+    assert!(
+        text(&bad_ttl.stderr).contains("unknown unit `x`"),
+        "{}",
+        text(&bad_ttl.stderr)
+    );
 }

@@ -17,7 +17,11 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_healthy(port: u16) {
@@ -40,7 +44,13 @@ fn serve_answers_decisions_and_refuses_revoked_tokens() {
         .arg(examples().join("warden.toml"))
         .arg("--data-dir")
         .arg(data.path())
-        .args(["serve", "--listen", &format!("127.0.0.1:{data_port}"), "--admin-listen", &format!("127.0.0.1:{admin_port}")])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{data_port}"),
+            "--admin-listen",
+            &format!("127.0.0.1:{admin_port}"),
+        ])
         .env("WARDEN_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -62,17 +72,41 @@ fn serve_answers_decisions_and_refuses_revoked_tokens() {
     let decide = |args: &str| {
         warden(
             data.path(),
-            &["decide", "--gateway", &gateway, "--token-file", jwt.to_str().unwrap(), "--server", "accounting", "--tool", "schedule_payment", "--args", args],
+            &[
+                "decide",
+                "--gateway",
+                &gateway,
+                "--token-file",
+                jwt.to_str().unwrap(),
+                "--server",
+                "accounting",
+                "--tool",
+                "schedule_payment",
+                "--args",
+                args,
+            ],
         )
     };
     let allowed = decide(r#"{"amount": 98.7, "iban": "DE89370400440532013000"}"#);
-    assert!(allowed.status.success(), "{}{}", text(&allowed.stdout), text(&allowed.stderr));
+    assert!(
+        allowed.status.success(),
+        "{}{}",
+        text(&allowed.stdout),
+        text(&allowed.stderr)
+    );
     assert!(text(&allowed.stdout).contains("\"decision\": \"allow\""));
     let denied = decide(r#"{"amount": 25000, "iban": "DE89370400440532013000"}"#);
     assert!(!denied.status.success());
-    assert!(text(&denied.stdout).contains("is false with amount = 25000"), "{}", text(&denied.stdout));
+    assert!(
+        text(&denied.stdout).contains("is false with amount = 25000"),
+        "{}",
+        text(&denied.stdout)
+    );
 
-    let revoke = warden(data.path(), &["agent", "revoke", "invoice-bot", "--reason", "test"]);
+    let revoke = warden(
+        data.path(),
+        &["agent", "revoke", "invoice-bot", "--reason", "test"],
+    );
     assert!(revoke.status.success(), "{}", text(&revoke.stderr));
     let deadline = Instant::now() + Duration::from_secs(1);
     loop {
@@ -80,7 +114,11 @@ fn serve_answers_decisions_and_refuses_revoked_tokens() {
         if text(&after.stdout).contains("\"revoked\"") {
             break;
         }
-        assert!(Instant::now() < deadline, "revocation not visible within 1 s: {}", text(&after.stdout));
+        assert!(
+            Instant::now() < deadline,
+            "revocation not visible within 1 s: {}",
+            text(&after.stdout)
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
