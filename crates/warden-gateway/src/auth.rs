@@ -3,23 +3,43 @@
 
 use std::time::SystemTime;
 
-use axum::http::HeaderMap;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
-use warden_identity::{VerifiedSvid, admin_token_matches};
+use std::sync::Arc;
+
+use warden_identity::admin_token_matches;
 use warden_types::Role;
 
 use crate::error::ApiError;
-use crate::state::Gateway;
+use crate::state::{Caller, Gateway};
 
-fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .ok_or_else(|| {
-            ApiError::unauthorized(
-                "missing_token",
-                "missing `Authorization: Bearer <token>` header",
-            )
-        })?;
+/// The `Authorization` header alone: extracting it does not copy the other
+/// headers, as the `HeaderMap` extractor does (this is on the hot path).
+#[derive(Debug)]
+pub(crate) struct Authorization(pub(crate) Option<HeaderValue>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Authorization {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .headers
+                .get(axum::http::header::AUTHORIZATION)
+                .cloned(),
+        ))
+    }
+}
+
+fn bearer(value: Option<&HeaderValue>) -> Result<&str, ApiError> {
+    let value = value.ok_or_else(|| {
+        ApiError::unauthorized(
+            "missing_token",
+            "missing `Authorization: Bearer <token>` header",
+        )
+    })?;
     let value = value.to_str().map_err(|_| {
         ApiError::unauthorized("malformed_token", "the Authorization header is not ASCII")
     })?;
@@ -44,27 +64,30 @@ pub(crate) struct Admin {
 impl Gateway {
     /// Authenticates an agent: a valid, unexpired JWT-SVID of this trust
     /// domain, for a registered agent, not revoked.
-    pub(crate) fn authenticate_agent(&self, headers: &HeaderMap) -> Result<VerifiedSvid, ApiError> {
-        let token = bearer(headers)?;
+    pub(crate) fn authenticate_agent(&self, auth: &Authorization) -> Result<Arc<Caller>, ApiError> {
+        let token = bearer(auth.0.as_ref())?;
         let now = SystemTime::now();
         let identity = self.identity.load();
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let svid = match self.tokens.get(&key) {
-            Some(svid) => {
-                if now >= svid.expires_at + identity.verifier.leeway() {
+        let caller = match self.tokens.get(&key) {
+            Some(caller) => {
+                if now >= caller.svid.expires_at + identity.verifier.leeway() {
                     return Err(ApiError::unauthorized("invalid_token", "token expired"));
                 }
-                svid
+                caller
             }
             None => {
                 let svid = identity
                     .verifier
                     .verify(token, now)
                     .map_err(|e| ApiError::unauthorized("invalid_token", e.to_string()))?;
-                self.tokens.insert(key, svid.clone());
-                svid
+                let spiffe = svid.spiffe_id.to_string();
+                let caller = Arc::new(Caller { svid, spiffe });
+                self.tokens.insert(key, Arc::clone(&caller));
+                caller
             }
         };
+        let svid = &caller.svid;
         if identity.revocations.is_revoked(&svid.spiffe_id) {
             return Err(ApiError::unauthorized(
                 "revoked",
@@ -82,7 +105,7 @@ impl Gateway {
                 format!("agent `{}` is not registered", svid.spiffe_id.agent()),
             ));
         }
-        Ok(svid)
+        Ok(caller)
     }
 
     /// Authenticates an admin token and checks it carries `needed`.
@@ -91,7 +114,7 @@ impl Gateway {
         headers: &HeaderMap,
         needed: Role,
     ) -> Result<Admin, ApiError> {
-        let token = bearer(headers)?;
+        let token = bearer(headers.get(axum::http::header::AUTHORIZATION))?;
         let tokens = self.admin_tokens.load();
         // Compare against every digest, in constant time each, without stopping
         // early, so timing does not tell which token nearly matched.

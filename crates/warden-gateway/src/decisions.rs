@@ -8,7 +8,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -16,8 +16,9 @@ use warden_policy::{Decision, DecisionRequest};
 use warden_store::{ApprovalMatch, ApprovalRecord, ApprovalStatus, Store};
 use warden_types::{DecisionOutcome, SpiffeId};
 
+use crate::auth::Authorization;
 use crate::error::ApiError;
-use crate::state::Gateway;
+use crate::state::{Caller, Gateway};
 
 const RECENT_LIMIT: usize = 10_000;
 const MAX_NAME: usize = 128;
@@ -69,7 +70,8 @@ pub(crate) struct RecentDecisions {
 #[derive(Debug, Default)]
 struct RecentShard {
     order: VecDeque<String>,
-    by_id: HashMap<String, DecisionAnswer>,
+    /// The caller it was answered to, and the answer as sent.
+    by_id: HashMap<String, (Arc<Caller>, Bytes)>,
 }
 
 const RECENT_SHARDS: usize = 16;
@@ -91,18 +93,18 @@ impl RecentDecisions {
         &self.shards[usize::from(last) % RECENT_SHARDS]
     }
 
-    fn insert(&self, answer: DecisionAnswer) {
-        let mut shard = self.shard(&answer.id).lock();
+    fn insert(&self, id: String, caller: Arc<Caller>, body: Bytes) {
+        let mut shard = self.shard(&id).lock();
         if shard.order.len() >= RECENT_LIMIT / RECENT_SHARDS
             && let Some(old) = shard.order.pop_front()
         {
             shard.by_id.remove(&old);
         }
-        shard.order.push_back(answer.id.clone());
-        shard.by_id.insert(answer.id.clone(), answer);
+        shard.order.push_back(id.clone());
+        shard.by_id.insert(id, (caller, body));
     }
 
-    fn get(&self, id: &str) -> Option<DecisionAnswer> {
+    fn get(&self, id: &str) -> Option<(Arc<Caller>, Bytes)> {
         self.shard(id).lock().by_id.get(id).cloned()
     }
 }
@@ -125,10 +127,10 @@ fn check_name(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
 
 pub(crate) async fn post_decision(
     State(gw): State<Arc<Gateway>>,
-    headers: HeaderMap,
+    auth: Authorization,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<DecisionAnswer>, ApiError> {
-    let svid = gw.authenticate_agent(&headers)?;
+) -> Result<Response, ApiError> {
+    let caller = gw.authenticate_agent(&auth)?;
     let body = body.map_err(|e| ApiError::body(&e))?;
     let req: DecisionBody = serde_json::from_slice(&body).map_err(|e| ApiError::json(&e))?;
     check_name("server", &req.server, MAX_NAME)?;
@@ -144,7 +146,7 @@ pub(crate) async fn post_decision(
             ));
         }
     };
-    let id = &svid.spiffe_id;
+    let id = &caller.svid.spiffe_id;
     let request = DecisionRequest {
         agent: id.agent(),
         instance: id.instance(),
@@ -155,23 +157,44 @@ pub(crate) async fn post_decision(
     };
     let decision = gw.engine.decide(&request);
     let answer = match decision.outcome {
-        DecisionOutcome::NeedsApproval => gw.needs_approval(id, &request, decision).await,
-        _ => answer(uuid::Uuid::now_v7().to_string(), id, decision, None),
+        DecisionOutcome::NeedsApproval => gw.needs_approval(&caller, &request, decision).await,
+        _ => answer(
+            uuid::Uuid::now_v7().to_string(),
+            &caller.spiffe,
+            decision,
+            None,
+        ),
     };
+    let bytes = Bytes::from(serde_json::to_vec(&answer).map_err(|e| {
+        tracing::error!(error = %e, "cannot serialise a decision");
+        ApiError::unavailable("cannot answer; the decision was not recorded")
+    })?);
     if answer.decision != DecisionOutcome::NeedsApproval {
-        gw.recent.insert(answer.clone());
+        gw.recent
+            .insert(answer.id, Arc::clone(&caller), bytes.clone());
     }
-    Ok(Json(answer))
+    Ok(json_response(bytes))
 }
 
-fn answer(id: String, agent: &SpiffeId, d: Decision, expires_at: Option<i64>) -> DecisionAnswer {
+fn json_response(bytes: Bytes) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response()
+}
+
+fn answer(id: String, agent: &str, d: Decision, expires_at: Option<i64>) -> DecisionAnswer {
     DecisionAnswer {
         id,
         decision: d.outcome,
         reasons: d.reasons,
         policies: d.policies,
         policy_digest: d.policy_digest,
-        agent: agent.to_string(),
+        agent: agent.to_owned(),
         expires_at,
     }
 }
@@ -182,10 +205,12 @@ impl Gateway {
     /// If the store is unavailable, deny: approvals fail closed.
     async fn needs_approval(
         &self,
-        id: &SpiffeId,
+        caller: &Caller,
         request: &DecisionRequest<'_>,
         decision: Decision,
     ) -> DecisionAnswer {
+        let id = &caller.svid.spiffe_id;
+        let agent = caller.spiffe.as_str();
         let digest = args_digest(request.args);
         let now = crate::now_millis();
         let wanted = ApprovalMatch {
@@ -201,7 +226,7 @@ impl Gateway {
             d.outcome = DecisionOutcome::Deny;
             d.reasons
                 .push("approval store unavailable: denied (fail closed)".to_owned());
-            answer(uuid::Uuid::now_v7().to_string(), id, d, None)
+            answer(uuid::Uuid::now_v7().to_string(), agent, d, None)
         };
         match self.store.consume_approval(&wanted, now).await {
             Ok(Some(approved)) => {
@@ -213,7 +238,7 @@ impl Gateway {
                     approved.decided_by.unwrap_or_default(),
                     approved.id
                 ));
-                return answer(uuid::Uuid::now_v7().to_string(), id, d, None);
+                return answer(uuid::Uuid::now_v7().to_string(), agent, d, None);
             }
             Ok(None) => {}
             Err(e) => return fail(&e, decision),
@@ -245,7 +270,7 @@ impl Gateway {
             consumed: false,
         };
         match self.store.create_approval(&record).await {
-            Ok(()) => answer(record.id, id, decision, Some(expires_at)),
+            Ok(()) => answer(record.id, agent, decision, Some(expires_at)),
             Err(e) => fail(&e, decision),
         }
     }
@@ -280,7 +305,12 @@ impl Gateway {
                     .push("approval request expired without a decision".to_owned());
             }
             ApprovalStatus::Pending => {
-                return Ok(answer(record.id, &spiffe, d, Some(record.expires_at)));
+                return Ok(answer(
+                    record.id,
+                    &spiffe.to_string(),
+                    d,
+                    Some(record.expires_at),
+                ));
             }
             ApprovalStatus::Expired => {
                 d.outcome = DecisionOutcome::Deny;
@@ -323,7 +353,7 @@ impl Gateway {
                 d.reasons.push(format!("approved by `{by}`{note}"));
             }
         }
-        Ok(answer(record.id, &spiffe, d, None))
+        Ok(answer(record.id, &spiffe.to_string(), d, None))
     }
 }
 
@@ -334,16 +364,17 @@ pub(crate) struct WaitQuery {
 
 pub(crate) async fn get_decision(
     State(gw): State<Arc<Gateway>>,
-    headers: HeaderMap,
+    auth: Authorization,
     Path(id): Path<String>,
     Query(q): Query<WaitQuery>,
-) -> Result<Json<DecisionAnswer>, ApiError> {
-    let svid = gw.authenticate_agent(&headers)?;
-    if let Some(recent) = gw.recent.get(&id) {
-        if recent.agent != svid.spiffe_id.to_string() {
+) -> Result<Response, ApiError> {
+    let caller = gw.authenticate_agent(&auth)?;
+    let svid = &caller.svid;
+    if let Some((asked_by, body)) = gw.recent.get(&id) {
+        if asked_by.spiffe != caller.spiffe {
             return Err(ApiError::not_found(format!("no decision `{id}`")));
         }
-        return Ok(Json(recent));
+        return Ok(json_response(body));
     }
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS));
@@ -358,7 +389,10 @@ pub(crate) async fn get_decision(
         let pending =
             record.status == ApprovalStatus::Pending && record.expires_at > crate::now_millis();
         if !pending || tokio::time::Instant::now() >= deadline {
-            return gw.approval_outcome(record).await.map(Json);
+            return gw
+                .approval_outcome(record)
+                .await
+                .map(|a| Json(a).into_response());
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -22,6 +22,13 @@ pub(crate) struct IdentityView {
     pub(crate) revocations: RevocationSet,
 }
 
+/// A verified agent identity, with its SPIFFE ID rendered once.
+#[derive(Debug)]
+pub(crate) struct Caller {
+    pub(crate) svid: VerifiedSvid,
+    pub(crate) spiffe: String,
+}
+
 const TOKEN_CACHE_SHARDS: usize = 16;
 const TOKEN_CACHE_PER_SHARD: usize = 4096;
 
@@ -30,7 +37,7 @@ const TOKEN_CACHE_PER_SHARD: usize = 4096;
 /// registration are still checked on every request.
 #[derive(Debug)]
 pub(crate) struct TokenCache {
-    shards: Vec<RwLock<HashMap<[u8; 32], VerifiedSvid>>>,
+    shards: Vec<RwLock<HashMap<[u8; 32], Arc<Caller>>>>,
 }
 
 impl TokenCache {
@@ -42,18 +49,18 @@ impl TokenCache {
         }
     }
 
-    pub(crate) fn get(&self, key: &[u8; 32]) -> Option<VerifiedSvid> {
+    pub(crate) fn get(&self, key: &[u8; 32]) -> Option<Arc<Caller>> {
         self.shards[usize::from(key[0]) % TOKEN_CACHE_SHARDS]
             .read()
             .get(key)
             .cloned()
     }
 
-    pub(crate) fn insert(&self, key: [u8; 32], svid: VerifiedSvid) {
+    pub(crate) fn insert(&self, key: [u8; 32], svid: Arc<Caller>) {
         let mut shard = self.shards[usize::from(key[0]) % TOKEN_CACHE_SHARDS].write();
         if shard.len() >= TOKEN_CACHE_PER_SHARD {
             let now = SystemTime::now();
-            shard.retain(|_, v| v.expires_at > now);
+            shard.retain(|_, v| v.svid.expires_at > now);
             if shard.len() >= TOKEN_CACHE_PER_SHARD {
                 shard.clear();
             }

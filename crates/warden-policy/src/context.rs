@@ -104,25 +104,34 @@ pub(crate) fn build(
             host_fields.push((name.clone(), RestrictedExpression::new_string(host)));
         }
     }
-    let mut pairs = vec![
-        (
-            "args".to_owned(),
-            RestrictedExpression::new_record(arg_fields).map_err(|e| e.to_string())?,
-        ),
-        (
+    // Only what some policy of this tool reads goes in: every field costs on
+    // every decision.
+    let mut pairs = Vec::with_capacity(6);
+    pairs.push((
+        "args".to_owned(),
+        RestrictedExpression::new_record(arg_fields).map_err(|e| e.to_string())?,
+    ));
+    if !tool.refs.hosts.is_empty() {
+        pairs.push((
             "hosts".to_owned(),
             RestrictedExpression::new_record(host_fields).map_err(|e| e.to_string())?,
-        ),
-        ("classes".to_owned(), RestrictedExpression::new_set([])),
-        (
+        ));
+    }
+    if tool.refs.classes {
+        pairs.push(("classes".to_owned(), RestrictedExpression::new_set([])));
+    }
+    if tool.refs.instance {
+        pairs.push((
             "instance".to_owned(),
             RestrictedExpression::new_string(instance.to_owned()),
-        ),
-        (
+        ));
+    }
+    if tool.refs.destination {
+        pairs.push((
             "destination".to_owned(),
             RestrictedExpression::new_string(tool.destination.as_str().to_owned()),
-        ),
-    ];
+        ));
+    }
     // The session's history goes in only when some policy reads it: a long
     // session would otherwise cost on every decision.
     if tool.refs.session {

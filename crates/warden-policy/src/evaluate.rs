@@ -260,7 +260,12 @@ impl Snapshot {
                     decision.outcome = DecisionOutcome::Allow;
                     decision.reasons = policies
                         .iter()
-                        .map(|id| format!("allowed by {}", self.locate(id)))
+                        .map(|id| {
+                            self.policy(id).map_or_else(
+                                || format!("allowed by `{id}`"),
+                                |p| p.allowed_text.clone(),
+                            )
+                        })
                         .collect();
                 } else {
                     decision.outcome = DecisionOutcome::NeedsApproval;

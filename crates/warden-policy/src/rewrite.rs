@@ -22,6 +22,12 @@ pub(crate) struct References {
     pub(crate) all_args: bool,
     /// `context.session` is read: the session's history must go in.
     pub(crate) session: bool,
+    /// `context.classes` is read.
+    pub(crate) classes: bool,
+    /// `context.instance` is read.
+    pub(crate) instance: bool,
+    /// `context.destination` is read.
+    pub(crate) destination: bool,
 }
 
 impl References {
@@ -31,6 +37,9 @@ impl References {
         self.lists.extend(other.lists.iter().cloned());
         self.all_args |= other.all_args;
         self.session |= other.session;
+        self.classes |= other.classes;
+        self.instance |= other.instance;
+        self.destination |= other.destination;
     }
 }
 
@@ -210,12 +219,27 @@ fn collect_context_ref(sig: &[Token], k: usize, src: &str, refs: &mut References
         // `context` as a whole (say `context has args`): play safe.
         refs.all_args = true;
         refs.session = true;
+        refs.classes = true;
+        refs.instance = true;
+        refs.destination = true;
         return;
     }
     let field = match text(k + 2) {
         Some(f @ ("args" | "hosts")) => f,
         Some("session") => {
             refs.session = true;
+            return;
+        }
+        Some("classes") => {
+            refs.classes = true;
+            return;
+        }
+        Some("instance") => {
+            refs.instance = true;
+            return;
+        }
+        Some("destination") => {
+            refs.destination = true;
             return;
         }
         _ => return,

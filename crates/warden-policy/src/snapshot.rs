@@ -30,6 +30,8 @@ pub struct CompiledPolicy {
     pub reason: Option<String>,
     pub(crate) refs: References,
     pub(crate) scope: Scope,
+    /// "allowed by `id` (file:line)", written once at compile time.
+    pub(crate) allowed_text: String,
 }
 
 impl CompiledPolicy {
@@ -43,6 +45,7 @@ impl CompiledPolicy {
         let approval = policy.annotation("approval") == Some("required");
         let reason = policy.annotation("reason").map(str::to_owned);
         let scope = Scope::of(&policy);
+        let allowed_text = format!("allowed by `{id}` ({location})");
         Self {
             id,
             policy,
@@ -52,6 +55,7 @@ impl CompiledPolicy {
             reason,
             refs,
             scope,
+            allowed_text,
         }
     }
 }
