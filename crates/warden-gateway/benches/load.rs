@@ -47,6 +47,8 @@ const SERVER_THREADS_VAR: &str = "WARDEN_LOAD_SERVER_THREADS";
 const CLIENT_THREADS_VAR: &str = "WARDEN_LOAD_CLIENT_THREADS";
 /// Comma-separated concurrency levels (default `16,64`).
 const CONCURRENCY_VAR: &str = "WARDEN_LOAD_CONCURRENCY";
+/// `sync` (default) or `batched`: the audit log's durability.
+const DURABILITY_VAR: &str = "WARDEN_LOAD_DURABILITY";
 /// `bare`, `warden` or `both` (default): which servers are loaded.
 const TARGETS_VAR: &str = "WARDEN_LOAD_TARGETS";
 
@@ -109,7 +111,29 @@ struct Servers {
 impl Servers {
     async fn start(dir: &Path, config: PathBuf, key: Arc<SigningKey>) -> anyhow::Result<Servers> {
         let store = AnyStore::open(&StoreLocation::parse(None, &dir.join("data"))?).await?;
-        let gw = Gateway::start(ConfigSource::File(config), store, key).await?;
+        // The audit log is on, as in production: `sync` durability by default
+        // (each answer waits for its record's group commit).
+        let durability = match std::env::var(DURABILITY_VAR).as_deref() {
+            Ok("batched") => warden_policy::Durability::Batched,
+            _ => warden_policy::Durability::Sync,
+        };
+        let settings = warden_gateway::audit::AuditSettings {
+            durability,
+            checkpoint_every: 100_000,
+            checkpoint_interval: std::time::Duration::from_secs(10),
+            witness_dir: dir.join("witness"),
+            signer: Arc::new(warden_audit::CheckpointSigner::generate(
+                "example.org/warden-audit",
+            )?),
+            origin: "example.org/warden-audit".into(),
+        };
+        // The audit writer lives as long as the process.
+        let (audit_stop, audit_stopped) = tokio::sync::watch::channel(false);
+        std::mem::forget(audit_stop);
+        let (audit, _audit_task) =
+            warden_gateway::audit::AuditLog::start(store.clone(), settings, audit_stopped).await?;
+        println!("audit log: durability {durability:?}");
+        let gw = Gateway::start(ConfigSource::File(config), store, key, audit).await?;
         let listeners = Listeners::bind("127.0.0.1:0", "127.0.0.1:0").await?;
         let data_addr = listeners.data_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

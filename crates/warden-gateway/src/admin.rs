@@ -341,6 +341,26 @@ async fn decide(
         .await
         .map_err(|e| ApiError::store(&e))?;
     tracing::info!(approval = %id, approve, by = %admin.name, "approval decided");
+    let agent = warden_types::SpiffeId::new(
+        gw.config.trust_domain.clone(),
+        record.agent.clone(),
+        record.instance.clone(),
+    );
+    if let Err(e) = gw
+        .audit
+        .append(
+            crate::records::approval_record(&record, &agent.to_string()),
+            None,
+        )
+        .await
+    {
+        // The approval is stored; its audit record is not. Say so: an approval
+        // that cannot be audited must not be used silently.
+        tracing::error!(error = %e, approval = %id, "approval recorded in the store but not in the audit log");
+        return Err(ApiError::unavailable(format!(
+            "{e}: the approval was stored but could not be audited"
+        )));
+    }
     Ok(Json(json!({"approval": record})))
 }
 
@@ -372,6 +392,9 @@ pub(crate) async fn readyz(State(gw): State<Arc<Gateway>>) -> (StatusCode, Json<
     if let Err(e) = gw.store.ping().await {
         tracing::warn!(error = %e, "store ping failed");
         problems.push("store unavailable".to_owned());
+    }
+    if let Some(p) = gw.audit.problem() {
+        problems.push(format!("audit log unavailable: {p}"));
     }
     let warnings: Vec<String> = gw
         .reload_error

@@ -112,7 +112,12 @@ impl RecentDecisions {
 /// SHA-256 of the canonical JSON of the arguments (keys sorted), hex.
 pub fn args_digest(args: &Value) -> String {
     // serde_json's map is ordered by key, so `to_string` is canonical here.
-    hex::encode(Sha256::digest(args.to_string().as_bytes()))
+    text_digest(&args.to_string())
+}
+
+/// SHA-256 of a text, hex.
+pub(crate) fn text_digest(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 fn check_name(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
@@ -130,6 +135,7 @@ pub(crate) async fn post_decision(
     auth: Authorization,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let started = std::time::Instant::now();
     let caller = gw.authenticate_agent(&auth)?;
     let body = body.map_err(|e| ApiError::body(&e))?;
     let req: DecisionBody = serde_json::from_slice(&body).map_err(|e| ApiError::json(&e))?;
@@ -156,15 +162,39 @@ pub(crate) async fn post_decision(
         args: &args,
     };
     let decision = gw.engine.decide(&request);
-    let answer = match decision.outcome {
+    let latency = started.elapsed();
+    let operation = decision.operation;
+    let (mut answer, approval) = match decision.outcome {
         DecisionOutcome::NeedsApproval => gw.needs_approval(&caller, &request, decision).await,
-        _ => answer(
-            uuid::Uuid::now_v7().to_string(),
-            &caller.spiffe,
-            decision,
+        _ => (
+            answer(
+                uuid::Uuid::now_v7().to_string(),
+                &caller.spiffe,
+                decision,
+                None,
+            ),
             None,
         ),
     };
+    // The record is durable before the answer leaves (sync durability); if it
+    // cannot be written, the action is denied.
+    let args_text = args.to_string();
+    let record = crate::records::decision_record(
+        &answer,
+        &request,
+        operation,
+        &args_text,
+        latency,
+        approval,
+        "decision_api",
+    );
+    if let Err(e) = gw.audit.append(record, Some(args_text.into_bytes())).await {
+        answer.decision = DecisionOutcome::Deny;
+        answer.reasons.push(format!(
+            "{e}: the decision could not be recorded, so it is denied"
+        ));
+        answer.expires_at = None;
+    }
     let bytes = Bytes::from(serde_json::to_vec(&answer).map_err(|e| {
         tracing::error!(error = %e, "cannot serialise a decision");
         ApiError::unavailable("cannot answer; the decision was not recorded")
@@ -208,7 +238,7 @@ impl Gateway {
         caller: &Caller,
         request: &DecisionRequest<'_>,
         decision: Decision,
-    ) -> DecisionAnswer {
+    ) -> (DecisionAnswer, Option<warden_audit::ApprovalInfo>) {
         let id = &caller.svid.spiffe_id;
         let agent = caller.spiffe.as_str();
         let digest = args_digest(request.args);
@@ -226,19 +256,28 @@ impl Gateway {
             d.outcome = DecisionOutcome::Deny;
             d.reasons
                 .push("approval store unavailable: denied (fail closed)".to_owned());
-            answer(uuid::Uuid::now_v7().to_string(), agent, d, None)
+            (
+                answer(uuid::Uuid::now_v7().to_string(), agent, d, None),
+                None,
+            )
         };
         match self.store.consume_approval(&wanted, now).await {
             Ok(Some(approved)) => {
                 self.engine.record_allowed(request);
                 let mut d = decision;
                 d.outcome = DecisionOutcome::Allow;
-                d.reasons.push(format!(
-                    "approved by `{}` (approval `{}`)",
-                    approved.decided_by.unwrap_or_default(),
-                    approved.id
-                ));
-                return answer(uuid::Uuid::now_v7().to_string(), agent, d, None);
+                let by = approved.decided_by.unwrap_or_default();
+                d.reasons
+                    .push(format!("approved by `{by}` (approval `{}`)", approved.id));
+                let info = warden_audit::ApprovalInfo {
+                    id: approved.id,
+                    by,
+                    at_ms: approved.decided_at.unwrap_or(now),
+                };
+                return (
+                    answer(uuid::Uuid::now_v7().to_string(), agent, d, None),
+                    Some(info),
+                );
             }
             Ok(None) => {}
             Err(e) => return fail(&e, decision),
@@ -270,7 +309,7 @@ impl Gateway {
             consumed: false,
         };
         match self.store.create_approval(&record).await {
-            Ok(()) => answer(record.id, agent, decision, Some(expires_at)),
+            Ok(()) => (answer(record.id, agent, decision, Some(expires_at)), None),
             Err(e) => fail(&e, decision),
         }
     }
@@ -347,6 +386,35 @@ impl Gateway {
                             args: &record.args,
                         };
                         self.engine.record_allowed(&request);
+                        d.outcome = DecisionOutcome::Allow;
+                        d.reasons.push(format!("approved by `{by}`{note}"));
+                        let mut allowed = answer(record.id.clone(), &spiffe.to_string(), d, None);
+                        // The action is allowed now: that is a decision of its own
+                        // in the log, carrying who approved it.
+                        let args_text = record.args.to_string();
+                        let info = warden_audit::ApprovalInfo {
+                            id: record.id.clone(),
+                            by: by.clone(),
+                            at_ms: record.decided_at.unwrap_or(now),
+                        };
+                        let operation = record.operation.parse().ok();
+                        let audit = crate::records::decision_record(
+                            &allowed,
+                            &request,
+                            operation,
+                            &args_text,
+                            std::time::Duration::ZERO,
+                            Some(info),
+                            "decision_api",
+                        );
+                        if let Err(e) = self.audit.append(audit, Some(args_text.into_bytes())).await
+                        {
+                            allowed.decision = DecisionOutcome::Deny;
+                            allowed.reasons.push(format!(
+                                "{e}: the decision could not be recorded, so it is denied"
+                            ));
+                        }
+                        return Ok(allowed);
                     }
                 }
                 d.outcome = DecisionOutcome::Allow;

@@ -29,10 +29,13 @@
 //! ```
 
 mod admin;
+pub mod audit;
+mod audit_api;
 mod auth;
 mod decisions;
 mod error;
 mod inputs;
+mod records;
 mod serve;
 mod state;
 

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::error::GatewayError;
 use crate::state::Gateway;
-use crate::{admin, decisions};
+use crate::{admin, audit_api, decisions};
 
 /// How often the gateway checks the store for changes.
 pub const WATCH_PERIOD: Duration = Duration::from_millis(250);
@@ -50,6 +50,13 @@ pub fn admin_router(gw: Arc<Gateway>) -> Router {
         .route("/v1/approvals/{id}", get(admin::show_approval))
         .route("/v1/approvals/{id}/approve", post(admin::approve))
         .route("/v1/approvals/{id}/reject", post(admin::reject))
+        .route(
+            "/v1/audit/checkpoint",
+            get(audit_api::checkpoint).post(audit_api::make_checkpoint),
+        )
+        .route("/v1/audit/entries", get(audit_api::entries))
+        .route("/v1/audit/proofs/inclusion", get(audit_api::inclusion))
+        .route("/v1/audit/proofs/consistency", get(audit_api::consistency))
         .route("/.well-known/spiffe/bundle", get(admin::bundle))
         .route("/healthz", get(admin::healthz))
         .route("/readyz", get(admin::readyz))

@@ -83,6 +83,7 @@ pub struct Gateway {
     pub(crate) recent: crate::decisions::RecentDecisions,
     last_change: AtomicI64,
     pub(crate) reload_error: Mutex<Option<String>>,
+    pub(crate) audit: crate::audit::AuditLog,
 }
 
 impl Gateway {
@@ -91,6 +92,7 @@ impl Gateway {
         source: ConfigSource,
         store: AnyStore,
         key: Arc<SigningKey>,
+        audit: crate::audit::AuditLog,
     ) -> Result<Arc<Gateway>, GatewayError> {
         let config = Arc::new(source.config()?);
         let change = store.latest_change().await?;
@@ -116,6 +118,7 @@ impl Gateway {
             recent: crate::decisions::RecentDecisions::default(),
             last_change: AtomicI64::new(change),
             reload_error: Mutex::new(None),
+            audit,
         };
         gateway.reload_identity().await?;
         Ok(Arc::new(gateway))
@@ -124,6 +127,16 @@ impl Gateway {
     /// The engine.
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &crate::audit::AuditLog {
+        &self.audit
+    }
+
+    /// The store.
+    pub fn store(&self) -> &AnyStore {
+        &self.store
     }
 
     /// The configuration.

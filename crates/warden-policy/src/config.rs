@@ -145,6 +145,43 @@ pub struct Config {
     pub classes: Vec<String>,
     /// Gateway settings.
     pub serve: ServeConfig,
+    /// Audit log settings.
+    pub audit: AuditConfig,
+}
+
+/// When a decision's audit record must be durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// A decision is answered only after its record is on disk (group commit).
+    Sync,
+    /// Records are written in the background; a crash can lose the last batch.
+    Batched,
+}
+
+/// The audit log's settings (`[audit]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// `sync` (default) or `batched`.
+    pub durability: Durability,
+    /// A checkpoint is signed every this many records…
+    pub checkpoint_every: u64,
+    /// …or every this many seconds when records were added.
+    pub checkpoint_interval_secs: u64,
+    /// Where checkpoints are published (append-only for the gateway); relative
+    /// paths are resolved against the data directory. Default `witness`.
+    pub witness_dir: String,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            durability: Durability::Sync,
+            checkpoint_every: 1000,
+            checkpoint_interval_secs: 10,
+            witness_dir: "witness".into(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -161,6 +198,17 @@ struct RawConfig {
     classes: RawClasses,
     #[serde(default)]
     serve: RawServe,
+    #[serde(default)]
+    audit: RawAudit,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    durability: Option<Durability>,
+    checkpoint_every: Option<u64>,
+    checkpoint_interval_secs: Option<u64>,
+    witness_dir: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -420,6 +468,23 @@ impl Config {
             lists: raw.lists,
             classes,
             serve,
+            audit: {
+                let d = AuditConfig::default();
+                AuditConfig {
+                    durability: raw.audit.durability.unwrap_or(d.durability),
+                    checkpoint_every: raw
+                        .audit
+                        .checkpoint_every
+                        .unwrap_or(d.checkpoint_every)
+                        .max(1),
+                    checkpoint_interval_secs: raw
+                        .audit
+                        .checkpoint_interval_secs
+                        .unwrap_or(d.checkpoint_interval_secs)
+                        .max(1),
+                    witness_dir: raw.audit.witness_dir.unwrap_or(d.witness_dir),
+                }
+            },
         };
         diags.into_result(config)
     }

@@ -84,7 +84,8 @@ mod testcases;
 
 pub use compile::{PolicyInputs, compile};
 pub use config::{
-    BUILTIN_CLASSES, Config, Destination, ServeConfig, ServerConfig, ToolConfig, Transport,
+    AuditConfig, BUILTIN_CLASSES, Config, Destination, Durability, ServeConfig, ServerConfig,
+    ToolConfig, Transport,
 };
 pub use context::SessionHistory;
 pub use engine::Engine;

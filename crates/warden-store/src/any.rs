@@ -149,3 +149,56 @@ impl Store for AnyStore {
         dispatch!(self.consume_approval(wanted, now))
     }
 }
+
+impl crate::audit::AuditStore for AnyStore {
+    async fn audit_size(&self) -> Result<u64, StoreError> {
+        dispatch!(self.audit_size())
+    }
+
+    async fn audit_append(
+        &self,
+        expected_size: u64,
+        batch: &crate::audit::AuditBatch,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.audit_append(expected_size, batch))
+    }
+
+    async fn audit_nodes(
+        &self,
+        ids: &[(u8, u64)],
+    ) -> Result<Vec<crate::audit::StoredNode>, StoreError> {
+        dispatch!(self.audit_nodes(ids))
+    }
+
+    async fn audit_node_range(
+        &self,
+        level: u8,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, crate::audit::NodeHash)>, StoreError> {
+        dispatch!(self.audit_node_range(level, from, to))
+    }
+
+    async fn audit_records(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<crate::audit::AuditRow>, StoreError> {
+        dispatch!(self.audit_records(from, to))
+    }
+
+    async fn audit_erase(&self, index: u64) -> Result<bool, StoreError> {
+        dispatch!(self.audit_erase(index))
+    }
+
+    async fn audit_put_checkpoint(
+        &self,
+        checkpoint: &crate::audit::CheckpointRow,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.audit_put_checkpoint(checkpoint))
+    }
+
+    async fn audit_checkpoints(&self) -> Result<Vec<crate::audit::CheckpointRow>, StoreError> {
+        dispatch!(self.audit_checkpoints())
+    }
+}

@@ -1,7 +1,7 @@
 //! Warden's storage: one [`Store`] trait, two backends.
 //!
 //! - [`SqliteStore`] is the embedded default: one file, `<data_dir>/warden.db`, in
-//!   WAL mode with `synchronous=NORMAL` and a 5 s busy timeout. One process, zero
+//!   WAL mode with `synchronous=FULL` (a commit is on disk when it returns) and a 5 s busy timeout. One process, zero
 //!   setup. The data directory is created with mode 0700.
 //! - [`PostgresStore`] is for scale-out: any number of gateway nodes share one
 //!   database. Every change to agents, revocations and admin tokens also sends
@@ -41,6 +41,9 @@
 //! ```
 
 mod any;
+mod audit;
+mod audit_postgres;
+mod audit_sqlite;
 mod error;
 mod location;
 mod migrations;
@@ -54,6 +57,9 @@ use std::future::Future;
 use warden_types::{AgentName, InstanceId, Role};
 
 pub use any::AnyStore;
+pub use audit::{
+    AUDIT_PAGE, AuditBatch, AuditRow, AuditStore, CheckpointRow, NodeHash, StoredNode,
+};
 pub use error::StoreError;
 pub use location::{SQLITE_FILE_NAME, StoreLocation};
 pub use postgres::{CHANGES_CHANNEL, PostgresStore};

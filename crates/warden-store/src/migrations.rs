@@ -77,6 +77,27 @@ CREATE TABLE warden_approvals (
 CREATE INDEX warden_approvals_by_status ON warden_approvals (status, created_at);
 CREATE INDEX warden_approvals_by_action ON warden_approvals (agent, session, server, tool, args_digest);
 ",
+}, Migration {
+    version: 2,
+    name: "audit log",
+    sqlite: "
+CREATE TABLE warden_audit_records (
+    idx INTEGER PRIMARY KEY, record BLOB NOT NULL, leaf BLOB NOT NULL,
+    payload BLOB, payload_key BLOB, created_at INTEGER NOT NULL);
+CREATE TABLE warden_audit_nodes (
+    level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
+CREATE TABLE warden_audit_checkpoints (
+    size INTEGER PRIMARY KEY, note TEXT NOT NULL, created_at INTEGER NOT NULL);
+",
+    postgres: "
+CREATE TABLE warden_audit_records (
+    idx BIGINT PRIMARY KEY, record BYTEA NOT NULL, leaf BYTEA NOT NULL,
+    payload BYTEA, payload_key BYTEA, created_at BIGINT NOT NULL);
+CREATE TABLE warden_audit_nodes (
+    level SMALLINT NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY (level, idx));
+CREATE TABLE warden_audit_checkpoints (
+    size BIGINT PRIMARY KEY, note TEXT NOT NULL, created_at BIGINT NOT NULL);
+",
 }];
 
 /// The newest schema version this build knows.

@@ -58,6 +58,60 @@ impl Common {
     }
 }
 
+impl Common {
+    /// The audit checkpoint key (Ed25519, 0600), created on first use.
+    pub(crate) fn checkpoint_signer(
+        &self,
+        config: &Config,
+    ) -> anyhow::Result<(warden_audit::CheckpointSigner, bool)> {
+        let path = self.data_dir.join("keys").join("audit-checkpoint.key");
+        warden_audit::CheckpointSigner::load_or_create(&path, &audit_origin(config)).with_context(
+            || {
+                format!(
+                    "cannot load or create the checkpoint key `{}`",
+                    path.display()
+                )
+            },
+        )
+    }
+
+    /// Where checkpoints are published.
+    pub(crate) fn witness_dir(&self, config: &Config) -> PathBuf {
+        let dir = Path::new(&config.audit.witness_dir);
+        if dir.is_absolute() {
+            dir.to_owned()
+        } else {
+            self.data_dir.join(dir)
+        }
+    }
+
+    /// The audit writer's settings.
+    pub(crate) fn audit_settings(
+        &self,
+        config: &Config,
+    ) -> anyhow::Result<warden_gateway::audit::AuditSettings> {
+        let (signer, created) = self.checkpoint_signer(config)?;
+        if created {
+            tracing::info!(vkey = %signer.verifier_key(), "created the audit checkpoint key");
+        }
+        Ok(warden_gateway::audit::AuditSettings {
+            durability: config.audit.durability,
+            checkpoint_every: config.audit.checkpoint_every,
+            checkpoint_interval: std::time::Duration::from_secs(
+                config.audit.checkpoint_interval_secs,
+            ),
+            witness_dir: self.witness_dir(config),
+            signer: Arc::new(signer),
+            origin: audit_origin(config),
+        })
+    }
+}
+
+/// The audit log's origin line: `<trust-domain>/warden-audit`.
+pub(crate) fn audit_origin(config: &Config) -> String {
+    format!("{}/warden-audit", config.trust_domain)
+}
+
 /// Parses `90s`, `15m`, `2h`, `1d`.
 pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();

@@ -2,6 +2,7 @@
 //! library crates.
 
 mod agent;
+mod audit;
 mod common;
 mod decide;
 mod embedded;
@@ -56,6 +57,9 @@ enum Command {
     Policy(policy::PolicyCommand),
     /// Ask the running gateway for one decision.
     Decide(decide::DecideArgs),
+    /// Verify, prove, checkpoint, export the audit log; erase a payload.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Create admin-plane tokens.
     #[command(subcommand, name = "admin-token")]
     AdminToken(agent::AdminTokenCommand),
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
             Command::Policy(cmd) => policy::run(&common, cmd).await,
             Command::Decide(args) => decide::run(args).await,
             Command::AdminToken(cmd) => agent::run_admin_token(&common, cmd).await,
+            Command::Audit(cmd) => audit::run(&common, cmd).await,
         }
     });
     match result {

@@ -80,10 +80,21 @@ pub(crate) async fn run(common: &Common, args: ServeArgs) -> anyhow::Result<Exit
         tracing::info!(path = %common.key_path().display(), kid = key.key_id(), "created the trust domain's JWT-SVID signing key");
     }
     first_admin_token(common, &store).await?;
-    let gateway = Gateway::start(source.clone(), store, Arc::new(key))
+    let config = common.load_config(&source)?;
+    let (audit_stop, audit_stopped) = tokio::sync::watch::channel(false);
+    let (audit, audit_task) = warden_gateway::audit::AuditLog::start(
+        store.clone(),
+        common.audit_settings(&config)?,
+        audit_stopped,
+    )
+    .await
+    .context("cannot open the audit log")?;
+    if let Some(problem) = audit.problem() {
+        tracing::error!(%problem, "the audit log is unavailable: every decision will be denied until this is resolved");
+    }
+    let gateway = Gateway::start(source.clone(), store, Arc::new(key), audit)
         .await
         .with_context(|| format!("cannot start with {}", source.describe()))?;
-    let config = gateway.config().clone();
     let data = args.listen.unwrap_or_else(|| config.serve.listen.clone());
     let admin = args
         .admin_listen
@@ -121,5 +132,8 @@ pub(crate) async fn run(common: &Common, args: ServeArgs) -> anyhow::Result<Exit
         tracing::info!("shutting down");
     };
     warden_gateway::run(gateway, listeners, shutdown).await?;
+    // The listeners are closed: write what is queued and a last checkpoint.
+    let _ = audit_stop.send(true);
+    let _ = audit_task.await;
     Ok(ExitCode::SUCCESS)
 }

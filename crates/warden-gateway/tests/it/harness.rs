@@ -40,6 +40,10 @@ pub(crate) struct TestGateway {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     schema: Option<(String, String)>,
+    pub(crate) signer: Arc<warden_audit::CheckpointSigner>,
+    pub(crate) witness: PathBuf,
+    audit_stop: Option<tokio::sync::watch::Sender<bool>>,
+    audit_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -130,10 +134,27 @@ impl TestGateway {
             .await
             .unwrap();
         let key = Arc::new(SigningKey::generate());
+        let signer =
+            Arc::new(warden_audit::CheckpointSigner::generate("example.org/warden-audit").unwrap());
+        let witness = dir.path().join("witness");
+        let (audit_stop, audit_stopped) = tokio::sync::watch::channel(false);
+        let settings = warden_gateway::audit::AuditSettings {
+            durability: warden_policy::Durability::Sync,
+            checkpoint_every: 1000,
+            checkpoint_interval: Duration::from_secs(3600),
+            witness_dir: witness.clone(),
+            signer: Arc::clone(&signer),
+            origin: "example.org/warden-audit".into(),
+        };
+        let (audit, audit_task) =
+            warden_gateway::audit::AuditLog::start(store.clone(), settings, audit_stopped)
+                .await
+                .unwrap();
         let gateway = Gateway::start(
             ConfigSource::File(config_path),
             store.clone(),
             Arc::clone(&key),
+            audit,
         )
         .await
         .unwrap();
@@ -161,6 +182,10 @@ impl TestGateway {
             shutdown: Some(tx),
             task: Some(task),
             schema,
+            signer,
+            witness,
+            audit_stop: Some(audit_stop),
+            audit_task: Some(audit_task),
         }
     }
 
@@ -241,6 +266,12 @@ impl TestGateway {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+        if let Some(stop) = self.audit_stop.take() {
+            let _ = stop.send(true);
+        }
+        if let Some(task) = self.audit_task.take() {
             task.await.unwrap();
         }
         if let Some((url, schema)) = self.schema.take() {

@@ -9,6 +9,7 @@
 )]
 
 mod admin;
+mod audit;
 mod harness;
 mod identity;
 mod walkthrough;

@@ -1,0 +1,731 @@
+//! The audit log's writer: one sequencer task that batches records (group
+//! commit: many decisions share one transaction and one fsync), extends the
+//! Merkle tree, signs checkpoints and publishes them to the witness directory.
+//!
+//! With `durability = "sync"` a decision is answered only once its record is
+//! durable; if the log cannot be written, the decision is denied and `/readyz`
+//! says why. With `"batched"` the answer does not wait.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot};
+use warden_audit::{AuditRecord, Checkpoint, CheckpointSigner, CompactRange, leaf_hash, seal};
+use warden_policy::Durability;
+use warden_store::{AnyStore, AuditBatch, AuditRow, AuditStore, CheckpointRow, StoreError};
+
+/// Most records in one transaction.
+const MAX_BATCH: usize = 4096;
+/// Queue length before callers wait (back-pressure).
+const QUEUE: usize = 65_536;
+
+/// One record waiting to be written, with its sealed-payload plaintext.
+struct Pending {
+    record: AuditRecord,
+    payload: Option<Vec<u8>>,
+    done: Option<oneshot::Sender<Result<u64, String>>>,
+}
+
+/// Why a record could not be written.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AuditError {
+    /// The writer is gone or failed.
+    #[error("audit log unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Handle to the audit writer. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    vkey: String,
+    tx: mpsc::Sender<Pending>,
+    durability: Durability,
+    problem: Arc<Mutex<Option<String>>>,
+    checkpoint_now: mpsc::Sender<oneshot::Sender<Result<String, String>>>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("kind", &self.record.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the writer needs to start.
+#[derive(Debug)]
+pub struct AuditSettings {
+    /// Sync or batched.
+    pub durability: Durability,
+    /// Sign a checkpoint every this many records…
+    pub checkpoint_every: u64,
+    /// …or this often when records were added.
+    pub checkpoint_interval: Duration,
+    /// Where checkpoints are published.
+    pub witness_dir: PathBuf,
+    /// The checkpoint signer.
+    pub signer: Arc<CheckpointSigner>,
+    /// The log's origin line (`<trust-domain>/warden-audit`).
+    pub origin: String,
+}
+
+/// Loads the tree's right border from the store.
+pub async fn load_range(store: &AnyStore) -> Result<CompactRange, StoreError> {
+    let size = store.audit_size().await?;
+    let ids: Vec<(u8, u64)> = CompactRange::border(size)
+        .iter()
+        .map(|n| (n.level, n.index))
+        .collect();
+    let nodes = store.audit_nodes(&ids).await?;
+    let nodes: Vec<(warden_audit::NodeId, warden_audit::Hash)> = nodes
+        .into_iter()
+        .map(|((level, index), h)| (warden_audit::NodeId { level, index }, h))
+        .collect();
+    CompactRange::from_nodes(size, &nodes).map_err(|e| StoreError::Corrupt {
+        what: "audit tree",
+        detail: e.to_string(),
+    })
+}
+
+/// Appends `records` directly (outside a running writer: the CLI), returning
+/// their indices. Retries once if another writer appended meanwhile.
+pub async fn append_direct(
+    store: &AnyStore,
+    records: Vec<(AuditRecord, Option<Vec<u8>>)>,
+) -> Result<Vec<u64>, StoreError> {
+    let mut last = None;
+    for _ in 0..3 {
+        let mut range = load_range(store).await?;
+        let (batch, indices) = build_batch(
+            &mut range,
+            records.iter().map(|(r, p)| (r.clone(), p.clone())),
+        )?;
+        match store
+            .audit_append(indices.first().copied().unwrap_or(range.size()), &batch)
+            .await
+        {
+            Ok(()) => return Ok(indices),
+            Err(StoreError::Conflict { message }) => last = Some(message),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Conflict {
+        message: last.unwrap_or_default(),
+    })
+}
+
+fn now_ms() -> i64 {
+    crate::now_millis()
+}
+
+/// Assigns indices, seals payloads, hashes leaves and extends `range`.
+fn build_batch(
+    range: &mut CompactRange,
+    records: impl Iterator<Item = (AuditRecord, Option<Vec<u8>>)>,
+) -> Result<(AuditBatch, Vec<u64>), StoreError> {
+    let mut batch = AuditBatch::default();
+    let mut indices = Vec::new();
+    let now = now_ms();
+    for (mut record, payload) in records {
+        let index = range.size();
+        record.index = index;
+        let (payload, key) = match payload {
+            Some(plain) => {
+                let (sealed, key) = seal(&plain);
+                record.payload_digest = Some(sealed.digest());
+                (Some(sealed.ciphertext), Some(key.as_bytes().to_vec()))
+            }
+            None => (None, None),
+        };
+        let bytes = record.encode();
+        let leaf = leaf_hash(&bytes);
+        for (node, hash) in range.append(leaf) {
+            if node.level > 0 {
+                batch.nodes.push((node.level, node.index, hash));
+            }
+        }
+        batch.records.push(AuditRow {
+            index,
+            record: bytes,
+            leaf,
+            payload,
+            payload_key: key,
+            created_at: now,
+        });
+        indices.push(index);
+    }
+    Ok((batch, indices))
+}
+
+impl AuditLog {
+    /// Starts the writer task; it runs until every handle is dropped or
+    /// `shutdown` fires, then drains the queue.
+    pub async fn start(
+        store: AnyStore,
+        settings: AuditSettings,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(AuditLog, tokio::task::JoinHandle<()>), StoreError> {
+        let range = load_range(&store).await?;
+        let problem = Arc::new(Mutex::new(None));
+        check_witness(&store, &settings, &range, &problem).await;
+        let (tx, mut rx) = mpsc::channel::<Pending>(QUEUE);
+        let (cp_tx, mut cp_rx) = mpsc::channel::<oneshot::Sender<Result<String, String>>>(8);
+        let log = AuditLog {
+            vkey: settings.signer.verifier_key(),
+            tx,
+            durability: settings.durability,
+            problem: Arc::clone(&problem),
+            checkpoint_now: cp_tx,
+        };
+        let mut writer = Writer {
+            store,
+            range,
+            settings,
+            problem,
+            since_checkpoint: 0,
+            last_checkpoint: Instant::now(),
+        };
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tokio::select! {
+                    first = rx.recv() => {
+                        let Some(first) = first else { break };
+                        let mut batch = vec![first];
+                        while batch.len() < MAX_BATCH {
+                            match rx.try_recv() {
+                                Ok(p) => batch.push(p),
+                                Err(_) => break,
+                            }
+                        }
+                        writer.write(batch).await;
+                    }
+                    Some(reply) = cp_rx.recv() => {
+                        let _ = reply.send(writer.checkpoint().await);
+                    }
+                    _ = tick.tick() => {
+                        if writer.since_checkpoint > 0 && writer.last_checkpoint.elapsed() >= writer.settings.checkpoint_interval {
+                            let _ = writer.checkpoint().await;
+                        }
+                    }
+                    _ = shutdown.changed() => {
+                        // Drain what is queued, then a final checkpoint.
+                        rx.close();
+                        let mut rest = Vec::new();
+                        while let Some(p) = rx.recv().await {
+                            rest.push(p);
+                        }
+                        if !rest.is_empty() {
+                            writer.write(rest).await;
+                        }
+                        if writer.since_checkpoint > 0 {
+                            let _ = writer.checkpoint().await;
+                        }
+                        break;
+                    }
+                }
+            }
+        });
+        Ok((log, task))
+    }
+
+    /// Appends one record. In sync mode, returns once it is durable, with its
+    /// index; in batched mode, once it is queued (index unknown: `None`).
+    pub async fn append(
+        &self,
+        record: AuditRecord,
+        payload: Option<Vec<u8>>,
+    ) -> Result<Option<u64>, AuditError> {
+        if let Some(p) = self.problem.lock().clone() {
+            return Err(AuditError::Unavailable(p));
+        }
+        match self.durability {
+            Durability::Sync => {
+                let (done, wait) = oneshot::channel();
+                self.tx
+                    .send(Pending {
+                        record,
+                        payload,
+                        done: Some(done),
+                    })
+                    .await
+                    .map_err(|_| AuditError::Unavailable("the audit writer stopped".into()))?;
+                match wait.await {
+                    Ok(Ok(index)) => Ok(Some(index)),
+                    Ok(Err(e)) => Err(AuditError::Unavailable(e)),
+                    Err(_) => Err(AuditError::Unavailable("the audit writer stopped".into())),
+                }
+            }
+            Durability::Batched => {
+                self.tx
+                    .send(Pending {
+                        record,
+                        payload,
+                        done: None,
+                    })
+                    .await
+                    .map_err(|_| AuditError::Unavailable("the audit writer stopped".into()))?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Signs and publishes a checkpoint of the log as it is now.
+    pub async fn checkpoint(&self) -> Result<String, AuditError> {
+        let (reply, wait) = oneshot::channel();
+        self.checkpoint_now
+            .send(reply)
+            .await
+            .map_err(|_| AuditError::Unavailable("the audit writer stopped".into()))?;
+        wait.await
+            .map_err(|_| AuditError::Unavailable("the audit writer stopped".into()))?
+            .map_err(AuditError::Unavailable)
+    }
+
+    /// The checkpoint verifier key (C2SP vkey).
+    pub fn verifier_key(&self) -> String {
+        self.vkey.clone()
+    }
+
+    /// Why the log cannot be written, if it cannot.
+    pub fn problem(&self) -> Option<String> {
+        self.problem.lock().clone()
+    }
+}
+
+struct Writer {
+    store: AnyStore,
+    range: CompactRange,
+    settings: AuditSettings,
+    problem: Arc<Mutex<Option<String>>>,
+    since_checkpoint: u64,
+    last_checkpoint: Instant,
+}
+
+impl Writer {
+    async fn write(&mut self, batch: Vec<Pending>) {
+        let mut attempt = 0;
+        loop {
+            let mut range = self.range.clone();
+            let expected = range.size();
+            let built = build_batch(
+                &mut range,
+                batch.iter().map(|p| (p.record.clone(), p.payload.clone())),
+            );
+            let result = match built {
+                Ok((rows, indices)) => self
+                    .store
+                    .audit_append(expected, &rows)
+                    .await
+                    .map(|()| indices),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(indices) => {
+                    self.range = range;
+                    self.since_checkpoint += indices.len() as u64;
+                    for (p, index) in batch.into_iter().zip(indices) {
+                        if let Some(done) = p.done {
+                            let _ = done.send(Ok(index));
+                        }
+                    }
+                    if self.since_checkpoint >= self.settings.checkpoint_every {
+                        let _ = self.checkpoint().await;
+                    }
+                    return;
+                }
+                Err(StoreError::Conflict { .. }) if attempt < 3 => {
+                    // Another writer (the CLI, another node) appended: catch up.
+                    attempt += 1;
+                    match load_range(&self.store).await {
+                        Ok(r) => self.range = r,
+                        Err(e) => return self.fail(batch, &e.to_string()),
+                    }
+                }
+                Err(e) => return self.fail(batch, &e.to_string()),
+            }
+        }
+    }
+
+    fn fail(&mut self, batch: Vec<Pending>, error: &str) {
+        tracing::error!(%error, records = batch.len(), "audit append failed; the decisions are denied");
+        for p in batch {
+            if let Some(done) = p.done {
+                let _ = done.send(Err(error.to_owned()));
+            }
+        }
+    }
+
+    async fn checkpoint(&mut self) -> Result<String, String> {
+        let cp = Checkpoint {
+            origin: self.settings.origin.clone(),
+            size: self.range.size(),
+            root: self.range.root(),
+        };
+        let note = self.settings.signer.sign(&cp);
+        self.store
+            .audit_put_checkpoint(&CheckpointRow {
+                size: cp.size,
+                note: note.clone(),
+                created_at: now_ms(),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Err(e) = publish(&self.settings.witness_dir, cp.size, &note) {
+            // A checkpoint the witness holds differently is a fork: stop.
+            tracing::error!(error = %e, "publishing the checkpoint failed");
+            *self.problem.lock() = Some(e.clone());
+            return Err(e);
+        }
+        self.since_checkpoint = 0;
+        self.last_checkpoint = Instant::now();
+        Ok(note)
+    }
+}
+
+/// The witness file of a checkpoint of `size`.
+pub fn witness_file(dir: &Path, size: u64) -> PathBuf {
+    dir.join(format!("{size:020}.note"))
+}
+
+/// Publishes a checkpoint: a new file, never overwritten.
+pub fn publish(dir: &Path, size: u64, note: &str) -> Result<(), String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create witness directory `{}`: {e}", dir.display()))?;
+    let path = witness_file(dir, size);
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(mut f) => {
+            use std::io::Write;
+            f.write_all(note.as_bytes())
+                .and_then(|()| f.sync_all())
+                .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let existing = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+            if existing == note {
+                Ok(())
+            } else {
+                Err(format!(
+                    "fork detected: the witness holds a different checkpoint of size {size} in `{}`",
+                    path.display()
+                ))
+            }
+        }
+        Err(e) => Err(format!("cannot write `{}`: {e}", path.display())),
+    }
+}
+
+/// The newest checkpoint the witness holds: (size, note).
+pub fn latest_witness(dir: &Path) -> Result<Option<(u64, String)>, String> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(format!(
+                "cannot read witness directory `{}`: {e}",
+                dir.display()
+            ));
+        }
+    };
+    let mut best: Option<(u64, PathBuf)> = None;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(size) = name
+            .strip_suffix(".note")
+            .and_then(|s| s.parse::<u64>().ok())
+            && best.as_ref().is_none_or(|(b, _)| size > *b)
+        {
+            best = Some((size, entry.path()));
+        }
+    }
+    match best {
+        Some((size, path)) => std::fs::read_to_string(&path)
+            .map(|note| Some((size, note)))
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display())),
+        None => Ok(None),
+    }
+}
+
+/// Compares the log with the newest published checkpoint: a log shorter than
+/// it, or whose root at its size differs, was rolled back or forked. Then the
+/// log is unavailable (fail closed) until an operator resolves it.
+async fn check_witness(
+    store: &AnyStore,
+    settings: &AuditSettings,
+    range: &CompactRange,
+    problem: &Mutex<Option<String>>,
+) {
+    let verdict = rollback_check(
+        store,
+        &settings.witness_dir,
+        &settings.signer.verifier_key(),
+        range.size(),
+    )
+    .await;
+    if let Err(e) = verdict {
+        tracing::error!(error = %e, "audit log does not match its published checkpoints; decisions are denied");
+        *problem.lock() = Some(e);
+    }
+}
+
+/// `Ok` when the log of `size` records extends the newest witness checkpoint.
+pub async fn rollback_check(
+    store: &AnyStore,
+    witness: &Path,
+    vkey: &str,
+    size: u64,
+) -> Result<(), String> {
+    let Some((_, note)) = latest_witness(witness)? else {
+        return Ok(());
+    };
+    let published = warden_audit::open_checkpoint(&note, vkey)
+        .map_err(|e| format!("published checkpoint does not verify: {e}"))?;
+    if published.size > size {
+        return Err(format!(
+            "rollback detected: the witness holds a checkpoint of {} records but the log has {size}",
+            published.size
+        ));
+    }
+    let root = root_at(store, published.size)
+        .await
+        .map_err(|e| e.to_string())?;
+    if root != published.root {
+        return Err(format!(
+            "fork detected: the log's root at size {} differs from the published checkpoint",
+            published.size
+        ));
+    }
+    Ok(())
+}
+
+/// The tree's root at a past `size`, from stored nodes.
+pub async fn root_at(store: &AnyStore, size: u64) -> Result<warden_audit::Hash, StoreError> {
+    let plan = warden_audit::root_plan(size);
+    let hashes = fetch(store, &plan).await?;
+    hashes.into_iter().next().ok_or(StoreError::Corrupt {
+        what: "audit tree",
+        detail: "empty root plan".into(),
+    })
+}
+
+/// Fetches the nodes a plan needs and assembles it.
+pub async fn fetch(
+    store: &AnyStore,
+    plan: &warden_audit::ProofPlan,
+) -> Result<Vec<warden_audit::Hash>, StoreError> {
+    let ids: Vec<(u8, u64)> = plan.nodes().iter().map(|n| (n.level, n.index)).collect();
+    let nodes: std::collections::HashMap<warden_audit::NodeId, warden_audit::Hash> = store
+        .audit_nodes(&ids)
+        .await?
+        .into_iter()
+        .map(|((level, index), h)| (warden_audit::NodeId { level, index }, h))
+        .collect();
+    plan.assemble(&nodes).map_err(|e| StoreError::Corrupt {
+        what: "audit tree",
+        detail: e.to_string(),
+    })
+}
+
+/// What an online verification checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Records checked.
+    pub records: u64,
+    /// Checkpoints checked (stored and published).
+    pub checkpoints: u64,
+    /// The log's size.
+    pub size: u64,
+    /// Its root.
+    pub root: warden_audit::Hash,
+}
+
+/// Verifies the whole log in the store: every record against its leaf, every
+/// stored node against the recomputed tree, every payload against its
+/// record's digest, every stored and published checkpoint's signature and
+/// root; and that the log extends the newest published checkpoint. Names the
+/// first thing that does not verify.
+pub async fn verify_online(
+    store: &AnyStore,
+    vkey: &str,
+    witness: &Path,
+) -> Result<VerifyReport, String> {
+    use std::collections::BTreeMap;
+    let size = store.audit_size().await.map_err(|e| e.to_string())?;
+    let mut wanted: BTreeMap<u64, (String, warden_audit::Hash)> = BTreeMap::new();
+    for cp in store.audit_checkpoints().await.map_err(|e| e.to_string())? {
+        let opened = warden_audit::open_checkpoint(&cp.note, vkey)
+            .map_err(|e| format!("stored checkpoint of size {}: {e}", cp.size))?;
+        if opened.size != cp.size {
+            return Err(format!(
+                "stored checkpoint of size {}: its note says size {}",
+                cp.size, opened.size
+            ));
+        }
+        wanted.insert(
+            cp.size,
+            (
+                format!("stored checkpoint of size {}", cp.size),
+                opened.root,
+            ),
+        );
+    }
+    let mut published = 0u64;
+    if let Ok(entries) = std::fs::read_dir(witness) {
+        let mut files: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "note"))
+            .collect();
+        files.sort();
+        for path in files {
+            let note = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+            let opened = warden_audit::open_checkpoint(&note, vkey)
+                .map_err(|e| format!("published checkpoint `{}`: {e}", path.display()))?;
+            if opened.size > size {
+                return Err(format!(
+                    "rollback detected: published checkpoint `{}` covers {} records but the log has {size}",
+                    path.display(),
+                    opened.size
+                ));
+            }
+            if let Some((what, root)) = wanted.get(&opened.size)
+                && *root != opened.root
+            {
+                return Err(format!(
+                    "fork detected: published checkpoint `{}` and the {what} disagree",
+                    path.display()
+                ));
+            }
+            wanted.insert(
+                opened.size,
+                (
+                    format!("published checkpoint `{}`", path.display()),
+                    opened.root,
+                ),
+            );
+            published += 1;
+        }
+    }
+    let mut range = CompactRange::new();
+    let check_root = |range: &CompactRange,
+                      wanted: &BTreeMap<u64, (String, warden_audit::Hash)>|
+     -> Result<(), String> {
+        if let Some((what, root)) = wanted.get(&range.size())
+            && *root != range.root()
+        {
+            return Err(format!("{what}: its root does not match the log's records"));
+        }
+        Ok(())
+    };
+    check_root(&range, &wanted)?;
+    let mut from = 0u64;
+    while from < size {
+        let rows = store
+            .audit_records(from, size)
+            .await
+            .map_err(|e| e.to_string())?;
+        if rows.is_empty() {
+            return Err(format!("record {from}: missing"));
+        }
+        let mut produced: BTreeMap<u8, Vec<(u64, warden_audit::Hash)>> = BTreeMap::new();
+        for row in &rows {
+            let index = range.size();
+            if row.index != index {
+                return Err(format!(
+                    "record {index}: missing (next stored record is {})",
+                    row.index
+                ));
+            }
+            let record =
+                AuditRecord::decode(&row.record).map_err(|e| format!("record {index}: {e}"))?;
+            if record.index != index {
+                return Err(format!(
+                    "record {index}: it says it is record {}",
+                    record.index
+                ));
+            }
+            let leaf = leaf_hash(&row.record);
+            if leaf != row.leaf {
+                return Err(format!(
+                    "record {index}: its stored leaf hash does not match its bytes"
+                ));
+            }
+            match (&record.payload_digest, &row.payload) {
+                (Some(digest), Some(payload)) => {
+                    let found = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(payload));
+                    if &found != digest {
+                        return Err(format!(
+                            "record {index}: its sealed payload does not match the digest in the record"
+                        ));
+                    }
+                }
+                (Some(_), None) => {
+                    return Err(format!("record {index}: its sealed payload is missing"));
+                }
+                (None, Some(_)) => {
+                    return Err(format!(
+                        "record {index}: holds a payload its record does not commit to"
+                    ));
+                }
+                (None, None) => {}
+            }
+            for (node, hash) in range.append(leaf) {
+                if node.level > 0 {
+                    produced
+                        .entry(node.level)
+                        .or_default()
+                        .push((node.index, hash));
+                }
+            }
+            check_root(&range, &wanted)?;
+        }
+        for (level, nodes) in produced {
+            let (Some(first), Some(last)) = (nodes.first(), nodes.last()) else {
+                continue;
+            };
+            let mut stored: BTreeMap<u64, warden_audit::Hash> = BTreeMap::new();
+            let mut at = first.0;
+            while at <= last.0 {
+                let page = store
+                    .audit_node_range(level, at, last.0 + 1)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let Some(&(end, _)) = page.last() else { break };
+                stored.extend(page);
+                at = end + 1;
+            }
+            for (index, hash) in nodes {
+                match stored.get(&index) {
+                    Some(h) if *h == hash => {}
+                    Some(_) => {
+                        return Err(format!(
+                            "tree node (level {level}, index {index}): its stored hash does not match the records"
+                        ));
+                    }
+                    None => {
+                        return Err(format!("tree node (level {level}, index {index}): missing"));
+                    }
+                }
+            }
+        }
+        from = range.size();
+    }
+    Ok(VerifyReport {
+        records: size,
+        checkpoints: wanted.len() as u64,
+        size,
+        root: range.root(),
+    })
+    .map(|mut r| {
+        r.checkpoints = r.checkpoints.max(published);
+        r
+    })
+}

@@ -1,0 +1,247 @@
+//! The audit log, end to end: every decision is a verifiable record; tampering,
+//! rollback and erasure behave as documented; on every backend.
+
+use serde_json::json;
+use warden_gateway::audit::verify_online;
+use warden_store::{AnyStore, AuditStore};
+
+use crate::harness::{TestGateway, backends, payment};
+
+async fn raw_sql(store: &AnyStore, sql: &str) {
+    match store {
+        AnyStore::Sqlite(s) => {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(s.pool())
+                .await
+                .unwrap();
+        }
+        AnyStore::Postgres(s) => {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(s.pool())
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn verify(gw: &TestGateway) -> Result<warden_gateway::audit::VerifyReport, String> {
+    verify_online(&gw.store, &gw.signer.verifier_key(), &gw.witness).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_decision_is_recorded_with_its_reasons_and_verifies() {
+    for backend in backends() {
+        let gw = TestGateway::start(backend, |t| t).await;
+        let bot = gw.token("invoice-bot");
+        let (_, allowed) = gw.decide(&bot, payment(json!(98.7), "a")).await;
+        let (_, denied) = gw.decide(&bot, payment(json!(25000), "a")).await;
+        let (_, pending) = gw.decide(&bot, payment(json!(7500), "a")).await;
+        let id = pending["id"].as_str().unwrap();
+        gw.admin_post(
+            &gw.admin_token,
+            &format!("/v1/approvals/{id}/approve"),
+            json!({"note": "ok"}),
+        )
+        .await;
+
+        let (s, entries) = gw
+            .admin_get(&gw.admin_token, "/v1/audit/entries?from=0&to=10")
+            .await;
+        assert_eq!(s, 200, "{entries}");
+        let entries = entries["entries"].as_array().unwrap().clone();
+        assert_eq!(
+            entries.len(),
+            4,
+            "three decisions and one approval: {entries:?}"
+        );
+        let rec = |i: usize| entries[i]["record"].clone();
+        assert_eq!(rec(0)["decision"], "allow");
+        assert_eq!(rec(0)["decision_id"], allowed["id"]);
+        assert_eq!(
+            rec(0)["agent"],
+            "spiffe://example.org/agent/invoice-bot/i-1"
+        );
+        assert_eq!(rec(0)["tool"], "schedule_payment");
+        assert_eq!(rec(0)["policy_digest"], allowed["policy_digest"]);
+        assert_eq!(entries[0]["payload"], "sealed");
+        assert_eq!(rec(1)["decision"], "deny");
+        assert_eq!(rec(1)["reasons"], denied["reasons"]);
+        assert_eq!(rec(2)["decision"], "needs_approval");
+        assert_eq!(rec(3)["kind"], "approval");
+        assert_eq!(rec(3)["approval"]["by"], "test-admin");
+
+        // A checkpoint on demand, then a proof a third party can check.
+        let (s, _) = gw
+            .admin_post(&gw.admin_token, "/v1/audit/checkpoint", json!({}))
+            .await;
+        assert_eq!(s, 200);
+        let (_, cp) = gw.admin_get(&gw.admin_token, "/v1/audit/checkpoint").await;
+        let note = cp["checkpoint"]["note"].as_str().unwrap();
+        let opened = warden_audit::open_checkpoint(note, cp["vkey"].as_str().unwrap()).unwrap();
+        assert_eq!(opened.size, 4);
+        let (_, proof) = gw
+            .admin_get(&gw.admin_token, "/v1/audit/proofs/inclusion?index=1")
+            .await;
+        let leaf = warden_audit::leaf_hash(entries[1]["canonical"].as_str().unwrap().as_bytes());
+        let path: Vec<warden_audit::Hash> = proof["proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                hex::decode(h.as_str().unwrap())
+                    .unwrap()
+                    .try_into()
+                    .unwrap()
+            })
+            .collect();
+        warden_audit::verify_inclusion(&leaf, 1, 4, &path, &opened.root).unwrap();
+
+        let (_, more) = gw.decide(&bot, payment(json!(10), "b")).await;
+        assert_eq!(more["decision"], "allow");
+        let (_, c) = gw
+            .admin_get(&gw.admin_token, "/v1/audit/proofs/consistency?from=4&to=5")
+            .await;
+        let c_path: Vec<warden_audit::Hash> = c["proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                hex::decode(h.as_str().unwrap())
+                    .unwrap()
+                    .try_into()
+                    .unwrap()
+            })
+            .collect();
+        let new_root: warden_audit::Hash = hex::decode(c["to_root"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        warden_audit::verify_consistency(4, 5, &opened.root, &new_root, &c_path).unwrap();
+
+        let report = verify(&gw).await.unwrap();
+        assert_eq!(report.records, 5);
+        gw.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampering_is_caught_naming_the_first_bad_place() {
+    for backend in backends() {
+        let gw = TestGateway::start(backend, |t| t).await;
+        let bot = gw.token("invoice-bot");
+        for i in 0..9 {
+            gw.decide(&bot, payment(json!(100 + i), "t")).await;
+        }
+        gw.gateway.audit().checkpoint().await.unwrap();
+        assert!(verify(&gw).await.is_ok());
+        let (record_flip, node_flip, payload_flip) = match backend {
+            crate::harness::Backend::Sqlite => (
+                "UPDATE warden_audit_records SET record = CAST(replace(CAST(record AS TEXT), '\"decision\":\"allow\"', '\"decision\":\"deny\"') AS BLOB) WHERE idx = 5",
+                "UPDATE warden_audit_nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 1",
+                "UPDATE warden_audit_records SET payload = zeroblob(40) WHERE idx = 3",
+            ),
+            crate::harness::Backend::Postgres => (
+                "UPDATE warden_audit_records SET record = convert_to(replace(convert_from(record, 'UTF8'), '\"decision\":\"allow\"', '\"decision\":\"deny\"'), 'UTF8') WHERE idx = 5",
+                "UPDATE warden_audit_nodes SET hash = decode(repeat('00', 32), 'hex') WHERE level = 2 AND idx = 1",
+                "UPDATE warden_audit_records SET payload = decode(repeat('00', 40), 'hex') WHERE idx = 3",
+            ),
+        };
+        // Record 5 is a payment of 105, allowed: rewrite it as a deny.
+        raw_sql(&gw.store, record_flip).await;
+        let err = verify(&gw).await.unwrap_err();
+        assert!(err.starts_with("record 5:"), "{err}");
+        gw.stop().await;
+
+        let gw = TestGateway::start(backend, |t| t).await;
+        let bot = gw.token("invoice-bot");
+        for i in 0..9 {
+            gw.decide(&bot, payment(json!(100 + i), "t")).await;
+        }
+        raw_sql(&gw.store, node_flip).await;
+        let err = verify(&gw).await.unwrap_err();
+        assert_eq!(
+            err,
+            "tree node (level 2, index 1): its stored hash does not match the records"
+        );
+        gw.stop().await;
+
+        let gw = TestGateway::start(backend, |t| t).await;
+        let bot = gw.token("invoice-bot");
+        for i in 0..9 {
+            gw.decide(&bot, payment(json!(100 + i), "t")).await;
+        }
+        raw_sql(&gw.store, payload_flip).await;
+        let err = verify(&gw).await.unwrap_err();
+        assert!(
+            err.starts_with("record 3: its sealed payload does not match"),
+            "{err}"
+        );
+        gw.stop().await;
+
+        let gw = TestGateway::start(backend, |t| t).await;
+        let bot = gw.token("invoice-bot");
+        for i in 0..9 {
+            gw.decide(&bot, payment(json!(100 + i), "t")).await;
+        }
+        gw.gateway.audit().checkpoint().await.unwrap();
+        let file = warden_gateway::audit::witness_file(&gw.witness, 9);
+        let mut note = std::fs::read_to_string(&file).unwrap();
+        note = note.replacen("\n9\n", "\n8\n", 1);
+        std::fs::write(&file, note).unwrap();
+        let err = verify(&gw).await.unwrap_err();
+        assert!(err.contains("published checkpoint"), "{err}");
+        gw.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_is_detected_against_published_checkpoints_and_fails_closed() {
+    let gw = TestGateway::start(crate::harness::Backend::Sqlite, |t| t).await;
+    let bot = gw.token("invoice-bot");
+    for i in 0..6 {
+        gw.decide(&bot, payment(json!(100 + i), "r")).await;
+    }
+    gw.gateway.audit().checkpoint().await.unwrap();
+    // "Restore an older database": the last records and their nodes vanish.
+    raw_sql(&gw.store, "DELETE FROM warden_audit_records WHERE idx >= 4; DELETE FROM warden_audit_nodes WHERE (idx + 1) * (1 << level) > 4; DELETE FROM warden_audit_checkpoints").await;
+    let err = verify(&gw).await.unwrap_err();
+    assert_eq!(err.split(':').next(), Some("rollback detected"), "{err}");
+
+    // A writer opened on the rolled-back log refuses to record: decisions deny.
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let settings = warden_gateway::audit::AuditSettings {
+        durability: warden_policy::Durability::Sync,
+        checkpoint_every: 1000,
+        checkpoint_interval: std::time::Duration::from_secs(3600),
+        witness_dir: gw.witness.clone(),
+        signer: std::sync::Arc::clone(&gw.signer),
+        origin: "example.org/warden-audit".into(),
+    };
+    let (log, _task) = warden_gateway::audit::AuditLog::start(gw.store.clone(), settings, stopped)
+        .await
+        .unwrap();
+    let problem = log.problem().unwrap();
+    assert!(problem.starts_with("rollback detected"), "{problem}");
+    assert_eq!(gw.store.audit_size().await.unwrap(), 4);
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erased_payload_leaves_the_log_verifiable() {
+    for backend in backends() {
+        let gw = TestGateway::start(backend, |t| t).await;
+        let bot = gw.token("invoice-bot");
+        gw.decide(&bot, payment(json!(42), "e")).await;
+        assert!(gw.store.audit_erase(0).await.unwrap());
+        assert!(
+            !gw.store.audit_erase(0).await.unwrap(),
+            "a key is destroyed once"
+        );
+        let (_, entries) = gw
+            .admin_get(&gw.admin_token, "/v1/audit/entries?from=0")
+            .await;
+        assert_eq!(entries["entries"][0]["payload"], "erased");
+        verify(&gw).await.unwrap();
+        gw.stop().await;
+    }
+}

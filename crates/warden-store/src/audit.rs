@@ -1,0 +1,131 @@
+//! The audit log's storage: records, tree nodes and checkpoints.
+//!
+//! This layer stores bytes; the Merkle math is `warden-audit`'s. Appends are
+//! optimistic: a batch names the log size it extends, and the store refuses it
+//! (a [`StoreError::Conflict`]) if another writer got there first, inside the
+//! same transaction that writes it, so two sequencers can never interleave.
+//! Level-0 nodes (leaf hashes) live in the record rows; higher levels in their
+//! own table. Nothing is ever updated except a record's payload key, which
+//! [`AuditStore::audit_erase`] deletes (crypto-shredding).
+
+use std::future::Future;
+
+use crate::error::StoreError;
+
+/// A 32-byte hash.
+pub type NodeHash = [u8; 32];
+
+/// A stored tree node: ((level, index), hash).
+pub type StoredNode = ((u8, u64), NodeHash);
+
+/// One record as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// Its position in the log.
+    pub index: u64,
+    /// The canonical record bytes (what the leaf hash commits to).
+    pub record: Vec<u8>,
+    /// The leaf hash.
+    pub leaf: NodeHash,
+    /// The sealed payload (nonce ‖ ciphertext), if any.
+    pub payload: Option<Vec<u8>>,
+    /// The payload's key; `None` once erased.
+    pub payload_key: Option<Vec<u8>>,
+    /// When it was appended (unix ms).
+    pub created_at: i64,
+}
+
+/// A batch to append: records at `[expected_size, expected_size + n)` and the
+/// tree nodes (level ≥ 1) they complete.
+#[derive(Debug, Clone, Default)]
+pub struct AuditBatch {
+    /// The records, in index order.
+    pub records: Vec<AuditRow>,
+    /// Completed inner nodes: (level, index, hash), level ≥ 1.
+    pub nodes: Vec<(u8, u64, NodeHash)>,
+}
+
+/// A stored checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointRow {
+    /// The tree size it commits to.
+    pub size: u64,
+    /// The signed note.
+    pub note: String,
+    /// When it was made (unix ms).
+    pub created_at: i64,
+}
+
+/// The most rows a range read returns.
+pub const AUDIT_PAGE: u64 = 10_000;
+
+/// Storage for the audit log. Implemented by both backends.
+pub trait AuditStore: Clone + Send + Sync + 'static {
+    /// The number of records in the log.
+    fn audit_size(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Appends `batch` if the log holds exactly `expected_size` records, in one
+    /// transaction (one fsync); else [`StoreError::Conflict`] and nothing is written.
+    fn audit_append(
+        &self,
+        expected_size: u64,
+        batch: &AuditBatch,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The hashes of the given nodes that exist; level 0 are leaf hashes.
+    fn audit_nodes(
+        &self,
+        ids: &[(u8, u64)],
+    ) -> impl Future<Output = Result<Vec<StoredNode>, StoreError>> + Send;
+
+    /// Stored inner nodes of `level` with index in `[from, to)`, at most
+    /// [`AUDIT_PAGE`], in index order.
+    fn audit_node_range(
+        &self,
+        level: u8,
+        from: u64,
+        to: u64,
+    ) -> impl Future<Output = Result<Vec<(u64, NodeHash)>, StoreError>> + Send;
+
+    /// Records with index in `[from, to)`, at most [`AUDIT_PAGE`], in order.
+    fn audit_records(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Future<Output = Result<Vec<AuditRow>, StoreError>> + Send;
+
+    /// Destroys the payload key of record `index`; `false` if it had none.
+    fn audit_erase(&self, index: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Stores a checkpoint (one per size; storing the same size again with a
+    /// different note is a [`StoreError::Conflict`]).
+    fn audit_put_checkpoint(
+        &self,
+        checkpoint: &CheckpointRow,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every checkpoint, by size.
+    fn audit_checkpoints(
+        &self,
+    ) -> impl Future<Output = Result<Vec<CheckpointRow>, StoreError>> + Send;
+}
+
+pub(crate) fn to_u64(v: i64, what: &'static str) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt {
+        what,
+        detail: format!("negative value {v}"),
+    })
+}
+
+pub(crate) fn to_i64(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Conflict {
+        message: format!("index {v} is beyond the range the store can hold"),
+    })
+}
+
+pub(crate) fn to_hash(bytes: &[u8], what: &'static str) -> Result<NodeHash, StoreError> {
+    bytes.try_into().map_err(|_| StoreError::Corrupt {
+        what,
+        detail: format!("hash of {} bytes, expected 32", bytes.len()),
+    })
+}

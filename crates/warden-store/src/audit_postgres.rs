@@ -1,0 +1,258 @@
+//! [`AuditStore`] on PostgreSQL.
+
+use sqlx::{Postgres, QueryBuilder, Row};
+
+use crate::audit::{
+    AUDIT_PAGE, AuditBatch, AuditRow, AuditStore, CheckpointRow, NodeHash, StoredNode, to_hash,
+    to_i64, to_u64,
+};
+use crate::error::StoreError;
+use crate::postgres::PostgresStore;
+
+/// Rows per multi-row INSERT (6 bound values each stays under the 65,535-parameter limit).
+const CHUNK: usize = 4000;
+
+/// The advisory lock that serializes audit appends across nodes.
+const AUDIT_LOCK: i64 = 0x7761_7264_6175;
+
+fn record_row(row: &sqlx::postgres::PgRow) -> Result<AuditRow, StoreError> {
+    let q = StoreError::query("read audit record");
+    Ok(AuditRow {
+        index: to_u64(row.try_get("idx").map_err(q)?, "audit record index")?,
+        record: row
+            .try_get("record")
+            .map_err(StoreError::query("read audit record"))?,
+        leaf: to_hash(
+            &row.try_get::<Vec<u8>, _>("leaf")
+                .map_err(StoreError::query("read audit record"))?,
+            "audit leaf",
+        )?,
+        payload: row
+            .try_get("payload")
+            .map_err(StoreError::query("read audit record"))?,
+        payload_key: row
+            .try_get("payload_key")
+            .map_err(StoreError::query("read audit record"))?,
+        created_at: row
+            .try_get("created_at")
+            .map_err(StoreError::query("read audit record"))?,
+    })
+}
+
+impl AuditStore for PostgresStore {
+    async fn audit_size(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*)::BIGINT FROM warden_audit_records")
+            .fetch_one(self.pool())
+            .await
+            .map_err(StoreError::query("audit size"))?;
+        to_u64(n, "audit size")
+    }
+
+    async fn audit_append(&self, expected_size: u64, batch: &AuditBatch) -> Result<(), StoreError> {
+        let op = "append audit records";
+        let mut tx = self.pool().begin().await.map_err(StoreError::query(op))?;
+        // One sequencer at a time across every node sharing the database.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(AUDIT_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query(op))?;
+        // The log's size is the next index: records are dense from 0.
+        let next: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(idx) + 1, 0)::BIGINT FROM warden_audit_records",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::query(op))?;
+        if to_u64(next, "audit size")? != expected_size {
+            return Err(StoreError::Conflict {
+                message: format!(
+                    "the audit log holds {next} records, not {expected_size}: another writer appended"
+                ),
+            });
+        }
+        for chunk in batch.records.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "INSERT INTO warden_audit_records (idx, record, leaf, payload, payload_key, created_at) ",
+            );
+            let mut bad = None;
+            q.push_values(chunk, |mut b, r| {
+                let idx = to_i64(r.index).unwrap_or_else(|e| {
+                    bad = Some(e);
+                    0
+                });
+                b.push_bind(idx)
+                    .push_bind(r.record.clone())
+                    .push_bind(r.leaf.to_vec())
+                    .push_bind(r.payload.clone())
+                    .push_bind(r.payload_key.clone())
+                    .push_bind(r.created_at);
+            });
+            if let Some(e) = bad {
+                return Err(e);
+            }
+            q.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(op))?;
+        }
+        for chunk in batch.nodes.chunks(CHUNK) {
+            let mut q =
+                QueryBuilder::<Postgres>::new("INSERT INTO warden_audit_nodes (level, idx, hash) ");
+            let mut bad = None;
+            q.push_values(chunk, |mut b, (level, index, hash)| {
+                let idx = to_i64(*index).unwrap_or_else(|e| {
+                    bad = Some(e);
+                    0
+                });
+                b.push_bind(i16::from(*level))
+                    .push_bind(idx)
+                    .push_bind(hash.to_vec());
+            });
+            if let Some(e) = bad {
+                return Err(e);
+            }
+            q.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(op))?;
+        }
+        tx.commit().await.map_err(StoreError::query(op))
+    }
+
+    async fn audit_nodes(&self, ids: &[(u8, u64)]) -> Result<Vec<StoredNode>, StoreError> {
+        let op = "read audit nodes";
+        let mut out = Vec::with_capacity(ids.len());
+        for &(level, index) in ids {
+            let idx = to_i64(index)?;
+            let hash: Option<Vec<u8>> = if level == 0 {
+                sqlx::query_scalar("SELECT leaf FROM warden_audit_records WHERE idx = $1")
+                    .bind(idx)
+                    .fetch_optional(self.pool())
+                    .await
+            } else {
+                sqlx::query_scalar(
+                    "SELECT hash FROM warden_audit_nodes WHERE level = $1 AND idx = $2",
+                )
+                .bind(i16::from(level))
+                .bind(idx)
+                .fetch_optional(self.pool())
+                .await
+            }
+            .map_err(StoreError::query(op))?;
+            if let Some(h) = hash {
+                out.push(((level, index), to_hash(&h, "audit node")?));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn audit_node_range(
+        &self,
+        level: u8,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, NodeHash)>, StoreError> {
+        let rows = sqlx::query("SELECT idx, hash FROM warden_audit_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx LIMIT $4")
+            .bind(i16::from(level))
+            .bind(to_i64(from)?)
+            .bind(to_i64(to)?)
+            .bind(to_i64(AUDIT_PAGE)?)
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::query("read audit nodes"))?;
+        rows.iter()
+            .map(|r| {
+                let idx: i64 = r
+                    .try_get("idx")
+                    .map_err(StoreError::query("read audit nodes"))?;
+                let hash: Vec<u8> = r
+                    .try_get("hash")
+                    .map_err(StoreError::query("read audit nodes"))?;
+                Ok((
+                    to_u64(idx, "audit node index")?,
+                    to_hash(&hash, "audit node")?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn audit_records(&self, from: u64, to: u64) -> Result<Vec<AuditRow>, StoreError> {
+        let rows = sqlx::query("SELECT idx, record, leaf, payload, payload_key, created_at FROM warden_audit_records WHERE idx >= $1 AND idx < $2 ORDER BY idx LIMIT $3")
+            .bind(to_i64(from)?)
+            .bind(to_i64(to)?)
+            .bind(to_i64(AUDIT_PAGE)?)
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::query("read audit records"))?;
+        rows.iter().map(record_row).collect()
+    }
+
+    async fn audit_erase(&self, index: u64) -> Result<bool, StoreError> {
+        let mut conn = self
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::query("erase audit payload"))?;
+        let done = sqlx::query("UPDATE warden_audit_records SET payload_key = NULL WHERE idx = $1 AND payload_key IS NOT NULL")
+            .bind(to_i64(index)?)
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::query("erase audit payload"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn audit_put_checkpoint(&self, cp: &CheckpointRow) -> Result<(), StoreError> {
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT note FROM warden_audit_checkpoints WHERE size = $1")
+                .bind(to_i64(cp.size)?)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(StoreError::query("store checkpoint"))?;
+        match existing {
+            Some(note) if note == cp.note => Ok(()),
+            Some(_) => Err(StoreError::Conflict {
+                message: format!(
+                    "a different checkpoint of size {} is already stored",
+                    cp.size
+                ),
+            }),
+            None => {
+                sqlx::query("INSERT INTO warden_audit_checkpoints (size, note, created_at) VALUES ($1, $2, $3)")
+                    .bind(to_i64(cp.size)?)
+                    .bind(&cp.note)
+                    .bind(cp.created_at)
+                    .execute(self.pool())
+                    .await
+                    .map_err(StoreError::query("store checkpoint"))?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn audit_checkpoints(&self) -> Result<Vec<CheckpointRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT size, note, created_at FROM warden_audit_checkpoints ORDER BY size",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::query("read checkpoints"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(CheckpointRow {
+                    size: to_u64(
+                        r.try_get("size")
+                            .map_err(StoreError::query("read checkpoints"))?,
+                        "checkpoint size",
+                    )?,
+                    note: r
+                        .try_get("note")
+                        .map_err(StoreError::query("read checkpoints"))?,
+                    created_at: r
+                        .try_get("created_at")
+                        .map_err(StoreError::query("read checkpoints"))?,
+                })
+            })
+            .collect()
+    }
+}
