@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use arc_swap::ArcSwapOption;
 use tokio::sync::{mpsc, oneshot};
 use warden_audit::{AuditRecord, Checkpoint, CheckpointSigner, CompactRange, leaf_hash, seal};
 use warden_policy::Durability;
@@ -24,8 +24,27 @@ const QUEUE: usize = 65_536;
 /// One record waiting to be written, with its sealed-payload plaintext.
 struct Pending {
     record: AuditRecord,
-    payload: Option<Vec<u8>>,
+    sealed: Option<Sealed>,
     done: Option<oneshot::Sender<Result<u64, String>>>,
+}
+
+/// A payload sealed by the caller (off the sequencer's thread).
+#[derive(Clone)]
+struct Sealed {
+    ciphertext: Vec<u8>,
+    key: Vec<u8>,
+}
+
+/// Seals `payload` and commits `record` to its digest.
+fn seal_into(record: &mut AuditRecord, payload: Option<Vec<u8>>) -> Option<Sealed> {
+    payload.map(|plain| {
+        let (sealed, key) = seal(&plain);
+        record.payload_digest = Some(sealed.digest());
+        Sealed {
+            key: key.as_bytes().to_vec(),
+            ciphertext: sealed.ciphertext,
+        }
+    })
 }
 
 /// Why a record could not be written.
@@ -42,7 +61,7 @@ pub struct AuditLog {
     vkey: String,
     tx: mpsc::Sender<Pending>,
     durability: Durability,
-    problem: Arc<Mutex<Option<String>>>,
+    problem: Arc<ArcSwapOption<String>>,
     checkpoint_now: mpsc::Sender<oneshot::Sender<Result<String, String>>>,
 }
 
@@ -90,22 +109,28 @@ pub async fn load_range(store: &AnyStore) -> Result<CompactRange, StoreError> {
 }
 
 /// Appends `records` directly (outside a running writer: the CLI), returning
-/// their indices. Retries once if another writer appended meanwhile.
+/// their indices. Retries if another writer appended meanwhile.
 pub async fn append_direct(
     store: &AnyStore,
     records: Vec<(AuditRecord, Option<Vec<u8>>)>,
 ) -> Result<Vec<u64>, StoreError> {
+    let mut pending: Vec<Pending> = records
+        .into_iter()
+        .map(|(mut record, payload)| {
+            let sealed = seal_into(&mut record, payload);
+            Pending {
+                record,
+                sealed,
+                done: None,
+            }
+        })
+        .collect();
     let mut last = None;
     for _ in 0..3 {
         let mut range = load_range(store).await?;
-        let (batch, indices) = build_batch(
-            &mut range,
-            records.iter().map(|(r, p)| (r.clone(), p.clone())),
-        )?;
-        match store
-            .audit_append(indices.first().copied().unwrap_or(range.size()), &batch)
-            .await
-        {
+        let expected = range.size();
+        let (batch, indices) = build_batch(&mut range, &mut pending);
+        match store.audit_append(expected, &batch).await {
             Ok(()) => return Ok(indices),
             Err(StoreError::Conflict { message }) => last = Some(message),
             Err(e) => return Err(e),
@@ -120,32 +145,28 @@ fn now_ms() -> i64 {
     crate::now_millis()
 }
 
-/// Assigns indices, seals payloads, hashes leaves and extends `range`.
-fn build_batch(
-    range: &mut CompactRange,
-    records: impl Iterator<Item = (AuditRecord, Option<Vec<u8>>)>,
-) -> Result<(AuditBatch, Vec<u64>), StoreError> {
-    let mut batch = AuditBatch::default();
-    let mut indices = Vec::new();
+/// Assigns indices, encodes records, hashes leaves and extends `range`.
+fn build_batch(range: &mut CompactRange, pending: &mut [Pending]) -> (AuditBatch, Vec<u64>) {
+    let mut batch = AuditBatch {
+        records: Vec::with_capacity(pending.len()),
+        nodes: Vec::with_capacity(pending.len() + 8),
+    };
+    let mut indices = Vec::with_capacity(pending.len());
     let now = now_ms();
-    for (mut record, payload) in records {
+    for p in pending.iter_mut() {
         let index = range.size();
-        record.index = index;
-        let (payload, key) = match payload {
-            Some(plain) => {
-                let (sealed, key) = seal(&plain);
-                record.payload_digest = Some(sealed.digest());
-                (Some(sealed.ciphertext), Some(key.as_bytes().to_vec()))
+        p.record.index = index;
+        let bytes = p.record.encode();
+        let leaf = leaf_hash(&bytes);
+        range.append_with(leaf, |node, hash| {
+            if node.level > 0 {
+                batch.nodes.push((node.level, node.index, *hash));
             }
+        });
+        let (payload, key) = match &p.sealed {
+            Some(s) => (Some(s.ciphertext.clone()), Some(s.key.clone())),
             None => (None, None),
         };
-        let bytes = record.encode();
-        let leaf = leaf_hash(&bytes);
-        for (node, hash) in range.append(leaf) {
-            if node.level > 0 {
-                batch.nodes.push((node.level, node.index, hash));
-            }
-        }
         batch.records.push(AuditRow {
             index,
             record: bytes,
@@ -156,7 +177,7 @@ fn build_batch(
         });
         indices.push(index);
     }
-    Ok((batch, indices))
+    (batch, indices)
 }
 
 impl AuditLog {
@@ -168,7 +189,7 @@ impl AuditLog {
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(AuditLog, tokio::task::JoinHandle<()>), StoreError> {
         let range = load_range(&store).await?;
-        let problem = Arc::new(Mutex::new(None));
+        let problem = Arc::new(ArcSwapOption::empty());
         check_witness(&store, &settings, &range, &problem).await;
         let (tx, mut rx) = mpsc::channel::<Pending>(QUEUE);
         let (cp_tx, mut cp_rx) = mpsc::channel::<oneshot::Sender<Result<String, String>>>(8);
@@ -235,19 +256,20 @@ impl AuditLog {
     /// index; in batched mode, once it is queued (index unknown: `None`).
     pub async fn append(
         &self,
-        record: AuditRecord,
+        mut record: AuditRecord,
         payload: Option<Vec<u8>>,
     ) -> Result<Option<u64>, AuditError> {
-        if let Some(p) = self.problem.lock().clone() {
-            return Err(AuditError::Unavailable(p));
+        if let Some(p) = self.problem.load_full() {
+            return Err(AuditError::Unavailable(p.to_string()));
         }
+        let sealed = seal_into(&mut record, payload);
         match self.durability {
             Durability::Sync => {
                 let (done, wait) = oneshot::channel();
                 self.tx
                     .send(Pending {
                         record,
-                        payload,
+                        sealed,
                         done: Some(done),
                     })
                     .await
@@ -262,7 +284,7 @@ impl AuditLog {
                 self.tx
                     .send(Pending {
                         record,
-                        payload,
+                        sealed,
                         done: None,
                     })
                     .await
@@ -291,7 +313,7 @@ impl AuditLog {
 
     /// Why the log cannot be written, if it cannot.
     pub fn problem(&self) -> Option<String> {
-        self.problem.lock().clone()
+        self.problem.load_full().map(|p| p.to_string())
     }
 }
 
@@ -299,29 +321,23 @@ struct Writer {
     store: AnyStore,
     range: CompactRange,
     settings: AuditSettings,
-    problem: Arc<Mutex<Option<String>>>,
+    problem: Arc<ArcSwapOption<String>>,
     since_checkpoint: u64,
     last_checkpoint: Instant,
 }
 
 impl Writer {
-    async fn write(&mut self, batch: Vec<Pending>) {
+    async fn write(&mut self, mut batch: Vec<Pending>) {
         let mut attempt = 0;
         loop {
             let mut range = self.range.clone();
             let expected = range.size();
-            let built = build_batch(
-                &mut range,
-                batch.iter().map(|p| (p.record.clone(), p.payload.clone())),
-            );
-            let result = match built {
-                Ok((rows, indices)) => self
-                    .store
-                    .audit_append(expected, &rows)
-                    .await
-                    .map(|()| indices),
-                Err(e) => Err(e),
-            };
+            let (rows, indices) = build_batch(&mut range, &mut batch);
+            let result = self
+                .store
+                .audit_append(expected, &rows)
+                .await
+                .map(|()| indices);
             match result {
                 Ok(indices) => {
                     self.range = range;
@@ -376,7 +392,7 @@ impl Writer {
         if let Err(e) = publish(&self.settings.witness_dir, cp.size, &note) {
             // A checkpoint the witness holds differently is a fork: stop.
             tracing::error!(error = %e, "publishing the checkpoint failed");
-            *self.problem.lock() = Some(e.clone());
+            self.problem.store(Some(Arc::new(e.clone())));
             return Err(e);
         }
         self.since_checkpoint = 0;
@@ -460,7 +476,7 @@ async fn check_witness(
     store: &AnyStore,
     settings: &AuditSettings,
     range: &CompactRange,
-    problem: &Mutex<Option<String>>,
+    problem: &ArcSwapOption<String>,
 ) {
     let verdict = rollback_check(
         store,
@@ -471,7 +487,7 @@ async fn check_witness(
     .await;
     if let Err(e) = verdict {
         tracing::error!(error = %e, "audit log does not match its published checkpoints; decisions are denied");
-        *problem.lock() = Some(e);
+        problem.store(Some(Arc::new(e)));
     }
 }
 

@@ -12,6 +12,11 @@ use crate::sqlite::SqliteStore;
 /// Rows per multi-row INSERT (6 bound values each stays under SQLite's limit).
 const CHUNK: usize = 4000;
 
+/// Rows per INSERT when appending. Small and fixed, so that every statement
+/// shape (1 to 64 rows) stays in the driver's prepared-statement cache instead
+/// of being parsed again for every batch.
+const INSERT_CHUNK: usize = 64;
+
 fn record_row(row: &sqlx::sqlite::SqliteRow) -> Result<AuditRow, StoreError> {
     let q = StoreError::query("read audit record");
     Ok(AuditRow {
@@ -65,7 +70,7 @@ impl AuditStore for SqliteStore {
                 ),
             });
         }
-        for chunk in batch.records.chunks(CHUNK) {
+        for chunk in batch.records.chunks(INSERT_CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO warden_audit_records (idx, record, leaf, payload, payload_key, created_at) ",
             );
@@ -90,7 +95,7 @@ impl AuditStore for SqliteStore {
                 .await
                 .map_err(StoreError::query(op))?;
         }
-        for chunk in batch.nodes.chunks(CHUNK) {
+        for chunk in batch.nodes.chunks(INSERT_CHUNK) {
             let mut q =
                 QueryBuilder::<Sqlite>::new("INSERT INTO warden_audit_nodes (level, idx, hash) ");
             let mut bad = None;
@@ -115,27 +120,76 @@ impl AuditStore for SqliteStore {
     }
 
     async fn audit_nodes(&self, ids: &[(u8, u64)]) -> Result<Vec<StoredNode>, StoreError> {
+        // Two queries however many nodes: a proof reads O(log n) of them.
         let op = "read audit nodes";
         let mut out = Vec::with_capacity(ids.len());
-        for &(level, index) in ids {
-            let idx = to_i64(index)?;
-            let hash: Option<Vec<u8>> = if level == 0 {
-                sqlx::query_scalar("SELECT leaf FROM warden_audit_records WHERE idx = ?")
-                    .bind(idx)
-                    .fetch_optional(self.pool())
-                    .await
-            } else {
-                sqlx::query_scalar(
-                    "SELECT hash FROM warden_audit_nodes WHERE level = ? AND idx = ?",
-                )
-                .bind(i64::from(level))
-                .bind(idx)
-                .fetch_optional(self.pool())
-                .await
+        let leaves: Vec<i64> = ids
+            .iter()
+            .filter(|(level, _)| *level == 0)
+            .map(|&(_, index)| to_i64(index))
+            .collect::<Result<_, _>>()?;
+        let inner: Vec<(i64, i64)> = ids
+            .iter()
+            .filter(|(level, _)| *level > 0)
+            .map(|&(level, index)| Ok((i64::from(level), to_i64(index)?)))
+            .collect::<Result<_, StoreError>>()?;
+        for chunk in leaves.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT idx, leaf AS hash FROM warden_audit_records WHERE idx IN (",
+            );
+            let mut sep = q.separated(", ");
+            for idx in chunk {
+                sep.push_bind(*idx);
             }
-            .map_err(StoreError::query(op))?;
-            if let Some(h) = hash {
-                out.push(((level, index), to_hash(&h, "audit node")?));
+            q.push(")");
+            for row in q
+                .build()
+                .fetch_all(self.pool())
+                .await
+                .map_err(StoreError::query(op))?
+            {
+                let idx: i64 = row.try_get("idx").map_err(StoreError::query(op))?;
+                let hash: Vec<u8> = row.try_get("hash").map_err(StoreError::query(op))?;
+                out.push((
+                    (0, to_u64(idx, "audit node index")?),
+                    to_hash(&hash, "audit leaf")?,
+                ));
+            }
+        }
+        for chunk in inner.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT level, idx, hash FROM warden_audit_nodes WHERE (level, idx) IN (",
+            );
+            let mut first = true;
+            for (level, idx) in chunk {
+                if !first {
+                    q.push(", ");
+                }
+                first = false;
+                q.push("(")
+                    .push_bind(*level)
+                    .push(", ")
+                    .push_bind(*idx)
+                    .push(")");
+            }
+            q.push(")");
+            for row in q
+                .build()
+                .fetch_all(self.pool())
+                .await
+                .map_err(StoreError::query(op))?
+            {
+                let level: i64 = row.try_get("level").map_err(StoreError::query(op))?;
+                let idx: i64 = row.try_get("idx").map_err(StoreError::query(op))?;
+                let hash: Vec<u8> = row.try_get("hash").map_err(StoreError::query(op))?;
+                let level = u8::try_from(level).map_err(|_| StoreError::Corrupt {
+                    what: "audit node level",
+                    detail: level.to_string(),
+                })?;
+                out.push((
+                    (level, to_u64(idx, "audit node index")?),
+                    to_hash(&hash, "audit node")?,
+                ));
             }
         }
         Ok(out)

@@ -49,6 +49,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
+            // Checkpoint the WAL into the database less often: the audit log's
+            // group commits write steadily, and each checkpoint stalls a commit.
+            .pragma("wal_autocheckpoint", "10000")
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)

@@ -154,6 +154,30 @@ pub(crate) async fn run(common: &Common, command: AuditCommand) -> anyhow::Resul
                 from = last.index + 1;
                 rows.extend(page.into_iter().map(|r| (r.index, r.record, r.payload)));
             }
+            // The export must be signed up to its last record: checkpoint now if the
+            // newest checkpoint is older than the log.
+            let newest = store
+                .audit_checkpoints()
+                .await?
+                .into_iter()
+                .map(|c| c.size)
+                .max();
+            if newest != Some(size) && size > 0 {
+                let root = root_at(&store, size).await?;
+                let note = signer.sign(&Checkpoint {
+                    origin: audit_origin(&config),
+                    size,
+                    root,
+                });
+                store
+                    .audit_put_checkpoint(&CheckpointRow {
+                        size,
+                        note: note.clone(),
+                        created_at: now_millis(),
+                    })
+                    .await?;
+                publish(&common.witness_dir(&config), size, &note).map_err(anyhow::Error::msg)?;
+            }
             let checkpoints: Vec<String> = store
                 .audit_checkpoints()
                 .await?

@@ -61,7 +61,7 @@ async fn opening_twice_keeps_data_and_migrates_once() {
         .fetch_one(second.pool())
         .await
         .unwrap();
-    assert_eq!(applied, 1);
+    assert_eq!(applied, 2, "both migrations applied once");
 }
 
 #[tokio::test]
@@ -85,7 +85,7 @@ async fn uses_wal_in_a_private_directory() {
         .fetch_one(store.pool())
         .await
         .unwrap();
-    assert_eq!(synchronous, 1, "synchronous=NORMAL");
+    assert_eq!(synchronous, 2, "synchronous=FULL: commits are fsynced");
 }
 
 #[tokio::test]
