@@ -11,19 +11,39 @@
 //! them when the store's change counter moves (checked every
 //! [`WATCH_PERIOD`]), or at once when the change came through this node's
 //! admin API. Only `needs_approval` decisions touch the store, and if it is
-//! unavailable they are denied.
+//! unavailable they are denied. Every decision is a record in the audit log
+//! ([`audit`]) before it is answered (with sync durability); if the log cannot
+//! be written, the decision is denied.
 //!
 //! ```no_run
 //! use std::sync::Arc;
+//! use std::time::Duration;
+//! use warden_gateway::audit::{AuditLog, AuditSettings};
 //! use warden_gateway::{ConfigSource, Gateway, Listeners, run};
 //! use warden_store::{AnyStore, StoreLocation};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = AnyStore::open(&StoreLocation::parse(None, "warden-data".as_ref())?).await?;
 //! let (key, _) = warden_identity::SigningKey::load_or_create("warden-data/keys/jwt-svid.pem".as_ref())?;
-//! let gateway = Gateway::start(ConfigSource::File("examples/warden.toml".into()), store, Arc::new(key)).await?;
+//! let (signer, _) = warden_audit::CheckpointSigner::load_or_create(
+//!     "warden-data/keys/audit-checkpoint.key".as_ref(),
+//!     "example.org/warden-audit",
+//! )?;
+//! let settings = AuditSettings {
+//!     durability: warden_policy::Durability::Sync,
+//!     checkpoint_every: 1000,
+//!     checkpoint_interval: Duration::from_secs(10),
+//!     witness_dir: "warden-data/witness".into(),
+//!     signer: Arc::new(signer),
+//!     origin: "example.org/warden-audit".into(),
+//! };
+//! let (stop_audit, audit_stopped) = tokio::sync::watch::channel(false);
+//! let (audit, writer) = AuditLog::start(store.clone(), settings, audit_stopped).await?;
+//! let gateway = Gateway::start(ConfigSource::File("examples/warden.toml".into()), store, Arc::new(key), audit).await?;
 //! let listeners = Listeners::bind("127.0.0.1:7700", "127.0.0.1:7701").await?;
 //! run(gateway, listeners, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! stop_audit.send(true)?;
+//! writer.await?;
 //! # Ok(())
 //! # }
 //! ```
