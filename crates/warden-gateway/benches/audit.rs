@@ -178,7 +178,7 @@ fn main() {
         let per = started.elapsed() / proofs as u32;
         println!("inclusion proof from the store (log of {size} records): {} each", us(per));
         let started = Instant::now();
-        let report = verify_online(&sync.store, &sync.signer.verifier_key(), &sync.witness).await.unwrap();
+        let report = verify_online(&sync.store, &sync.signer.verifier_key(), &sync.witness, None).await.unwrap();
         let took = started.elapsed().as_secs_f64();
         println!(
             "online verification: {} records in {took:.2} s ({:.0} records/s, every leaf, node, payload and checkpoint)",

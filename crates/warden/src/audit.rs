@@ -19,6 +19,10 @@ pub(crate) enum AuditCommand {
         /// Verify this export directory instead of the store.
         #[arg(long)]
         export: Option<PathBuf>,
+        /// Start at the checkpoint of this size (stored or published): only the
+        /// records after it are read.
+        #[arg(long, conflicts_with = "export")]
+        from: Option<u64>,
     },
     /// Print an inclusion proof of record N against the newest checkpoint.
     Prove {
@@ -48,7 +52,9 @@ pub(crate) async fn run(common: &Common, command: AuditCommand) -> anyhow::Resul
     let (signer, _) = common.checkpoint_signer(&config)?;
     let vkey = signer.verifier_key();
     match command {
-        AuditCommand::Verify { export: Some(dir) } => {
+        AuditCommand::Verify {
+            export: Some(dir), ..
+        } => {
             let vkey = std::fs::read_to_string(dir.join("vkey"))
                 .map(|v| v.trim().to_owned())
                 .unwrap_or(vkey);
@@ -69,9 +75,9 @@ pub(crate) async fn run(common: &Common, command: AuditCommand) -> anyhow::Resul
                 }
             }
         }
-        AuditCommand::Verify { export: None } => {
+        AuditCommand::Verify { export: None, from } => {
             let store = common.open_store().await?;
-            match verify_online(&store, &vkey, &common.witness_dir(&config)).await {
+            match verify_online(&store, &vkey, &common.witness_dir(&config), from).await {
                 Ok(r) => {
                     println!(
                         "ok: {} records, {} checkpoints, tree size {}, root {}",

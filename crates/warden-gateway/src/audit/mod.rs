@@ -100,6 +100,11 @@ pub struct AuditSettings {
 /// Loads the tree's right border from the store.
 pub async fn load_range(store: &AnyStore) -> Result<CompactRange, StoreError> {
     let size = store.audit_size().await?;
+    load_range_at(store, size).await
+}
+
+/// Loads the right border of the tree as it was at `size` records.
+pub async fn load_range_at(store: &AnyStore, size: u64) -> Result<CompactRange, StoreError> {
     let ids: Vec<(u8, u64)> = CompactRange::border(size)
         .iter()
         .map(|n| (n.level, n.index))

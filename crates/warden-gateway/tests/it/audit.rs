@@ -25,7 +25,7 @@ async fn raw_sql(store: &AnyStore, sql: &str) {
 }
 
 async fn verify(gw: &TestGateway) -> Result<warden_gateway::audit::VerifyReport, String> {
-    verify_online(&gw.store, &gw.signer.verifier_key(), &gw.witness).await
+    verify_online(&gw.store, &gw.signer.verifier_key(), &gw.witness, None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,6 +120,21 @@ async fn every_decision_is_recorded_with_its_reasons_and_verifies() {
 
         let report = verify(&gw).await.unwrap();
         assert_eq!(report.records, 5);
+        // From the checkpoint of size 4: only the record after it is read.
+        let ranged = verify_online(&gw.store, &gw.signer.verifier_key(), &gw.witness, Some(4))
+            .await
+            .unwrap();
+        assert_eq!(
+            (ranged.records, ranged.size, ranged.root),
+            (1, 5, report.root)
+        );
+        let none = verify_online(&gw.store, &gw.signer.verifier_key(), &gw.witness, Some(3))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            none,
+            "no stored or published checkpoint of size 3 to start from"
+        );
         gw.stop().await;
     }
 }
