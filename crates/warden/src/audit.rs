@@ -129,20 +129,7 @@ pub(crate) async fn run(common: &Common, command: AuditCommand) -> anyhow::Resul
         AuditCommand::Checkpoint => {
             let store = common.open_store().await?;
             let size = store.audit_size().await?;
-            let root = root_at(&store, size).await?;
-            let note = signer.sign(&Checkpoint {
-                origin: audit_origin(&config),
-                size,
-                root,
-            });
-            store
-                .audit_put_checkpoint(&CheckpointRow {
-                    size,
-                    note: note.clone(),
-                    created_at: now_millis(),
-                })
-                .await?;
-            publish(&common.witness_dir(&config), size, &note).map_err(anyhow::Error::msg)?;
+            let note = checkpoint_now(common, &config, &store, &signer, size).await?;
             print!("{note}");
             Ok(ExitCode::SUCCESS)
         }
@@ -169,20 +156,7 @@ pub(crate) async fn run(common: &Common, command: AuditCommand) -> anyhow::Resul
                 .map(|c| c.size)
                 .max();
             if newest != Some(size) && size > 0 {
-                let root = root_at(&store, size).await?;
-                let note = signer.sign(&Checkpoint {
-                    origin: audit_origin(&config),
-                    size,
-                    root,
-                });
-                store
-                    .audit_put_checkpoint(&CheckpointRow {
-                        size,
-                        note: note.clone(),
-                        created_at: now_millis(),
-                    })
-                    .await?;
-                publish(&common.witness_dir(&config), size, &note).map_err(anyhow::Error::msg)?;
+                checkpoint_now(common, &config, &store, &signer, size).await?;
             }
             let checkpoints: Vec<String> = store
                 .audit_checkpoints()
@@ -208,30 +182,9 @@ pub(crate) async fn run(common: &Common, command: AuditCommand) -> anyhow::Resul
                     "record {index} has no payload key: it does not exist, has no payload, or was already erased"
                 );
             }
-            let record = AuditRecord {
-                version: 1,
-                index: 0,
-                time_ms: now_millis(),
-                kind: RecordKind::Erasure,
-                decision_id: None,
-                agent: None,
-                interception: "cli".into(),
-                server: None,
-                tool: None,
-                operation: None,
-                args_digest: None,
-                decision: None,
-                policies: Vec::new(),
-                policy_digest: None,
-                reasons: Vec::new(),
-                classes: Vec::new(),
-                result_digest: None,
-                latency_us: None,
-                approval: None,
-                payload_digest: None,
-                erases: Some(index),
-                note: Some(reason),
-            };
+            let mut record = AuditRecord::new(0, now_millis(), RecordKind::Erasure, "cli");
+            record.erases = Some(index);
+            record.note = Some(reason);
             let at = append_direct(&store, vec![(record, None)]).await?;
             println!(
                 "erased the payload of record {index}; the erasure is record {}",
@@ -240,6 +193,31 @@ pub(crate) async fn run(common: &Common, command: AuditCommand) -> anyhow::Resul
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Signs a checkpoint of the log at `size`, stores it and publishes it.
+async fn checkpoint_now(
+    common: &Common,
+    config: &warden_policy::Config,
+    store: &warden_store::AnyStore,
+    signer: &warden_audit::CheckpointSigner,
+    size: u64,
+) -> anyhow::Result<String> {
+    let root = root_at(store, size).await?;
+    let note = signer.sign(&Checkpoint {
+        origin: audit_origin(config),
+        size,
+        root,
+    });
+    store
+        .audit_put_checkpoint(&CheckpointRow {
+            size,
+            note: note.clone(),
+            created_at: now_millis(),
+        })
+        .await?;
+    publish(&common.witness_dir(config), size, &note).map_err(anyhow::Error::msg)?;
+    Ok(note)
 }
 
 fn hex(h: &[u8]) -> String {
