@@ -260,3 +260,38 @@ async fn an_erased_payload_leaves_the_log_verifiable() {
         gw.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writers_interleave_without_losing_or_forking_records() {
+    for backend in backends() {
+        let gw = TestGateway::start(backend, |t| t).await;
+        let bot = gw.token("invoice-bot");
+        // Another writer (as the CLI does) appends between the gateway's batches:
+        // the store refuses the stale batch, the writer catches up and retries.
+        for round in 0..5u64 {
+            gw.decide(&bot, payment(json!(10 + round), "w")).await;
+            let mut note =
+                warden_audit::AuditRecord::new(0, 0, warden_audit::RecordKind::Erasure, "cli");
+            note.note = Some(format!("interleaved {round}"));
+            warden_gateway::audit::append_direct(&gw.store, vec![(note, None)])
+                .await
+                .unwrap();
+        }
+        let (_, d) = gw.decide(&bot, payment(json!(99), "w")).await;
+        assert_eq!(d["decision"], "allow", "{d}");
+        assert_eq!(gw.store.audit_size().await.unwrap(), 11);
+        let report = verify(&gw).await.unwrap();
+        assert_eq!(report.records, 11, "{backend:?}");
+        // A stale append is refused, not interleaved.
+        let err = gw
+            .store
+            .audit_append(3, &warden_store::AuditBatch::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, warden_store::StoreError::Conflict { .. }),
+            "{err}"
+        );
+        gw.stop().await;
+    }
+}
