@@ -11,7 +11,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use warden_policy::{Decision, DecisionRequest};
 use warden_store::{ApprovalMatch, ApprovalRecord, ApprovalStatus, Store};
 use warden_types::{DecisionOutcome, SpiffeId};
@@ -109,15 +108,12 @@ impl RecentDecisions {
     }
 }
 
-/// SHA-256 of the canonical JSON of the arguments (keys sorted), hex.
+/// SHA-256 of the canonical JSON of the arguments, hex.
+///
+/// The canonical form is RFC 8785 (JCS), as in the audit record, so an auditor
+/// can recompute it from the arguments alone.
 pub fn args_digest(args: &Value) -> String {
-    // serde_json's map is ordered by key, so `to_string` is canonical here.
-    text_digest(&args.to_string())
-}
-
-/// SHA-256 of a text, hex.
-pub(crate) fn text_digest(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
+    warden_audit::json_digest(args)
 }
 
 fn check_name(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
@@ -183,7 +179,6 @@ pub(crate) async fn post_decision(
         &answer,
         &request,
         operation,
-        &args_text,
         latency,
         approval,
         "decision_api",
@@ -402,7 +397,6 @@ impl Gateway {
                             &allowed,
                             &request,
                             operation,
-                            &args_text,
                             std::time::Duration::ZERO,
                             Some(info),
                             "decision_api",
