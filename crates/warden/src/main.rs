@@ -3,6 +3,7 @@
 
 mod agent;
 mod audit;
+mod classify;
 mod common;
 mod decide;
 mod embedded;
@@ -57,6 +58,8 @@ enum Command {
     Policy(policy::PolicyCommand),
     /// Ask the running gateway for one decision.
     Decide(decide::DecideArgs),
+    /// Find sensitive data (PII, financial, credentials, …) in text.
+    Classify(classify::ClassifyArgs),
     /// Verify, prove, checkpoint, export the audit log; erase a payload.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
             Command::Decide(args) => decide::run(args).await,
             Command::AdminToken(cmd) => agent::run_admin_token(&common, cmd).await,
             Command::Audit(cmd) => audit::run(&common, cmd).await,
+            Command::Classify(args) => classify::run(args),
         }
     });
     match result {

@@ -7,6 +7,7 @@
 )]
 
 mod audit;
+mod classify;
 mod cli;
 mod serve;
 

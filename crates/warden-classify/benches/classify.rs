@@ -1,0 +1,30 @@
+//! Throughput of the classifier on prose and JSON with sparse findings.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use warden_classify::{Classifier, ClassifierConfig, corpus};
+
+fn bench(c: &mut Criterion) {
+    let Ok(classifier) = Classifier::new(&ClassifierConfig::default()) else {
+        return;
+    };
+    let prose = corpus::prose(16 << 20, 7);
+    let mut group = c.benchmark_group("classify");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(prose.len() as u64));
+    group.bench_function("prose_16MiB", |b| {
+        b.iter(|| classifier.classify_text(black_box(&prose)).len())
+    });
+    let json_text = corpus::records_json(4 << 20, 7);
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&json_text) else {
+        return;
+    };
+    group.throughput(Throughput::Bytes(json_text.len() as u64));
+    group.bench_function("json_4MiB_walk", |b| {
+        b.iter(|| classifier.classify_json(black_box(&json)).len())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

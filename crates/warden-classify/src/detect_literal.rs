@@ -1,0 +1,477 @@
+//! Detectors anchored on literals found by one Aho-Corasick pass: cloud and
+//! service tokens, JWTs, PEM keys, markings, SWIFT/BIC after its key words,
+//! and secrets after key words such as `password=` or `api_key:`.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::ClassifyError;
+use crate::check;
+use crate::scan::{Scan, alnum, contains_any_ci};
+
+/// What a literal anchors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Anchor {
+    Aws,
+    GitHub,
+    GitHubPat,
+    Slack,
+    Stripe,
+    Jwt,
+    Pem,
+    Privileged,
+    Confidential,
+    Swift,
+    Bearer,
+}
+
+/// The literals, matched with exact case: case-insensitive matching of short
+/// words made the automaton three times slower on prose, so markings anchor
+/// on their case variants and are checked around the match.
+const LITERALS: &[(&str, Anchor)] = &[
+    ("AKIA", Anchor::Aws),
+    ("ASIA", Anchor::Aws),
+    ("ghp_", Anchor::GitHub),
+    ("gho_", Anchor::GitHub),
+    ("ghu_", Anchor::GitHub),
+    ("ghs_", Anchor::GitHub),
+    ("ghr_", Anchor::GitHub),
+    ("github_pat_", Anchor::GitHubPat),
+    ("xoxb-", Anchor::Slack),
+    ("xoxa-", Anchor::Slack),
+    ("xoxp-", Anchor::Slack),
+    ("xoxr-", Anchor::Slack),
+    ("xoxs-", Anchor::Slack),
+    ("sk_live_", Anchor::Stripe),
+    ("rk_live_", Anchor::Stripe),
+    ("eyJ", Anchor::Jwt),
+    ("-----BEGIN ", Anchor::Pem),
+    ("rivileged", Anchor::Privileged),
+    ("RIVILEGED", Anchor::Privileged),
+    ("onfidential", Anchor::Confidential),
+    ("ONFIDENTIAL", Anchor::Confidential),
+    ("BIC", Anchor::Swift),
+    ("SWIFT", Anchor::Swift),
+    ("Swift", Anchor::Swift),
+    ("swift", Anchor::Swift),
+    ("Bearer", Anchor::Bearer),
+    ("bearer", Anchor::Bearer),
+];
+
+/// Builds the automaton over [`LITERALS`].
+pub(crate) fn automaton() -> Result<AhoCorasick, ClassifyError> {
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(LITERALS.iter().map(|(lit, _)| lit))
+        .map_err(|e| ClassifyError::Prefilter(e.to_string()))
+}
+
+/// Handles one literal match; returns the end of what it consumed.
+pub(crate) fn literal(s: &mut Scan<'_>, pattern: usize, start: usize, end: usize) -> Option<usize> {
+    let (_, anchor) = LITERALS.get(pattern)?;
+    match anchor {
+        Anchor::Aws => token(
+            s,
+            start,
+            end,
+            16,
+            16,
+            |c| c.is_ascii_uppercase() || c.is_ascii_digit(),
+            "aws_access_key",
+            0.95,
+        ),
+        Anchor::GitHub => token(
+            s,
+            start,
+            end,
+            36,
+            36,
+            |c| c.is_ascii_alphanumeric(),
+            "github_token",
+            0.95,
+        ),
+        Anchor::GitHubPat => token(
+            s,
+            start,
+            end,
+            60,
+            255,
+            |c| c.is_ascii_alphanumeric() || c == b'_',
+            "github_token",
+            0.95,
+        ),
+        Anchor::Slack => token(
+            s,
+            start,
+            end,
+            10,
+            255,
+            |c| c.is_ascii_alphanumeric() || c == b'-',
+            "slack_token",
+            0.9,
+        ),
+        Anchor::Stripe => token(
+            s,
+            start,
+            end,
+            16,
+            255,
+            |c| c.is_ascii_alphanumeric(),
+            "stripe_key",
+            0.95,
+        ),
+        Anchor::Jwt => jwt(s, start),
+        Anchor::Pem => pem(s, start, end),
+        Anchor::Privileged => privileged(s, start.checked_sub(1)?, end),
+        Anchor::Confidential => {
+            let start = start.checked_sub(1)?;
+            if !s.at(start).eq_ignore_ascii_case(&b'c') {
+                return None;
+            }
+            let upper = s.b.get(start..end)?.iter().all(u8::is_ascii_uppercase);
+            marking(
+                s,
+                start,
+                end,
+                "confidential",
+                "confidential",
+                if upper { 0.9 } else { 0.6 },
+            )
+        }
+        Anchor::Swift => swift(s, start, end),
+        Anchor::Bearer => bearer(s, start, end),
+    }
+}
+
+/// `attorney-client privileged` or `privileged & confidential`, any case,
+/// given the span of the word `privileged`.
+fn privileged(s: &mut Scan<'_>, word: usize, end: usize) -> Option<usize> {
+    if !s.at(word).eq_ignore_ascii_case(&b'p') {
+        return None;
+    }
+    let ci = |a: &[u8], b: &[u8]| a.eq_ignore_ascii_case(b);
+    let lead = ["attorney-client ", "attorney client "]
+        .iter()
+        .find_map(|l| {
+            let from = word.checked_sub(l.len())?;
+            ci(s.b.get(from..word)?, l.as_bytes()).then_some(from)
+        });
+    let tail = [" & confidential", " and confidential"]
+        .iter()
+        .find_map(|t| ci(s.b.get(end..end + t.len())?, t.as_bytes()).then_some(end + t.len()));
+    let end = match s.at(end) {
+        b'e' | b'E' => end + 1,
+        _ => tail.unwrap_or(end),
+    };
+    if lead.is_none() && tail.is_none() {
+        return None;
+    }
+    marking(
+        s,
+        lead.unwrap_or(word),
+        end,
+        "privileged",
+        "privileged",
+        0.95,
+    )
+}
+
+fn base64url(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
+}
+
+/// A prefix followed by `min..=max` body bytes and a boundary.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a flat table of token shapes reads best"
+)]
+fn token(
+    s: &mut Scan<'_>,
+    start: usize,
+    end: usize,
+    min: usize,
+    max: usize,
+    body: fn(u8) -> bool,
+    detector: &'static str,
+    confidence: f32,
+) -> Option<usize> {
+    if alnum(s.before(start)) {
+        return None;
+    }
+    let len =
+        s.b.get(end..)?
+            .iter()
+            .take(max + 1)
+            .take_while(|c| body(**c))
+            .count();
+    if len < min || len > max || alnum(s.at(end + len)) {
+        return None;
+    }
+    s.emit(detector, "credentials", confidence, start, end + len);
+    Some(end + len)
+}
+
+fn jwt(s: &mut Scan<'_>, start: usize) -> Option<usize> {
+    if base64url(s.before(start)) || s.before(start) == b'.' {
+        return None;
+    }
+    let segment = |i: usize| {
+        s.b.get(i..)
+            .map_or(0, |t| t.iter().take_while(|c| base64url(**c)).count())
+    };
+    let h = segment(start);
+    let payload = start + h + 1;
+    if s.at(start + h) != b'.' {
+        return None;
+    }
+    let p = segment(payload);
+    let signature = payload + p + 1;
+    if p < 2 || s.at(payload + p) != b'.' {
+        return None;
+    }
+    let end = signature + segment(signature);
+    if s.at(end) == b'.' && base64url(s.at(end + 1)) {
+        return None;
+    }
+    if !check::jwt_header(s.b.get(start..start + h)?) {
+        return None;
+    }
+    s.emit("jwt", "credentials", 0.95, start, end);
+    Some(end)
+}
+
+fn pem(s: &mut Scan<'_>, start: usize, end: usize) -> Option<usize> {
+    let head = s.b.get(end..(end + 48).min(s.b.len()))?;
+    let label_len = memchr::memmem::find(head, b"-----")?;
+    let label = head.get(..label_len)?;
+    if !label.ends_with(b"PRIVATE KEY") && !label.ends_with(b"PRIVATE KEY BLOCK") {
+        return None;
+    }
+    let body = end + label_len + 5;
+    let rest = s.b.get(body..)?;
+    let block_end = match memchr::memmem::find(rest, b"-----END ") {
+        Some(k) => {
+            let tail = rest.get(k + 9..)?;
+            body + k + 9 + memchr::memmem::find(tail, b"-----").map_or(0, |t| t + 5)
+        }
+        None => {
+            body + rest
+                .iter()
+                .take_while(|c| {
+                    c.is_ascii_alphanumeric()
+                        || matches!(
+                            c,
+                            b'+' | b'/' | b'=' | b'\n' | b'\r' | b':' | b'-' | b' ' | b','
+                        )
+                })
+                .count()
+        }
+    };
+    s.emit("private_key", "credentials", 0.99, start, block_end);
+    Some(block_end)
+}
+
+fn marking(
+    s: &mut Scan<'_>,
+    start: usize,
+    end: usize,
+    detector: &'static str,
+    class: &str,
+    confidence: f32,
+) -> Option<usize> {
+    if alnum(s.before(start)) || alnum(s.at(end)) {
+        return None;
+    }
+    s.emit(detector, class, confidence, start, end);
+    Some(end)
+}
+
+/// Countries a BIC may name beyond those in the IBAN table.
+const BIC_COUNTRIES: &[&[u8; 2]] = &[
+    b"US", b"CA", b"AU", b"NZ", b"JP", b"CN", b"HK", b"SG", b"IN", b"ZA", b"MX", b"AR", b"CL",
+    b"CO", b"KR", b"TW", b"TH", b"MY", b"ID", b"PH", b"VN", b"NG", b"KE", b"MA", b"PE",
+];
+
+/// Whether `t` has the shape of a BIC: 4 letters, a country, 2 alphanumerics, optional 3.
+pub(crate) fn bic_shape(t: &[u8]) -> bool {
+    let upper_or_digit = |c: &u8| c.is_ascii_uppercase() || c.is_ascii_digit();
+    (t.len() == 8 || t.len() == 11)
+        && t[..6].iter().all(u8::is_ascii_uppercase)
+        && t[6..].iter().all(upper_or_digit)
+        && (check::iban_length(&t[4..6]).is_some()
+            || BIC_COUNTRIES.iter().any(|c| c.as_slice() == &t[4..6]))
+}
+
+fn swift(s: &mut Scan<'_>, start: usize, end: usize) -> Option<usize> {
+    if alnum(s.before(start)) || alnum(s.at(end)) {
+        return None;
+    }
+    let mut i = end;
+    for _ in 0..4 {
+        while i < s.b.len() && i < end + 40 && !alnum(s.at(i)) {
+            i += 1;
+        }
+        let len = s.b.get(i..)?.iter().take_while(|c| alnum(**c)).count();
+        if len == 0 {
+            return None;
+        }
+        let t = s.b.get(i..i + len)?;
+        if bic_shape(t) {
+            s.emit("swift", "financial.account", 0.9, i, i + len);
+            return Some(i + len);
+        }
+        i += len;
+    }
+    None
+}
+
+fn placeholder(v: &[u8]) -> bool {
+    v.iter()
+        .all(|c| matches!(c, b'*' | b'x' | b'X' | b'.' | b'-' | b'_'))
+        || matches!(v.first(), Some(b'$' | b'<' | b'{' | b'%' | b'['))
+        || [
+            &b"null"[..],
+            b"none",
+            b"true",
+            b"false",
+            b"password",
+            b"secret",
+            b"token",
+            b"redacted",
+        ]
+        .iter()
+        .any(|w| v.eq_ignore_ascii_case(w))
+}
+
+/// Value prefixes that a specific token detector reports on its own.
+fn known_token(v: &[u8]) -> bool {
+    [
+        &b"eyJ"[..],
+        b"AKIA",
+        b"ASIA",
+        b"ghp_",
+        b"gho_",
+        b"ghu_",
+        b"ghs_",
+        b"ghr_",
+        b"github_pat_",
+        b"xox",
+        b"sk_live_",
+        b"rk_live_",
+    ]
+    .iter()
+    .any(|p| v.starts_with(p))
+}
+
+const PASSWORD_WORDS: &[&str] = &["password", "passwd", "pwd", "passphrase"];
+const SECRET_WORDS: &[&str] = &[
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "api-key",
+    "access_key",
+    "accesskey",
+    "private_key",
+    "auth",
+];
+
+/// At a `=` or `:`, a key word before it (`password = value`,
+/// `"api_key": "value"`, `DB_PASSWORD=value`) makes the value after it a
+/// finding: any non-placeholder value after a password word, a high-entropy
+/// one after a secret word.
+pub(crate) fn assignment(s: &mut Scan<'_>, sep: usize) -> Option<usize> {
+    let mut k = sep;
+    while k > 0 && s.at(k - 1) == b' ' {
+        k -= 1;
+    }
+    if matches!(s.before(k), b'"' | b'\'') {
+        k -= 1;
+    }
+    let ident_len =
+        s.b.get(k.saturating_sub(40)..k)?
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-'))
+            .count();
+    if ident_len < 3 {
+        return None;
+    }
+    let ident = s.b.get(k - ident_len..k)?;
+    let password = contains_any_ci(ident, PASSWORD_WORDS);
+    if !password && !contains_any_ci(ident, SECRET_WORDS) {
+        return None;
+    }
+    let mut i = sep;
+    match (s.at(i), s.at(i + 1)) {
+        (b':', b'=') | (b'=', b'>') => i += 2,
+        _ => i += 1,
+    }
+    while s.at(i) == b' ' {
+        i += 1;
+    }
+    if matches!(s.at(i), b'"' | b'\'') {
+        i += 1;
+    }
+    let value_start = i;
+    let stop = |c: u8| {
+        c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b';' | b',' | b'&' | b'}' | 0)
+    };
+    let len =
+        s.b.get(i..)?
+            .iter()
+            .take(512)
+            .take_while(|c| !stop(**c))
+            .count();
+    let value = s.b.get(value_start..value_start + len)?;
+    let value_end = value_start + len;
+    if value.is_empty()
+        || placeholder(value)
+        || known_token(value)
+        || value.contains(&b'@') && value.contains(&b'/')
+    {
+        return None;
+    }
+    if password {
+        if value.len() < 4 {
+            return None;
+        }
+        let plain_word = value.iter().all(u8::is_ascii_lowercase);
+        s.emit(
+            "password",
+            "credentials",
+            if plain_word { 0.6 } else { 0.85 },
+            value_start,
+            value_end,
+        );
+    } else if check::high_entropy(value) {
+        s.emit("secret", "credentials", 0.8, value_start, value_end);
+    } else {
+        return None;
+    }
+    Some(value_end)
+}
+
+fn bearer(s: &mut Scan<'_>, start: usize, end: usize) -> Option<usize> {
+    if alnum(s.before(start)) || s.at(end) != b' ' {
+        return None;
+    }
+    let value_start = end + 1;
+    let len =
+        s.b.get(value_start..)?
+            .iter()
+            .take(4096)
+            .take_while(|c| base64url(**c) || matches!(c, b'.' | b'+' | b'/' | b'='))
+            .count();
+    let value = s.b.get(value_start..value_start + len)?;
+    if known_token(value) || len < 20 || !check::high_entropy(value) {
+        return None;
+    }
+    s.emit(
+        "secret",
+        "credentials",
+        0.85,
+        value_start,
+        value_start + len,
+    );
+    Some(value_start + len)
+}

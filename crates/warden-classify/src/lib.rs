@@ -1,0 +1,78 @@
+//! Warden's data classifier: finds personal, financial, health, credential and
+//! privileged data in text and JSON, pure and sync.
+//!
+//! A [`Classifier`] is built once from a [`ClassifierConfig`] and then scans
+//! text in one pass over a few prefilters (an Aho-Corasick automaton over
+//! literal anchors such as `AKIA`, `ghp_`, `eyJ` or `-----BEGIN`, `memchr` for
+//! `@`, and a byte scan for digit runs); the validators (Luhn, mod-97, the ABA
+//! checksum, SSN and NINO rules, JWT headers, entropy) run only on the
+//! candidates those anchors produce. No Unicode-aware regex runs over the text.
+//!
+//! Spans are byte offsets into the scanned text; [`char_span`] turns them
+//! into Unicode character offsets.
+//!
+//! ```
+//! use warden_classify::{Classifier, ClassifierConfig};
+//!
+//! let classifier = Classifier::new(&ClassifierConfig::default())?;
+//! let findings = classifier.classify_text("mail jürgen@example.de, card 4111 1111 1111 1111");
+//! let types: Vec<&str> = findings.iter().map(|f| f.detector).collect();
+//! assert_eq!(types, ["email", "card"]);
+//!
+//! let record = serde_json::json!({"customer": {"iban": "GB82 WEST 1234 5698 7654 32"}});
+//! let found = classifier.classify_json(&record);
+//! assert_eq!(found[0].path, "$.customer.iban");
+//! assert!(classifier.classes(&record).contains("financial.account"));
+//! # Ok::<(), warden_classify::ClassifyError>(())
+//! ```
+
+mod check;
+mod config;
+#[cfg(feature = "bench-corpus")]
+pub mod corpus;
+mod detect_at;
+mod detect_digits;
+mod detect_literal;
+mod engine;
+mod json;
+mod scan;
+
+pub use config::{ClassifierConfig, ClassifyError, CustomDetector, Validator};
+pub use engine::Classifier;
+pub use json::JsonFinding;
+
+use serde::Serialize;
+
+/// One piece of classified data found in a text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// The detector's type, e.g. `"email"`, `"card"`, `"iban"`, `"aws_access_key"`.
+    #[serde(rename = "type")]
+    pub detector: &'static str,
+    /// The dotted data class, e.g. `"pii.contact"`, `"financial.card"`, `"credentials"`.
+    pub class: String,
+    /// How sure the detector is, from 0 to 1.
+    pub confidence: f32,
+    /// Byte offset where the finding starts.
+    pub start: usize,
+    /// Byte offset just past the finding.
+    pub end: usize,
+}
+
+/// Converts a byte span of `text` into a span counted in Unicode characters.
+///
+/// Offsets past the end are clamped; an offset inside a character counts the
+/// characters that start before it.
+///
+/// ```
+/// assert_eq!(warden_classify::char_span("añb@x.io", 3, 8), (2, 7));
+/// ```
+pub fn char_span(text: &str, start: usize, end: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let end = end.min(bytes.len());
+    let start = start.min(end);
+    let chars = |slice: &[u8]| slice.iter().filter(|b| (**b as i8) >= -0x40).count();
+    let before = bytes.get(..start).map_or(0, chars);
+    let inside = bytes.get(start..end).map_or(0, chars);
+    (before, before + inside)
+}

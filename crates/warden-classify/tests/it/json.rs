@@ -1,0 +1,51 @@
+use serde_json::json;
+
+use crate::classifier;
+
+#[test]
+fn json_paths_and_key_context() {
+    let c = classifier();
+    let doc = json!({
+        "customer": {
+            "name": "Ann",
+            "iban": "GB82 WEST 1234 5698 7654 32",
+            "ssn": "536228714",
+            "dob": "1985-03-12",
+            "e-mail": "ann@example.com",
+            "password": "Tr0ub4dor&3",
+            "api_key": "q8Zr2LmX0vT7bYw4Kp1NaZ",
+            "routing": 21000021,
+            "bic": "NWBKGB2L",
+            "cards": ["4111111111111111", "4111111111111112"]
+        },
+        "note": "ok"
+    });
+    let got: Vec<(String, &str)> = c
+        .classify_json(&doc)
+        .into_iter()
+        .map(|f| (f.path, f.finding.detector))
+        .collect();
+    let want = [
+        ("$.customer.api_key", "secret"),
+        ("$.customer.bic", "swift"),
+        ("$.customer.cards[0]", "card"),
+        ("$.customer.dob", "dob"),
+        ("$.customer['e-mail']", "email"),
+        ("$.customer.iban", "iban"),
+        ("$.customer.password", "password"),
+        ("$.customer.ssn", "ssn"),
+    ];
+    let want: Vec<(String, &str)> = want.iter().map(|(p, k)| ((*p).to_owned(), *k)).collect();
+    assert_eq!(got, want);
+    let classes = c.classes(&doc);
+    for class in [
+        "credentials",
+        "financial.account",
+        "financial.card",
+        "pii.contact",
+        "pii.dob",
+        "pii.identity",
+    ] {
+        assert!(classes.contains(class), "{class} missing from {classes:?}");
+    }
+}

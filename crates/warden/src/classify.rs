@@ -1,0 +1,98 @@
+//! `warden classify [FILE|-] [--jsonl]`: find sensitive data in text.
+
+use std::io::{BufRead, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::json;
+use warden_classify::{Classifier, ClassifierConfig, Finding, char_span};
+
+#[derive(Debug, Args)]
+pub(crate) struct ClassifyArgs {
+    /// The file to read; `-` or nothing reads standard input.
+    file: Option<PathBuf>,
+    /// Read one JSON object `{"text": …}` per line; write one `{"findings": […]}` line per input.
+    #[arg(long)]
+    jsonl: bool,
+}
+
+fn finding_json(text: &str, f: &Finding) -> serde_json::Value {
+    let (start, end) = char_span(text, f.start, f.end);
+    // Two decimals: the f32 confidence would otherwise print as 0.949999988….
+    let confidence = (f64::from(f.confidence) * 100.0).round() / 100.0;
+    json!({"type": f.detector, "class": f.class, "start": start, "end": end, "confidence": confidence})
+}
+
+pub(crate) fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
+    let classifier =
+        Classifier::new(&ClassifierConfig::default()).context("cannot build the classifier")?;
+    let (name, mut input): (String, Box<dyn BufRead>) = match &args.file {
+        None => (
+            "<stdin>".into(),
+            Box::new(std::io::BufReader::new(std::io::stdin())),
+        ),
+        Some(p) if p.as_os_str() == "-" => (
+            "<stdin>".into(),
+            Box::new(std::io::BufReader::new(std::io::stdin())),
+        ),
+        Some(p) => (
+            p.display().to_string(),
+            Box::new(std::io::BufReader::new(
+                std::fs::File::open(p).with_context(|| format!("cannot read `{}`", p.display()))?,
+            )),
+        ),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if !args.jsonl {
+        let mut text = String::new();
+        input
+            .read_to_string(&mut text)
+            .with_context(|| format!("`{name}` is not UTF-8 text"))?;
+        let findings = classifier.classify_text(&text);
+        for f in &findings {
+            let (start, end) = char_span(&text, f.start, f.end);
+            let line = text[..f.start].matches('\n').count() + 1;
+            writeln!(
+                out,
+                "{name}:{line}: {:<16} {:<18} chars {start}..{end}  confidence {:.2}",
+                f.detector, f.class, f.confidence
+            )?;
+        }
+        writeln!(out, "{} findings", findings.len())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut bad = 0usize;
+    for (n, line) in input.lines().enumerate() {
+        let line = line.with_context(|| format!("`{name}` line {}: not UTF-8", n + 1))?;
+        let text = serde_json::from_str::<serde_json::Value>(&line)
+            .map_err(|e| format!("invalid JSON: {e}"))
+            .and_then(|v| match v.get("text").and_then(|t| t.as_str()) {
+                Some(t) => Ok(t.to_owned()),
+                None => Err("expected an object with a string field `text`".to_owned()),
+            });
+        let answer = match text {
+            Ok(text) => {
+                let findings: Vec<_> = classifier
+                    .classify_text(&text)
+                    .iter()
+                    .map(|f| finding_json(&text, f))
+                    .collect();
+                json!({"findings": findings})
+            }
+            Err(message) => {
+                bad += 1;
+                json!({"error": {"line": n + 1, "message": message}})
+            }
+        };
+        writeln!(out, "{answer}")?;
+    }
+    out.flush()?;
+    if bad > 0 {
+        eprintln!("{bad} input lines of `{name}` could not be read (see their `error` lines)");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}

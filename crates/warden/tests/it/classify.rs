@@ -1,0 +1,87 @@
+//! `warden classify` as a user runs it.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::text;
+
+fn classify(args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("classify")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn jsonl_spans_count_unicode_characters_and_near_misses_are_ignored() {
+    let input = concat!(
+        "{\"text\": \"Grüße an jürgen@example.de, Karte 4111 1111 1111 1111\"}\n",
+        "{\"text\": \"bad card 4111 1111 1111 1112, bad IBAN DE89370400440532013001, version 1.2.3.4\"}\n",
+    );
+    let (ok, out, err) = classify(&["--jsonl"], input);
+    assert!(ok, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let first = lines[0]["findings"].as_array().unwrap();
+    let email = first.iter().find(|f| f["type"] == "email").unwrap();
+    // "Grüße an " is 9 characters (11 bytes): the span counts characters.
+    assert_eq!(
+        (email["start"].as_u64(), email["end"].as_u64()),
+        (Some(9), Some(26))
+    );
+    assert_eq!(email["class"], "pii.contact");
+    assert!(
+        first
+            .iter()
+            .any(|f| f["type"] == "card" && f["class"] == "financial.card")
+    );
+    assert_eq!(
+        lines[1]["findings"],
+        serde_json::json!([]),
+        "checksum-invalid card and IBAN, a version string"
+    );
+}
+
+#[test]
+fn bad_input_lines_are_named_and_the_rest_still_answered() {
+    let (ok, out, err) = classify(
+        &["--jsonl"],
+        "{\"text\": \"a@example.com\"}\nnot json\n{\"txt\": 1}\n",
+    );
+    assert!(!ok);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "one answer per input line");
+    assert!(
+        lines[1].contains("\"line\":2") && lines[1].contains("invalid JSON"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].contains("\"line\":3"), "{}", lines[2]);
+    assert!(err.contains("2 input lines"), "{err}");
+}
+
+#[test]
+fn plain_text_findings_name_the_line() {
+    let (ok, out, _) = classify(&[], "nothing here\nkey AKIAIOSFODNN7EXAMPLE\n");
+    assert!(ok);
+    assert!(
+        out.contains("<stdin>:2: aws_access_key   credentials"),
+        "{out}"
+    );
+    assert!(out.ends_with("1 findings\n"), "{out}");
+}
