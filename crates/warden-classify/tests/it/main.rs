@@ -3,6 +3,7 @@
 mod accuracy;
 mod detectors;
 mod json;
+mod robust;
 
 use warden_classify::{Classifier, ClassifierConfig};
 
