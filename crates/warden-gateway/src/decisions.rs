@@ -4,7 +4,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
@@ -411,8 +410,12 @@ impl Gateway {
                         return Ok(allowed);
                     }
                 }
-                d.outcome = DecisionOutcome::Allow;
-                d.reasons.push(format!("approved by `{by}`{note}"));
+                // Approvals are single use: this one allowed an action already
+                // (through a retried request, or another node's answer).
+                d.outcome = DecisionOutcome::Deny;
+                d.reasons.push(format!(
+                    "approved by `{by}`{note}, and that approval was already used: it allows one action"
+                ));
             }
         }
         Ok(answer(record.id, &spiffe.to_string(), d, None))
@@ -451,10 +454,17 @@ pub(crate) async fn get_decision(
         let pending =
             record.status == ApprovalStatus::Pending && record.expires_at > crate::now_millis();
         if !pending || tokio::time::Instant::now() >= deadline {
-            return gw
-                .approval_outcome(record)
-                .await
-                .map(|a| Json(a).into_response());
+            let outcome = gw.approval_outcome(record).await?;
+            let body = Bytes::from(serde_json::to_vec(&outcome).map_err(|e| {
+                tracing::error!(error = %e, "cannot serialise a decision");
+                ApiError::unavailable("cannot answer")
+            })?);
+            if outcome.decision != DecisionOutcome::NeedsApproval {
+                // Final: asking again gives the same answer, on this node.
+                gw.recent
+                    .insert(outcome.id, Arc::clone(&caller), body.clone());
+            }
+            return Ok(json_response(body));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -86,6 +86,16 @@ async fn walkthrough_decisions_on_every_backend() {
                 .to_string()
                 .contains("approved by `test-admin`: checked")
         );
+        // Asking again gives the same final answer.
+        let r = gw
+            .client
+            .get(format!("{}/v1/decisions/{id}", gw.data))
+            .bearer_auth(&bot)
+            .send()
+            .await
+            .unwrap();
+        let again_outcome: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(again_outcome, outcome);
         // The approval was used once; the same call again needs its own.
         let (_, again) = gw.decide(&bot, payment(json!(7500), "s-1")).await;
         assert_eq!(again["decision"], "needs_approval");
@@ -103,6 +113,20 @@ async fn walkthrough_decisions_on_every_backend() {
         // …while re-asking with the approved arguments uses the approval.
         let (_, same_args) = gw.decide(&bot, payment(json!(7500), "s-1")).await;
         assert_eq!(same_args["decision"], "allow", "{same_args}");
+        // That approval is spent: its own id no longer allows anything.
+        let r = gw
+            .client
+            .get(format!("{}/v1/decisions/{again_id}", gw.data))
+            .bearer_auth(&bot)
+            .send()
+            .await
+            .unwrap();
+        let spent: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(spent["decision"], "deny", "{spent}");
+        assert!(
+            spent["reasons"].to_string().contains("already used"),
+            "{spent}"
+        );
 
         // Rejection denies, naming who and why.
         let (_, third) = gw.decide(&bot, payment(json!(8000), "s-1")).await;
