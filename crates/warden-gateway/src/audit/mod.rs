@@ -69,6 +69,7 @@ pub struct AuditLog {
     tx: mpsc::Sender<Pending>,
     durability: Durability,
     problem: Arc<ArcSwapOption<String>>,
+    failing: Arc<ArcSwapOption<String>>,
     checkpoint_now: mpsc::Sender<oneshot::Sender<Result<String, String>>>,
 }
 
@@ -202,6 +203,7 @@ impl AuditLog {
     ) -> Result<(AuditLog, tokio::task::JoinHandle<()>), StoreError> {
         let range = load_range(&store).await?;
         let problem = Arc::new(ArcSwapOption::empty());
+        let failing = Arc::new(ArcSwapOption::empty());
         check_witness(&store, &settings, &range, &problem).await;
         let (tx, mut rx) = mpsc::channel::<Pending>(QUEUE);
         let (cp_tx, mut cp_rx) = mpsc::channel::<oneshot::Sender<Result<String, String>>>(8);
@@ -210,6 +212,7 @@ impl AuditLog {
             tx,
             durability: settings.durability,
             problem: Arc::clone(&problem),
+            failing: Arc::clone(&failing),
             checkpoint_now: cp_tx,
         };
         let mut writer = Writer {
@@ -217,6 +220,7 @@ impl AuditLog {
             range,
             settings,
             problem,
+            failing,
             since_checkpoint: 0,
             last_checkpoint: Instant::now(),
         };
@@ -323,9 +327,14 @@ impl AuditLog {
         self.vkey.clone()
     }
 
-    /// Why the log cannot be written, if it cannot.
+    /// Why the log cannot be written, if it cannot: a lasting problem (a
+    /// rollback, a fork), or the error of the last write if it failed (cleared
+    /// by the next write that succeeds).
     pub fn problem(&self) -> Option<String> {
-        self.problem.load_full().map(|p| p.to_string())
+        self.problem
+            .load_full()
+            .or_else(|| self.failing.load_full())
+            .map(|p| p.to_string())
     }
 }
 
@@ -334,6 +343,7 @@ struct Writer {
     range: CompactRange,
     settings: AuditSettings,
     problem: Arc<ArcSwapOption<String>>,
+    failing: Arc<ArcSwapOption<String>>,
     since_checkpoint: u64,
     last_checkpoint: Instant,
 }
@@ -353,6 +363,9 @@ impl Writer {
             match result {
                 Ok(indices) => {
                     self.range = range;
+                    if self.failing.load().is_some() {
+                        self.failing.store(None);
+                    }
                     self.since_checkpoint += indices.len() as u64;
                     for (p, index) in batch.into_iter().zip(indices) {
                         if let Some(done) = p.done {
@@ -379,6 +392,8 @@ impl Writer {
 
     fn fail(&mut self, batch: Vec<Pending>, error: &str) {
         tracing::error!(%error, records = batch.len(), "audit append failed; the decisions are denied");
+        self.failing
+            .store(Some(Arc::new(format!("the last write failed: {error}"))));
         for p in batch {
             if let Some(done) = p.done {
                 let _ = done.send(Err(error.to_owned()));

@@ -295,3 +295,46 @@ async fn two_writers_interleave_without_losing_or_forking_records() {
         gw.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_log_cannot_be_written_decisions_are_denied_and_readyz_says_why() {
+    let gw = TestGateway::start(crate::harness::Backend::Sqlite, |t| t).await;
+    let bot = gw.token("invoice-bot");
+    let (_, ok) = gw.decide(&bot, payment(json!(10), "f")).await;
+    assert_eq!(ok["decision"], "allow");
+    // Break the log's storage under the running gateway.
+    raw_sql(
+        &gw.store,
+        "ALTER TABLE warden_audit_records RENAME TO broken_records",
+    )
+    .await;
+    let (status, denied) = gw.decide(&bot, payment(json!(10), "f")).await;
+    assert_eq!(status, 200);
+    assert_eq!(denied["decision"], "deny", "{denied}");
+    let reasons = denied["reasons"].to_string();
+    assert!(
+        reasons.contains("audit log unavailable") && reasons.contains("could not be recorded"),
+        "{reasons}"
+    );
+    let (s, ready) = gw.admin_get(&gw.admin_token, "/readyz").await;
+    assert_eq!(s, 503, "{ready}");
+    assert!(
+        ready["problems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("audit log unavailable"),
+        "{ready}"
+    );
+    // Repaired, the next write succeeds and readiness comes back.
+    raw_sql(
+        &gw.store,
+        "ALTER TABLE broken_records RENAME TO warden_audit_records",
+    )
+    .await;
+    let (_, again) = gw.decide(&bot, payment(json!(10), "f")).await;
+    assert_eq!(again["decision"], "allow", "{again}");
+    let (s, _) = gw.admin_get(&gw.admin_token, "/readyz").await;
+    assert_eq!(s, 200);
+    verify(&gw).await.unwrap();
+    gw.stop().await;
+}
