@@ -104,7 +104,7 @@ impl Gateway {
             &key,
         );
         let gateway = Gateway {
-            engine: Arc::new(Engine::new(snapshot)),
+            engine: Arc::new(Engine::new(snapshot).with_max_sessions(config.serve.max_sessions)),
             identity: ArcSwap::from_pointee(IdentityView {
                 verifier,
                 revocations: RevocationSet::new(),

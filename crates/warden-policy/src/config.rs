@@ -109,6 +109,8 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// How long an idle session's state is kept, in seconds.
     pub session_idle_secs: u64,
+    /// Live sessions kept in memory at most; a new one beyond is denied.
+    pub max_sessions: usize,
 }
 
 impl Default for ServeConfig {
@@ -120,6 +122,7 @@ impl Default for ServeConfig {
             approval_timeout_secs: 900,
             max_body_bytes: 1024 * 1024,
             session_idle_secs: 3600,
+            max_sessions: crate::engine::DEFAULT_MAX_SESSIONS,
         }
     }
 }
@@ -227,6 +230,7 @@ struct RawServe {
     approval_timeout_secs: Option<u64>,
     max_body_bytes: Option<usize>,
     session_idle_secs: Option<u64>,
+    max_sessions: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -457,6 +461,7 @@ impl Config {
                 .serve
                 .session_idle_secs
                 .unwrap_or(defaults.session_idle_secs),
+            max_sessions: raw.serve.max_sessions.unwrap_or(defaults.max_sessions),
         };
         let config = Config {
             file: file.to_owned(),

@@ -16,6 +16,11 @@ use crate::snapshot::Snapshot;
 
 const SHARDS: usize = 64;
 
+/// Live sessions kept in memory at most, by default (about 200 bytes each plus
+/// the tools they used). A new session beyond it is denied until idle ones
+/// expire: memory stays bounded whatever session ids agents send.
+pub const DEFAULT_MAX_SESSIONS: usize = 200_000;
+
 #[derive(Debug)]
 struct SessionState {
     history: SessionHistory,
@@ -41,6 +46,8 @@ pub struct Engine {
     hours: Vec<Mutex<HashMap<AgentName, HourWindow>>>,
     started: Instant,
     epoch_hour_offset: u64,
+    live: std::sync::atomic::AtomicUsize,
+    max_sessions: usize,
 }
 
 impl Engine {
@@ -57,7 +64,15 @@ impl Engine {
             hours: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             started: Instant::now(),
             epoch_hour_offset: epoch_secs,
+            live: std::sync::atomic::AtomicUsize::new(0),
+            max_sessions: DEFAULT_MAX_SESSIONS,
         }
+    }
+
+    /// Sets how many live sessions are kept at most.
+    pub fn with_max_sessions(mut self, max: usize) -> Engine {
+        self.max_sessions = max.max(1);
+        self
     }
 
     /// The snapshot in force.
@@ -78,7 +93,8 @@ impl Engine {
         (self.epoch_hour_offset + self.started.elapsed().as_secs()) / 3600
     }
 
-    fn session(&self, request: &DecisionRequest<'_>) -> Arc<Mutex<SessionState>> {
+    /// The session's state; `None` when it is new and the session limit is reached.
+    fn session(&self, request: &DecisionRequest<'_>) -> Option<Arc<Mutex<SessionState>>> {
         let (a, i, s) = (
             request.agent.as_str(),
             request.instance.as_str(),
@@ -91,12 +107,20 @@ impl Engine {
         key.push('\0');
         key.push_str(s);
         let mut shard = self.sessions[self.shard(&key)].lock();
-        Arc::clone(shard.entry(key).or_insert_with(|| {
-            Arc::new(Mutex::new(SessionState {
-                history: SessionHistory::default(),
-                last_seen: Instant::now(),
-            }))
-        }))
+        if let Some(existing) = shard.get(&key) {
+            return Some(Arc::clone(existing));
+        }
+        use std::sync::atomic::Ordering;
+        if self.live.fetch_add(1, Ordering::AcqRel) >= self.max_sessions {
+            self.live.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let state = Arc::new(Mutex::new(SessionState {
+            history: SessionHistory::default(),
+            last_seen: Instant::now(),
+        }));
+        shard.insert(key, Arc::clone(&state));
+        Some(state)
     }
 
     /// Reserves one action of the agent's hourly budget; `false` when spent.
@@ -125,7 +149,15 @@ impl Engine {
     /// action is added to the session's history.
     pub fn decide(&self, request: &DecisionRequest<'_>) -> Decision {
         let snapshot = self.snapshot.load();
-        let session = self.session(request);
+        let Some(session) = self.session(request) else {
+            return Decision::deny(
+                &snapshot.digest,
+                format!(
+                    "too many live sessions ({}): a new session is refused until idle ones expire",
+                    self.max_sessions
+                ),
+            );
+        };
         // One decision at a time per session, so that budget checks and history
         // updates are atomic.
         let mut state = session.lock();
@@ -161,7 +193,9 @@ impl Engine {
     /// Counts an action that became allowed later (an approved request) against
     /// the budgets and the session's history.
     pub fn record_allowed(&self, request: &DecisionRequest<'_>) {
-        let session = self.session(request);
+        let Some(session) = self.session(request) else {
+            return;
+        };
         let mut state = session.lock();
         state.history.actions += 1;
         state
@@ -187,6 +221,8 @@ impl Engine {
             map.retain(|_, s| s.try_lock().is_none_or(|s| s.last_seen.elapsed() < idle));
             dropped += before - map.len();
         }
+        self.live
+            .fetch_sub(dropped, std::sync::atomic::Ordering::AcqRel);
         dropped
     }
 

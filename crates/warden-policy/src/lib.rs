@@ -88,7 +88,7 @@ pub use config::{
     ToolConfig, Transport,
 };
 pub use context::SessionHistory;
-pub use engine::Engine;
+pub use engine::{DEFAULT_MAX_SESSIONS, Engine};
 pub use error::{Diagnostic, Location, PolicyError};
 pub use evaluate::{Decision, DecisionRequest};
 pub use manifest::{Budgets, Condition, Grant, Manifest, Risk};

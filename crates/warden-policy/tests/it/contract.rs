@@ -471,3 +471,36 @@ fn engine_history_feeds_session_conditions() {
     assert_eq!(call("schedule_payment"), Allow, "one action so far");
     assert_eq!(call("schedule_payment"), Deny, "two actions so far");
 }
+
+#[test]
+fn live_sessions_are_bounded_and_expire() {
+    let m = manifest("pay-bot", "", BUDGETED);
+    let engine = Engine::new(snapshot(&[("pay.yaml", &m)], &[])).with_max_sessions(2);
+    let call = |session: &str| {
+        engine_decide(
+            &engine,
+            "pay-bot",
+            "i-1",
+            session,
+            "accounting",
+            "schedule_payment",
+            &json!({ "amount": 10 }),
+        )
+    };
+    assert_eq!(call("a").outcome, Allow);
+    assert_eq!(call("b").outcome, Allow);
+    let refused = call("c");
+    assert_eq!(refused.outcome, Deny);
+    assert_eq!(
+        refused.reasons,
+        ["too many live sessions (2): a new session is refused until idle ones expire"]
+    );
+    assert_eq!(call("a").outcome, Allow, "live sessions keep working");
+    assert_eq!(engine.live_sessions(), 2);
+    assert_eq!(engine.expire_sessions(std::time::Duration::ZERO), 2);
+    assert_eq!(
+        call("c").outcome,
+        Allow,
+        "room again once idle ones expired"
+    );
+}
