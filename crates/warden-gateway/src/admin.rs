@@ -144,8 +144,7 @@ pub(crate) async fn revoke(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let admin = gw.authenticate_admin(&headers, Role::Admin)?;
-    let body = body.map_err(|e| ApiError::body(&e))?;
-    let req: RevokeBody = serde_json::from_slice(&body).map_err(|e| ApiError::json(&e))?;
+    let req: RevokeBody = crate::error::json_body(body)?;
     let agent = AgentName::new(req.agent)
         .map_err(|e| ApiError::bad_request("bad_request", format!("field `agent`: {e}")))?;
     let instance = req
@@ -228,8 +227,7 @@ pub(crate) async fn lint_policies(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     gw.authenticate_admin(&headers, Role::Auditor)?;
-    let body = body.map_err(|e| ApiError::body(&e))?;
-    let req: CandidateBody = serde_json::from_slice(&body).map_err(|e| ApiError::json(&e))?;
+    let req: CandidateBody = crate::error::json_body(body)?;
     let snapshot = candidate(&gw, &req).await?;
     Ok(Json(
         json!({"ok": true, "digest": snapshot.digest, "policies": snapshot.policies.len(), "agents": snapshot.agents.len()}),
@@ -243,8 +241,7 @@ pub(crate) async fn test_policies(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     gw.authenticate_admin(&headers, Role::Auditor)?;
-    let body = body.map_err(|e| ApiError::body(&e))?;
-    let req: CandidateBody = serde_json::from_slice(&body).map_err(|e| ApiError::json(&e))?;
+    let req: CandidateBody = crate::error::json_body(body)?;
     let cases_text = req
         .cases
         .clone()

@@ -115,6 +115,10 @@ pub fn args_digest(args: &Value) -> String {
     warden_audit::json_digest(args)
 }
 
+fn text_digest(bytes: &[u8]) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))
+}
+
 fn check_name(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.is_empty() || value.len() > max || value.chars().any(char::is_control) {
         return Err(ApiError::bad_request(
@@ -132,8 +136,7 @@ pub(crate) async fn post_decision(
 ) -> Result<Response, ApiError> {
     let started = std::time::Instant::now();
     let caller = gw.authenticate_agent(&auth)?;
-    let body = body.map_err(|e| ApiError::body(&e))?;
-    let req: DecisionBody = serde_json::from_slice(&body).map_err(|e| ApiError::json(&e))?;
+    let req: DecisionBody = crate::error::json_body(body)?;
     check_name("server", &req.server, MAX_NAME)?;
     check_name("tool", &req.tool, MAX_NAME)?;
     check_name("session", &req.session, MAX_SESSION)?;
@@ -158,9 +161,16 @@ pub(crate) async fn post_decision(
     };
     let decision = gw.engine.decide(&request);
     let latency = started.elapsed();
+    // The arguments in canonical form, once: their digest binds approvals and
+    // the audit record, and they are the record's sealed payload.
+    let canonical = warden_audit::canonical_json(&args);
+    let digest = text_digest(&canonical);
     let operation = decision.operation;
     let (mut answer, approval) = match decision.outcome {
-        DecisionOutcome::NeedsApproval => gw.needs_approval(&caller, &request, decision).await,
+        DecisionOutcome::NeedsApproval => {
+            gw.needs_approval(&caller, &request, &digest, decision)
+                .await
+        }
         _ => (
             answer(
                 uuid::Uuid::now_v7().to_string(),
@@ -173,16 +183,16 @@ pub(crate) async fn post_decision(
     };
     // The record is durable before the answer leaves (sync durability); if it
     // cannot be written, the action is denied.
-    let args_text = args.to_string();
     let record = crate::records::decision_record(
         &answer,
         &request,
+        &digest,
         operation,
         latency,
         approval,
         "decision_api",
     );
-    if let Err(e) = gw.audit.append(record, Some(args_text.into_bytes())).await {
+    if let Err(e) = gw.audit.append(record, Some(canonical)).await {
         answer.decision = DecisionOutcome::Deny;
         answer.reasons.push(format!(
             "{e}: the decision could not be recorded, so it is denied"
@@ -231,11 +241,11 @@ impl Gateway {
         &self,
         caller: &Caller,
         request: &DecisionRequest<'_>,
+        digest: &str,
         decision: Decision,
     ) -> (DecisionAnswer, Option<warden_audit::ApprovalInfo>) {
         let id = &caller.svid.spiffe_id;
         let agent = caller.spiffe.as_str();
-        let digest = args_digest(request.args);
         let now = crate::now_millis();
         let wanted = ApprovalMatch {
             agent: id.agent(),
@@ -243,7 +253,7 @@ impl Gateway {
             session: request.session,
             server: request.server,
             tool: request.tool,
-            args_digest: &digest,
+            args_digest: digest,
         };
         let fail = |e: &warden_store::StoreError, mut d: Decision| {
             tracing::error!(error = %e, "approval store unavailable; denying");
@@ -290,7 +300,7 @@ impl Gateway {
                 .map(|o| o.to_string())
                 .unwrap_or_default(),
             args: request.args.clone(),
-            args_digest: digest,
+            args_digest: digest.to_owned(),
             reasons: decision.reasons.clone(),
             policies: decision.policies.clone(),
             policy_digest: decision.policy_digest.clone(),
@@ -385,7 +395,7 @@ impl Gateway {
                         let mut allowed = answer(record.id.clone(), &spiffe.to_string(), d, None);
                         // The action is allowed now: that is a decision of its own
                         // in the log, carrying who approved it.
-                        let args_text = record.args.to_string();
+                        let canonical = warden_audit::canonical_json(&record.args);
                         let info = warden_audit::ApprovalInfo {
                             id: record.id.clone(),
                             by: by.clone(),
@@ -395,13 +405,13 @@ impl Gateway {
                         let audit = crate::records::decision_record(
                             &allowed,
                             &request,
+                            &record.args_digest,
                             operation,
                             std::time::Duration::ZERO,
                             Some(info),
                             "decision_api",
                         );
-                        if let Err(e) = self.audit.append(audit, Some(args_text.into_bytes())).await
-                        {
+                        if let Err(e) = self.audit.append(audit, Some(canonical)).await {
                             allowed.decision = DecisionOutcome::Deny;
                             allowed.reasons.push(format!(
                                 "{e}: the decision could not be recorded, so it is denied"

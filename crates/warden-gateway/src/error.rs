@@ -97,6 +97,15 @@ impl ApiError {
     }
 }
 
+/// Reads a JSON request body into `T`: 413 over the size limit, 400 naming
+/// the line and column of malformed JSON or an unexpected field.
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<T, ApiError> {
+    let body = body.map_err(|e| ApiError::body(&e))?;
+    serde_json::from_slice(&body).map_err(|e| ApiError::json(&e))
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(json!({"error": {"code": self.code, "message": self.message}}));

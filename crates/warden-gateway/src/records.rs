@@ -12,6 +12,7 @@ use crate::decisions::DecisionAnswer;
 pub(crate) fn decision_record(
     answer: &DecisionAnswer,
     request: &DecisionRequest<'_>,
+    args_digest: &str,
     operation: Option<Operation>,
     latency: Duration,
     approval: Option<ApprovalInfo>,
@@ -28,7 +29,7 @@ pub(crate) fn decision_record(
         server: Some(request.server.to_owned()),
         tool: Some(request.tool.to_owned()),
         operation: operation.map(|o| o.to_string()),
-        args_digest: Some(crate::decisions::args_digest(request.args)),
+        args_digest: Some(args_digest.to_owned()),
         decision: Some(answer.decision.as_str().to_owned()),
         policies: answer.policies.clone(),
         policy_digest: Some(answer.policy_digest.clone()),

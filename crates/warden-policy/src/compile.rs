@@ -290,16 +290,22 @@ pub fn compile(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
                 when_text: g.when.as_ref().map(|c| c.text.clone()),
             };
             match parse_policy(&id, &text) {
-                Ok(p) => b.policies.push(CompiledPolicy::new(
-                    id.clone(),
-                    p,
-                    source.clone(),
-                    Some(g.when.as_ref().map_or_else(
+                Ok(p) => {
+                    let field = g.when.as_ref().map_or_else(
                         || format!("tools.{}.{}", g.server, g.tool),
                         |c| c.field.clone(),
-                    )),
-                    refs.clone(),
-                )),
+                    );
+                    b.policies.push(
+                        CompiledPolicy::new(
+                            id.clone(),
+                            p,
+                            source.clone(),
+                            Some(field),
+                            refs.clone(),
+                        )
+                        .for_grant(&g.server, &g.tool),
+                    );
+                }
                 Err(e) => {
                     b.diags.push(
                         source,
@@ -309,7 +315,7 @@ pub fn compile(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
                     continue;
                 }
             }
-            if let (Some(c), Some(w)) = (&g.when, &when) {
+            if let Some(c) = &g.when {
                 for (i, part) in rewrite::split_conjuncts(&c.text).into_iter().enumerate() {
                     let lists = &config.lists;
                     if let Ok(r) = rewrite::rewrite(&part, &|n| lists.contains_key(n))
@@ -321,7 +327,6 @@ pub fn compile(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
                         grant.conjuncts.push((part, p, r.refs));
                     }
                 }
-                let _ = w;
             }
             if let Some(a) = &g.approval
                 && let Some(r) = b.rewrite(&a.text, &a.location, Some(&a.field))
@@ -343,7 +348,7 @@ pub fn compile(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
                             refs.clone(),
                         );
                         compiled.reason = Some(format!("condition `{}` holds", a.text));
-                        b.policies.push(compiled);
+                        b.policies.push(compiled.for_grant(&g.server, &g.tool));
                         grant.policies.push(aid);
                     }
                     Err(e) => b.diags.push(
@@ -406,15 +411,13 @@ pub fn compile(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
     // Which arguments go into each tool's context.
     for ((server, tool), info) in &mut b.tools {
         let mut refs = org_refs.clone();
-        for p in &b.policies {
-            if p.id.starts_with("agent/") && p.id.contains(&format!("/{server}/{tool}")) {
-                refs.merge(&p.refs);
-            }
+        for p in b.policies.iter().filter(|p| p.is_grant_of(server, tool)) {
+            refs.merge(&p.refs);
         }
         info.refs = refs;
     }
 
-    validate_conditions(&mut b, &inputs.manifests);
+    validate_conditions(&mut b);
     let Builder {
         diags,
         policies,
@@ -475,7 +478,7 @@ fn check_scope_entities(
 }
 
 /// Type-checks grant conditions against the tool's input schema, where known.
-fn validate_conditions(b: &mut Builder<'_>, _manifests: &[Manifest]) {
+fn validate_conditions(b: &mut Builder<'_>) {
     for ((server, tool), info) in &b.tools {
         let Some(args) = info.input_schema.as_ref().and_then(entities::args_type) else {
             continue;
@@ -493,11 +496,7 @@ fn validate_conditions(b: &mut Builder<'_>, _manifests: &[Manifest]) {
             }
         };
         let validator = Validator::new(schema);
-        let suffix = format!("/{server}/{tool}");
-        for p in b.policies.iter().filter(|p| {
-            p.id.starts_with("agent/")
-                && (p.id.ends_with(&suffix) || p.id.ends_with(&format!("{suffix}/approval")))
-        }) {
+        for p in b.policies.iter().filter(|p| p.is_grant_of(server, tool)) {
             let mut set = PolicySet::new();
             if set.add(p.policy.clone()).is_err() {
                 continue;

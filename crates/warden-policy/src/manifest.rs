@@ -429,6 +429,20 @@ fn parse_tools(cx: &mut Ctx<'_>, node: &Node, config: &Config) -> Vec<Grant> {
             let tool = tool_key.as_str();
             let field = format!("tools.{server}.{tool}");
             let location = cx.loc(tool_key.span());
+            if tool.is_empty()
+                || tool.len() > 128
+                || tool
+                    .chars()
+                    .any(|c| c == '/' || c.is_whitespace() || c.is_control())
+            {
+                // `/` would make `Warden::Tool::"<server>/<tool>"` ambiguous.
+                cx.err(
+                    tool_key.span(),
+                    &field,
+                    format!("tool name `{tool}` must be 1 to 128 characters without `/`, spaces or control characters"),
+                );
+                continue;
+            }
             let declared = server_config.tools.get(tool);
             let (operation, when, approval) = match spec {
                 Node::Scalar(op) => (parse_operation(cx, op, &field), None, None),

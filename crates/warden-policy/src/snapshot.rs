@@ -32,6 +32,8 @@ pub struct CompiledPolicy {
     pub(crate) scope: Scope,
     /// "allowed by `id` (file:line)", written once at compile time.
     pub(crate) allowed_text: String,
+    /// The (server, tool) of the manifest grant it was compiled from.
+    pub(crate) grant: Option<(String, String)>,
 }
 
 impl CompiledPolicy {
@@ -56,7 +58,21 @@ impl CompiledPolicy {
             refs,
             scope,
             allowed_text,
+            grant: None,
         }
+    }
+
+    /// Marks the policy as compiled from a manifest's grant of `server/tool`.
+    pub(crate) fn for_grant(mut self, server: &str, tool: &str) -> Self {
+        self.grant = Some((server.to_owned(), tool.to_owned()));
+        self
+    }
+
+    /// Whether it was compiled from a grant of `server/tool`.
+    pub(crate) fn is_grant_of(&self, server: &str, tool: &str) -> bool {
+        self.grant
+            .as_ref()
+            .is_some_and(|(s, t)| s == server && t == tool)
     }
 }
 

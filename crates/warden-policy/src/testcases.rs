@@ -89,7 +89,9 @@ impl TestCases {
     /// Runs every case against `snapshot`.
     pub fn run(&self, snapshot: &Snapshot) -> TestReport {
         let mut report = TestReport::default();
-        let instance = InstanceId::new("policy-test").unwrap_or_else(|_| unreachable_instance());
+        let Ok(instance) = InstanceId::new("policy-test") else {
+            return report;
+        };
         let empty = Value::Object(serde_json::Map::new());
         for case in &self.cases {
             let history = SessionHistory {
@@ -150,9 +152,4 @@ impl TestCases {
     pub fn is_empty(&self) -> bool {
         self.cases.is_empty()
     }
-}
-
-// "policy-test" is a valid instance id; this is never reached.
-fn unreachable_instance() -> InstanceId {
-    InstanceId::new("t").unwrap_or_else(|_| unreachable_instance())
 }

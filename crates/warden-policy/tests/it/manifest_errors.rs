@@ -261,3 +261,18 @@ fn loading_a_directory_collects_every_file_mistakes() {
     );
     assert!(!msg.contains("notes.txt"), "{msg}");
 }
+
+#[test]
+fn a_tool_name_with_a_slash_is_refused() {
+    let config = crate::common::config();
+    let text = "name: odd-bot\nowner: a@example.com\npurpose: x\ntools:\n  accounting:\n    read/invoice: read\n";
+    let err = warden_policy::Manifest::parse("odd.yaml", text, &config)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "odd.yaml:6:5: field `tools.accounting.read/invoice`: tool name `read/invoice` must be"
+        ),
+        "{err}"
+    );
+}
