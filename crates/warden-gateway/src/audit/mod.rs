@@ -229,6 +229,8 @@ impl AuditLog {
             loop {
                 tokio::select! {
                     first = rx.recv() => {
+                        // Every handle dropped (the gateway stopped): what was
+                        // queued is written; the final checkpoint follows the loop.
                         let Some(first) = first else { break };
                         let mut batch = vec![first];
                         while batch.len() < MAX_BATCH {
@@ -257,12 +259,15 @@ impl AuditLog {
                         if !rest.is_empty() {
                             writer.write(rest).await;
                         }
-                        if writer.since_checkpoint > 0 {
-                            let _ = writer.checkpoint().await;
-                        }
                         break;
                     }
                 }
+            }
+            // A last checkpoint, so that the witness covers every record.
+            if writer.since_checkpoint > 0
+                && let Err(e) = writer.checkpoint().await
+            {
+                tracing::error!(error = %e, "the final checkpoint failed");
             }
         });
         Ok((log, task))

@@ -297,3 +297,38 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn a_graceful_shutdown_publishes_a_checkpoint_covering_every_record() {
+    let data = tempfile::tempdir().unwrap();
+    let (port, admin) = (free_port(), free_port());
+    let mut server = start(data.path(), port, admin);
+    let token = token(data.path());
+    let body = serde_json::json!({"server": "accounting", "tool": "read_invoice", "args": {"invoice_id": "x"}, "session": "s"});
+    let r = reqwest::blocking::Client::new()
+        .post(format!("http://127.0.0.1:{port}/v1/decisions"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let term = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    assert!(server.wait().unwrap().success(), "a clean exit on SIGTERM");
+    assert!(
+        data.path()
+            .join("witness")
+            .join(format!("{:020}.note", 1))
+            .is_file(),
+        "the final checkpoint is published"
+    );
+    let verify = warden(data.path(), &["audit", "verify"]);
+    assert!(
+        text(&verify.stdout).starts_with("ok: 1 records, 1 checkpoints"),
+        "{}",
+        text(&verify.stdout)
+    );
+}
