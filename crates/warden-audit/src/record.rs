@@ -19,15 +19,20 @@ pub enum RecordKind {
     Erasure,
     /// A human's answer to an approval request.
     Approval,
+    /// What the result of an allowed action held: its digest, its data
+    /// classes (which taint the session) and injected-instruction findings.
+    Observation,
 }
 
 impl RecordKind {
-    /// The name used in the encoding: `decision`, `erasure` or `approval`.
+    /// The name used in the encoding: `decision`, `erasure`, `approval` or
+    /// `observation`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Decision => "decision",
             Self::Erasure => "erasure",
             Self::Approval => "approval",
+            Self::Observation => "observation",
         }
     }
 }

@@ -32,6 +32,9 @@ struct DecisionBody {
     args: Value,
     #[serde(default = "default_session")]
     session: String,
+    /// The interception point, when it is not the decision API itself.
+    #[serde(default)]
+    via: Option<String>,
 }
 
 fn default_session() -> String {
@@ -53,6 +56,9 @@ pub struct DecisionAnswer {
     pub policy_digest: String,
     /// The agent instance that asked.
     pub agent: String,
+    /// Data classes found in the arguments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
     /// For `needs_approval`: when the request expires (unix ms).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
@@ -68,8 +74,38 @@ pub(crate) struct RecentDecisions {
 #[derive(Debug, Default)]
 struct RecentShard {
     order: VecDeque<String>,
-    /// The caller it was answered to, and the answer as sent.
-    by_id: HashMap<String, (Arc<Caller>, Bytes)>,
+    by_id: HashMap<String, Recent>,
+}
+
+/// A recent final decision.
+#[derive(Debug, Clone)]
+pub(crate) struct Recent {
+    /// The caller it was answered to.
+    pub(crate) caller: Arc<Caller>,
+    /// The answer as sent.
+    pub(crate) body: Bytes,
+    /// What was decided (an observation of its result names it).
+    pub(crate) action: Arc<ActionRef>,
+}
+
+/// An action's names, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ActionRef {
+    pub(crate) server: String,
+    pub(crate) tool: String,
+    pub(crate) session: String,
+    pub(crate) allowed: bool,
+}
+
+impl ActionRef {
+    fn of(action: &Action<'_>, allowed: bool) -> Self {
+        Self {
+            server: action.server.to_owned(),
+            tool: action.tool.to_owned(),
+            session: action.session.to_owned(),
+            allowed,
+        }
+    }
 }
 
 const RECENT_SHARDS: usize = 16;
@@ -91,7 +127,7 @@ impl RecentDecisions {
         &self.shards[usize::from(last) % RECENT_SHARDS]
     }
 
-    fn insert(&self, id: String, caller: Arc<Caller>, body: Bytes) {
+    pub(crate) fn insert(&self, id: String, recent: Recent) {
         let mut shard = self.shard(&id).lock();
         if shard.order.len() >= RECENT_LIMIT / RECENT_SHARDS
             && let Some(old) = shard.order.pop_front()
@@ -99,10 +135,10 @@ impl RecentDecisions {
             shard.by_id.remove(&old);
         }
         shard.order.push_back(id.clone());
-        shard.by_id.insert(id, (caller, body));
+        shard.by_id.insert(id, recent);
     }
 
-    fn get(&self, id: &str) -> Option<(Arc<Caller>, Bytes)> {
+    pub(crate) fn get(&self, id: &str) -> Option<Recent> {
         self.shard(id).lock().by_id.get(id).cloned()
     }
 }
@@ -134,12 +170,21 @@ pub(crate) async fn post_decision(
     auth: Authorization,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let started = std::time::Instant::now();
     let caller = gw.authenticate_agent(&auth)?;
     let req: DecisionBody = crate::error::json_body(body)?;
     check_name("server", &req.server, MAX_NAME)?;
     check_name("tool", &req.tool, MAX_NAME)?;
     check_name("session", &req.session, MAX_SESSION)?;
+    let via = match req.via.as_deref() {
+        None | Some("decision_api") => Via::DecisionApi,
+        Some("mcp_stdio") => Via::McpStdio,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "bad_request",
+                format!("field `via` must be `decision_api` or `mcp_stdio`, not `{other}`"),
+            ));
+        }
+    };
     let args = match req.args {
         Value::Null => Value::Object(serde_json::Map::new()),
         Value::Object(_) => req.args,
@@ -150,64 +195,125 @@ pub(crate) async fn post_decision(
             ));
         }
     };
-    let id = &caller.svid.spiffe_id;
-    let request = DecisionRequest {
-        agent: id.agent(),
-        instance: id.instance(),
-        session: &req.session,
+    let action = Action {
         server: &req.server,
         tool: &req.tool,
         args: &args,
+        session: &req.session,
+        via,
     };
-    let decision = gw.engine.decide(&request);
-    let latency = started.elapsed();
-    // The arguments in canonical form, once: their digest binds approvals and
-    // the audit record, and they are the record's sealed payload.
-    let canonical = warden_audit::canonical_json(&args);
-    let digest = text_digest(&canonical);
-    let operation = decision.operation;
-    let (mut answer, approval) = match decision.outcome {
-        DecisionOutcome::NeedsApproval => {
-            gw.needs_approval(&caller, &request, &digest, decision)
-                .await
+    let (_, bytes) = gw.decide_action(&caller, &action).await?;
+    Ok(json_response(bytes))
+}
+
+/// Where an action was intercepted, as the audit record says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// `POST /v1/decisions`.
+    DecisionApi,
+    /// `warden mcp wrap`, through the decision API.
+    McpStdio,
+    /// The Streamable HTTP proxy.
+    McpHttp,
+}
+
+impl Via {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Via::DecisionApi => "decision_api",
+            Via::McpStdio => "mcp_stdio",
+            Via::McpHttp => "mcp_http",
         }
-        _ => (
-            answer(
-                uuid::Uuid::now_v7().to_string(),
-                &caller.spiffe,
-                decision,
+    }
+}
+
+/// One action to decide, from any interception point.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Action<'a> {
+    pub(crate) server: &'a str,
+    pub(crate) tool: &'a str,
+    pub(crate) args: &'a Value,
+    pub(crate) session: &'a str,
+    pub(crate) via: Via,
+}
+
+impl Gateway {
+    /// Decides one action, records it, and returns the answer with its wire
+    /// form. Every interception point comes through here.
+    pub(crate) async fn decide_action(
+        &self,
+        caller: &Arc<Caller>,
+        action: &Action<'_>,
+    ) -> Result<(DecisionAnswer, Bytes), ApiError> {
+        let started = std::time::Instant::now();
+        let id = &caller.svid.spiffe_id;
+        let request = DecisionRequest {
+            agent: id.agent(),
+            instance: id.instance(),
+            session: action.session,
+            server: action.server,
+            tool: action.tool,
+            args: action.args,
+        };
+        let decision = self.engine.decide(&request);
+        let latency = started.elapsed();
+        // The arguments in canonical form, once: their digest binds approvals and
+        // the audit record, and they are the record's sealed payload.
+        let canonical = warden_audit::canonical_json(action.args);
+        let digest = text_digest(&canonical);
+        let operation = decision.operation;
+        let (mut answer, approval) = match decision.outcome {
+            DecisionOutcome::NeedsApproval => {
+                self.needs_approval(caller, &request, &digest, decision)
+                    .await
+            }
+            _ => (
+                answer(
+                    uuid::Uuid::now_v7().to_string(),
+                    &caller.spiffe,
+                    decision,
+                    None,
+                ),
                 None,
             ),
-            None,
-        ),
-    };
-    // The record is durable before the answer leaves (sync durability); if it
-    // cannot be written, the action is denied.
-    let record = crate::records::decision_record(
-        &answer,
-        &request,
-        &digest,
-        operation,
-        latency,
-        approval,
-        "decision_api",
-    );
-    if let Err(e) = gw.audit.append(record, Some(canonical)).await {
-        answer.decision = DecisionOutcome::Deny;
-        answer.reasons.push(format!(
-            "{e}: the decision could not be recorded, so it is denied"
-        ));
-        answer.expires_at = None;
+        };
+        // The record is durable before the answer leaves (sync durability); if it
+        // cannot be written, the action is denied.
+        let record = crate::records::decision_record(
+            &answer,
+            &request,
+            &digest,
+            operation,
+            latency,
+            approval,
+            action.via.as_str(),
+        );
+        if let Err(e) = self.audit.append(record, Some(canonical)).await {
+            answer.decision = DecisionOutcome::Deny;
+            answer.reasons.push(format!(
+                "{e}: the decision could not be recorded, so it is denied"
+            ));
+            answer.expires_at = None;
+        }
+        let bytes = Bytes::from(serde_json::to_vec(&answer).map_err(|e| {
+            tracing::error!(error = %e, "cannot serialise a decision");
+            ApiError::unavailable("cannot answer; the decision was not recorded")
+        })?);
+        if answer.decision != DecisionOutcome::NeedsApproval {
+            self.recent.insert(
+                answer.id.clone(),
+                Recent {
+                    caller: Arc::clone(caller),
+                    body: bytes.clone(),
+                    action: Arc::new(ActionRef::of(
+                        action,
+                        answer.decision == DecisionOutcome::Allow,
+                    )),
+                },
+            );
+        }
+        Ok((answer, bytes))
     }
-    let bytes = Bytes::from(serde_json::to_vec(&answer).map_err(|e| {
-        tracing::error!(error = %e, "cannot serialise a decision");
-        ApiError::unavailable("cannot answer; the decision was not recorded")
-    })?);
-    if answer.decision != DecisionOutcome::NeedsApproval {
-        gw.recent
-            .insert(answer.id, Arc::clone(&caller), bytes.clone());
-    }
-    Ok(json_response(bytes))
 }
 
 fn json_response(bytes: Bytes) -> Response {
@@ -229,6 +335,7 @@ fn answer(id: String, agent: &str, d: Decision, expires_at: Option<i64>) -> Deci
         policies: d.policies,
         policy_digest: d.policy_digest,
         agent: agent.to_owned(),
+        classes: Vec::new(),
         expires_at,
     }
 }
@@ -319,7 +426,11 @@ impl Gateway {
     }
 
     /// The outcome of an approval request, as a decision.
-    async fn approval_outcome(&self, record: ApprovalRecord) -> Result<DecisionAnswer, ApiError> {
+    async fn approval_outcome(
+        &self,
+        record: ApprovalRecord,
+        via: Via,
+    ) -> Result<DecisionAnswer, ApiError> {
         let spiffe = SpiffeId::new(
             self.config.trust_domain.clone(),
             record.agent.clone(),
@@ -409,7 +520,7 @@ impl Gateway {
                             operation,
                             std::time::Duration::ZERO,
                             Some(info),
-                            "decision_api",
+                            via.as_str(),
                         );
                         if let Err(e) = self.audit.append(audit, Some(canonical)).await {
                             allowed.decision = DecisionOutcome::Deny;
@@ -444,38 +555,72 @@ pub(crate) async fn get_decision(
     Query(q): Query<WaitQuery>,
 ) -> Result<Response, ApiError> {
     let caller = gw.authenticate_agent(&auth)?;
-    let svid = &caller.svid;
-    if let Some((asked_by, body)) = gw.recent.get(&id) {
-        if asked_by.spiffe != caller.spiffe {
-            return Err(ApiError::not_found(format!("no decision `{id}`")));
-        }
-        return Ok(json_response(body));
-    }
-    let deadline =
-        tokio::time::Instant::now() + Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS));
-    loop {
-        let record = gw
-            .store
-            .approval(&id)
-            .await
-            .map_err(|e| ApiError::store(&e))?
-            .filter(|r| &r.agent == svid.spiffe_id.agent())
-            .ok_or_else(|| ApiError::not_found(format!("no decision `{id}`")))?;
-        let pending =
-            record.status == ApprovalStatus::Pending && record.expires_at > crate::now_millis();
-        if !pending || tokio::time::Instant::now() >= deadline {
-            let outcome = gw.approval_outcome(record).await?;
-            let body = Bytes::from(serde_json::to_vec(&outcome).map_err(|e| {
-                tracing::error!(error = %e, "cannot serialise a decision");
-                ApiError::unavailable("cannot answer")
-            })?);
-            if outcome.decision != DecisionOutcome::NeedsApproval {
-                // Final: asking again gives the same answer, on this node.
-                gw.recent
-                    .insert(outcome.id, Arc::clone(&caller), body.clone());
+    let wait = Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS));
+    let (_, body) = gw
+        .await_decision(&caller, &id, wait, Via::DecisionApi)
+        .await?;
+    Ok(json_response(body))
+}
+
+impl Gateway {
+    /// A decision by id, as its caller sees it; a pending approval is waited
+    /// for up to `wait`.
+    pub(crate) async fn await_decision(
+        &self,
+        caller: &Arc<Caller>,
+        id: &str,
+        wait: Duration,
+        via: Via,
+    ) -> Result<(DecisionAnswer, Bytes), ApiError> {
+        let not_found = || ApiError::not_found(format!("no decision `{id}`"));
+        if let Some(recent) = self.recent.get(id) {
+            if recent.caller.spiffe != caller.spiffe {
+                return Err(not_found());
             }
-            return Ok(json_response(body));
+            let answer = serde_json::from_slice(&recent.body).map_err(|_| not_found())?;
+            return Ok((answer, recent.body));
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let record = self
+                .store
+                .approval(id)
+                .await
+                .map_err(|e| ApiError::store(&e))?
+                .filter(|r| &r.agent == caller.svid.spiffe_id.agent())
+                .ok_or_else(not_found)?;
+            let pending =
+                record.status == ApprovalStatus::Pending && record.expires_at > crate::now_millis();
+            if !pending || tokio::time::Instant::now() >= deadline {
+                let action = ActionRef {
+                    server: record.server.clone(),
+                    tool: record.tool.clone(),
+                    session: record.session.clone(),
+                    allowed: false,
+                };
+                let outcome = self.approval_outcome(record, via).await?;
+                let body = Bytes::from(serde_json::to_vec(&outcome).map_err(|e| {
+                    tracing::error!(error = %e, "cannot serialise a decision");
+                    ApiError::unavailable("cannot answer")
+                })?);
+                if outcome.decision != DecisionOutcome::NeedsApproval {
+                    // Final: asking again gives the same answer, on this node.
+                    let action = ActionRef {
+                        allowed: outcome.decision == DecisionOutcome::Allow,
+                        ..action
+                    };
+                    self.recent.insert(
+                        outcome.id.clone(),
+                        Recent {
+                            caller: Arc::clone(caller),
+                            body: body.clone(),
+                            action: Arc::new(action),
+                        },
+                    );
+                }
+                return Ok((outcome, body));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }

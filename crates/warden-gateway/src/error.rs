@@ -151,4 +151,7 @@ pub enum GatewayError {
     /// A server failed while running.
     #[error("server: {0}")]
     Serve(std::io::Error),
+    /// A part of the gateway could not be set up.
+    #[error("setup: {0}")]
+    Setup(String),
 }

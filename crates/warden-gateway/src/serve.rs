@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::error::GatewayError;
 use crate::state::Gateway;
-use crate::{admin, audit_api, decisions};
+use crate::{admin, audit_api, decisions, mcp, observe};
 
 /// How often the gateway checks the store for changes.
 pub const WATCH_PERIOD: Duration = Duration::from_millis(250);
@@ -23,6 +23,13 @@ pub fn data_router(gw: Arc<Gateway>) -> Router {
     Router::new()
         .route("/v1/decisions", post(decisions::post_decision))
         .route("/v1/decisions/{id}", get(decisions::get_decision))
+        .route("/v1/observations", post(observe::post_observation))
+        .route("/v1/grants", get(observe::get_grants))
+        .route("/mcp/{server}", axum::routing::any(mcp::endpoint))
+        .route(
+            "/.well-known/oauth-protected-resource/mcp/{server}",
+            get(mcp::resource_metadata),
+        )
         .route("/.well-known/spiffe/bundle", get(admin::bundle))
         .route("/healthz", get(admin::healthz))
         .fallback(not_found)

@@ -84,6 +84,12 @@ pub struct Gateway {
     last_change: AtomicI64,
     pub(crate) reload_error: Mutex<Option<String>>,
     pub(crate) audit: crate::audit::AuditLog,
+    /// Classifies arguments and results.
+    pub(crate) classifier: Arc<warden_classify::Classifier>,
+    /// The HTTP client for upstream MCP servers (pooled connections).
+    pub(crate) http: reqwest::Client,
+    /// Live MCP sessions through the Streamable HTTP proxy.
+    pub(crate) mcp_sessions: crate::mcp::McpSessions,
 }
 
 impl Gateway {
@@ -119,6 +125,15 @@ impl Gateway {
             last_change: AtomicI64::new(change),
             reload_error: Mutex::new(None),
             audit,
+            classifier: Arc::new(
+                warden_classify::Classifier::new(&warden_classify::ClassifierConfig::default())
+                    .map_err(|e| GatewayError::Setup(e.to_string()))?,
+            ),
+            http: reqwest::Client::builder()
+                .pool_idle_timeout(Duration::from_secs(90))
+                .build()
+                .map_err(|e| GatewayError::Setup(format!("cannot build the HTTP client: {e}")))?,
+            mcp_sessions: crate::mcp::McpSessions::default(),
         };
         gateway.reload_identity().await?;
         Ok(Arc::new(gateway))
@@ -221,6 +236,7 @@ impl Gateway {
             if sweeps.is_multiple_of(240) {
                 let idle = Duration::from_secs(self.config.serve.session_idle_secs);
                 self.engine.expire_sessions(idle);
+                self.mcp_sessions.expire(idle);
                 let now = crate::now_millis();
                 if let Err(e) = self.store.expire_approvals(now).await {
                     tracing::warn!(error = %e, "expiring approvals failed");

@@ -150,6 +150,39 @@ pub struct Config {
     pub serve: ServeConfig,
     /// Audit log settings.
     pub audit: AuditConfig,
+    /// The MCP gateway's settings (`[mcp]`).
+    pub mcp: McpConfig,
+}
+
+/// The MCP gateway's settings (`[mcp]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McpConfig {
+    /// How long a `tools/call` that needs approval waits for a human before it
+    /// is denied, in seconds.
+    pub approval_wait_secs: u64,
+    /// How long Warden waits for a tool server's answer to one request, in
+    /// seconds; then the client gets a JSON-RPC error.
+    pub call_timeout_secs: u64,
+    /// `Origin` values accepted at `/mcp/{server}` besides the data plane's
+    /// own (`http://127.0.0.1:<port>`, `http://localhost:<port>`).
+    pub allowed_origins: Vec<String>,
+    /// `Host` values accepted at `/mcp/{server}` besides `127.0.0.1`,
+    /// `localhost` and `[::1]` (with any port).
+    pub allowed_hosts: Vec<String>,
+    /// Authorization servers named in the protected-resource metadata.
+    pub authorization_servers: Vec<String>,
+}
+
+impl Default for McpConfig {
+    fn default() -> Self {
+        Self {
+            approval_wait_secs: 120,
+            call_timeout_secs: 300,
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            authorization_servers: Vec::new(),
+        }
+    }
 }
 
 /// When a decision's audit record must be durable.
@@ -203,6 +236,18 @@ struct RawConfig {
     serve: RawServe,
     #[serde(default)]
     audit: RawAudit,
+    #[serde(default)]
+    mcp: RawMcp,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMcp {
+    approval_wait_secs: Option<u64>,
+    call_timeout_secs: Option<u64>,
+    allowed_origins: Option<Vec<String>>,
+    allowed_hosts: Option<Vec<String>>,
+    authorization_servers: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -488,6 +533,20 @@ impl Config {
                         .unwrap_or(d.checkpoint_interval_secs)
                         .max(1),
                     witness_dir: raw.audit.witness_dir.unwrap_or(d.witness_dir),
+                }
+            },
+            mcp: {
+                let d = McpConfig::default();
+                McpConfig {
+                    approval_wait_secs: raw.mcp.approval_wait_secs.unwrap_or(d.approval_wait_secs),
+                    call_timeout_secs: raw
+                        .mcp
+                        .call_timeout_secs
+                        .unwrap_or(d.call_timeout_secs)
+                        .max(1),
+                    allowed_origins: raw.mcp.allowed_origins.unwrap_or_default(),
+                    allowed_hosts: raw.mcp.allowed_hosts.unwrap_or_default(),
+                    authorization_servers: raw.mcp.authorization_servers.unwrap_or_default(),
                 }
             },
         };

@@ -22,6 +22,29 @@ pub struct SessionHistory {
     pub actions: u64,
     /// Tools (`server/tool`) called with an allow so far.
     pub tools: BTreeSet<String>,
+    /// Data classes read in this session (from results), each with the first
+    /// call it came from (`server/tool (decision <id>)`).
+    pub taint: std::collections::BTreeMap<String, String>,
+    /// The first result in this session flagged for injected instructions,
+    /// if any (`server/tool (decision <id>): kinds`).
+    pub flagged: Option<String>,
+}
+
+/// Most taint classes a session keeps (a bound on memory per session).
+pub(crate) const MAX_TAINT_CLASSES: usize = 64;
+
+impl SessionHistory {
+    /// Adds classes read from a result, keeping the first source of each.
+    pub fn taint(&mut self, classes: &[String], source: &str) {
+        for class in classes {
+            if self.taint.len() >= MAX_TAINT_CLASSES && !self.taint.contains_key(class) {
+                break;
+            }
+            self.taint
+                .entry(class.clone())
+                .or_insert_with(|| source.to_owned());
+        }
+    }
 }
 
 /// Converts one JSON value; `None` for `null` (absent and `null` behave the
@@ -148,6 +171,19 @@ pub(crate) fn build(
                         .iter()
                         .map(|t| RestrictedExpression::new_string(t.clone())),
                 ),
+            ),
+            (
+                "taint".to_owned(),
+                RestrictedExpression::new_set(
+                    history
+                        .taint
+                        .keys()
+                        .map(|t| RestrictedExpression::new_string(t.clone())),
+                ),
+            ),
+            (
+                "flagged".to_owned(),
+                RestrictedExpression::new_bool(history.flagged.is_some()),
             ),
         ])
         .map_err(|e| e.to_string())?;

@@ -212,6 +212,31 @@ impl Engine {
         }
     }
 
+    /// Records what a result held: its classes taint the session (each keeps
+    /// the first call it came from), and a result flagged for injected
+    /// instructions marks it. Refused (`false`) when the session is new and
+    /// the session limit is reached.
+    pub fn observe(
+        &self,
+        request: &DecisionRequest<'_>,
+        classes: &[String],
+        injection: Option<&str>,
+        source: &str,
+    ) -> bool {
+        let Some(session) = self.session(request) else {
+            return false;
+        };
+        let mut state = session.lock();
+        state.last_seen = Instant::now();
+        state.history.taint(classes, source);
+        if let Some(kinds) = injection
+            && state.history.flagged.is_none()
+        {
+            state.history.flagged = Some(format!("{source}: {kinds}"));
+        }
+        true
+    }
+
     /// Drops sessions idle for longer than `idle`; returns how many were dropped.
     pub fn expire_sessions(&self, idle: Duration) -> usize {
         let mut dropped = 0;

@@ -141,6 +141,8 @@ pub(crate) fn schema_json(args: &Value, hosts: &[String]) -> Value {
             "session": {"type": "Record", "attributes": {
                 "actions": {"type": "Long"},
                 "tools": {"type": "Set", "element": {"type": "String"}},
+                "taint": {"type": "Set", "element": {"type": "String"}},
+                "flagged": {"type": "Boolean"},
             }},
         }
     });

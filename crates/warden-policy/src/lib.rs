@@ -84,13 +84,13 @@ mod testcases;
 
 pub use compile::{PolicyInputs, compile};
 pub use config::{
-    AuditConfig, BUILTIN_CLASSES, Config, Destination, Durability, ServeConfig, ServerConfig,
-    ToolConfig, Transport,
+    AuditConfig, BUILTIN_CLASSES, Config, Destination, Durability, McpConfig, ServeConfig,
+    ServerConfig, ToolConfig, Transport,
 };
 pub use context::SessionHistory;
 pub use engine::{DEFAULT_MAX_SESSIONS, Engine};
 pub use error::{Diagnostic, Location, PolicyError};
 pub use evaluate::{Decision, DecisionRequest};
-pub use manifest::{Budgets, Condition, Grant, Manifest, Risk};
+pub use manifest::{Budgets, CLIENT_FEATURES, Condition, Grant, MCP_METHOD_TOOLS, Manifest, Risk};
 pub use snapshot::{AgentInfo, CompiledPolicy, Snapshot, ToolInfo};
 pub use testcases::{CaseFailure, TestCases, TestReport};

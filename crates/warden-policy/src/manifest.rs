@@ -73,6 +73,10 @@ pub struct Manifest {
     pub may_read: Vec<String>,
     /// Its budgets.
     pub budgets: Budgets,
+    /// The MCP requests a tool server may send to this agent's client
+    /// (`sampling`, `elicitation`, `roots`); the others are refused by the MCP
+    /// gateway, and hidden from the server in the client's capabilities.
+    pub client_features: Vec<String>,
     /// The file it came from, as named in messages.
     pub file: String,
     /// The YAML source.
@@ -80,8 +84,16 @@ pub struct Manifest {
 }
 
 const TOP_FIELDS: &[&str] = &[
-    "name", "owner", "purpose", "risk", "groups", "tools", "data", "budgets",
+    "name", "owner", "purpose", "risk", "groups", "tools", "data", "budgets", "mcp",
 ];
+
+/// The server-to-client MCP features a manifest can allow under
+/// `mcp.client_features`.
+pub const CLIENT_FEATURES: &[&str] = &["sampling", "elicitation", "roots"];
+
+/// Pseudo-tools naming MCP methods other than `tools/call` that Warden
+/// decides: a manifest grants them like tools (`resources/read: read`).
+pub const MCP_METHOD_TOOLS: &[&str] = &["resources/read", "prompts/get"];
 const EU_AI_ACT: &[&str] = &[
     "high-risk",
     "not-high-risk",
@@ -359,6 +371,28 @@ impl Manifest {
             budgets.per_hour = cx.u64_field(b, "per_hour", "budgets");
         }
 
+        let mut client_features = Vec::new();
+        if let Some(node) = map.get_node("mcp")
+            && let Some(m) = cx.mapping(node, "mcp")
+        {
+            cx.unknown_keys(m, "mcp", &["client_features"]);
+            if let Some(n) = m.get_node("client_features") {
+                client_features = cx.strings(n, "mcp.client_features");
+                for feature in &client_features {
+                    if !CLIENT_FEATURES.contains(&feature.as_str()) {
+                        cx.err(
+                            n.span(),
+                            "mcp.client_features",
+                            format!(
+                                "unknown MCP client feature `{feature}`: expected some of {}",
+                                CLIENT_FEATURES.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+
         let grants = match map.get_node("tools") {
             Some(node) => parse_tools(&mut cx, node, config),
             None => {
@@ -386,6 +420,7 @@ impl Manifest {
             grants,
             may_read,
             budgets,
+            client_features,
             file: file.to_owned(),
             source: source.to_owned(),
         };
@@ -429,17 +464,19 @@ fn parse_tools(cx: &mut Ctx<'_>, node: &Node, config: &Config) -> Vec<Grant> {
             let tool = tool_key.as_str();
             let field = format!("tools.{server}.{tool}");
             let location = cx.loc(tool_key.span());
-            if tool.is_empty()
-                || tool.len() > 128
-                || tool
-                    .chars()
-                    .any(|c| c == '/' || c.is_whitespace() || c.is_control())
+            if !MCP_METHOD_TOOLS.contains(&tool)
+                && (tool.is_empty()
+                    || tool.len() > 128
+                    || tool
+                        .chars()
+                        .any(|c| c == '/' || c.is_whitespace() || c.is_control()))
             {
-                // `/` would make `Warden::Tool::"<server>/<tool>"` ambiguous.
+                // `/` would make `Warden::Tool::"<server>/<tool>"` ambiguous
+                // (the MCP method names have a fixed meaning).
                 cx.err(
                     tool_key.span(),
                     &field,
-                    format!("tool name `{tool}` must be 1 to 128 characters without `/`, spaces or control characters"),
+                    format!("tool name `{tool}` must be 1 to 128 characters without `/`, spaces or control characters (or one of {})", MCP_METHOD_TOOLS.join(", ")),
                 );
                 continue;
             }

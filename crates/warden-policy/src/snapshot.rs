@@ -149,6 +149,14 @@ impl AgentInfo {
         }
     }
 
+    /// The tools of `server` granted to the agent.
+    pub fn granted_tools(&self, server: &str) -> impl Iterator<Item = &str> {
+        self.grants
+            .get(server)
+            .into_iter()
+            .flat_map(|t| t.keys().map(String::as_str))
+    }
+
     /// Whether the agent is granted `server/tool`.
     pub fn is_granted(&self, server: &str, tool: &str) -> bool {
         self.grants

@@ -26,6 +26,13 @@ struct RawCase {
     args: Value,
     #[serde(default)]
     session: Vec<String>,
+    /// Classes the session has read before (its taint).
+    #[serde(default)]
+    taint: Vec<String>,
+    /// Whether an earlier result in the session was flagged for injected
+    /// instructions.
+    #[serde(default)]
+    flagged: bool,
     expect: DecisionOutcome,
     reason: Option<String>,
 }
@@ -94,10 +101,15 @@ impl TestCases {
         };
         let empty = Value::Object(serde_json::Map::new());
         for case in &self.cases {
-            let history = SessionHistory {
+            let mut history = SessionHistory {
                 actions: case.session.len() as u64,
                 tools: case.session.iter().cloned().collect(),
+                ..SessionHistory::default()
             };
+            history.taint(&case.taint, "an earlier call (policy test)");
+            if case.flagged {
+                history.flagged = Some("an earlier call (policy test)".to_owned());
+            }
             let decision = match AgentName::new(case.agent.clone()) {
                 Ok(agent) => snapshot.evaluate(
                     &DecisionRequest {

@@ -7,6 +7,7 @@ mod classify;
 mod common;
 mod decide;
 mod embedded;
+mod mcp;
 mod policy;
 mod serve;
 
@@ -63,6 +64,9 @@ enum Command {
     /// Verify, prove, checkpoint, export the audit log; erase a payload.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Govern MCP tool servers reached over stdio.
+    #[command(subcommand)]
+    Mcp(mcp::McpCommand),
     /// Create admin-plane tokens.
     #[command(subcommand, name = "admin-token")]
     AdminToken(agent::AdminTokenCommand),
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
             Command::AdminToken(cmd) => agent::run_admin_token(&common, cmd).await,
             Command::Audit(cmd) => audit::run(&common, cmd).await,
             Command::Classify(args) => classify::run(args),
+            Command::Mcp(cmd) => mcp::run(&common, cmd).await,
         }
     });
     match result {

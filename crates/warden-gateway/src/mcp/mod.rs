@@ -1,0 +1,345 @@
+//! The MCP gateway over Streamable HTTP: each HTTP tool server of
+//! `warden.toml` is reached at `/mcp/{server}` on the data plane. Warden is
+//! the protected resource (the agent's JWT-SVID as a Bearer token), checks
+//! `Host` and `Origin`, and runs every message through the same
+//! [`warden_mcp::Mediator`] as `warden mcp wrap`; the transport here only
+//! moves bytes: POST with JSON or SSE answers, the GET stream, DELETE.
+
+pub(crate) mod governor;
+mod sse;
+mod upstream;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use warden_mcp::{Mediator, Message, codes, error_response};
+use warden_policy::Transport;
+
+use crate::auth::Authorization;
+use crate::decisions::Via;
+use crate::state::{Caller, Gateway};
+use governor::LocalGovernor;
+
+/// Live MCP sessions kept at most; a new one beyond is refused until idle
+/// ones expire.
+pub(crate) const MAX_MCP_SESSIONS: usize = 10_000;
+
+/// An MCP session through the proxy, bound to the agent instance that opened
+/// it: another identity presenting its id gets 404.
+#[derive(Debug)]
+pub(crate) struct HttpSession {
+    pub(crate) owner: String,
+    pub(crate) mediator: Arc<Mediator<LocalGovernor>>,
+    last_seen: Mutex<Instant>,
+}
+
+/// The live MCP sessions, by server and `Mcp-Session-Id`.
+#[derive(Debug, Default)]
+pub(crate) struct McpSessions {
+    map: Mutex<HashMap<(String, String), Arc<HttpSession>>>,
+}
+
+impl McpSessions {
+    fn get(&self, server: &str, id: &str) -> Option<Arc<HttpSession>> {
+        let s = self
+            .map
+            .lock()
+            .get(&(server.to_owned(), id.to_owned()))
+            .cloned()?;
+        *s.last_seen.lock() = Instant::now();
+        Some(s)
+    }
+
+    fn insert(&self, server: &str, id: &str, session: Arc<HttpSession>) -> bool {
+        let mut map = self.map.lock();
+        if map.len() >= MAX_MCP_SESSIONS {
+            return false;
+        }
+        map.insert((server.to_owned(), id.to_owned()), session);
+        true
+    }
+
+    fn remove(&self, server: &str, id: &str) {
+        self.map.lock().remove(&(server.to_owned(), id.to_owned()));
+    }
+
+    fn is_full(&self) -> bool {
+        self.map.lock().len() >= MAX_MCP_SESSIONS
+    }
+
+    /// Forgets sessions idle for longer than `idle`.
+    pub(crate) fn expire(&self, idle: Duration) -> usize {
+        let mut map = self.map.lock();
+        let before = map.len();
+        map.retain(|_, s| s.last_seen.lock().elapsed() < idle);
+        before - map.len()
+    }
+}
+
+pub(crate) fn rpc_response(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn rpc_error(status: StatusCode, id: Value, code: i64, message: &str) -> Response {
+    rpc_response(status, &error_response(id, code, message, None))
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// DNS-rebinding protection: `Host` must be a loopback name or one named in
+/// `[mcp] allowed_hosts`; an `Origin`, when sent (browsers send it), must be
+/// named in `[mcp] allowed_origins`.
+fn check_host_and_origin(gw: &Gateway, headers: &HeaderMap) -> Result<(), Response> {
+    let host = header_str(headers, "host").unwrap_or_default();
+    let name = if host.starts_with('[') {
+        host.split_once(']')
+            .map_or(host, |(h, _)| &host[..=h.len()])
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    let mcp = &gw.config.mcp;
+    let host_ok = matches!(name, "127.0.0.1" | "localhost" | "[::1]")
+        || mcp.allowed_hosts.iter().any(|h| h == host || h == name);
+    if !host_ok {
+        return Err(rpc_error(
+            StatusCode::FORBIDDEN,
+            Value::Null,
+            codes::INVALID_REQUEST,
+            &format!(
+                "Host `{host}` is not allowed here (DNS-rebinding protection; see [mcp] allowed_hosts)"
+            ),
+        ));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default();
+        if !mcp.allowed_origins.iter().any(|o| o == origin) {
+            return Err(rpc_error(
+                StatusCode::FORBIDDEN,
+                Value::Null,
+                codes::INVALID_REQUEST,
+                &format!(
+                    "Origin `{origin}` is not allowed here (DNS-rebinding protection; see [mcp] allowed_origins)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn metadata_url(headers: &HeaderMap, server: &str) -> String {
+    let host = header_str(headers, "host").unwrap_or("127.0.0.1");
+    format!("http://{host}/.well-known/oauth-protected-resource/mcp/{server}")
+}
+
+/// 401 as the MCP authorization specification asks: `WWW-Authenticate`
+/// pointing at the protected-resource metadata.
+fn unauthorized(headers: &HeaderMap, server: &str, e: &crate::ApiError) -> Response {
+    let given = headers.contains_key(header::AUTHORIZATION);
+    let challenge = if given {
+        format!(
+            "Bearer error=\"invalid_token\", error_description=\"{}\", resource_metadata=\"{}\"",
+            e.message.replace(['"', '\\'], "'"),
+            metadata_url(headers, server)
+        )
+    } else {
+        format!(
+            "Bearer resource_metadata=\"{}\"",
+            metadata_url(headers, server)
+        )
+    };
+    let mut response = e.clone().into_response();
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    response
+}
+
+/// `GET /.well-known/oauth-protected-resource/mcp/{server}` (RFC 9728).
+pub(crate) async fn resource_metadata(
+    State(gw): State<Arc<Gateway>>,
+    Path(server): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !gw.config.servers.contains_key(&server) {
+        return crate::ApiError::not_found(format!("no tool server `{server}`")).into_response();
+    }
+    let host = header_str(&headers, "host").unwrap_or("127.0.0.1");
+    let doc = json!({
+        "resource": format!("http://{host}/mcp/{server}"),
+        "authorization_servers": gw.config.mcp.authorization_servers,
+        "bearer_methods_supported": ["header"],
+        "resource_name": format!("Warden MCP gateway: {server}"),
+        "resource_documentation": "https://github.com/warden-dev/warden/blob/main/docs/mcp.md",
+    });
+    rpc_response(StatusCode::OK, &doc)
+}
+
+/// `/mcp/{server}`: POST, GET and DELETE.
+pub(crate) async fn endpoint(
+    State(gw): State<Arc<Gateway>>,
+    Path(server): Path<String>,
+    method: Method,
+    auth: Authorization,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Err(r) = check_host_and_origin(&gw, &headers) {
+        return r;
+    }
+    let url = match gw.config.servers.get(&server).map(|s| &s.transport) {
+        Some(Transport::Http { url }) => url.clone(),
+        Some(_) => {
+            return crate::ApiError::not_found(format!(
+                "tool server `{server}` is not reached over Streamable HTTP (its transport is not `http`)"
+            ))
+            .into_response();
+        }
+        None => {
+            return crate::ApiError::not_found(format!("no tool server `{server}`"))
+                .into_response();
+        }
+    };
+    let caller = match gw.authenticate_agent(&auth) {
+        Ok(c) => c,
+        Err(e) => return unauthorized(&headers, &server, &e),
+    };
+    let session_id = header_str(&headers, "mcp-session-id").map(str::to_owned);
+    let session = match &session_id {
+        Some(id) => match gw.mcp_sessions.get(&server, id) {
+            Some(s) if s.owner == caller.spiffe => Some(s),
+            // Unknown, expired, or another identity's: the client starts over.
+            _ => {
+                return rpc_error(
+                    StatusCode::NOT_FOUND,
+                    Value::Null,
+                    codes::INVALID_REQUEST,
+                    "no such MCP session (it ended, expired, or belongs to another identity): initialize a new one",
+                );
+            }
+        },
+        None => None,
+    };
+    let ctx = upstream::Context {
+        gw: Arc::clone(&gw),
+        server: server.clone(),
+        url,
+        session_id,
+        headers,
+    };
+    match method {
+        Method::POST => {
+            let bytes = match body {
+                Ok(b) => b,
+                Err(e) => {
+                    return rpc_error(
+                        e.status(),
+                        Value::Null,
+                        codes::INVALID_REQUEST,
+                        &format!(
+                            "the message is over the limit of {} bytes or unreadable: {e}",
+                            gw.config.serve.max_body_bytes
+                        ),
+                    );
+                }
+            };
+            let msg = match Message::parse(&bytes) {
+                Ok(m) => m,
+                Err(e) => {
+                    return rpc_error(
+                        StatusCode::BAD_REQUEST,
+                        Value::Null,
+                        e.code(),
+                        &e.to_string(),
+                    );
+                }
+            };
+            let session = match session {
+                Some(s) => s,
+                None => {
+                    if gw.mcp_sessions.is_full() {
+                        return rpc_error(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            msg.id().cloned().unwrap_or(Value::Null),
+                            codes::INTERNAL_ERROR,
+                            "too many live MCP sessions: try again when idle ones have expired",
+                        );
+                    }
+                    new_session(&gw, &caller, &server, &ctx.headers)
+                }
+            };
+            upstream::post(ctx, session, msg).await
+        }
+        Method::GET => match session {
+            Some(s) => upstream::get(ctx, s).await,
+            None => rpc_error(
+                StatusCode::BAD_REQUEST,
+                Value::Null,
+                codes::INVALID_REQUEST,
+                "GET needs the `Mcp-Session-Id` of an initialized session",
+            ),
+        },
+        Method::DELETE => match session {
+            Some(_) => upstream::delete(ctx).await,
+            None => rpc_error(
+                StatusCode::BAD_REQUEST,
+                Value::Null,
+                codes::INVALID_REQUEST,
+                "DELETE needs the `Mcp-Session-Id` of an initialized session",
+            ),
+        },
+        _ => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE"))],
+        )
+            .into_response(),
+    }
+}
+
+/// A session not yet known by an id: the Warden session it decides in is
+/// `Warden-Session` when the agent names one (to share taint and budgets with
+/// its decision-API calls), else a new one per MCP session.
+fn new_session(
+    gw: &Arc<Gateway>,
+    caller: &Arc<Caller>,
+    server: &str,
+    headers: &HeaderMap,
+) -> Arc<HttpSession> {
+    let warden_session = header_str(headers, "warden-session")
+        .filter(|s| !s.is_empty() && s.len() <= 256 && !s.chars().any(char::is_control))
+        .map_or_else(|| format!("mcp-{}", uuid::Uuid::now_v7()), str::to_owned);
+    let governor = LocalGovernor {
+        gw: Arc::clone(gw),
+        caller: Arc::clone(caller),
+        server: server.to_owned(),
+        session: warden_session,
+        via: Via::McpHttp,
+    };
+    Arc::new(HttpSession {
+        owner: caller.spiffe.clone(),
+        mediator: Arc::new(Mediator::new(Arc::new(governor))),
+        last_seen: Mutex::new(Instant::now()),
+    })
+}
+
+/// An empty answer with a status.
+pub(crate) fn status_only(status: StatusCode) -> Response {
+    (status, Body::empty()).into_response()
+}

@@ -1,0 +1,177 @@
+//! Results reported back: `POST /v1/observations` (agents that use the
+//! decision API) and the MCP proxies. A result is classified, its classes
+//! taint the session, it is scanned for injected instructions, and an
+//! observation record goes to the audit log. Also `GET /v1/grants`: what an
+//! agent may see on one server (what `warden mcp wrap` filters `tools/list`
+//! with).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+use warden_audit::{AuditRecord, RecordKind};
+use warden_mcp::{Grants, Observation};
+use warden_policy::DecisionRequest;
+
+use crate::auth::Authorization;
+use crate::decisions::Via;
+use crate::error::ApiError;
+use crate::state::{Caller, Gateway};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObservationBody {
+    /// The id of the allowed decision whose action produced the output.
+    decision: String,
+    /// The output, any JSON.
+    output: Value,
+    /// Ignored beyond a check: the decision names its tool.
+    #[serde(default)]
+    tool: Option<String>,
+}
+
+pub(crate) async fn post_observation(
+    State(gw): State<Arc<Gateway>>,
+    auth: Authorization,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Observation>, ApiError> {
+    let caller = gw.authenticate_agent(&auth)?;
+    let req: ObservationBody = crate::error::json_body(body)?;
+    let via = Via::DecisionApi;
+    let observation = gw
+        .observe(
+            &caller,
+            &req.decision,
+            req.tool.as_deref(),
+            &req.output,
+            via,
+        )
+        .await?;
+    Ok(Json(observation))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct GrantsQuery {
+    server: String,
+}
+
+pub(crate) async fn get_grants(
+    State(gw): State<Arc<Gateway>>,
+    auth: Authorization,
+    Query(q): Query<GrantsQuery>,
+) -> Result<Json<Grants>, ApiError> {
+    let caller = gw.authenticate_agent(&auth)?;
+    Ok(Json(gw.grants(&caller, &q.server)?))
+}
+
+impl Gateway {
+    /// What `caller` may see and do on `server`.
+    pub(crate) fn grants(&self, caller: &Caller, server: &str) -> Result<Grants, ApiError> {
+        let snapshot = self.engine.snapshot();
+        if !snapshot.config.servers.contains_key(server) {
+            return Err(ApiError::not_found(format!("no tool server `{server}`")));
+        }
+        let agent = snapshot
+            .agents
+            .get(caller.svid.spiffe_id.agent())
+            .ok_or_else(|| ApiError::unauthorized("unknown_agent", "agent is not registered"))?;
+        Ok(Grants {
+            tools: agent.granted_tools(server).map(str::to_owned).collect(),
+            client_features: agent.manifest.client_features.iter().cloned().collect(),
+        })
+    }
+
+    /// Looks at the output of an allowed action: classifies it, taints the
+    /// session, scans it for injected instructions, records it.
+    pub(crate) async fn observe(
+        &self,
+        caller: &Arc<Caller>,
+        decision: &str,
+        tool: Option<&str>,
+        output: &Value,
+        via: Via,
+    ) -> Result<Observation, ApiError> {
+        let recent = self
+            .recent
+            .get(decision)
+            .filter(|r| r.caller.spiffe == caller.spiffe)
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no recent decision `{decision}` of this agent (decisions are kept for observations while they are among the last 10,000)"
+                ))
+            })?;
+        let action = &recent.action;
+        if let Some(tool) = tool
+            && tool != action.tool
+        {
+            return Err(ApiError::bad_request(
+                "bad_request",
+                format!(
+                    "decision `{decision}` was about `{}`, not `{tool}`",
+                    action.tool
+                ),
+            ));
+        }
+        if !action.allowed {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not_allowed",
+                format!(
+                    "decision `{decision}` did not allow the action: there is no output to observe"
+                ),
+            ));
+        }
+        let classes: Vec<String> = self.classifier.classes(output).into_iter().collect();
+        let injection = crate::injection::scan(output);
+        let kinds = (!injection.is_empty()).then(|| injection.join(", "));
+        let source = format!("{}/{} (decision {decision})", action.server, action.tool);
+        let id = &caller.svid.spiffe_id;
+        let request = DecisionRequest {
+            agent: id.agent(),
+            instance: id.instance(),
+            session: &action.session,
+            server: &action.server,
+            tool: &action.tool,
+            args: &Value::Null,
+        };
+        if !self
+            .engine
+            .observe(&request, &classes, kinds.as_deref(), &source)
+        {
+            return Err(ApiError::unavailable(
+                "too many live sessions: the observation cannot be kept",
+            ));
+        }
+        let mut record = AuditRecord::new(
+            0,
+            crate::now_millis(),
+            RecordKind::Observation,
+            via.as_str(),
+        );
+        record.decision_id = Some(decision.to_owned());
+        record.agent = Some(caller.spiffe.clone());
+        record.server = Some(action.server.clone());
+        record.tool = Some(action.tool.clone());
+        record.classes = classes.clone();
+        record.result_digest = Some(warden_audit::json_digest(output));
+        record.note = kinds.map(|k| format!("injected instructions: {k}"));
+        // The observation is written behind the answer: the action already
+        // ran, and its decision is on record.
+        let audit = self.audit.clone();
+        tokio::spawn(async move {
+            if let Err(e) = audit.append(record, None).await {
+                tracing::error!(error = %e, "an observation could not be recorded");
+            }
+        });
+        Ok(Observation {
+            classes,
+            injection,
+            rewritten: None,
+        })
+    }
+}
