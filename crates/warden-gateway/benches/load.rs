@@ -239,6 +239,7 @@ fn pieces(gw: &Gateway) -> anyhow::Result<Pieces> {
             server: "accounting",
             tool: "schedule_payment",
             args,
+            classes: &[],
         };
         let decision = gw.engine().decide(&request);
         if decision.outcome != DecisionOutcome::Allow {

@@ -247,6 +247,9 @@ impl Gateway {
     ) -> Result<(DecisionAnswer, Bytes), ApiError> {
         let started = std::time::Instant::now();
         let id = &caller.svid.spiffe_id;
+        // The arguments' data classes: `context.classes`, and what the flow
+        // rules check against the destination.
+        let classes: Vec<String> = self.classifier.classes(action.args).into_iter().collect();
         let request = DecisionRequest {
             agent: id.agent(),
             instance: id.instance(),
@@ -254,6 +257,7 @@ impl Gateway {
             server: action.server,
             tool: action.tool,
             args: action.args,
+            classes: &classes,
         };
         let decision = self.engine.decide(&request);
         let latency = started.elapsed();
@@ -277,9 +281,10 @@ impl Gateway {
                 None,
             ),
         };
+        answer.classes = classes.clone();
         // The record is durable before the answer leaves (sync durability); if it
         // cannot be written, the action is denied.
-        let record = crate::records::decision_record(
+        let mut record = crate::records::decision_record(
             &answer,
             &request,
             &digest,
@@ -288,6 +293,7 @@ impl Gateway {
             approval,
             action.via.as_str(),
         );
+        record.classes = classes;
         if let Err(e) = self.audit.append(record, Some(canonical)).await {
             answer.decision = DecisionOutcome::Deny;
             answer.reasons.push(format!(
@@ -499,6 +505,7 @@ impl Gateway {
                             server: &record.server,
                             tool: &record.tool,
                             args: &record.args,
+                            classes: &[],
                         };
                         self.engine.record_allowed(&request);
                         d.outcome = DecisionOutcome::Allow;

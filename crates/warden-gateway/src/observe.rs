@@ -138,6 +138,7 @@ impl Gateway {
             server: &action.server,
             tool: &action.tool,
             args: &Value::Null,
+            classes: &[],
         };
         if !self
             .engine

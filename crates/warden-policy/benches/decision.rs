@@ -65,6 +65,7 @@ fn decision(c: &mut Criterion) {
                 server: &body.server,
                 tool: &body.tool,
                 args: &body.args,
+                classes: &[],
             };
             let d = snapshot.evaluate_unsliced(&request, &history);
             assert_eq!(d.outcome, DecisionOutcome::Allow);

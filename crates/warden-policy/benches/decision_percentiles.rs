@@ -102,6 +102,7 @@ fn main() {
         server: &body.server,
         tool: &body.tool,
         args: &body.args,
+        classes: &[],
     };
     percentiles("  Engine::decide, parsed request", || {
         black_box(engine.decide(black_box(&request)));

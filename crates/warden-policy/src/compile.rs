@@ -206,13 +206,22 @@ impl Builder<'_> {
                 .and_then(|d| d.destination)
                 .or(server_config.map(|s| s.destination))
                 .unwrap_or(Destination::External);
-            ToolInfo::new(
+            let mut info = ToolInfo::new(
                 server,
                 tool,
                 op,
                 destination,
                 declared.and_then(|d| d.input_schema.clone()),
-            )
+            );
+            info.cleared = declared
+                .and_then(|d| d.cleared.clone())
+                .or(server_config.map(|s| s.cleared.clone()))
+                .unwrap_or_default();
+            if let Some(d) = declared {
+                info.destination_argument = d.destination_argument.clone();
+                info.external_cleared = d.external_cleared.clone();
+            }
+            info
         });
         (info.uid.clone(), info.action.clone())
     }

@@ -73,6 +73,13 @@ pub struct ToolConfig {
     pub cleared: Option<Vec<String>>,
     /// The JSON Schema of the tool's input, if known.
     pub input_schema: Option<serde_json::Value>,
+    /// An argument naming where the data goes (an e-mail address or a URL):
+    /// the destination is `internal` only when its domain is one of
+    /// `[organisation] domains` (or under one), else `external`.
+    pub destination_argument: Option<String>,
+    /// The classes cleared when `destination_argument` makes the destination
+    /// external (default: none).
+    pub external_cleared: Vec<String>,
     /// Where the tool is declared.
     pub location: Location,
 }
@@ -152,6 +159,9 @@ pub struct Config {
     pub audit: AuditConfig,
     /// The MCP gateway's settings (`[mcp]`).
     pub mcp: McpConfig,
+    /// The organisation's own domains (`[organisation] domains`), lowercase:
+    /// addresses and hosts under them are internal.
+    pub organisation_domains: Vec<String>,
 }
 
 /// The MCP gateway's settings (`[mcp]`).
@@ -238,6 +248,15 @@ struct RawConfig {
     audit: RawAudit,
     #[serde(default)]
     mcp: RawMcp,
+    #[serde(default)]
+    organisation: RawOrganisation,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawOrganisation {
+    #[serde(default)]
+    domains: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -297,6 +316,8 @@ struct RawTool {
     destination: Option<Destination>,
     cleared: Option<toml::Spanned<Vec<String>>>,
     input_schema: Option<toml::Value>,
+    destination_argument: Option<String>,
+    external_cleared: Option<toml::Spanned<Vec<String>>>,
 }
 
 impl Config {
@@ -454,6 +475,20 @@ impl Config {
                 if let Some(cleared) = &raw_tool.cleared {
                     check_classes(&mut diags, cleared, format!("{tool_field}.cleared"));
                 }
+                if let Some(cleared) = &raw_tool.external_cleared {
+                    check_classes(
+                        &mut diags,
+                        cleared,
+                        format!("{tool_field}.external_cleared"),
+                    );
+                    if raw_tool.destination_argument.is_none() {
+                        diags.push(
+                            at(cleared.span().start),
+                            Some(format!("{tool_field}.external_cleared")),
+                            "`external_cleared` needs `destination_argument` (it applies when that argument makes the destination external)",
+                        );
+                    }
+                }
                 let input_schema = raw_tool.input_schema.map(|v| toml_to_json(&v));
                 tools.insert(
                     tool_name,
@@ -462,6 +497,11 @@ impl Config {
                         destination: raw_tool.destination,
                         cleared: raw_tool.cleared.map(toml::Spanned::into_inner),
                         input_schema,
+                        destination_argument: raw_tool.destination_argument,
+                        external_cleared: raw_tool
+                            .external_cleared
+                            .map(toml::Spanned::into_inner)
+                            .unwrap_or_default(),
                         location: tool_location,
                     },
                 );
@@ -549,6 +589,17 @@ impl Config {
                     authorization_servers: raw.mcp.authorization_servers.unwrap_or_default(),
                 }
             },
+            organisation_domains: raw
+                .organisation
+                .domains
+                .iter()
+                .map(|d| {
+                    d.trim()
+                        .trim_start_matches('@')
+                        .trim_end_matches('.')
+                        .to_ascii_lowercase()
+                })
+                .collect(),
         };
         diags.into_result(config)
     }

@@ -103,6 +103,7 @@ pub(crate) fn url_host(value: &str) -> Option<String> {
 pub(crate) fn build(
     tool: &ToolInfo,
     args: &serde_json::Map<String, Value>,
+    classes: &[String],
     history: &SessionHistory,
     instance: &str,
     notes: &mut Vec<String>,
@@ -141,7 +142,14 @@ pub(crate) fn build(
         ));
     }
     if tool.refs.classes {
-        pairs.push(("classes".to_owned(), RestrictedExpression::new_set([])));
+        pairs.push((
+            "classes".to_owned(),
+            RestrictedExpression::new_set(
+                classes
+                    .iter()
+                    .map(|c| RestrictedExpression::new_string(c.clone())),
+            ),
+        ));
     }
     if tool.refs.instance {
         pairs.push((

@@ -25,6 +25,9 @@ pub struct DecisionRequest<'a> {
     pub tool: &'a str,
     /// The arguments (a JSON object).
     pub args: &'a Value,
+    /// Data classes found in the arguments (`context.classes`; checked by
+    /// the flow rules).
+    pub classes: &'a [String],
 }
 
 /// Warden's answer, with everything needed to explain and audit it.
@@ -70,6 +73,9 @@ fn show(value: Option<&Value>) -> String {
         }
     }
 }
+
+/// The id under which decisions name the flow rules.
+pub const FLOW_RULE: &str = "warden/flow";
 
 impl Snapshot {
     /// Decides `request` given the session's history. Pure: budgets per hour and
@@ -123,6 +129,27 @@ impl Snapshot {
         let mut decision = self.evaluate_tool(agent, tool, request, history, sliced);
         decision.operation = Some(tool.operation);
         decision.destination = Some(tool.destination);
+        if decision.outcome != DecisionOutcome::Deny
+            && let Some(args) = request.args.as_object()
+        {
+            // Flow rules: whatever the policies say, data goes only where it
+            // is cleared to go.
+            let (destination, cleared, why) =
+                crate::flow::destination(tool, args, &self.config.organisation_domains);
+            decision.destination = Some(destination);
+            if let Some(reason) = crate::flow::violation(
+                tool,
+                destination,
+                cleared,
+                why.as_deref(),
+                request.classes,
+                history,
+            ) {
+                decision.outcome = DecisionOutcome::Deny;
+                decision.reasons = vec![reason];
+                decision.policies = vec![FLOW_RULE.to_owned()];
+            }
+        }
         decision
     }
 
@@ -174,7 +201,14 @@ impl Snapshot {
             ));
         }
         let mut notes = Vec::new();
-        let ctx = match context::build(tool, args, history, request.instance.as_str(), &mut notes) {
+        let ctx = match context::build(
+            tool,
+            args,
+            request.classes,
+            history,
+            request.instance.as_str(),
+            &mut notes,
+        ) {
             Ok(c) => c,
             Err(e) => return deny(format!("arguments cannot be evaluated: {e}")),
         };

@@ -44,7 +44,7 @@
 //! let args = serde_json::json!({"amount": 98.7});
 //! let request = DecisionRequest {
 //!     agent: &agent, instance: &instance, session: "s-1",
-//!     server: "accounting", tool: "schedule_payment", args: &args,
+//!     server: "accounting", tool: "schedule_payment", args: &args, classes: &[],
 //! };
 //! assert_eq!(engine.decide(&request).outcome, DecisionOutcome::Allow);
 //!
@@ -76,6 +76,7 @@ mod engine;
 mod entities;
 mod error;
 mod evaluate;
+mod flow;
 mod manifest;
 pub mod numbers;
 mod rewrite;
@@ -90,7 +91,8 @@ pub use config::{
 pub use context::SessionHistory;
 pub use engine::{DEFAULT_MAX_SESSIONS, Engine};
 pub use error::{Diagnostic, Location, PolicyError};
-pub use evaluate::{Decision, DecisionRequest};
+pub use evaluate::{Decision, DecisionRequest, FLOW_RULE};
+pub use flow::is_cleared;
 pub use manifest::{Budgets, CLIENT_FEATURES, Condition, Grant, MCP_METHOD_TOOLS, Manifest, Risk};
 pub use snapshot::{AgentInfo, CompiledPolicy, Snapshot, ToolInfo};
 pub use testcases::{CaseFailure, TestCases, TestReport};

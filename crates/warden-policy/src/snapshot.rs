@@ -85,6 +85,12 @@ pub struct ToolInfo {
     pub operation: Operation,
     /// Where it sends data.
     pub destination: Destination,
+    /// The classes it is cleared to receive (the tool's own, else its server's).
+    pub cleared: Vec<String>,
+    /// The argument that decides the destination, if one does.
+    pub destination_argument: Option<String>,
+    /// The classes cleared when that argument makes the destination external.
+    pub external_cleared: Vec<String>,
     pub(crate) uid: EntityUid,
     pub(crate) server_uid: EntityUid,
     pub(crate) action: EntityUid,
@@ -108,6 +114,9 @@ impl ToolInfo {
             key,
             operation,
             destination,
+            cleared: Vec::new(),
+            destination_argument: None,
+            external_cleared: Vec::new(),
             refs: References::default(),
             input_schema,
         }

@@ -33,6 +33,9 @@ struct RawCase {
     /// instructions.
     #[serde(default)]
     flagged: bool,
+    /// Classes found in the arguments (as the gateway's classifier would).
+    #[serde(default)]
+    classes: Vec<String>,
     expect: DecisionOutcome,
     reason: Option<String>,
 }
@@ -123,6 +126,7 @@ impl TestCases {
                         } else {
                             &case.args
                         },
+                        classes: &case.classes,
                     },
                     &history,
                 ),

@@ -220,6 +220,7 @@ pub fn decide(
         server: &body.server,
         tool: &body.tool,
         args: &body.args,
+        classes: &[],
     };
     engine.decide(&request)
 }

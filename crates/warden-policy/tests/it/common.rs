@@ -124,6 +124,7 @@ pub(crate) fn decide_with(
         server,
         tool,
         args,
+        classes: &[],
     };
     snapshot.evaluate(&request, history)
 }
@@ -147,6 +148,7 @@ pub(crate) fn engine_decide(
         server,
         tool,
         args,
+        classes: &[],
     };
     engine.decide(&request)
 }

@@ -8,6 +8,7 @@
 mod common;
 mod contract;
 mod examples;
+mod flow;
 mod manifest_errors;
 mod reload;
 mod slicing;

@@ -326,6 +326,7 @@ fn check(snapshot: &Snapshot, agents: usize, r: &RequestSpec) -> Result<(), Test
             .iter()
             .map(|i| format!("{}/{}", SERVERS[i / TOOLS.len()], TOOLS[i % TOOLS.len()]))
             .collect(),
+        ..SessionHistory::default()
     };
     let request = DecisionRequest {
         agent: &agent,
@@ -334,6 +335,7 @@ fn check(snapshot: &Snapshot, agents: usize, r: &RequestSpec) -> Result<(), Test
         server,
         tool,
         args: &r.args,
+        classes: &[],
     };
     let sliced = snapshot.evaluate(&request, &history);
     let full = snapshot.evaluate_unsliced(&request, &history);
@@ -471,6 +473,7 @@ fn an_ungranted_tool_names_the_forbid_that_matches() {
         server: "s0",
         tool: "t0",
         args: &r.args,
+        classes: &[],
     };
     let d = snapshot.evaluate(&request, &SessionHistory::default());
     assert_eq!(d.policies, ["org/0"]);

@@ -1,0 +1,248 @@
+//! Flow rules: classes in arguments and session taint against the
+//! destination's cleared classes; destinations decided by an argument;
+//! `context.classes` and `context.session.taint` in conditions.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use warden_policy::{
+    Config, DecisionRequest, Engine, FLOW_RULE, Manifest, PolicyInputs, SessionHistory, compile,
+};
+use warden_types::{AgentName, DecisionOutcome, InstanceId};
+
+const CONFIG: &str = r#"
+trust_domain = "example.org"
+
+[organisation]
+domains = ["example.com"]
+
+[servers.crm]
+transport = "api"
+destination = "internal"
+cleared = ["pii"]
+
+[servers.mail]
+transport = "api"
+destination = "internal"
+cleared = ["pii.contact"]
+
+[servers.mail.tools.send]
+operation = "send"
+destination_argument = "to"
+
+[servers.paste]
+transport = "api"
+destination = "external"
+cleared = []
+"#;
+
+const AGENT: &str = r#"
+name: support-bot
+owner: care@example.com
+purpose: answers tickets
+tools:
+  crm: { lookup_customer: read }
+  mail: { send: send }
+  paste: { upload: send }
+"#;
+
+fn engine(org: &[(&str, &str)]) -> Engine {
+    let config = Config::parse("warden.toml", CONFIG, Path::new(".")).unwrap();
+    let manifest = Manifest::parse("support-bot.yaml", AGENT, &config).unwrap();
+    let inputs = PolicyInputs {
+        config: Arc::new(config),
+        manifests: vec![manifest],
+        org_files: org
+            .iter()
+            .map(|(f, t)| ((*f).to_owned(), (*t).to_owned()))
+            .collect(),
+    };
+    Engine::new(compile(&inputs).unwrap_or_else(|e| panic!("{e}")))
+}
+
+struct Ask<'a> {
+    agent: AgentName,
+    instance: InstanceId,
+    session: &'a str,
+}
+
+impl Ask<'_> {
+    fn new(session: &str) -> Ask<'_> {
+        Ask {
+            agent: AgentName::new("support-bot").unwrap(),
+            instance: InstanceId::new("i-1").unwrap(),
+            session,
+        }
+    }
+
+    fn request<'r>(
+        &'r self,
+        server: &'r str,
+        tool: &'r str,
+        args: &'r Value,
+        classes: &'r [String],
+    ) -> DecisionRequest<'r> {
+        DecisionRequest {
+            agent: &self.agent,
+            instance: &self.instance,
+            session: self.session,
+            server,
+            tool,
+            args,
+            classes,
+        }
+    }
+}
+
+#[test]
+fn a_session_that_read_pii_cannot_send_it_outside_even_paraphrased() {
+    let engine = engine(&[]);
+    let ask = Ask::new("s1");
+    let none = json!({});
+    let read = ask.request("crm", "lookup_customer", &none, &[]);
+    assert_eq!(engine.decide(&read).outcome, DecisionOutcome::Allow);
+    // The result held an address and a date of birth.
+    let classes = ["pii.contact".to_owned(), "pii.dob".to_owned()];
+    assert!(engine.observe(&read, &classes, None, "crm/lookup_customer (decision d-1)"));
+
+    // The agent paraphrases: the arguments carry no classes of their own.
+    let external = json!({"to": "someone@gmail.test", "body": "the customer was born in spring"});
+    let d = engine.decide(&ask.request("mail", "send", &external, &[]));
+    assert_eq!(d.outcome, DecisionOutcome::Deny);
+    assert_eq!(d.policies, [FLOW_RULE]);
+    let reason = &d.reasons[0];
+    assert!(reason.contains("`pii.contact`"), "{reason}");
+    assert!(
+        reason.contains("crm/lookup_customer (decision d-1)"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("outside the organisation's domains"),
+        "{reason}"
+    );
+
+    // Internal mail is cleared for pii.contact, but not for pii.dob.
+    let internal = json!({"to": "colleague@example.com"});
+    let d = engine.decide(&ask.request("mail", "send", &internal, &[]));
+    assert_eq!(d.outcome, DecisionOutcome::Deny);
+    assert!(d.reasons[0].contains("`pii.dob`"), "{:?}", d.reasons);
+
+    // A session with only contact data may mail it internally, not paste it.
+    let ask2 = Ask::new("s2");
+    let read2 = ask2.request("crm", "lookup_customer", &none, &[]);
+    assert_eq!(engine.decide(&read2).outcome, DecisionOutcome::Allow);
+    engine.observe(
+        &read2,
+        &["pii.contact".to_owned()],
+        None,
+        "crm/lookup_customer (decision d-2)",
+    );
+    let d = engine.decide(&ask2.request("mail", "send", &internal, &[]));
+    assert_eq!(d.outcome, DecisionOutcome::Allow, "{:?}", d.reasons);
+    let d = engine.decide(&ask2.request("paste", "upload", &none, &[]));
+    assert_eq!(d.outcome, DecisionOutcome::Deny);
+    assert!(
+        d.reasons[0].contains("cleared for no classes"),
+        "{:?}",
+        d.reasons
+    );
+}
+
+#[test]
+fn classes_in_the_arguments_are_checked_and_taint_is_per_session() {
+    let engine = engine(&[]);
+    let ask = Ask::new("fresh");
+    let args = json!({"to": "partner@other.test"});
+    // Nothing sensitive: external mail is fine.
+    let d = engine.decide(&ask.request("mail", "send", &args, &[]));
+    assert_eq!(d.outcome, DecisionOutcome::Allow, "{:?}", d.reasons);
+    // A card number in the body: not cleared anywhere here.
+    let card = ["financial.card".to_owned()];
+    let d = engine.decide(&ask.request("mail", "send", &args, &card));
+    assert_eq!(d.outcome, DecisionOutcome::Deny);
+    assert!(
+        d.reasons[0].contains("the arguments carry `financial.card`"),
+        "{:?}",
+        d.reasons
+    );
+    // Several recipients: one outside makes it external; none at all too.
+    let mixed = json!({"to": ["a@example.com", "b@evil.test"]});
+    let contact = ["pii.contact".to_owned()];
+    assert_eq!(
+        engine
+            .decide(&ask.request("mail", "send", &mixed, &contact))
+            .outcome,
+        DecisionOutcome::Deny
+    );
+    let inside = json!({"to": "a@example.com, b@sales.example.com"});
+    assert_eq!(
+        engine
+            .decide(&ask.request("mail", "send", &inside, &contact))
+            .outcome,
+        DecisionOutcome::Allow
+    );
+    let missing = json!({});
+    assert_eq!(
+        engine
+            .decide(&ask.request("mail", "send", &missing, &contact))
+            .outcome,
+        DecisionOutcome::Deny
+    );
+}
+
+#[test]
+fn conditions_see_classes_taint_and_injection_flags() {
+    let org = r#"
+@id("no-credentials-anywhere")
+forbid (principal, action, resource) when { context.classes.contains("credentials") };
+
+@id("no-sends-after-injection")
+forbid (principal, action == Warden::Action::"send", resource) when { context.session.flagged };
+"#;
+    let engine = engine(&[("org.cedar", org)]);
+    let ask = Ask::new("s");
+    let none = json!({});
+    let creds = ["credentials".to_owned()];
+    let d = engine.decide(&ask.request("crm", "lookup_customer", &none, &creds));
+    assert_eq!(d.outcome, DecisionOutcome::Deny);
+    assert_eq!(d.policies, ["no-credentials-anywhere"]);
+
+    let read = ask.request("crm", "lookup_customer", &none, &[]);
+    assert_eq!(engine.decide(&read).outcome, DecisionOutcome::Allow);
+    engine.observe(
+        &read,
+        &[],
+        Some("role_marker"),
+        "crm/lookup_customer (decision d-9)",
+    );
+    let internal = json!({"to": "a@example.com"});
+    let d = engine.decide(&ask.request("mail", "send", &internal, &[]));
+    assert_eq!(d.outcome, DecisionOutcome::Deny);
+    assert_eq!(d.policies, ["no-sends-after-injection"]);
+    // A read is still allowed in the flagged session.
+    assert_eq!(engine.decide(&read).outcome, DecisionOutcome::Allow);
+}
+
+#[test]
+fn taint_is_bounded_and_keeps_the_first_source() {
+    let mut history = SessionHistory::default();
+    history.taint(&["pii".to_owned()], "first");
+    history.taint(&["pii".to_owned()], "second");
+    assert_eq!(history.taint["pii"], "first");
+    let many: Vec<String> = (0..500).map(|i| format!("custom.c{i}")).collect();
+    history.taint(&many, "flood");
+    assert!(history.taint.len() <= 64);
+}
+
+#[test]
+fn external_cleared_needs_a_destination_argument() {
+    let text = format!(
+        "{CONFIG}\n[servers.crm.tools.export]\noperation = \"send\"\nexternal_cleared = [\"pii\"]\n"
+    );
+    let err = Config::parse("warden.toml", &text, Path::new(".")).unwrap_err();
+    assert!(
+        err.to_string().contains("needs `destination_argument`"),
+        "{err}"
+    );
+}
