@@ -36,9 +36,10 @@ pub enum Ended {
     ServerExited(String),
 }
 
-/// One line, bounded: `Ok(None)` at end of input; an over-long line is
-/// skipped to its end and reported as `Err(length seen)`.
-pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(
+/// Reads one line into `buf`, bounded by `max` bytes: `Ok(None)` at the end
+/// of input; an over-long line is skipped to its end and reported as
+/// `Some(Err(length seen))`.
+pub async fn read_line<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     buf: &mut Vec<u8>,
     max: usize,

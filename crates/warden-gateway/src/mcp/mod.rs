@@ -6,6 +6,7 @@
 //! moves bytes: POST with JSON or SSE answers, the GET stream, DELETE.
 
 pub(crate) mod governor;
+mod hosted;
 mod sse;
 mod upstream;
 
@@ -38,6 +39,8 @@ pub(crate) const MAX_MCP_SESSIONS: usize = 10_000;
 pub(crate) struct HttpSession {
     pub(crate) owner: String,
     pub(crate) mediator: Arc<Mediator<LocalGovernor>>,
+    /// The server process, for a stdio server hosted by the gateway.
+    hosted: Option<Arc<hosted::Hosted>>,
     last_seen: Mutex<Instant>,
 }
 
@@ -68,7 +71,10 @@ impl McpSessions {
     }
 
     fn remove(&self, server: &str, id: &str) {
-        self.map.lock().remove(&(server.to_owned(), id.to_owned()));
+        let removed = self.map.lock().remove(&(server.to_owned(), id.to_owned()));
+        if let Some(hosted) = removed.and_then(|s| s.hosted.clone()) {
+            hosted.stop();
+        }
     }
 
     fn is_full(&self) -> bool {
@@ -79,7 +85,13 @@ impl McpSessions {
     pub(crate) fn expire(&self, idle: Duration) -> usize {
         let mut map = self.map.lock();
         let before = map.len();
-        map.retain(|_, s| s.last_seen.lock().elapsed() < idle);
+        map.retain(|_, s| {
+            let live = s.last_seen.lock().elapsed() < idle;
+            if !live && let Some(hosted) = &s.hosted {
+                hosted.stop();
+            }
+            live
+        });
         before - map.len()
     }
 }
@@ -204,11 +216,11 @@ pub(crate) async fn endpoint(
     if let Err(r) = check_host_and_origin(&gw, &headers) {
         return r;
     }
-    let url = match gw.config.servers.get(&server).map(|s| &s.transport) {
-        Some(Transport::Http { url }) => url.clone(),
-        Some(_) => {
+    let transport = match gw.config.servers.get(&server).map(|s| &s.transport) {
+        Some(t @ (Transport::Http { .. } | Transport::Stdio { .. })) => t.clone(),
+        Some(Transport::Api) => {
             return crate::ApiError::not_found(format!(
-                "tool server `{server}` is not reached over Streamable HTTP (its transport is not `http`)"
+                "tool server `{server}` has transport `api`: agents ask the decision API for it"
             ))
             .into_response();
         }
@@ -237,80 +249,158 @@ pub(crate) async fn endpoint(
         },
         None => None,
     };
-    let ctx = upstream::Context {
-        gw: Arc::clone(&gw),
-        server: server.clone(),
-        url,
-        session_id,
-        headers,
-    };
-    match method {
-        Method::POST => {
-            let bytes = match body {
-                Ok(b) => b,
-                Err(e) => {
-                    return rpc_error(
-                        e.status(),
-                        Value::Null,
-                        codes::INVALID_REQUEST,
-                        &format!(
-                            "the message is over the limit of {} bytes or unreadable: {e}",
-                            gw.config.serve.max_body_bytes
-                        ),
-                    );
-                }
-            };
-            let msg = match Message::parse(&bytes) {
-                Ok(m) => m,
-                Err(e) => {
-                    return rpc_error(
-                        StatusCode::BAD_REQUEST,
-                        Value::Null,
-                        e.code(),
-                        &e.to_string(),
-                    );
-                }
-            };
-            let session = match session {
-                Some(s) => s,
-                None => {
-                    if gw.mcp_sessions.is_full() {
-                        return rpc_error(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            msg.id().cloned().unwrap_or(Value::Null),
-                            codes::INTERNAL_ERROR,
-                            "too many live MCP sessions: try again when idle ones have expired",
-                        );
-                    }
-                    new_session(&gw, &caller, &server, &ctx.headers)
-                }
-            };
-            upstream::post(ctx, session, msg).await
+    if method == Method::POST {
+        let bytes = match body {
+            Ok(b) => b,
+            Err(e) => {
+                return rpc_error(
+                    e.status(),
+                    Value::Null,
+                    codes::INVALID_REQUEST,
+                    &format!(
+                        "the message is over the limit of {} bytes or unreadable: {e}",
+                        gw.config.serve.max_body_bytes
+                    ),
+                );
+            }
+        };
+        let msg = match Message::parse(&bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                return rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    Value::Null,
+                    e.code(),
+                    &e.to_string(),
+                );
+            }
+        };
+        if session.is_none() && gw.mcp_sessions.is_full() {
+            return rpc_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                msg.id().cloned().unwrap_or(Value::Null),
+                codes::INTERNAL_ERROR,
+                "too many live MCP sessions: try again when idle ones have expired",
+            );
         }
-        Method::GET => match session {
-            Some(s) => upstream::get(ctx, s).await,
-            None => rpc_error(
-                StatusCode::BAD_REQUEST,
-                Value::Null,
-                codes::INVALID_REQUEST,
-                "GET needs the `Mcp-Session-Id` of an initialized session",
-            ),
-        },
-        Method::DELETE => match session {
-            Some(_) => upstream::delete(ctx).await,
-            None => rpc_error(
-                StatusCode::BAD_REQUEST,
-                Value::Null,
-                codes::INVALID_REQUEST,
-                "DELETE needs the `Mcp-Session-Id` of an initialized session",
-            ),
-        },
+        return match transport {
+            Transport::Stdio { command } => {
+                post_hosted(&gw, &caller, &server, &headers, session, &command, msg).await
+            }
+            Transport::Http { url } => {
+                let session =
+                    session.unwrap_or_else(|| new_session(&gw, &caller, &server, &headers, None));
+                let ctx = upstream::Context {
+                    gw: Arc::clone(&gw),
+                    server,
+                    url,
+                    session_id,
+                    headers,
+                };
+                upstream::post(ctx, session, msg).await
+            }
+            Transport::Api => status_only(StatusCode::NOT_FOUND),
+        };
+    }
+    let Some(session) = session else {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            codes::INVALID_REQUEST,
+            &format!("{method} needs the `Mcp-Session-Id` of an initialized session"),
+        );
+    };
+    match (method, transport, &session.hosted) {
+        (Method::GET, _, Some(h)) => hosted::get(h),
+        (Method::DELETE, _, Some(_)) => {
+            if let Some(sid) = &session_id {
+                gw.mcp_sessions.remove(&server, sid);
+            }
+            status_only(StatusCode::OK)
+        }
+        (m @ (Method::GET | Method::DELETE), Transport::Http { url }, None) => {
+            let ctx = upstream::Context {
+                gw: Arc::clone(&gw),
+                server,
+                url,
+                session_id,
+                headers,
+            };
+            if m == Method::GET {
+                upstream::get(ctx, session).await
+            } else {
+                upstream::delete(ctx).await
+            }
+        }
         _ => (
             StatusCode::METHOD_NOT_ALLOWED,
             [(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE"))],
         )
             .into_response(),
     }
+}
+
+/// POST to a stdio server the gateway hosts: `initialize` without a session
+/// starts the server process for a new session.
+async fn post_hosted(
+    gw: &Arc<Gateway>,
+    caller: &Arc<Caller>,
+    server: &str,
+    headers: &HeaderMap,
+    session: Option<Arc<HttpSession>>,
+    command: &[String],
+    msg: Message,
+) -> Response {
+    if let Some(session) = session {
+        let Some(h) = session.hosted.clone() else {
+            return status_only(StatusCode::NOT_FOUND);
+        };
+        return hosted::post(gw, &session, &h, msg, None).await;
+    }
+    if msg.method() != Some("initialize") {
+        // Without a session there is no server process: only `initialize`
+        // starts one. (A newer client's `server/discover` probe lands here
+        // and falls back to `initialize`, as the specification intends.)
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            msg.id().cloned().unwrap_or(Value::Null),
+            codes::INVALID_REQUEST,
+            "no session: send `initialize` first (this server is started per MCP session)",
+        );
+    }
+    let sid = uuid::Uuid::new_v4().simple().to_string();
+    let mediator = new_mediator(gw, caller, server, headers);
+    let h = match hosted::Hosted::start(gw, server, &sid, command, Arc::clone(&mediator)) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start a hosted tool server");
+            return rpc_response(
+                StatusCode::OK,
+                &error_response(
+                    msg.id().cloned().unwrap_or(Value::Null),
+                    codes::UPSTREAM,
+                    &e,
+                    None,
+                ),
+            );
+        }
+    };
+    let session = Arc::new(HttpSession {
+        owner: caller.spiffe.clone(),
+        mediator,
+        hosted: Some(Arc::clone(&h)),
+        last_seen: Mutex::new(Instant::now()),
+    });
+    if !gw.mcp_sessions.insert(server, &sid, Arc::clone(&session)) {
+        h.stop();
+        return rpc_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            msg.id().cloned().unwrap_or(Value::Null),
+            codes::INTERNAL_ERROR,
+            "too many live MCP sessions: try again when idle ones have expired",
+        );
+    }
+    hosted::post(gw, &session, &h, msg, Some(&sid)).await
 }
 
 /// A session not yet known by an id: the Warden session it decides in is
@@ -321,7 +411,22 @@ fn new_session(
     caller: &Arc<Caller>,
     server: &str,
     headers: &HeaderMap,
+    hosted: Option<Arc<hosted::Hosted>>,
 ) -> Arc<HttpSession> {
+    Arc::new(HttpSession {
+        owner: caller.spiffe.clone(),
+        mediator: new_mediator(gw, caller, server, headers),
+        hosted,
+        last_seen: Mutex::new(Instant::now()),
+    })
+}
+
+fn new_mediator(
+    gw: &Arc<Gateway>,
+    caller: &Arc<Caller>,
+    server: &str,
+    headers: &HeaderMap,
+) -> Arc<Mediator<LocalGovernor>> {
     let warden_session = header_str(headers, "warden-session")
         .filter(|s| !s.is_empty() && s.len() <= 256 && !s.chars().any(char::is_control))
         .map_or_else(|| format!("mcp-{}", uuid::Uuid::now_v7()), str::to_owned);
@@ -332,11 +437,7 @@ fn new_session(
         session: warden_session,
         via: Via::McpHttp,
     };
-    Arc::new(HttpSession {
-        owner: caller.spiffe.clone(),
-        mediator: Arc::new(Mediator::new(Arc::new(governor))),
-        last_seen: Mutex::new(Instant::now()),
-    })
+    Arc::new(Mediator::new(Arc::new(governor)))
 }
 
 /// An empty answer with a status.
