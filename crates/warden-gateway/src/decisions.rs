@@ -95,6 +95,8 @@ pub(crate) struct ActionRef {
     pub(crate) tool: String,
     pub(crate) session: String,
     pub(crate) allowed: bool,
+    /// Where it was intercepted.
+    pub(crate) via: Via,
 }
 
 impl ActionRef {
@@ -104,6 +106,7 @@ impl ActionRef {
             tool: action.tool.to_owned(),
             session: action.session.to_owned(),
             allowed,
+            via: action.via,
         }
     }
 }
@@ -238,6 +241,26 @@ pub(crate) struct Action<'a> {
 }
 
 impl Gateway {
+    /// The data classes in an action's arguments. An argument that names the
+    /// destination (an address the data goes to) is where the data goes, not
+    /// data: it is left out.
+    fn argument_classes(&self, action: &Action<'_>) -> Vec<String> {
+        let snapshot = self.engine.snapshot();
+        let skip = snapshot
+            .tool(action.server, action.tool)
+            .and_then(|t| t.destination_argument.as_deref());
+        match (skip, action.args) {
+            (Some(name), Value::Object(map)) if map.contains_key(name) => {
+                let mut rest = map.clone();
+                rest.remove(name);
+                self.classifier.classes(&Value::Object(rest))
+            }
+            _ => self.classifier.classes(action.args),
+        }
+        .into_iter()
+        .collect()
+    }
+
     /// Decides one action, records it, and returns the answer with its wire
     /// form. Every interception point comes through here.
     pub(crate) async fn decide_action(
@@ -249,7 +272,7 @@ impl Gateway {
         let id = &caller.svid.spiffe_id;
         // The arguments' data classes: `context.classes`, and what the flow
         // rules check against the destination.
-        let classes: Vec<String> = self.classifier.classes(action.args).into_iter().collect();
+        let classes = self.argument_classes(action);
         let request = DecisionRequest {
             agent: id.agent(),
             instance: id.instance(),
@@ -604,6 +627,7 @@ impl Gateway {
                     tool: record.tool.clone(),
                     session: record.session.clone(),
                     allowed: false,
+                    via,
                 };
                 let outcome = self.approval_outcome(record, via).await?;
                 let body = Bytes::from(serde_json::to_vec(&outcome).map_err(|e| {

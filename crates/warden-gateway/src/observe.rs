@@ -19,7 +19,6 @@ use warden_mcp::{Grants, Observation};
 use warden_policy::DecisionRequest;
 
 use crate::auth::Authorization;
-use crate::decisions::Via;
 use crate::error::ApiError;
 use crate::state::{Caller, Gateway};
 
@@ -42,15 +41,8 @@ pub(crate) async fn post_observation(
 ) -> Result<Json<Observation>, ApiError> {
     let caller = gw.authenticate_agent(&auth)?;
     let req: ObservationBody = crate::error::json_body(body)?;
-    let via = Via::DecisionApi;
     let observation = gw
-        .observe(
-            &caller,
-            &req.decision,
-            req.tool.as_deref(),
-            &req.output,
-            via,
-        )
+        .observe(&caller, &req.decision, req.tool.as_deref(), &req.output)
         .await?;
     Ok(Json(observation))
 }
@@ -94,7 +86,6 @@ impl Gateway {
         decision: &str,
         tool: Option<&str>,
         output: &Value,
-        via: Via,
     ) -> Result<Observation, ApiError> {
         let recent = self
             .recent
@@ -152,7 +143,7 @@ impl Gateway {
             0,
             crate::now_millis(),
             RecordKind::Observation,
-            via.as_str(),
+            action.via.as_str(),
         );
         record.decision_id = Some(decision.to_owned());
         record.agent = Some(caller.spiffe.clone());

@@ -100,22 +100,42 @@ pub(crate) fn violation(
     } else {
         cleared.join(", ")
     };
-    if let Some(class) = classes.iter().find(|c| !is_cleared(cleared, c)) {
+    let carried: Vec<String> = classes
+        .iter()
+        .filter(|c| !is_cleared(cleared, c))
+        .map(|c| format!("`{c}`"))
+        .collect();
+    if !carried.is_empty() {
         return Some(format!(
-            "data flow: the arguments carry `{class}`, and `{}` sends to an {place} cleared for {cleared_list}",
+            "data flow: the arguments carry {}, and `{}` sends to an {place} cleared for {cleared_list}",
+            carried.join(", "),
             tool.key
         ));
     }
-    history
+    // Every uncleared class the session read, with the call it came from.
+    let mut by_source: Vec<(&str, Vec<String>)> = Vec::new();
+    for (class, source) in history
         .taint
         .iter()
-        .find(|(c, _)| !is_cleared(cleared, c))
-        .map(|(class, source)| {
-            format!(
-                "data flow: this session read `{class}` from {source}, and `{}` sends to an {place} cleared for {cleared_list}",
-                tool.key
-            )
-        })
+        .filter(|(c, _)| !is_cleared(cleared, c))
+    {
+        match by_source.iter_mut().find(|(s, _)| *s == source.as_str()) {
+            Some((_, list)) => list.push(format!("`{class}`")),
+            None => by_source.push((source.as_str(), vec![format!("`{class}`")])),
+        }
+    }
+    if by_source.is_empty() {
+        return None;
+    }
+    let read: Vec<String> = by_source
+        .iter()
+        .map(|(source, list)| format!("{} from {source}", list.join(", ")))
+        .collect();
+    Some(format!(
+        "data flow: this session read {}, and `{}` sends to an {place} cleared for {cleared_list}",
+        read.join("; "),
+        tool.key
+    ))
 }
 
 #[cfg(test)]

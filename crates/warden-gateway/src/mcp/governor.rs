@@ -79,7 +79,7 @@ impl Governor for LocalGovernor {
     async fn observe(&self, decision: &str, tool: &str, result: &Value) -> Option<Observation> {
         match self
             .gw
-            .observe(&self.caller, decision, Some(tool), result, self.via)
+            .observe(&self.caller, decision, Some(tool), result)
             .await
         {
             Ok(o) => Some(o),

@@ -9,6 +9,7 @@
 mod audit;
 mod classify;
 mod cli;
+mod mcp;
 mod serve;
 
 use std::path::{Path, PathBuf};
