@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test, with the PostgreSQL suite enabled.
 #
-# Installs nothing beyond what cargo fetches: the tests need Rust and a
-# PostgreSQL server. WARDEN_TEST_POSTGRES defaults to the local server at
+# Besides what cargo fetches, it installs the MCP software the end-to-end
+# tests put Warden between (tests/mcp/setup.sh: the official Python SDK from
+# PyPI into tests/mcp/.venv, the reference servers and the TypeScript SDK from
+# npm into tests/mcp/node_modules; needs python3 >= 3.10 and Node.js >= 20;
+# a second run skips it). The tests also need a PostgreSQL server.
+# WARDEN_TEST_POSTGRES defaults to the local server at
 # 127.0.0.1:5432 (user postgres, database test); this script starts it if it is
 # installed but stopped. Set WARDEN_TEST_POSTGRES= (empty) to skip the
 # PostgreSQL tests; they then say loudly that they were skipped.
@@ -22,5 +26,7 @@ elif command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; t
   fi
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
 fi
+
+bash tests/mcp/setup.sh
 
 cargo test --workspace --locked "$@"

@@ -20,6 +20,8 @@ use crate::message::{Kind, Message, codes, error_response};
 pub struct StdioOptions {
     /// The server's command and arguments.
     pub command: Vec<String>,
+    /// The directory the server runs in (default: the current one).
+    pub cwd: Option<std::path::PathBuf>,
     /// How long a client request may wait for the server's answer.
     pub call_timeout: Duration,
     /// The largest message accepted from either side, in bytes.
@@ -96,7 +98,11 @@ where
         .command
         .split_first()
         .ok_or_else(|| McpError::Spawn("the server command is empty".into()))?;
-    let mut child = tokio::process::Command::new(program)
+    let mut command = tokio::process::Command::new(program);
+    if let Some(dir) = &options.cwd {
+        command.current_dir(dir);
+    }
+    let mut child = command
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -493,7 +493,8 @@ fn validate_conditions(b: &mut Builder<'_>) {
             continue;
         };
         let hosts: Vec<String> = info.refs.hosts.iter().cloned().collect();
-        let schema = match Schema::from_json_value(entities::schema_json(&args, &hosts)) {
+        let paths: Vec<String> = info.refs.paths.iter().cloned().collect();
+        let schema = match Schema::from_json_value(entities::schema_json(&args, &hosts, &paths)) {
             Ok(s) => s,
             Err(e) => {
                 b.diags.push(

@@ -92,6 +92,28 @@ fn convert(
     }
 }
 
+/// A path argument normalised without touching the file system: `.` and
+/// empty segments dropped, `..` taking one segment back. `None` for a path
+/// that is not absolute, climbs above the root, or holds a NUL: conditions on
+/// it then error, and an error denies.
+pub(crate) fn normal_path(value: &str) -> Option<String> {
+    let rest = value.strip_prefix('/')?;
+    if value.contains('\0') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in rest.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(format!("/{}", parts.join("/")))
+}
+
 /// The host of a URL argument, lowercased and IDNA-normalised.
 pub(crate) fn url_host(value: &str) -> Option<String> {
     let url = url::Url::parse(value).ok()?;
@@ -105,6 +127,7 @@ pub(crate) fn build(
     args: &serde_json::Map<String, Value>,
     classes: &[String],
     history: &SessionHistory,
+    destination: crate::config::Destination,
     instance: &str,
     notes: &mut Vec<String>,
 ) -> Result<Context, String> {
@@ -128,6 +151,12 @@ pub(crate) fn build(
             host_fields.push((name.clone(), RestrictedExpression::new_string(host)));
         }
     }
+    let mut path_fields = Vec::new();
+    for name in &tool.refs.paths {
+        if let Some(path) = args.get(name).and_then(Value::as_str).and_then(normal_path) {
+            path_fields.push((name.clone(), RestrictedExpression::new_string(path)));
+        }
+    }
     // Only what some policy of this tool reads goes in: every field costs on
     // every decision.
     let mut pairs = Vec::with_capacity(6);
@@ -139,6 +168,12 @@ pub(crate) fn build(
         pairs.push((
             "hosts".to_owned(),
             RestrictedExpression::new_record(host_fields).map_err(|e| e.to_string())?,
+        ));
+    }
+    if !tool.refs.paths.is_empty() {
+        pairs.push((
+            "paths".to_owned(),
+            RestrictedExpression::new_record(path_fields).map_err(|e| e.to_string())?,
         ));
     }
     if tool.refs.classes {
@@ -160,7 +195,7 @@ pub(crate) fn build(
     if tool.refs.destination {
         pairs.push((
             "destination".to_owned(),
-            RestrictedExpression::new_string(tool.destination.as_str().to_owned()),
+            RestrictedExpression::new_string(destination.as_str().to_owned()),
         ));
     }
     // The session's history goes in only when some policy reads it: a long
@@ -203,6 +238,23 @@ pub(crate) fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_normalised_lexically() {
+        for (raw, want) in [
+            ("/srv/shared/public/a.txt", Some("/srv/shared/public/a.txt")),
+            (
+                "/srv/shared/public/../customers/x",
+                Some("/srv/shared/customers/x"),
+            ),
+            ("/srv//shared/./public/", Some("/srv/shared/public")),
+            ("/../etc/passwd", None),
+            ("relative/path", None),
+            ("/a/\0b", None),
+        ] {
+            assert_eq!(normal_path(raw).as_deref(), want, "{raw}");
+        }
+    }
 
     #[test]
     fn hosts_are_exact_and_normalised() {

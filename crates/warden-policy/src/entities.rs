@@ -125,8 +125,12 @@ pub(crate) fn args_type(input_schema: &Value) -> Option<Value> {
 }
 
 /// The Cedar schema (JSON form) with `args` as the given record type.
-pub(crate) fn schema_json(args: &Value, hosts: &[String]) -> Value {
+pub(crate) fn schema_json(args: &Value, hosts: &[String], paths: &[String]) -> Value {
     let host_attrs: serde_json::Map<String, Value> = hosts
+        .iter()
+        .map(|h| (h.clone(), json!({"type": "String", "required": true})))
+        .collect();
+    let path_attrs: serde_json::Map<String, Value> = paths
         .iter()
         .map(|h| (h.clone(), json!({"type": "String", "required": true})))
         .collect();
@@ -135,6 +139,7 @@ pub(crate) fn schema_json(args: &Value, hosts: &[String]) -> Value {
         "attributes": {
             "args": args,
             "hosts": {"type": "Record", "attributes": host_attrs},
+            "paths": {"type": "Record", "attributes": path_attrs},
             "classes": {"type": "Set", "element": {"type": "String"}},
             "instance": {"type": "String"},
             "destination": {"type": "String"},

@@ -126,17 +126,18 @@ impl Snapshot {
                 ),
             );
         };
-        let mut decision = self.evaluate_tool(agent, tool, request, history, sliced);
+        // Where the data goes: the tool's destination, or the one an argument
+        // names. Conditions see it as `context.destination`.
+        let empty = serde_json::Map::new();
+        let args = request.args.as_object().unwrap_or(&empty);
+        let (destination, cleared, why) =
+            crate::flow::destination(tool, args, &self.config.organisation_domains);
+        let mut decision = self.evaluate_tool(agent, tool, request, history, destination, sliced);
         decision.operation = Some(tool.operation);
-        decision.destination = Some(tool.destination);
-        if decision.outcome != DecisionOutcome::Deny
-            && let Some(args) = request.args.as_object()
-        {
+        decision.destination = Some(destination);
+        if decision.outcome != DecisionOutcome::Deny {
             // Flow rules: whatever the policies say, data goes only where it
             // is cleared to go.
-            let (destination, cleared, why) =
-                crate::flow::destination(tool, args, &self.config.organisation_domains);
-            decision.destination = Some(destination);
             if let Some(reason) = crate::flow::violation(
                 tool,
                 destination,
@@ -159,6 +160,7 @@ impl Snapshot {
         tool: &ToolInfo,
         request: &DecisionRequest<'_>,
         history: &SessionHistory,
+        destination: Destination,
         sliced: bool,
     ) -> Decision {
         let deny = |reason: String| Decision::deny(&self.digest, reason);
@@ -206,6 +208,7 @@ impl Snapshot {
             args,
             request.classes,
             history,
+            destination,
             request.instance.as_str(),
             &mut notes,
         ) {

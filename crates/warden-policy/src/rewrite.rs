@@ -16,6 +16,8 @@ pub(crate) struct References {
     pub(crate) args: BTreeSet<String>,
     /// URL arguments whose host is read as `context.hosts.NAME`.
     pub(crate) hosts: BTreeSet<String>,
+    /// Path arguments read normalised as `context.paths.NAME`.
+    pub(crate) paths: BTreeSet<String>,
     /// Named lists used.
     pub(crate) lists: BTreeSet<String>,
     /// `context.args` used as a whole: every argument must go in.
@@ -34,6 +36,7 @@ impl References {
     pub(crate) fn merge(&mut self, other: &References) {
         self.args.extend(other.args.iter().cloned());
         self.hosts.extend(other.hosts.iter().cloned());
+        self.paths.extend(other.paths.iter().cloned());
         self.lists.extend(other.lists.iter().cloned());
         self.all_args |= other.all_args;
         self.session |= other.session;
@@ -225,7 +228,7 @@ fn collect_context_ref(sig: &[Token], k: usize, src: &str, refs: &mut References
         return;
     }
     let field = match text(k + 2) {
-        Some(f @ ("args" | "hosts")) => f,
+        Some(f @ ("args" | "hosts" | "paths")) => f,
         Some("session") => {
             refs.session = true;
             return;
@@ -257,6 +260,10 @@ fn collect_context_ref(sig: &[Token], k: usize, src: &str, refs: &mut References
         }
         ("hosts", Some(n)) => {
             refs.hosts.insert(n.clone());
+            refs.args.insert(n);
+        }
+        ("paths", Some(n)) => {
+            refs.paths.insert(n.clone());
             refs.args.insert(n);
         }
         _ => refs.all_args = true,

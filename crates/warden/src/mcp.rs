@@ -57,9 +57,15 @@ async fn wrap(common: &Common, args: WrapArgs) -> anyhow::Result<ExitCode> {
             args.server
         );
     };
-    let command = if args.command.is_empty() {
+    // A declared command runs where warden.toml is, so relative paths in it
+    // mean the same as for the gateway; a command given here runs where
+    // this is run.
+    let (command, cwd) = if args.command.is_empty() {
         match &server.transport {
-            Transport::Stdio { command } => command.clone(),
+            Transport::Stdio { command } => (
+                command.clone(),
+                Some(config.base_dir.clone()).filter(|d| !d.as_os_str().is_empty()),
+            ),
             _ => bail!(
                 "tool server `{}` is not a stdio server in {}: give its command after `--`",
                 args.server,
@@ -67,7 +73,7 @@ async fn wrap(common: &Common, args: WrapArgs) -> anyhow::Result<ExitCode> {
             ),
         }
     } else {
-        args.command
+        (args.command, None)
     };
     std::fs::metadata(&args.token_file)
         .with_context(|| format!("cannot read the token file `{}`", args.token_file.display()))?;
@@ -83,6 +89,7 @@ async fn wrap(common: &Common, args: WrapArgs) -> anyhow::Result<ExitCode> {
     );
     let options = StdioOptions {
         command,
+        cwd,
         call_timeout: Duration::from_secs(config.mcp.call_timeout_secs),
         max_message_bytes: config.serve.max_body_bytes,
     };

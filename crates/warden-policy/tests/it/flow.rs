@@ -31,6 +31,11 @@ cleared = ["pii.contact"]
 operation = "send"
 destination_argument = "to"
 
+[servers.files]
+transport = "api"
+destination = "internal"
+cleared = ["pii"]
+
 [servers.paste]
 transport = "api"
 destination = "external"
@@ -45,6 +50,10 @@ tools:
   crm: { lookup_customer: read }
   mail: { send: send }
   paste: { upload: send }
+  files:
+    read:
+      operation: read
+      when: 'context.paths.path like "/srv/public/*"'
 "#;
 
 fn engine(org: &[(&str, &str)]) -> Engine {
@@ -245,4 +254,33 @@ fn external_cleared_needs_a_destination_argument() {
         err.to_string().contains("needs `destination_argument`"),
         "{err}"
     );
+}
+
+#[test]
+fn paths_are_judged_normalised_and_destination_follows_the_argument() {
+    let org = r#"
+@id("no-external-mail")
+forbid (principal, action == Warden::Action::"send", resource == Warden::Tool::"mail/send")
+when { context.destination == "external" };
+"#;
+    let engine = engine(&[("org.cedar", org)]);
+    let ask = Ask::new("p");
+    for (path, outcome) in [
+        ("/srv/public/report.txt", DecisionOutcome::Allow),
+        ("/srv/public/../customers/jane.txt", DecisionOutcome::Deny),
+        ("/srv/public/./a/../b.txt", DecisionOutcome::Allow),
+        ("srv/public/relative.txt", DecisionOutcome::Deny),
+        ("/srv/../../etc/passwd", DecisionOutcome::Deny),
+    ] {
+        let args = json!({ "path": path });
+        let d = engine.decide(&ask.request("files", "read", &args, &[]));
+        assert_eq!(d.outcome, outcome, "{path}: {:?}", d.reasons);
+    }
+    let external = json!({"to": "x@elsewhere.test"});
+    let d = engine.decide(&ask.request("mail", "send", &external, &[]));
+    assert_eq!(d.outcome, DecisionOutcome::Deny);
+    assert_eq!(d.policies, ["no-external-mail"]);
+    let internal = json!({"to": "x@example.com"});
+    let d = engine.decide(&ask.request("mail", "send", &internal, &[]));
+    assert_eq!(d.outcome, DecisionOutcome::Allow, "{:?}", d.reasons);
 }
