@@ -1,8 +1,9 @@
-//! Throughput of the classifier on prose and JSON with sparse findings.
+//! Throughput of the classifier on prose and JSON with sparse findings, and
+//! of the injection scanner on prose and on an ordinary web page.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use warden_classify::{Classifier, ClassifierConfig, corpus};
+use warden_classify::{Classifier, ClassifierConfig, corpus, scan_injection};
 
 fn bench(c: &mut Criterion) {
     let Ok(classifier) = Classifier::new(&ClassifierConfig::default()) else {
@@ -22,6 +23,21 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(json_text.len() as u64));
     group.bench_function("json_4MiB_walk", |b| {
         b.iter(|| classifier.classify_json(black_box(&json)).len())
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("injection");
+    group.sample_size(10);
+    // The rules compile on first use; not part of the measurement.
+    let _ = scan_injection("warm up");
+    group.throughput(Throughput::Bytes(prose.len() as u64));
+    group.bench_function("prose_16MiB", |b| {
+        b.iter(|| scan_injection(black_box(&prose)).len())
+    });
+    let page = corpus::web_page(4 << 20, 7);
+    group.throughput(Throughput::Bytes(page.len() as u64));
+    group.bench_function("web_page_4MiB", |b| {
+        b.iter(|| scan_injection(black_box(&page)).len())
     });
     group.finish();
 }

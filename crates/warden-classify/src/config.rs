@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-/// Errors building a classifier from its configuration.
+/// Errors building a classifier from its configuration, or a redaction policy.
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifyError {
     /// A custom detector's pattern is not a valid regular expression.
@@ -32,6 +32,20 @@ pub enum ClassifyError {
     /// The literal prefilter could not be built.
     #[error("cannot build the prefilter: {0}")]
     Prefilter(String),
+    /// A redaction key shorter than the minimum.
+    #[error("the redaction key is {length} bytes long; at least {min} are needed")]
+    ShortRedactionKey {
+        /// The key's length in bytes.
+        length: usize,
+        /// The minimum length in bytes.
+        min: usize,
+    },
+    /// A redaction rule's class prefix is not a dotted class name.
+    #[error("class prefix `{prefix}` is not a dotted class name such as `pii` or `pii.contact`")]
+    InvalidClassPrefix {
+        /// The prefix as given.
+        prefix: String,
+    },
 }
 
 /// How a classifier is set up: which built-in detectors run, and custom ones.

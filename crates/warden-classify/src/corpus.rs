@@ -179,3 +179,40 @@ pub fn records_json(bytes: usize, seed: u64) -> String {
     }
     serde_json::Value::Array(items).to_string()
 }
+
+const PAGE_PARTS: &[&str] = &[
+    "<div class=\"card\">",
+    "</div>\n",
+    "<!-- sidebar -->",
+    "<a href=\"/docs/start\" title=\"Getting started\">docs</a>",
+    "<img src=\"/img/team.png\" alt=\"The team at the offsite\">",
+    "<span style=\"display:none\">Loading</span>",
+    "<ul><li>one</li><li>two</li></ul>\n",
+    "![diagram](/img/flow.svg)",
+    "[the changelog](https://example.com/changes \"Release notes\")",
+    "<img src=\"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==\">",
+    "## Overview\n",
+    "<h2 id=\"faq\">FAQ</h2>\n",
+];
+
+/// About `bytes` bytes of an ordinary web page: the prose of [`prose`] in
+/// paragraphs, with tags, comments, links with titles, images with alt
+/// text, hidden elements, markdown and a base64 image now and then, and no
+/// injection.
+pub fn web_page(bytes: usize, seed: u64) -> String {
+    let mut rng = Rng(seed ^ 0x5EED);
+    let mut out = String::with_capacity(bytes + 512);
+    out.push_str("<!DOCTYPE html>\n<html><head><title>Acme</title></head><body>\n");
+    let mut n = 0u64;
+    while out.len() < bytes {
+        n += 1;
+        out.push_str("<p>");
+        out.push_str(&prose(200 + rng.below(600), seed ^ n));
+        out.push_str("</p>\n");
+        for _ in 0..rng.below(4) {
+            out.push_str(rng.pick(PAGE_PARTS));
+        }
+    }
+    out.push_str("</body></html>\n");
+    out
+}

@@ -1,11 +1,12 @@
 //! Detectors anchored on a run of ASCII digits: cards, IBAN, SSN, NINO,
-//! phones, IP addresses, dates of birth, routing numbers, ICD-10 codes.
+//! phones, IP addresses, dates of birth, routing numbers, ICD-10 codes, and
+//! (in `detect_address`) street lines and UK postcodes.
 //!
 //! The scan visits the first digit of each run; each detector checks cheaply
 //! whether the bytes around it can start its shape before validating.
 
-use crate::check;
 use crate::scan::{KeyHint, Scan, alnum};
+use crate::{check, detect_address, detect_context};
 
 const CARD_WORDS: &[&str] = &[
     "card",
@@ -105,8 +106,21 @@ pub(crate) fn scan(s: &mut Scan<'_>) {
 fn at_run(s: &mut Scan<'_>, p: usize, run_end: usize) -> usize {
     let prev = s.before(p);
     let next = s.at(run_end);
+    let joined = |c: u8| c.is_ascii_uppercase() || c == b'-';
+    if (run_end - p >= 5 || joined(prev) || joined(next))
+        && let Some(end) = detect_context::identifier(s, p)
+    {
+        return end;
+    }
     if prev.is_ascii_uppercase() || prev == b' ' {
-        let found = iban(s, p).or_else(|| nino(s, p)).or_else(|| icd10(s, p));
+        let found = iban(s, p)
+            .or_else(|| nino(s, p))
+            .or_else(|| {
+                prev.is_ascii_uppercase()
+                    .then(|| detect_address::uk_postcode(s, p))
+                    .flatten()
+            })
+            .or_else(|| icd10(s, p));
         if let Some(end) = found {
             return end;
         }
@@ -138,6 +152,12 @@ fn at_run(s: &mut Scan<'_>, p: usize, run_end: usize) -> usize {
         return end;
     }
     if let Some(end) = date(s, p, run_end) {
+        return end;
+    }
+    let word = |i: usize| s.at(i).is_ascii_uppercase() || s.at(i).is_ascii_digit();
+    if (next == b' ' && word(run_end + 1) || next.is_ascii_uppercase() && s.at(run_end + 1) == b' ')
+        && let Some(end) = detect_address::street(s, p, run_end)
+    {
         return end;
     }
     if run == 3

@@ -1,12 +1,14 @@
 //! Detectors anchored on literals found by one Aho-Corasick pass: cloud and
 //! service tokens, JWTs, PEM keys, markings, SWIFT/BIC after its key words,
-//! and secrets after key words such as `password=` or `api_key:`.
+//! and secrets after key words such as `password=` or `api_key:`. The
+//! context-word detectors (passport, medical record numbers) and the cloud
+//! credentials (GCP, Azure, GitLab) live in their own modules.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use crate::ClassifyError;
-use crate::check;
 use crate::scan::{Scan, alnum, contains_any_ci};
+use crate::{check, detect_cloud};
 
 /// What a literal anchors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,11 +24,21 @@ pub(crate) enum Anchor {
     Confidential,
     Swift,
     Bearer,
+    GitLab,
 }
 
 /// The literals, matched with exact case: case-insensitive matching of short
 /// words made the automaton three times slower on prose, so markings anchor
-/// on their case variants and are checked around the match.
+/// on their case variants and are checked around the match. Keep the list at
+/// 32 literals of 3 bytes or more: beyond that the automaton's prefilter
+/// switches to a slower variant (fat Teddy, or shorter fingerprints), which
+/// cost a third of the prose throughput when it happened. So `xox` stands for
+/// the five Slack prefixes and `k_live_` for both Stripe ones, the letter
+/// before or after the literal checked in code. The prefilter keys on the
+/// first three bytes of each literal, so a literal must not start like
+/// common words do: GitLab's `gloas-`, `glagent-` and `glimt-` (`glo`, `gla`,
+/// `gli`: global, glass, glimpse) cost 15% of the prose throughput and are
+/// left to the secret detector after a key word.
 const LITERALS: &[(&str, Anchor)] = &[
     ("AKIA", Anchor::Aws),
     ("ASIA", Anchor::Aws),
@@ -36,13 +48,8 @@ const LITERALS: &[(&str, Anchor)] = &[
     ("ghs_", Anchor::GitHub),
     ("ghr_", Anchor::GitHub),
     ("github_pat_", Anchor::GitHubPat),
-    ("xoxb-", Anchor::Slack),
-    ("xoxa-", Anchor::Slack),
-    ("xoxp-", Anchor::Slack),
-    ("xoxr-", Anchor::Slack),
-    ("xoxs-", Anchor::Slack),
-    ("sk_live_", Anchor::Stripe),
-    ("rk_live_", Anchor::Stripe),
+    ("xox", Anchor::Slack),
+    ("k_live_", Anchor::Stripe),
     ("eyJ", Anchor::Jwt),
     ("-----BEGIN ", Anchor::Pem),
     ("rivileged", Anchor::Privileged),
@@ -51,10 +58,15 @@ const LITERALS: &[(&str, Anchor)] = &[
     ("ONFIDENTIAL", Anchor::Confidential),
     ("BIC", Anchor::Swift),
     ("SWIFT", Anchor::Swift),
-    ("Swift", Anchor::Swift),
-    ("swift", Anchor::Swift),
-    ("Bearer", Anchor::Bearer),
-    ("bearer", Anchor::Bearer),
+    ("wift", Anchor::Swift),
+    ("earer", Anchor::Bearer),
+    ("glpat-", Anchor::GitLab),
+    ("gldt-", Anchor::GitLab),
+    ("glrt-", Anchor::GitLab),
+    ("glptt-", Anchor::GitLab),
+    ("glcbt-", Anchor::GitLab),
+    ("glft-", Anchor::GitLab),
+    ("glsoat-", Anchor::GitLab),
 ];
 
 /// Builds the automaton over [`LITERALS`].
@@ -99,26 +111,37 @@ pub(crate) fn literal(s: &mut Scan<'_>, pattern: usize, start: usize, end: usize
             "github_token",
             0.95,
         ),
-        Anchor::Slack => token(
-            s,
-            start,
-            end,
-            10,
-            255,
-            |c| c.is_ascii_alphanumeric() || c == b'-',
-            "slack_token",
-            0.9,
-        ),
-        Anchor::Stripe => token(
-            s,
-            start,
-            end,
-            16,
-            255,
-            |c| c.is_ascii_alphanumeric(),
-            "stripe_key",
-            0.95,
-        ),
+        Anchor::Slack => {
+            if !b"baprs".contains(&s.at(end)) || s.at(end + 1) != b'-' {
+                return None;
+            }
+            token(
+                s,
+                start,
+                end + 2,
+                10,
+                255,
+                |c| c.is_ascii_alphanumeric() || c == b'-',
+                "slack_token",
+                0.9,
+            )
+        }
+        Anchor::Stripe => {
+            let start = start.checked_sub(1)?;
+            if !matches!(s.at(start), b's' | b'r') {
+                return None;
+            }
+            token(
+                s,
+                start,
+                end,
+                16,
+                255,
+                |c| c.is_ascii_alphanumeric(),
+                "stripe_key",
+                0.95,
+            )
+        }
         Anchor::Jwt => jwt(s, start),
         Anchor::Pem => pem(s, start, end),
         Anchor::Privileged => privileged(s, start.checked_sub(1)?, end),
@@ -137,8 +160,25 @@ pub(crate) fn literal(s: &mut Scan<'_>, pattern: usize, start: usize, end: usize
                 if upper { 0.9 } else { 0.6 },
             )
         }
-        Anchor::Swift => swift(s, start, end),
-        Anchor::Bearer => bearer(s, start, end),
+        Anchor::Swift => {
+            let start = match s.at(start) {
+                b'w' | b'W' => start.checked_sub(1)?,
+                _ => start,
+            };
+            let word = s.b.get(start..end)?;
+            if !matches!(word, b"BIC" | b"SWIFT" | b"Swift" | b"swift") {
+                return None;
+            }
+            swift(s, start, end)
+        }
+        Anchor::Bearer => {
+            let start = start.checked_sub(1)?;
+            if !matches!(s.at(start), b'B' | b'b') {
+                return None;
+            }
+            bearer(s, start, end)
+        }
+        Anchor::GitLab => detect_cloud::gitlab_token(s, start, end),
     }
 }
 
@@ -357,6 +397,11 @@ fn known_token(v: &[u8]) -> bool {
         b"xox",
         b"sk_live_",
         b"rk_live_",
+        b"glpat-",
+        b"gldt-",
+        b"glrt-",
+        b"glptt-",
+        b"glcbt-",
     ]
     .iter()
     .any(|p| v.starts_with(p))
@@ -397,6 +442,9 @@ pub(crate) fn assignment(s: &mut Scan<'_>, sep: usize) -> Option<usize> {
         return None;
     }
     let ident = s.b.get(k - ident_len..k)?;
+    if ident.eq_ignore_ascii_case(b"AccountKey") && s.at(sep) == b'=' {
+        return detect_cloud::azure_account_key(s, sep + 1);
+    }
     let password = contains_any_ci(ident, PASSWORD_WORDS);
     if !password && !contains_any_ci(ident, SECRET_WORDS) {
         return None;
@@ -412,18 +460,40 @@ pub(crate) fn assignment(s: &mut Scan<'_>, sep: usize) -> Option<usize> {
     if matches!(s.at(i), b'"' | b'\'') {
         i += 1;
     }
+    if password && s.at(i) == b'{' && s.at(i + 1) != b'{' {
+        return braced_password(s, i + 1);
+    }
     let value_start = i;
     let stop = |c: u8| {
         c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b';' | b',' | b'&' | b'}' | 0)
     };
-    let len =
+    let mut len =
         s.b.get(i..)?
             .iter()
             .take(512)
             .take_while(|c| !stop(**c))
             .count();
+    // A full stop that ends the sentence is not part of the value.
+    if len > 1 && s.at(i + len - 1) == b'.' && s.at(i + len - 2) != b'.' {
+        len -= 1;
+    }
     let value = s.b.get(value_start..value_start + len)?;
     let value_end = value_start + len;
+    if ident.eq_ignore_ascii_case(b"private_key_id")
+        && detect_cloud::gcp_service_account(s, value_start, value_end)
+    {
+        return Some(value_end);
+    }
+    if contains_any_ci(ident, &["secret"]) && detect_cloud::azure_secret_shape(value) {
+        s.emit(
+            "azure_client_secret",
+            "credentials",
+            0.95,
+            value_start,
+            value_end,
+        );
+        return Some(value_end);
+    }
     if value.is_empty()
         || placeholder(value)
         || known_token(value)
@@ -449,6 +519,31 @@ pub(crate) fn assignment(s: &mut Scan<'_>, sep: usize) -> Option<usize> {
         return None;
     }
     Some(value_end)
+}
+
+/// An ODBC value in braces, `PWD={p@ss;word}` (`}}` escapes a brace), from
+/// just inside the brace. A lone identifier (`{DB_PASSWORD}`) is a template
+/// placeholder, not a password.
+fn braced_password(s: &mut Scan<'_>, from: usize) -> Option<usize> {
+    let mut i = from;
+    let close = loop {
+        match s.at(i) {
+            b'}' if s.at(i + 1) == b'}' => i += 2,
+            b'}' => break i,
+            0 | b'\n' => return None,
+            _ if i - from > 256 => return None,
+            _ => i += 1,
+        }
+    };
+    let value = s.b.get(from..close)?;
+    let identifier = value
+        .iter()
+        .all(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    if value.len() < 4 || identifier || placeholder(value) {
+        return None;
+    }
+    s.emit("password", "credentials", 0.85, from, close);
+    Some(close + 1)
 }
 
 fn bearer(s: &mut Scan<'_>, start: usize, end: usize) -> Option<usize> {

@@ -8,7 +8,9 @@ use regex::bytes::{Regex, RegexBuilder};
 
 use crate::config::{ClassifierConfig, ClassifyError, Validator};
 use crate::scan::{KeyHint, Scan, contains_any_ci};
-use crate::{Finding, check, detect_at, detect_digits, detect_literal};
+use crate::{
+    Finding, check, detect_at, detect_cloud, detect_context, detect_digits, detect_literal,
+};
 
 /// Detects classified data in text and JSON. Build once, share freely (`Send + Sync`).
 #[derive(Debug, Clone)]
@@ -146,11 +148,20 @@ impl Classifier {
             Some(KeyHint::Password) if !placeholder(b) => {
                 s.emit("password", "credentials", 0.9, start, end)
             }
+            Some(KeyHint::Secret) if detect_cloud::azure_secret_shape(b) => {
+                s.emit("azure_client_secret", "credentials", 0.95, start, end)
+            }
             Some(KeyHint::Secret) if check::high_entropy(b) => {
                 s.emit("secret", "credentials", 0.85, start, end)
             }
             Some(KeyHint::Swift) if detect_literal::bic_shape(b) => {
                 s.emit("swift", "financial.account", 0.95, start, end);
+            }
+            Some(KeyHint::Passport) if detect_context::passport_shape(b) => {
+                s.emit("passport", "pii.identity", 0.9, start, end);
+            }
+            Some(KeyHint::MedicalRecord) if detect_context::mrn_shape(b) => {
+                s.emit("mrn", "health", 0.9, start, end);
             }
             _ => {}
         }

@@ -19,6 +19,8 @@ pub(crate) enum KeyHint {
     Phone,
     Card,
     Nino,
+    Passport,
+    MedicalRecord,
 }
 
 impl KeyHint {
@@ -59,6 +61,11 @@ impl KeyHint {
             (&["phone", "mobile", "tel", "fax"], KeyHint::Phone),
             (&["card", "pan", "ccnumber"], KeyHint::Card),
             (&["nino", "nationalinsurance"], KeyHint::Nino),
+            (&["passport", "reisepass", "passeport"], KeyHint::Passport),
+            (
+                &["mrn", "medicalrecord", "patientid", "patientnumber"],
+                KeyHint::MedicalRecord,
+            ),
         ];
         table
             .iter()

@@ -59,6 +59,13 @@ pub struct DecisionAnswer {
     /// Data classes found in the arguments.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<String>,
+    /// Redaction obligations of the allow: data of these classes is
+    /// rewritten in the arguments (see `args`) and in the result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redact: Vec<warden_policy::Redaction>,
+    /// The arguments as they may go on, when an obligation rewrote them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Value>,
     /// For `needs_approval`: when the request expires (unix ms).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
@@ -97,6 +104,8 @@ pub(crate) struct ActionRef {
     pub(crate) allowed: bool,
     /// Where it was intercepted.
     pub(crate) via: Via,
+    /// Redaction obligations its result is subject to.
+    pub(crate) redact: Vec<warden_policy::Redaction>,
 }
 
 impl ActionRef {
@@ -107,6 +116,7 @@ impl ActionRef {
             session: action.session.to_owned(),
             allowed,
             via: action.via,
+            redact: Vec::new(),
         }
     }
 }
@@ -289,6 +299,7 @@ impl Gateway {
         let canonical = warden_audit::canonical_json(action.args);
         let digest = text_digest(&canonical);
         let operation = decision.operation;
+        let redact = decision.redact.clone();
         let (mut answer, approval) = match decision.outcome {
             DecisionOutcome::NeedsApproval => {
                 self.needs_approval(caller, &request, &digest, decision)
@@ -305,6 +316,23 @@ impl Gateway {
             ),
         };
         answer.classes = classes.clone();
+        if answer.decision == DecisionOutcome::Allow && !redact.is_empty() {
+            let skip = self
+                .engine
+                .snapshot()
+                .tool(action.server, action.tool)
+                .and_then(|t| t.destination_argument.clone());
+            answer.args = Some(self.redacted(action.args, &redact, skip.as_deref()));
+            answer.reasons.push(format!(
+                "obligation: {} before the data moves on",
+                redact
+                    .iter()
+                    .map(|r| format!("{} `{}`", r.action.as_str(), r.class))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            answer.redact = redact.clone();
+        }
         // The record is durable before the answer leaves (sync durability); if it
         // cannot be written, the action is denied.
         let mut record = crate::records::decision_record(
@@ -334,10 +362,10 @@ impl Gateway {
                 Recent {
                     caller: Arc::clone(caller),
                     body: bytes.clone(),
-                    action: Arc::new(ActionRef::of(
-                        action,
-                        answer.decision == DecisionOutcome::Allow,
-                    )),
+                    action: Arc::new(ActionRef {
+                        redact,
+                        ..ActionRef::of(action, answer.decision == DecisionOutcome::Allow)
+                    }),
                 },
             );
         }
@@ -365,6 +393,8 @@ fn answer(id: String, agent: &str, d: Decision, expires_at: Option<i64>) -> Deci
         policy_digest: d.policy_digest,
         agent: agent.to_owned(),
         classes: Vec::new(),
+        redact: Vec::new(),
+        args: None,
         expires_at,
     }
 }
@@ -472,6 +502,7 @@ impl Gateway {
             policy_digest: record.policy_digest.clone(),
             operation: None,
             destination: None,
+            redact: Vec::new(),
         };
         let now = crate::now_millis();
         let mut d = base;
@@ -628,6 +659,7 @@ impl Gateway {
                     session: record.session.clone(),
                     allowed: false,
                     via,
+                    redact: Vec::new(),
                 };
                 let outcome = self.approval_outcome(record, via).await?;
                 let body = Bytes::from(serde_json::to_vec(&outcome).map_err(|e| {

@@ -62,6 +62,43 @@ pub(crate) async fn get_grants(
 }
 
 impl Gateway {
+    /// `value` with the data of the obligations' classes rewritten; the
+    /// member named `skip` (a destination argument) is left as it is.
+    pub(crate) fn redacted(
+        &self,
+        value: &Value,
+        obligations: &[warden_policy::Redaction],
+        skip: Option<&str>,
+    ) -> Value {
+        use warden_classify::RedactionAction as A;
+        let mut policy = warden_classify::RedactionPolicy::default().fallback(A::Keep);
+        if let Some(key) = self.redaction_key.read().clone() {
+            policy = policy.with_key(key);
+        }
+        for r in obligations {
+            let action = match r.action {
+                warden_policy::RedactAction::Mask => A::Mask,
+                warden_policy::RedactAction::Hash => A::Hash,
+                warden_policy::RedactAction::Tokenize => A::Tokenize,
+            };
+            policy = match policy.clone().rule(&r.class, action) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "a redaction rule was refused; masking everything");
+                    warden_classify::RedactionPolicy::default()
+                }
+            };
+        }
+        let mut out = value.clone();
+        let mut findings = self.classifier.classify_json(value);
+        if let Some(name) = skip {
+            let path = format!("$.{name}");
+            findings.retain(|f| f.path != path && !f.path.starts_with(&format!("{path}[")));
+        }
+        warden_classify::redact_json(&mut out, &findings, &policy);
+        out
+    }
+
     /// What `caller` may see and do on `server`.
     pub(crate) fn grants(&self, caller: &Caller, server: &str) -> Result<Grants, ApiError> {
         let snapshot = self.engine.snapshot();
@@ -160,10 +197,12 @@ impl Gateway {
                 tracing::error!(error = %e, "an observation could not be recorded");
             }
         });
+        let rewritten =
+            (!action.redact.is_empty()).then(|| self.redacted(output, &action.redact, None));
         Ok(Observation {
             classes,
             injection,
-            rewritten: None,
+            rewritten,
         })
     }
 }

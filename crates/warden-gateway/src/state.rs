@@ -90,6 +90,8 @@ pub struct Gateway {
     pub(crate) http: reqwest::Client,
     /// Live MCP sessions through the Streamable HTTP proxy.
     pub(crate) mcp_sessions: crate::mcp::McpSessions,
+    /// The key of redaction's keyed hashes and tokens; without one they mask.
+    pub(crate) redaction_key: parking_lot::RwLock<Option<warden_classify::RedactionKey>>,
 }
 
 impl Gateway {
@@ -134,6 +136,7 @@ impl Gateway {
                 .build()
                 .map_err(|e| GatewayError::Setup(format!("cannot build the HTTP client: {e}")))?,
             mcp_sessions: crate::mcp::McpSessions::default(),
+            redaction_key: parking_lot::RwLock::new(None),
         };
         gateway.reload_identity().await?;
         Ok(Arc::new(gateway))
@@ -152,6 +155,12 @@ impl Gateway {
     /// The store.
     pub fn store(&self) -> &AnyStore {
         &self.store
+    }
+
+    /// Sets the key of the keyed hashes and tokens that redaction
+    /// obligations write (without one, `hash` and `tokenize` mask).
+    pub fn set_redaction_key(&self, key: warden_classify::RedactionKey) {
+        *self.redaction_key.write() = Some(key);
     }
 
     /// The configuration.

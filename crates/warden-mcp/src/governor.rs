@@ -59,6 +59,10 @@ pub struct Verdict {
     /// Data classes found in the arguments.
     #[serde(default)]
     pub classes: Vec<String>,
+    /// The arguments rewritten by a redaction obligation of the allow: what
+    /// is forwarded instead of the client's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Value>,
 }
 
 impl Verdict {
@@ -77,6 +81,7 @@ impl Verdict {
                 reason.into()
             )],
             classes: Vec::new(),
+            args: None,
         }
     }
 }

@@ -34,7 +34,7 @@
 //!     }
 //!     async fn decide(&self, action: Action<'_>) -> Verdict {
 //!         let decision = if action.tool == "echo" { "allow" } else { "deny" };
-//!         Verdict { id: Some("d1".into()), decision: decision.into(), reasons: vec![], classes: vec![] }
+//!         Verdict { id: Some("d1".into()), decision: decision.into(), reasons: vec![], classes: vec![], args: None }
 //!     }
 //!     async fn observe(&self, _: &str, _: &str, _: &Value) -> Option<Observation> { None }
 //! }
@@ -45,7 +45,7 @@
 //!     "jsonrpc": "2.0", "id": 1, "method": "tools/call",
 //!     "params": {"name": "delete_everything", "arguments": {}}
 //! }))?;
-//! let Step::Reply(answer) = mediator.from_client(call).await else { unreachable!() };
+//! let Step::Reply(answer) = mediator.on_client(call).await else { unreachable!() };
 //! assert_eq!(answer["result"]["isError"], true);
 //! # Ok::<(), warden_mcp::MessageError>(())
 //! # })?;

@@ -82,7 +82,7 @@ impl<G: Governor> Mediator<G> {
     }
 
     /// A message from the client.
-    pub async fn from_client(&self, mut msg: Message) -> Step {
+    pub async fn on_client(&self, mut msg: Message) -> Step {
         match msg.kind() {
             Kind::Notification => Step::Forward(msg),
             Kind::Response => {
@@ -114,10 +114,16 @@ impl<G: Governor> Mediator<G> {
                     "tools/list" => Pending::ToolsList,
                     "tools/call" | "resources/read" | "prompts/get" => {
                         match self.decide(&method, &msg).await {
-                            Ok((verdict, tool)) if verdict.allowed() => Pending::Observed {
-                                decision: verdict.id,
-                                tool,
-                            },
+                            Ok((verdict, tool)) if verdict.allowed() => {
+                                if let Some(args) = verdict.args {
+                                    // A redaction obligation rewrote them.
+                                    rewrite_arguments(&method, &mut msg, args);
+                                }
+                                Pending::Observed {
+                                    decision: verdict.id,
+                                    tool,
+                                }
+                            }
                             Ok((verdict, _)) => return Step::Reply(refusal(&method, id, &verdict)),
                             Err(message) => {
                                 return Step::Reply(error_response(
@@ -148,7 +154,7 @@ impl<G: Governor> Mediator<G> {
     }
 
     /// A message from the server.
-    pub async fn from_server(&self, mut msg: Message) -> Step {
+    pub async fn on_server(&self, mut msg: Message) -> Step {
         match msg.kind() {
             Kind::Notification => Step::Forward(msg),
             Kind::Request => {
@@ -310,6 +316,21 @@ impl<G: Governor> Mediator<G> {
                 tracing::warn!(error = %e, "grants unavailable; tools/list comes back empty (fail closed)");
                 tools.clear();
             }
+        }
+    }
+}
+
+/// Puts rewritten arguments in place: `params.arguments` of a tool call,
+/// `params` (less `_meta`) of a resource read or prompt.
+fn rewrite_arguments(method: &str, msg: &mut Message, args: Value) {
+    let Some(params) = msg.params_mut().and_then(Value::as_object_mut) else {
+        return;
+    };
+    if method == "tools/call" {
+        params.insert("arguments".into(), args);
+    } else if let Value::Object(fields) = args {
+        for (k, v) in fields {
+            params.insert(k, v);
         }
     }
 }

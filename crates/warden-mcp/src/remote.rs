@@ -34,6 +34,8 @@ struct Answer {
     reasons: Vec<String>,
     #[serde(default)]
     classes: Vec<String>,
+    #[serde(default)]
+    args: Option<Value>,
 }
 
 impl RemoteGovernor {
@@ -162,6 +164,7 @@ impl Governor for RemoteGovernor {
                 decision: a.decision,
                 reasons: a.reasons,
                 classes: a.classes,
+                args: a.args,
             },
             Err(e) => {
                 tracing::error!(error = %e, "no decision; denying");

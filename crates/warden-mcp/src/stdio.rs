@@ -159,7 +159,7 @@ where
                             continue;
                         }
                         match Message::parse(line) {
-                            Ok(msg) => match mediator.from_server(msg).await {
+                            Ok(msg) => match mediator.on_server(msg).await {
                                 Step::Forward(m) => {
                                     let _ = to_client.send(to_line(&m.into_value())).await;
                                 }
@@ -283,7 +283,7 @@ async fn handle_client<G: Governor>(
     let request_id = (msg.kind() == Kind::Request)
         .then(|| msg.id().cloned())
         .flatten();
-    match mediator.from_client(msg).await {
+    match mediator.on_client(msg).await {
         Step::Forward(m) => {
             if to_server.send(to_line(&m.into_value())).await.is_err() {
                 return;

@@ -269,8 +269,13 @@ pub fn compile(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
                 b.diags.push(g.location.clone(), Some(format!("tools.{}.{}", g.server, g.tool)), format!("tool `{}/{}` is `{op}` in another manifest, not `{}`: a tool has one operation kind", g.server, g.tool, g.operation));
                 continue;
             }
+            let redact = if g.redact.is_empty() {
+                String::new()
+            } else {
+                format!("@redact(\"{}\")\n", crate::redaction::annotation(&g.redact))
+            };
             let scope = format!(
-                "permit(principal == {}, action == {}, resource == {})",
+                "{redact}permit(principal == {}, action == {}, resource == {})",
                 info.uid, action, tool_uid
             );
             let id = format!("agent/{}/{}/{}", m.name, g.server, g.tool);
@@ -403,6 +408,20 @@ pub fn compile(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
                 }
             };
             let id = policy.annotation("id").map_or(fallback, str::to_owned);
+            if let Some(text) = policy.annotation("redact") {
+                if let Err(e) = crate::redaction::parse_list(text, &config.classes) {
+                    b.diags.push(loc.clone(), None, format!("`@redact`: {e}"));
+                    continue;
+                }
+                if policy.effect() != cedar_policy::Effect::Permit {
+                    b.diags.push(
+                        loc.clone(),
+                        None,
+                        "`@redact` goes on a `permit`: obligations attach to allows",
+                    );
+                    continue;
+                }
+            }
             let policy = policy.new_id(PolicyId::new(&id));
             if b.policies.iter().any(|p| p.id == id) {
                 b.diags

@@ -45,6 +45,8 @@ pub struct Decision {
     pub operation: Option<Operation>,
     /// The tool's destination, when the tool is known.
     pub destination: Option<Destination>,
+    /// Redaction obligations of the policies that allowed it.
+    pub redact: Vec<crate::Redaction>,
 }
 
 impl Decision {
@@ -56,6 +58,7 @@ impl Decision {
             policy_digest: digest.to_owned(),
             operation: None,
             destination: None,
+            redact: Vec::new(),
         }
     }
 }
@@ -149,6 +152,17 @@ impl Snapshot {
                 decision.outcome = DecisionOutcome::Deny;
                 decision.reasons = vec![reason];
                 decision.policies = vec![FLOW_RULE.to_owned()];
+            }
+        }
+        if decision.outcome != DecisionOutcome::Deny {
+            for id in &decision.policies {
+                if let Some(p) = self.policy(id) {
+                    for r in &p.redact {
+                        if !decision.redact.contains(r) {
+                            decision.redact.push(r.clone());
+                        }
+                    }
+                }
             }
         }
         decision
@@ -279,6 +293,7 @@ impl Snapshot {
             policy_digest: self.digest.clone(),
             operation: None,
             destination: None,
+            redact: Vec::new(),
         };
         if !errors.is_empty() {
             // Cedar skips a policy whose condition errors; a skipped `forbid`
@@ -386,7 +401,25 @@ impl Snapshot {
             let values: Vec<String> = refs
                 .args
                 .iter()
-                .map(|a| format!("{a} = {}", show(request.args.get(a))))
+                .map(|a| {
+                    let raw = request.args.get(a);
+                    // A path is judged normalised: show what was judged.
+                    let normal = refs
+                        .paths
+                        .contains(a)
+                        .then(|| raw.and_then(Value::as_str).map(context::normal_path))
+                        .flatten();
+                    match normal {
+                        Some(Some(p)) if Some(p.as_str()) != raw.and_then(Value::as_str) => {
+                            format!("{a} = {} (normalised: {p:?})", show(raw))
+                        }
+                        Some(None) => format!(
+                            "{a} = {} (not an absolute path that stays under `/`)",
+                            show(raw)
+                        ),
+                        _ => format!("{a} = {}", show(raw)),
+                    }
+                })
                 .collect();
             let with = if values.is_empty() {
                 String::new()

@@ -32,6 +32,8 @@ pub struct Grant {
     pub when: Option<Condition>,
     /// The condition under which an allowed call needs a human's approval.
     pub approval: Option<Condition>,
+    /// Redaction obligations attached to an allow.
+    pub redact: Vec<crate::Redaction>,
     /// Where the grant is written.
     pub location: Location,
 }
@@ -481,10 +483,29 @@ fn parse_tools(cx: &mut Ctx<'_>, node: &Node, config: &Config) -> Vec<Grant> {
                 continue;
             }
             let declared = server_config.tools.get(tool);
+            let mut redact = Vec::new();
             let (operation, when, approval) = match spec {
                 Node::Scalar(op) => (parse_operation(cx, op, &field), None, None),
                 Node::Mapping(m) => {
-                    cx.unknown_keys(m, &field, &["operation", "when", "approval"]);
+                    cx.unknown_keys(m, &field, &["operation", "when", "approval", "redact"]);
+                    if let Some(n) = m.get_node("redact") {
+                        let f = format!("{field}.redact");
+                        if let Some(map) = cx.mapping(n, &f) {
+                            for (class, action) in map.iter() {
+                                let Some(action) = cx.scalar(action, &f) else {
+                                    continue;
+                                };
+                                match crate::redaction::check(
+                                    class.as_str(),
+                                    action.as_str(),
+                                    &config.classes,
+                                ) {
+                                    Ok(r) => redact.push(r),
+                                    Err(e) => cx.err(class.span(), &f, e),
+                                }
+                            }
+                        }
+                    }
                     let operation = match m.get_node("operation") {
                         Some(n) => cx
                             .scalar(n, &format!("{field}.operation"))
@@ -510,7 +531,7 @@ fn parse_tools(cx: &mut Ctx<'_>, node: &Node, config: &Config) -> Vec<Grant> {
                     (operation, cond(cx, "when"), cond(cx, "approval"))
                 }
                 Node::Sequence(s) => {
-                    cx.err(s.span(), &field, "expected an operation (`read`) or a mapping with `operation`, `when`, `approval`");
+                    cx.err(s.span(), &field, "expected an operation (`read`) or a mapping with `operation`, `when`, `approval`, `redact`");
                     (None, None, None)
                 }
             };
@@ -533,6 +554,7 @@ fn parse_tools(cx: &mut Ctx<'_>, node: &Node, config: &Config) -> Vec<Grant> {
                     operation,
                     when,
                     approval,
+                    redact,
                     location,
                 });
             }

@@ -28,6 +28,9 @@ pub struct CompiledPolicy {
     pub approval: bool,
     /// Its `@reason("…")` annotation, if any.
     pub reason: Option<String>,
+    /// Its redaction obligations (`@redact("class=action, …")`), attached to
+    /// the allows it decides.
+    pub redact: Vec<crate::Redaction>,
     pub(crate) refs: References,
     pub(crate) scope: Scope,
     /// "allowed by `id` (file:line)", written once at compile time.
@@ -46,6 +49,11 @@ impl CompiledPolicy {
     ) -> Self {
         let approval = policy.annotation("approval") == Some("required");
         let reason = policy.annotation("reason").map(str::to_owned);
+        // Checked with its location at compile time; here only read.
+        let redact = policy
+            .annotation("redact")
+            .and_then(|t| crate::redaction::parse_list(t, &all_classes(t)).ok())
+            .unwrap_or_default();
         let scope = Scope::of(&policy);
         let allowed_text = format!("allowed by `{id}` ({location})");
         Self {
@@ -55,6 +63,7 @@ impl CompiledPolicy {
             field,
             approval,
             reason,
+            redact,
             refs,
             scope,
             allowed_text,
@@ -376,4 +385,11 @@ fn build_slice<'a>(
         has_permit,
         diagnostics,
     })
+}
+
+/// The classes an annotation names (the compiler has checked them already).
+fn all_classes(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter_map(|i| i.split_once('=').map(|(c, _)| c.trim().to_owned()))
+        .collect()
 }

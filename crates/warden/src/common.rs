@@ -59,6 +59,38 @@ impl Common {
 }
 
 impl Common {
+    /// The key of redaction's keyed hashes and tokens (32 random bytes, 0600),
+    /// created on first use.
+    pub(crate) fn redaction_key(&self) -> anyhow::Result<warden_classify::RedactionKey> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let path = self.data_dir.join("keys").join("redaction.key");
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let dir = path.parent().unwrap_or(&self.data_dir);
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create `{}`", dir.display()))?;
+                let mut key = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .with_context(|| format!("cannot create `{}`", path.display()))?;
+                file.write_all(&key)
+                    .with_context(|| format!("cannot write `{}`", path.display()))?;
+                key.to_vec()
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read `{}`", path.display()));
+            }
+        };
+        warden_classify::RedactionKey::new(bytes)
+            .with_context(|| format!("the redaction key `{}` is unusable", path.display()))
+    }
+
     /// The audit checkpoint key (Ed25519, 0600), created on first use.
     pub(crate) fn checkpoint_signer(
         &self,

@@ -95,6 +95,7 @@ pub(crate) async fn run(common: &Common, args: ServeArgs) -> anyhow::Result<Exit
     let gateway = Gateway::start(source.clone(), store, Arc::new(key), audit)
         .await
         .with_context(|| format!("cannot start with {}", source.describe()))?;
+    gateway.set_redaction_key(common.redaction_key()?);
     let data = args.listen.unwrap_or_else(|| config.serve.listen.clone());
     let admin = args
         .admin_listen

@@ -131,5 +131,81 @@ add("Diagnosis code {icd10} (type 2 diabetes).", icd10="E11.9")
 add("{privileged} — do not forward.", privileged="Privileged & Confidential")
 add("We drove the M25 on 12 March 2025 with 3 passengers.")
 
+# Passport numbers: only after a passport word (several languages).
+PASSPORT_SHAPES = [lambda: rand(string.digits, 9), lambda: rand(string.ascii_uppercase, 1) + rand(string.digits, 8),
+                   lambda: rand(string.digits, 2) + rand(string.ascii_uppercase, 2) + rand(string.digits, 5),
+                   lambda: rand(string.ascii_uppercase, 2) + rand(string.digits, 7)]
+for i in range(10):
+    add(rng.choice(["Passport No. {passport}, valid to 2031.", "passport number: {passport}", "Numéro de passeport {passport}",
+                    "Reisepassnummer {passport} (Deutschland)", "PASSPORT {passport} / {x}", "Pasaporte: {passport}"]),
+        passport=PASSPORT_SHAPES[i % 4](), x=rng.choice(names))
+add("Ticket {x} issued to {xname}.", x=PASSPORT_SHAPES[0](), xname=rng.choice(names))
+add("passport.authenticate('local') returned 401 for user 12345678.")
+add("Passport photo 35x45 mm, expires 20310405.")
+
+# Medical record numbers: only after MRN, medical record or patient ID.
+for i in range(10):
+    mrn = rng.choice([rand(string.digits, 8), rand(string.digits, 4) + "-" + rand(string.digits, 4), "PT-" + rand(string.digits, 7)])
+    add(rng.choice(["MRN: {mrn} admitted to ward 4.", "Patient ID {mrn}, seen by Dr {x}.", "medical record number {mrn}",
+                    "Patient #{mrn} discharged."]), mrn=mrn, x=rng.choice(names))
+add("mRNA-1273 lot {x} shipped.", x=rand(string.digits, 7))
+add("The patient waited 45 minutes; MRN pending.")
+add("Medical record updated 2024-03-01 by {x}.", x=rng.choice(names))
+add("Order {x} shipped to the ward.", x=rand(string.digits, 8))
+
+# Postal addresses: US street lines (with unit and city, state, ZIP) and UK postcodes.
+STREETS = ["Main Street", "Oak Avenue", "Pennsylvania Avenue NW", "Baker Street", "5th Ave", "Elm St", "Sunset Boulevard", "Mill Lane",
+           "St Marks Place", "Lakeview Drive"]
+for i in range(10):
+    street = f"{rng.randint(1, 9999)}{rng.choice(['', '', 'B'])} {STREETS[i]}"
+    if i % 3 == 0:
+        street += f", Apt {rng.randint(1, 20)}{rng.choice('ABC')}, Springfield, IL {rand(string.digits, 5)}"
+    add(rng.choice(["Ship to {street_address} by Friday.", "Address: {street_address}", "{x} lives at {street_address}."]),
+        street_address=street, x=rng.choice(names))
+add("We made 3 main points and 12 Key Points For The Open Road.")
+add("In 1990 Wall Street fell; page 42 Court Rules apply.")
+POSTCODES = ["SW1A 1AA", "M1 1AE", "B33 8TH", "CR2 6XH", "DN55 1PT", "EC1A 1BB", "W1A 0AX", "EH1 2NG", "LS1 4AP", "G2 3BZ"]
+for pc in POSTCODES:
+    add(rng.choice(["London {uk_postcode}, United Kingdom", "Postcode: {uk_postcode}", "Send it to {x}, {uk_postcode}."]),
+        uk_postcode=pc, x=rng.choice(names))
+add("Codes SW1A 1CA, QA1 1AA, AZ1 1AA and SW1A1AA are not postcodes; nor is the M25 or A4 paper.")
+
+# GCP service-account key files (the private key is the private_key detector's).
+def add_text(text, *found):
+    """A line whose expected findings are located by their text: (type, value) pairs."""
+    lines.append({"text": text, "expect": [{"type": k, "start": text.index(v), "end": text.index(v) + len(v)} for k, v in found]})
+
+for i in range(3):
+    kid = rand("0123456789abcdef", 40)
+    key = "-----BEGIN PRIVATE KEY-----\\n" + rand(ALNUM, 64) + "\\n-----END PRIVATE KEY-----"
+    add_text('{"type": "service_account", "project_id": "demo-%d", "private_key_id": "%s", "private_key": "%s\\n"}' % (i, kid, key),
+             ("gcp_service_account", kid), ("private_key", key))
+kid = rand("0123456789abcdef", 40)
+add_text('{"type": "authorized_user", "private_key_id": "%s"}' % kid, ("secret", kid))
+
+# Azure storage account keys and client secrets.
+for i in range(4):
+    key = base64.b64encode(bytes(rng.randrange(256) for _ in range(64))).decode()
+    add("DefaultEndpointsProtocol=https;AccountName=acme{x};AccountKey={azure_storage_key};EndpointSuffix=core.windows.net",
+        x=str(i), azure_storage_key=key)
+add("Set AccountKey=<your-account-key>; in the connection string.")
+SECRET_CHARS = ALNUM + "_~.-"
+for i in range(4):
+    sec = rand(ALNUM, 3) + rand(string.digits, 1) + "Q~" + rand(SECRET_CHARS, 33) + rand(ALNUM, 1)
+    add(rng.choice(["AZURE_CLIENT_SECRET={azure_client_secret}", "client_secret: \"{azure_client_secret}\""]), azure_client_secret=sec)
+
+# GitLab tokens.
+for prefix in ["glpat-", "glpat-", "gldt-", "glrt-", "glptt-", "glcbt-"]:
+    add("export GITLAB_TOKEN={gitlab_token}", gitlab_token=prefix + rand(ALNUM + "_-", 20) + rand(ALNUM, 1))
+add("The glpat- prefix marks a GitLab token; glpat-short is not one.")
+
+# Passwords in connection strings.
+add("Server=db;Uid=app;Pwd={password};", password="Q7" + rand(ALNUM, 10))
+pw = "p@ss;" + rand(ALNUM, 8)
+add_text("Driver={ODBC};PWD={%s};" % pw, ("password", pw))
+add("host=db user=app password={password} dbname=app", password="Zr9-" + rand(ALNUM, 10))
+add("mysql://root:{url_password}@db.internal:3306/app", url_password="Kq" + rand(ALNUM, 10))
+add_text("PWD={DB_PASSWORD}; and password: ******** are placeholders.")
+
 for line in lines:
     print(json.dumps(line, ensure_ascii=False))

@@ -2,7 +2,10 @@
 
 mod accuracy;
 mod detectors;
+mod identity_address_cloud;
+mod injection;
 mod json;
+mod redact;
 mod robust;
 
 use warden_classify::{Classifier, ClassifierConfig};

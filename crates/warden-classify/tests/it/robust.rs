@@ -1,8 +1,11 @@
-//! Input from an agent or a tool server never panics the classifier, and every
-//! span it reports lies on character boundaries inside the text.
+//! Input from an agent or a tool server never panics the classifier, the
+//! redactor or the injection scanner, and every span they report lies on
+//! character boundaries inside the text.
 
 use proptest::prelude::*;
-use warden_classify::{Classifier, ClassifierConfig, char_span};
+use warden_classify::{
+    Classifier, ClassifierConfig, RedactionPolicy, char_span, redact, scan_injection,
+};
 
 fn check(c: &Classifier, text: &str) {
     for f in c.classify_text(text) {
@@ -69,6 +72,20 @@ fn fragments() -> impl Strategy<Value = String> {
         "routing",
         "BIC",
         "DEUTDEFF",
+        "passport ",
+        "X1234567",
+        "MRN ",
+        "1234 Main Street",
+        "SW1A 1AA",
+        "glpat-",
+        "AccountKey=",
+        "ignore all previous instructions",
+        "<!--",
+        "-->",
+        "](",
+        "<|im_start|>",
+        "\u{E0041}",
+        "Human:",
     ]);
     prop::collection::vec(pieces, 0..40).prop_map(|v| v.concat())
 }
@@ -80,6 +97,10 @@ proptest! {
     fn arbitrary_text_never_panics(text in ".{0,400}") {
         let c = Classifier::new(&ClassifierConfig::default()).unwrap();
         check(&c, &text);
+        let n = text.chars().count();
+        for f in scan_injection(&text) {
+            prop_assert!(f.start < f.end && f.end <= n, "{:?} in {:?}", f, text);
+        }
     }
 
     #[test]
@@ -88,5 +109,10 @@ proptest! {
         check(&c, &text);
         let doc = serde_json::json!({"iban": text.clone(), "nested": [{"password": text.clone()}, text]});
         let _ = c.classify_json(&doc);
+        let _ = redact(&text, &c.classify_text(&text), &RedactionPolicy::default());
+        let n = text.chars().count();
+        for f in scan_injection(&text) {
+            prop_assert!(f.start < f.end && f.end <= n, "{:?} in {:?}", f, text);
+        }
     }
 }

@@ -27,6 +27,7 @@ fn verdict(answer: &crate::DecisionAnswer) -> Verdict {
         decision: answer.decision.as_str().to_owned(),
         reasons: answer.reasons.clone(),
         classes: answer.classes.clone(),
+        args: answer.args.clone(),
     }
 }
 

@@ -129,7 +129,7 @@ impl Hosted {
                                 continue;
                             }
                             match Message::parse(text) {
-                                Ok(msg) => hosted.from_server(&mediator, msg).await,
+                                Ok(msg) => hosted.relay_from_server(&mediator, msg).await,
                                 Err(e) => {
                                     tracing::warn!(error = %e, "the tool server sent something that is not JSON-RPC; dropped")
                                 }
@@ -173,8 +173,8 @@ impl Hosted {
         Ok(hosted)
     }
 
-    async fn from_server(&self, mediator: &Mediator<LocalGovernor>, msg: Message) {
-        match mediator.from_server(msg).await {
+    async fn relay_from_server(&self, mediator: &Mediator<LocalGovernor>, msg: Message) {
+        match mediator.on_server(msg).await {
             Step::Forward(m) => {
                 if m.kind() == Kind::Response {
                     let k = m.id().map(key).unwrap_or_default();
@@ -235,7 +235,7 @@ pub(crate) async fn post(
     let request_id = (msg.kind() == Kind::Request)
         .then(|| msg.id().cloned())
         .flatten();
-    let m = match mediator.from_client(msg).await {
+    let m = match mediator.on_client(msg).await {
         Step::Forward(m) => m,
         Step::Reply(v) => return with_session(rpc_response(StatusCode::OK, &v), sid),
         Step::Drop => return status_only(StatusCode::ACCEPTED),

@@ -119,7 +119,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// DNS-rebinding protection: `Host` must be a loopback name or one named in
 /// `[mcp] allowed_hosts`; an `Origin`, when sent (browsers send it), must be
 /// named in `[mcp] allowed_origins`.
-fn check_host_and_origin(gw: &Gateway, headers: &HeaderMap) -> Result<(), Response> {
+fn refuse_host_or_origin(gw: &Gateway, headers: &HeaderMap) -> Option<Response> {
     let host = header_str(headers, "host").unwrap_or_default();
     let name = if host.starts_with('[') {
         host.split_once(']')
@@ -131,7 +131,7 @@ fn check_host_and_origin(gw: &Gateway, headers: &HeaderMap) -> Result<(), Respon
     let host_ok = matches!(name, "127.0.0.1" | "localhost" | "[::1]")
         || mcp.allowed_hosts.iter().any(|h| h == host || h == name);
     if !host_ok {
-        return Err(rpc_error(
+        return Some(rpc_error(
             StatusCode::FORBIDDEN,
             Value::Null,
             codes::INVALID_REQUEST,
@@ -143,7 +143,7 @@ fn check_host_and_origin(gw: &Gateway, headers: &HeaderMap) -> Result<(), Respon
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();
         if !mcp.allowed_origins.iter().any(|o| o == origin) {
-            return Err(rpc_error(
+            return Some(rpc_error(
                 StatusCode::FORBIDDEN,
                 Value::Null,
                 codes::INVALID_REQUEST,
@@ -153,7 +153,7 @@ fn check_host_and_origin(gw: &Gateway, headers: &HeaderMap) -> Result<(), Respon
             ));
         }
     }
-    Ok(())
+    None
 }
 
 fn metadata_url(headers: &HeaderMap, server: &str) -> String {
@@ -213,8 +213,8 @@ pub(crate) async fn endpoint(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(r) = check_host_and_origin(&gw, &headers) {
-        return r;
+    if let Some(refused) = refuse_host_or_origin(&gw, &headers) {
+        return refused;
     }
     let transport = match gw.config.servers.get(&server).map(|s| &s.transport) {
         Some(t @ (Transport::Http { .. } | Transport::Stdio { .. })) => t.clone(),

@@ -102,7 +102,7 @@ pub(crate) async fn post(ctx: Context, session: Arc<HttpSession>, msg: Message) 
     let request_id = (msg.kind() == Kind::Request)
         .then(|| msg.id().cloned())
         .flatten();
-    let msg = match mediator.from_client(msg).await {
+    let msg = match mediator.on_client(msg).await {
         Step::Forward(m) => m,
         Step::Reply(v) => return rpc_response(StatusCode::OK, &v),
         Step::Drop => return status_only(StatusCode::ACCEPTED),
@@ -194,7 +194,7 @@ pub(crate) async fn post(ctx: Context, session: Arc<HttpSession>, msg: Message) 
             Err(_) => return abandon("the tool server's answer did not finish in time".into()),
         };
         match Message::parse(&body) {
-            Ok(answer) => match mediator.from_server(answer).await {
+            Ok(answer) => match mediator.on_server(answer).await {
                 Step::Forward(m) => rpc_response(StatusCode::OK, &m.into_value()),
                 Step::Reply(_) | Step::Drop => {
                     return abandon(
@@ -365,7 +365,7 @@ async fn rewrite(
             return None;
         }
     };
-    match mediator.from_server(msg).await {
+    match mediator.on_server(msg).await {
         Step::Forward(m) => Some(
             Event {
                 data: Some(m.into_value().to_string()),

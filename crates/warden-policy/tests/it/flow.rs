@@ -284,3 +284,58 @@ when { context.destination == "external" };
     let d = engine.decide(&ask.request("mail", "send", &internal, &[]));
     assert_eq!(d.outcome, DecisionOutcome::Allow, "{:?}", d.reasons);
 }
+
+#[test]
+fn redaction_obligations_come_with_the_allow_and_are_checked_at_load() {
+    let org = r#"
+@id("mask-dob-in-crm")
+@redact("pii.dob=mask, financial=tokenize")
+permit (principal, action == Warden::Action::"read", resource == Warden::Tool::"crm/lookup_customer");
+"#;
+    let engine = engine(&[("org.cedar", org)]);
+    let ask = Ask::new("r");
+    let none = json!({});
+    let d = engine.decide(&ask.request("crm", "lookup_customer", &none, &[]));
+    assert_eq!(d.outcome, DecisionOutcome::Allow);
+    let got: Vec<(String, &str)> = d
+        .redact
+        .iter()
+        .map(|r| (r.class.clone(), r.action.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("pii.dob".to_owned(), "mask"),
+            ("financial".to_owned(), "tokenize")
+        ]
+    );
+    // A deny carries none.
+    let d = engine.decide(&ask.request("paste", "upload", &none, &["pii".to_owned()]));
+    assert!(d.redact.is_empty());
+
+    for (bad, message) in [
+        (
+            "@redact(\"pii.dbo=mask\")\npermit (principal, action, resource);",
+            "unknown data class `pii.dbo`",
+        ),
+        (
+            "@redact(\"pii=shred\")\npermit (principal, action, resource);",
+            "unknown redaction `shred`",
+        ),
+        (
+            "@redact(\"pii=mask\")\nforbid (principal, action, resource);",
+            "`@redact` goes on a `permit`",
+        ),
+    ] {
+        let config = Config::parse("warden.toml", CONFIG, Path::new(".")).unwrap();
+        let manifest = Manifest::parse("support-bot.yaml", AGENT, &config).unwrap();
+        let inputs = PolicyInputs {
+            config: Arc::new(config),
+            manifests: vec![manifest],
+            org_files: vec![("org.cedar".to_owned(), bad.to_owned())],
+        };
+        let err = compile(&inputs).unwrap_err().to_string();
+        assert!(err.contains(message), "{err}");
+        assert!(err.contains("org.cedar:1"), "{err}");
+    }
+}

@@ -132,6 +132,18 @@ budgets: { per_session: 3 }
 "#,
     ),
     (
+        "redactor",
+        r#"name: redactor
+owner: care@example.com
+purpose: reads customer records with personal data masked
+tools:
+  flaky:
+    customer:
+      operation: read
+      redact: { pii.contact: mask, financial: tokenize }
+"#,
+    ),
+    (
         "support",
         r#"name: support
 owner: care@example.com
@@ -923,4 +935,33 @@ fn the_http_endpoint_refuses_bad_input_clearly() {
             .status(),
         404
     );
+}
+
+#[test]
+fn redaction_obligations_rewrite_results_over_both_transports() {
+    let world = World::new();
+    let mut tokens = Vec::new();
+    for transport in both("redactor", "flaky") {
+        let out = world.client(
+            &transport,
+            &json!([{"op": "call_tool", "name": "customer"}]),
+        );
+        let text = out[1]["text"].as_str().unwrap();
+        assert!(text.contains("Customer: Jane Roe"), "{text}");
+        assert!(text.contains("[REDACTED:email]"), "{text}");
+        assert!(!text.contains("jane.roe@"), "{text}");
+        assert!(!text.contains("GB29NWBK60161331926819"), "{text}");
+        let token = text
+            .split("IBAN ")
+            .nth(1)
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(token.starts_with("tok_"), "{text}");
+        tokens.push(token);
+    }
+    // Tokens are stable: the same value gives the same token.
+    assert_eq!(tokens[0], tokens[1]);
 }
