@@ -64,4 +64,4 @@ pub use governor::{Action, Governor, Grants, Observation, Verdict};
 pub use mediator::{META_KEY, Mediator, Step};
 pub use message::{Kind, Message, MessageError, codes, error_response, result_response};
 pub use remote::RemoteGovernor;
-pub use stdio::{Ended, StdioOptions, read_line, run_stdio};
+pub use stdio::{Ended, StdioOptions, next_message, read_line, run_stdio};

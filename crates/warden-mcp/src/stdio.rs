@@ -76,6 +76,34 @@ pub async fn read_line<R: AsyncBufRead + Unpin>(
     }
 }
 
+/// The next message of a newline-delimited JSON-RPC stream: `None` at its
+/// end (or on a read error); `Some(Err(why))` for a line that is over `max`
+/// bytes or not JSON-RPC (the caller reports and skips it). Blank lines are
+/// skipped.
+pub async fn next_message<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> Option<Result<Message, String>> {
+    loop {
+        match read_line(reader, buf, max).await {
+            Ok(None) | Err(_) => return None,
+            Ok(Some(Err(len))) => {
+                return Some(Err(format!(
+                    "a message of {len} bytes is over the limit of {max}"
+                )));
+            }
+            Ok(Some(Ok(()))) => {
+                let line = buf.trim_ascii();
+                if line.is_empty() {
+                    continue;
+                }
+                return Some(Message::parse(line).map_err(|e| e.to_string()));
+            }
+        }
+    }
+}
+
 fn to_line(value: &Value) -> Vec<u8> {
     let mut bytes = serde_json::to_vec(value).unwrap_or_default();
     bytes.push(b'\n');
@@ -144,35 +172,22 @@ where
         tokio::spawn(async move {
             let mut reader = BufReader::new(child_out);
             let mut buf = Vec::new();
-            loop {
-                match read_line(&mut reader, &mut buf, max).await {
-                    Ok(None) | Err(_) => return,
-                    Ok(Some(Err(len))) => {
-                        tracing::warn!(
-                            len,
-                            "the server sent a message over the size limit; dropped"
-                        );
+            while let Some(next) = next_message(&mut reader, &mut buf, max).await {
+                let msg = match next {
+                    Ok(msg) => msg,
+                    Err(why) => {
+                        tracing::warn!(error = %why, "the server sent a bad message; dropped");
+                        continue;
                     }
-                    Ok(Some(Ok(()))) => {
-                        let line = buf.trim_ascii();
-                        if line.is_empty() {
-                            continue;
-                        }
-                        match Message::parse(line) {
-                            Ok(msg) => match mediator.on_server(msg).await {
-                                Step::Forward(m) => {
-                                    let _ = to_client.send(to_line(&m.into_value())).await;
-                                }
-                                Step::Reply(v) => {
-                                    let _ = to_server.send(to_line(&v)).await;
-                                }
-                                Step::Drop => {}
-                            },
-                            Err(e) => {
-                                tracing::warn!(error = %e, "the server sent something that is not JSON-RPC; dropped")
-                            }
-                        }
+                };
+                match mediator.on_server(msg).await {
+                    Step::Forward(m) => {
+                        let _ = to_client.send(to_line(&m.into_value())).await;
                     }
+                    Step::Reply(v) => {
+                        let _ = to_server.send(to_line(&v)).await;
+                    }
+                    Step::Drop => {}
                 }
             }
         })

@@ -8,17 +8,17 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::body::Bytes;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
 use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
-use warden_mcp::{Kind, Mediator, Message, Step, codes, error_response, read_line};
+use warden_mcp::{Kind, Mediator, Message, Step, codes, error_response, next_message};
 
 use super::governor::LocalGovernor;
-use super::sse::Event;
+use super::sse::{Event, response as sse};
 use super::{HttpSession, rpc_error, rpc_response, status_only};
 use crate::state::Gateway;
 
@@ -49,20 +49,6 @@ fn line(v: &Value) -> Vec<u8> {
 
 fn event(v: &Value) -> Bytes {
     Bytes::from(Event::message(v).encode())
-}
-
-fn sse(rx: mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Response {
-    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }));
-    let mut r = (StatusCode::OK, body).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    r
 }
 
 impl Hosted {
@@ -114,26 +100,11 @@ impl Hosted {
             async move {
                 let mut reader = BufReader::new(stdout);
                 let mut buf = Vec::new();
-                loop {
-                    match read_line(&mut reader, &mut buf, max).await {
-                        Ok(None) | Err(_) => return,
-                        Ok(Some(Err(len))) => {
-                            tracing::warn!(
-                                len,
-                                "the tool server sent a message over the size limit; dropped"
-                            );
-                        }
-                        Ok(Some(Ok(()))) => {
-                            let text = buf.trim_ascii();
-                            if text.is_empty() {
-                                continue;
-                            }
-                            match Message::parse(text) {
-                                Ok(msg) => hosted.relay_from_server(&mediator, msg).await,
-                                Err(e) => {
-                                    tracing::warn!(error = %e, "the tool server sent something that is not JSON-RPC; dropped")
-                                }
-                            }
+                while let Some(next) = next_message(&mut reader, &mut buf, max).await {
+                    match next {
+                        Ok(msg) => hosted.relay_from_server(&mediator, msg).await,
+                        Err(why) => {
+                            tracing::warn!(error = %why, "the tool server sent a bad message; dropped");
                         }
                     }
                 }

@@ -276,12 +276,7 @@ pub(crate) async fn endpoint(
             }
         };
         if session.is_none() && gw.mcp_sessions.is_full() {
-            return rpc_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                msg.id().cloned().unwrap_or(Value::Null),
-                codes::INTERNAL_ERROR,
-                "too many live MCP sessions: try again when idle ones have expired",
-            );
+            return sessions_full(msg.id().cloned().unwrap_or(Value::Null));
         }
         return match transport {
             Transport::Stdio { command } => {
@@ -393,12 +388,7 @@ async fn post_hosted(
     });
     if !gw.mcp_sessions.insert(server, &sid, Arc::clone(&session)) {
         h.stop();
-        return rpc_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            msg.id().cloned().unwrap_or(Value::Null),
-            codes::INTERNAL_ERROR,
-            "too many live MCP sessions: try again when idle ones have expired",
-        );
+        return sessions_full(msg.id().cloned().unwrap_or(Value::Null));
     }
     hosted::post(gw, &session, &h, msg, Some(&sid)).await
 }
@@ -438,6 +428,16 @@ fn new_mediator(
         via: Via::McpHttp,
     };
     Arc::new(Mediator::new(Arc::new(governor)))
+}
+
+/// 503: no room for another MCP session.
+pub(crate) fn sessions_full(id: Value) -> Response {
+    rpc_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        id,
+        codes::INTERNAL_ERROR,
+        "too many live MCP sessions: try again when idle ones have expired",
+    )
 }
 
 /// An empty answer with a status.

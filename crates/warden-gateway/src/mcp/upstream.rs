@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -13,7 +13,7 @@ use warden_mcp::{Kind, Mediator, Message, Step, codes, error_response};
 
 use super::governor::LocalGovernor;
 use super::sse::{Event, Parser};
-use super::{HttpSession, rpc_error, rpc_response, status_only};
+use super::{HttpSession, rpc_error, rpc_response, sessions_full, status_only};
 use crate::state::Gateway;
 
 /// Headers passed to the upstream as the client sent them. `Authorization`
@@ -174,12 +174,7 @@ pub(crate) async fn post(ctx: Context, session: Arc<HttpSession>, msg: Message) 
         if let Some(id) = &request_id {
             mediator.abandon(id);
         }
-        return rpc_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            request_id.unwrap_or(Value::Null),
-            codes::INTERNAL_ERROR,
-            "too many live MCP sessions: try again when idle ones have expired",
-        );
+        return sessions_full(request_id.unwrap_or(Value::Null));
     }
     let is_sse = content_type
         .as_ref()
@@ -335,17 +330,7 @@ fn stream(
             }
         }
     });
-    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }));
-    let mut r = (StatusCode::OK, body).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    r
+    super::sse::response(rx)
 }
 
 /// One event through the mediator: the bytes to send on, if any.
