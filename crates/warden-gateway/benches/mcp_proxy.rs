@@ -27,6 +27,8 @@
 //! tests/mcp/setup.sh && WARDEN_MCP_UPSTREAM=everything cargo bench -p warden-gateway --bench mcp_proxy
 //! WARDEN_MCP_SECS=10 WARDEN_MCP_CONCURRENCY=1,4,16 cargo bench -p warden-gateway --bench mcp_proxy
 //! ```
+//!
+//! `WARDEN_MCP_SERVER_THREADS` sizes Warden's runtime (default 1).
 
 #[path = "mcp_proxy/client.rs"]
 mod client;

@@ -189,14 +189,11 @@ impl Gateway {
         record.classes = classes.clone();
         record.result_digest = Some(warden_audit::json_digest(output));
         record.note = kinds.map(|k| format!("injected instructions: {k}"));
-        // The observation is written behind the answer: the action already
-        // ran, and its decision is on record.
-        let audit = self.audit.clone();
-        tokio::spawn(async move {
-            if let Err(e) = audit.append(record, None).await {
-                tracing::error!(error = %e, "an observation could not be recorded");
-            }
-        });
+        // The observation rides with the next batch of records: the action
+        // already ran, and its decision is durable.
+        if let Err(e) = self.audit.append_deferred(record).await {
+            tracing::error!(error = %e, "an observation could not be recorded");
+        }
         let rewritten =
             (!action.redact.is_empty()).then(|| self.redacted(output, &action.redact, None));
         Ok(Observation {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 
 use crate::error::GatewayError;
@@ -123,10 +124,19 @@ pub async fn run(
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let data = axum::serve(listeners.data, data_router(Arc::clone(&gw)))
+    // Answers (SSE events above all) go out in small writes: without
+    // TCP_NODELAY, Nagle's algorithm holds the last one for the peer's
+    // delayed ACK, ~40 ms.
+    let nodelay = |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    };
+    let data = axum::serve(listeners.data.tap_io(nodelay), data_router(Arc::clone(&gw)))
         .with_graceful_shutdown(wait(rx.clone()));
-    let admin = axum::serve(listeners.admin, admin_router(Arc::clone(&gw)))
-        .with_graceful_shutdown(wait(rx.clone()));
+    let admin = axum::serve(
+        listeners.admin.tap_io(nodelay),
+        admin_router(Arc::clone(&gw)),
+    )
+    .with_graceful_shutdown(wait(rx.clone()));
     let data = tokio::spawn(async move { data.await });
     let admin = tokio::spawn(async move { admin.await });
     shutdown.await;

@@ -54,10 +54,12 @@ fn answer_to(content_type: &str, body: &[u8], id: &Value) -> anyhow::Result<Valu
             .filter_map(|l| l.strip_prefix("data:"))
             .map(|d| d.strip_prefix(' ').unwrap_or(d))
             .collect();
-        if data.is_empty() {
+        let data = data.join("\n");
+        if data.trim().is_empty() {
+            // A priming event (an id, no message).
             continue;
         }
-        let msg: Value = serde_json::from_str(&data.join("\n"))?;
+        let msg: Value = serde_json::from_str(&data)?;
         if msg.get("id") == Some(id) {
             return Ok(msg);
         }
@@ -221,7 +223,9 @@ pub(crate) async fn worker(
     end: Instant,
 ) -> anyhow::Result<Outcome> {
     let (mut conn, driver) = Connection::open(&target).await?;
-    conn.initialize().await?;
+    conn.initialize()
+        .await
+        .with_context(|| format!("worker {worker} on {}{}", target.addr, target.path))?;
     let message = message(worker);
     let mut out = Outcome::default();
     let mut id = 1;

@@ -67,6 +67,9 @@ pub enum AuditError {
 pub struct AuditLog {
     vkey: String,
     tx: mpsc::Sender<Pending>,
+    /// Records that need not be durable before anyone is answered: written
+    /// with the next batch, or within the writer's tick (500 ms).
+    deferred: mpsc::Sender<Pending>,
     durability: Durability,
     problem: Arc<ArcSwapOption<String>>,
     failing: Arc<ArcSwapOption<String>>,
@@ -206,10 +209,12 @@ impl AuditLog {
         let failing = Arc::new(ArcSwapOption::empty());
         check_witness(&store, &settings, &range, &problem).await;
         let (tx, mut rx) = mpsc::channel::<Pending>(QUEUE);
+        let (deferred, mut deferred_rx) = mpsc::channel::<Pending>(QUEUE);
         let (cp_tx, mut cp_rx) = mpsc::channel::<oneshot::Sender<Result<String, String>>>(8);
         let log = AuditLog {
             vkey: settings.signer.verifier_key(),
             tx,
+            deferred,
             durability: settings.durability,
             problem: Arc::clone(&problem),
             failing: Arc::clone(&failing),
@@ -232,7 +237,15 @@ impl AuditLog {
                         // Every handle dropped (the gateway stopped): what was
                         // queued is written; the final checkpoint follows the loop.
                         let Some(first) = first else { break };
-                        let mut batch = vec![first];
+                        // Deferred records ride along: no fsync of their own.
+                        let mut batch = Vec::new();
+                        while batch.len() < MAX_BATCH / 2 {
+                            match deferred_rx.try_recv() {
+                                Ok(p) => batch.push(p),
+                                Err(_) => break,
+                            }
+                        }
+                        batch.push(first);
                         while batch.len() < MAX_BATCH {
                             match rx.try_recv() {
                                 Ok(p) => batch.push(p),
@@ -245,6 +258,16 @@ impl AuditLog {
                         let _ = reply.send(writer.checkpoint().await);
                     }
                     _ = tick.tick() => {
+                        let mut late = Vec::new();
+                        while late.len() < MAX_BATCH {
+                            match deferred_rx.try_recv() {
+                                Ok(p) => late.push(p),
+                                Err(_) => break,
+                            }
+                        }
+                        if !late.is_empty() {
+                            writer.write(late).await;
+                        }
                         if writer.since_checkpoint > 0 && writer.last_checkpoint.elapsed() >= writer.settings.checkpoint_interval {
                             let _ = writer.checkpoint().await;
                         }
@@ -252,7 +275,11 @@ impl AuditLog {
                     _ = shutdown.changed() => {
                         // Drain what is queued, then a final checkpoint.
                         rx.close();
+                        deferred_rx.close();
                         let mut rest = Vec::new();
+                        while let Some(p) = deferred_rx.recv().await {
+                            rest.push(p);
+                        }
                         while let Some(p) = rx.recv().await {
                             rest.push(p);
                         }
@@ -262,6 +289,15 @@ impl AuditLog {
                         break;
                     }
                 }
+            }
+            // What was deferred is written before the last checkpoint.
+            deferred_rx.close();
+            let mut rest = Vec::new();
+            while let Some(p) = deferred_rx.recv().await {
+                rest.push(p);
+            }
+            if !rest.is_empty() {
+                writer.write(rest).await;
             }
             // A last checkpoint, so that the witness covers every record.
             if writer.since_checkpoint > 0
@@ -313,6 +349,25 @@ impl AuditLog {
                 Ok(None)
             }
         }
+    }
+
+    /// Appends a record that need not be durable before anyone is answered
+    /// (an observation of a result whose action is already on record): it
+    /// goes with the next batch of records, or within half a second, and
+    /// costs no commit of its own. A crash can lose it.
+    pub async fn append_deferred(&self, mut record: AuditRecord) -> Result<(), AuditError> {
+        if let Some(p) = self.problem.load_full() {
+            return Err(AuditError::Unavailable(p.to_string()));
+        }
+        let sealed = seal_into(&mut record, None);
+        self.deferred
+            .send(Pending {
+                record,
+                sealed,
+                done: None,
+            })
+            .await
+            .map_err(|_| AuditError::Unavailable("the audit writer stopped".into()))
     }
 
     /// Signs and publishes a checkpoint of the log as it is now.
