@@ -120,3 +120,60 @@ pub async fn compile_inputs(inputs: PolicyInputs) -> Result<warden_policy::Snaps
         )])),
     }
 }
+
+/// The classifier configuration `warden.toml` asks for (`[classify]`).
+pub fn classifier_config(config: &warden_policy::Config) -> warden_classify::ClassifierConfig {
+    use warden_classify::{CustomDetector, Validator};
+    let settings = &config.classify;
+    let mut out = warden_classify::ClassifierConfig::default();
+    out.disabled = settings.disabled.iter().cloned().collect();
+    if let Some(min) = settings.min_confidence {
+        out.min_confidence = min;
+    }
+    out.custom = settings
+        .detectors
+        .iter()
+        .map(|d| CustomDetector {
+            name: d.name.clone(),
+            class: d.class.clone(),
+            pattern: d.pattern.clone(),
+            validator: match d.validator.as_str() {
+                "luhn" => Validator::Luhn,
+                "mod97" => Validator::Mod97,
+                "aba" => Validator::Aba,
+                "high_entropy" => Validator::HighEntropy,
+                _ => Validator::None,
+            },
+            context: d.context.clone(),
+            confidence: d.confidence,
+        })
+        .collect();
+    out
+}
+
+/// The classifier `warden.toml` asks for; a detector that cannot be built
+/// (a bad pattern) is an error naming it and where it is declared.
+pub fn build_classifier(
+    config: &warden_policy::Config,
+) -> Result<warden_classify::Classifier, GatewayError> {
+    let whole = classifier_config(config);
+    warden_classify::Classifier::new(&whole).map_err(|e| {
+        // Name the detector at fault: try each on its own.
+        let culprit = config
+            .classify
+            .detectors
+            .iter()
+            .zip(&whole.custom)
+            .find(|(_, c)| {
+                let one = warden_classify::ClassifierConfig {
+                    custom: vec![(*c).clone()],
+                    ..warden_classify::ClassifierConfig::default()
+                };
+                warden_classify::Classifier::new(&one).is_err()
+            });
+        let at = culprit
+            .map(|(d, _)| format!(" ({}: detector `{}`)", d.location, d.name))
+            .unwrap_or_default();
+        GatewayError::Setup(format!("the classifier cannot be built{at}: {e}"))
+    })
+}

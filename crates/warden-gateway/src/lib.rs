@@ -64,7 +64,9 @@ mod state;
 
 pub use decisions::{DecisionAnswer, args_digest};
 pub use error::{ApiError, GatewayError};
-pub use inputs::{ConfigSource, compile_inputs, load_inputs, registered_file};
+pub use inputs::{
+    ConfigSource, build_classifier, classifier_config, compile_inputs, load_inputs, registered_file,
+};
 pub use serve::{Listeners, WATCH_PERIOD, admin_router, data_router, run};
 pub use state::Gateway;
 

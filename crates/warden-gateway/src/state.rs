@@ -103,6 +103,7 @@ impl Gateway {
         audit: crate::audit::AuditLog,
     ) -> Result<Arc<Gateway>, GatewayError> {
         let config = Arc::new(source.config()?);
+        let classifier = Arc::new(crate::inputs::build_classifier(&config)?);
         let change = store.latest_change().await?;
         let inputs = load_inputs(&source, Arc::clone(&config), &store).await?;
         let snapshot = compile_inputs(inputs).await?;
@@ -127,10 +128,7 @@ impl Gateway {
             last_change: AtomicI64::new(change),
             reload_error: Mutex::new(None),
             audit,
-            classifier: Arc::new(
-                warden_classify::Classifier::new(&warden_classify::ClassifierConfig::default())
-                    .map_err(|e| GatewayError::Setup(e.to_string()))?,
-            ),
+            classifier,
             http: reqwest::Client::builder()
                 .pool_idle_timeout(Duration::from_secs(90))
                 .build()

@@ -162,7 +162,42 @@ pub struct Config {
     /// The organisation's own domains (`[organisation] domains`), lowercase:
     /// addresses and hosts under them are internal.
     pub organisation_domains: Vec<String>,
+    /// How data is classified (`[classify]`).
+    pub classify: ClassifySettings,
 }
+
+/// How data is classified (`[classify]`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClassifySettings {
+    /// Built-in detector types turned off (`"ip"`, `"phone"`, …).
+    pub disabled: Vec<String>,
+    /// Findings below this confidence are dropped (default 0.5).
+    pub min_confidence: Option<f32>,
+    /// The organisation's own detectors (`[[classify.detectors]]`).
+    pub detectors: Vec<DetectorSettings>,
+}
+
+/// A detector from configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectorSettings {
+    /// The finding type it reports.
+    pub name: String,
+    /// The class its findings carry (a built-in or `[classes] custom` one).
+    pub class: String,
+    /// The regular expression (ASCII classes; see `warden-classify`).
+    pub pattern: String,
+    /// `none`, `luhn`, `mod97`, `aba` or `high_entropy`.
+    pub validator: String,
+    /// Words of which one must be near a match (or be its JSON key).
+    pub context: Vec<String>,
+    /// The findings' confidence (default 0.9).
+    pub confidence: f32,
+    /// Where it is declared.
+    pub location: Location,
+}
+
+/// The validators a configured detector can name.
+pub const VALIDATORS: &[&str] = &["none", "luhn", "mod97", "aba", "high_entropy"];
 
 /// The MCP gateway's settings (`[mcp]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,6 +285,31 @@ struct RawConfig {
     mcp: RawMcp,
     #[serde(default)]
     organisation: RawOrganisation,
+    #[serde(default)]
+    classify: RawClassify,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawClassify {
+    #[serde(default)]
+    disabled: Vec<String>,
+    min_confidence: Option<f32>,
+    #[serde(default)]
+    detectors: Vec<toml::Spanned<RawDetector>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDetector {
+    name: String,
+    class: String,
+    pattern: String,
+    #[serde(default)]
+    validator: Option<String>,
+    #[serde(default)]
+    context: Vec<String>,
+    confidence: Option<f32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -548,6 +608,59 @@ impl Config {
                 .unwrap_or(defaults.session_idle_secs),
             max_sessions: raw.serve.max_sessions.unwrap_or(defaults.max_sessions),
         };
+        let classify = {
+            let mut detectors = Vec::new();
+            for (i, spanned) in raw.classify.detectors.into_iter().enumerate() {
+                let location = at(spanned.span().start);
+                let d = spanned.into_inner();
+                let field = format!("classify.detectors[{i}]");
+                if !classes.iter().any(|c| *c == d.class) {
+                    let hint =
+                        crate::error::did_you_mean(&d.class, classes.iter().map(String::as_str));
+                    diags.push(location.clone(), Some(format!("{field}.class")), format!("unknown data class `{}`{hint} (declare your own under [classes] custom)", d.class));
+                }
+                let validator = d.validator.unwrap_or_else(|| "none".into());
+                if !VALIDATORS.contains(&validator.as_str()) {
+                    diags.push(
+                        location.clone(),
+                        Some(format!("{field}.validator")),
+                        format!(
+                            "unknown validator `{validator}`: expected one of {}",
+                            VALIDATORS.join(", ")
+                        ),
+                    );
+                }
+                let confidence = d.confidence.unwrap_or(0.9);
+                if !(confidence > 0.0 && confidence <= 1.0) {
+                    diags.push(
+                        location.clone(),
+                        Some(format!("{field}.confidence")),
+                        format!("confidence {confidence} must be above 0 and at most 1"),
+                    );
+                }
+                if d.name.is_empty() || d.pattern.is_empty() {
+                    diags.push(
+                        location.clone(),
+                        Some(field.clone()),
+                        "a detector needs a `name` and a `pattern`",
+                    );
+                }
+                detectors.push(DetectorSettings {
+                    name: d.name,
+                    class: d.class,
+                    pattern: d.pattern,
+                    validator,
+                    context: d.context,
+                    confidence,
+                    location,
+                });
+            }
+            ClassifySettings {
+                disabled: raw.classify.disabled,
+                min_confidence: raw.classify.min_confidence,
+                detectors,
+            }
+        };
         let config = Config {
             file: file.to_owned(),
             base_dir: base_dir.to_owned(),
@@ -589,6 +702,7 @@ impl Config {
                     authorization_servers: raw.mcp.authorization_servers.unwrap_or_default(),
                 }
             },
+            classify,
             organisation_domains: raw
                 .organisation
                 .domains

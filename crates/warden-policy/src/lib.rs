@@ -86,8 +86,8 @@ mod testcases;
 
 pub use compile::{PolicyInputs, compile};
 pub use config::{
-    AuditConfig, BUILTIN_CLASSES, Config, Destination, Durability, McpConfig, ServeConfig,
-    ServerConfig, ToolConfig, Transport,
+    AuditConfig, BUILTIN_CLASSES, ClassifySettings, Config, Destination, DetectorSettings,
+    Durability, McpConfig, ServeConfig, ServerConfig, ToolConfig, Transport, VALIDATORS,
 };
 pub use context::SessionHistory;
 pub use engine::{DEFAULT_MAX_SESSIONS, Engine};

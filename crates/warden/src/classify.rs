@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use serde_json::json;
-use warden_classify::{Classifier, ClassifierConfig, Finding, char_span};
+use warden_classify::{Finding, char_span};
 
 #[derive(Debug, Args)]
 pub(crate) struct ClassifyArgs {
@@ -25,9 +25,12 @@ fn finding_json(text: &str, f: &Finding) -> serde_json::Value {
     json!({"type": f.detector, "class": f.class, "start": start, "end": end, "confidence": confidence})
 }
 
-pub(crate) fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
-    let classifier =
-        Classifier::new(&ClassifierConfig::default()).context("cannot build the classifier")?;
+pub(crate) fn run(common: &crate::common::Common, args: ClassifyArgs) -> anyhow::Result<ExitCode> {
+    // The detectors warden.toml configures (`[classify]`), as the gateway runs them.
+    let source = common.source();
+    let config = common.load_config(&source)?;
+    let classifier = warden_gateway::build_classifier(&config)
+        .with_context(|| format!("cannot build the classifier of {}", source.describe()))?;
     let (name, mut input): (String, Box<dyn BufRead>) = match &args.file {
         None => (
             "<stdin>".into(),

@@ -103,7 +103,7 @@ fn main() -> ExitCode {
             Command::Decide(args) => decide::run(args).await,
             Command::AdminToken(cmd) => agent::run_admin_token(&common, cmd).await,
             Command::Audit(cmd) => audit::run(&common, cmd).await,
-            Command::Classify(args) => classify::run(args),
+            Command::Classify(args) => classify::run(&common, args),
             Command::Mcp(cmd) => mcp::run(&common, cmd).await,
         }
     });

@@ -85,3 +85,69 @@ fn plain_text_findings_name_the_line() {
     );
     assert!(out.ends_with("1 findings\n"), "{out}");
 }
+
+#[test]
+fn detectors_from_warden_toml_are_used_and_bad_ones_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("warden.toml");
+    let write = |pattern: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                r#"trust_domain = "example.org"
+
+[classes]
+custom = ["acme.employee"]
+
+[classify]
+disabled = ["ip"]
+
+[[classify.detectors]]
+name = "employee_id"
+class = "acme.employee"
+pattern = '{pattern}'
+context = ["employee"]
+confidence = 0.8
+"#
+            ),
+        )
+        .unwrap();
+    };
+    let run = |input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .arg("--config")
+            .arg(&config)
+            .args(["classify", "--jsonl"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    write(r"EMP-\d{6}");
+    let out = run(
+        "{\"text\": \"employee EMP-123456 logged in from 10.0.0.7; the shipment left the warehouse on time, reference EMP-999999\"}\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let line: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    let findings = line["findings"].as_array().unwrap();
+    // The custom detector fires near its context word only; `ip` is disabled.
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["type"], "employee_id");
+    assert_eq!(findings[0]["class"], "acme.employee");
+    assert_eq!(findings[0]["start"], 9);
+
+    write(r"EMP-(\d{6}");
+    let out = run("{\"text\": \"x\"}\n");
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("detector `employee_id`"), "{err}");
+    assert!(err.contains("warden.toml:"), "{err}");
+}
