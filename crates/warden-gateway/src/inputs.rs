@@ -125,12 +125,8 @@ pub async fn compile_inputs(inputs: PolicyInputs) -> Result<warden_policy::Snaps
 pub fn classifier_config(config: &warden_policy::Config) -> warden_classify::ClassifierConfig {
     use warden_classify::{CustomDetector, Validator};
     let settings = &config.classify;
-    let mut out = warden_classify::ClassifierConfig::default();
-    out.disabled = settings.disabled.iter().cloned().collect();
-    if let Some(min) = settings.min_confidence {
-        out.min_confidence = min;
-    }
-    out.custom = settings
+    let defaults = warden_classify::ClassifierConfig::default();
+    let custom = settings
         .detectors
         .iter()
         .map(|d| CustomDetector {
@@ -148,7 +144,11 @@ pub fn classifier_config(config: &warden_policy::Config) -> warden_classify::Cla
             confidence: d.confidence,
         })
         .collect();
-    out
+    warden_classify::ClassifierConfig {
+        disabled: settings.disabled.iter().cloned().collect(),
+        min_confidence: settings.min_confidence.unwrap_or(defaults.min_confidence),
+        custom,
+    }
 }
 
 /// The classifier `warden.toml` asks for; a detector that cannot be built

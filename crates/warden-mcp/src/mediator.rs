@@ -371,3 +371,10 @@ fn refusal(method: &str, id: Value, verdict: &Verdict) -> Value {
         error_response(id, codes::DENIED, &text, Some(decision))
     }
 }
+
+#[cfg(test)]
+#[allow(
+    clippy::panic,
+    reason = "test code: a failed expectation is a failed test"
+)]
+mod tests;

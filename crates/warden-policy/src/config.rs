@@ -614,7 +614,7 @@ impl Config {
                 let location = at(spanned.span().start);
                 let d = spanned.into_inner();
                 let field = format!("classify.detectors[{i}]");
-                if !classes.iter().any(|c| *c == d.class) {
+                if !classes.contains(&d.class) {
                     let hint =
                         crate::error::did_you_mean(&d.class, classes.iter().map(String::as_str));
                     diags.push(location.clone(), Some(format!("{field}.class")), format!("unknown data class `{}`{hint} (declare your own under [classes] custom)", d.class));
