@@ -155,6 +155,29 @@ impl Gateway {
             ));
         }
         let classes: Vec<String> = self.classifier.classes(output).into_iter().collect();
+        // A manifest with `data.may_read` bounds what the agent may receive.
+        let withheld = self
+            .engine
+            .snapshot()
+            .agents
+            .get(caller.svid.spiffe_id.agent())
+            .map(|a| a.manifest.may_read.clone())
+            .filter(|may| !may.is_empty())
+            .and_then(|may| {
+                let outside: Vec<String> = classes
+                    .iter()
+                    .filter(|c| !warden_policy::is_cleared(&may, c))
+                    .map(|c| format!("`{c}`"))
+                    .collect();
+                (!outside.is_empty()).then(|| {
+                    format!(
+                        "the result carries {}, which `{}` may not read (data.may_read: {})",
+                        outside.join(", "),
+                        caller.svid.spiffe_id.agent(),
+                        may.join(", ")
+                    )
+                })
+            });
         let injection = crate::injection::scan(output);
         let kinds = (!injection.is_empty()).then(|| injection.join(", "));
         let source = format!("{}/{} (decision {decision})", action.server, action.tool);
@@ -188,7 +211,12 @@ impl Gateway {
         record.tool = Some(action.tool.clone());
         record.classes = classes.clone();
         record.result_digest = Some(warden_audit::json_digest(output));
-        record.note = kinds.map(|k| format!("injected instructions: {k}"));
+        let notes: Vec<String> = kinds
+            .iter()
+            .map(|k| format!("injected instructions: {k}"))
+            .chain(withheld.iter().map(|w| format!("withheld: {w}")))
+            .collect();
+        record.note = (!notes.is_empty()).then(|| notes.join("; "));
         // The observation rides with the next batch of records: the action
         // already ran, and its decision is durable.
         if let Err(e) = self.audit.append_deferred(record).await {
@@ -200,6 +228,7 @@ impl Gateway {
             classes,
             injection,
             rewritten,
+            withheld,
         })
     }
 }

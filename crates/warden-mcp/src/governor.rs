@@ -98,6 +98,11 @@ pub struct Observation {
     /// The result rewritten by a redaction obligation, when one applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rewritten: Option<Value>,
+    /// Why the agent may not receive the result (its manifest's
+    /// `data.may_read` does not cover a class in it): the MCP gateway then
+    /// delivers a tool error instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld: Option<String>,
 }
 
 /// Warden, as the mediator sees it.

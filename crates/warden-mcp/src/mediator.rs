@@ -200,10 +200,14 @@ impl<G: Governor> Mediator<G> {
                     Pending::Observed { decision, tool } => {
                         if let (Some(decision), Some(result)) = (decision, msg.result()) {
                             let observed = self.governor.observe(&decision, &tool, result).await;
-                            if let Some(rewritten) = observed.and_then(|o| o.rewritten)
+                            if let Some(o) = observed
                                 && let Some(slot) = msg.result_mut()
                             {
-                                *slot = rewritten;
+                                if let Some(reason) = o.withheld {
+                                    *slot = withheld(&decision, &reason);
+                                } else if let Some(rewritten) = o.rewritten {
+                                    *slot = rewritten;
+                                }
                             }
                         }
                     }
@@ -318,6 +322,15 @@ impl<G: Governor> Mediator<G> {
             }
         }
     }
+}
+
+/// The result delivered instead of one the agent may not receive.
+fn withheld(decision: &str, reason: &str) -> Value {
+    json!({
+        "content": [{"type": "text", "text": format!("Withheld by Warden (decision {decision}): {reason}")}],
+        "isError": true,
+        "_meta": {META_KEY: {"id": decision, "decision": "withheld", "reasons": [reason]}},
+    })
 }
 
 /// Puts rewritten arguments in place: `params.arguments` of a tool call,

@@ -144,6 +144,17 @@ tools:
 "#,
     ),
     (
+        "narrow",
+        r#"name: narrow
+owner: finance@example.com
+purpose: may read financial data only
+tools:
+  flaky: { customer: read, ok: read }
+data:
+  may_read: [financial]
+"#,
+    ),
+    (
         "support",
         r#"name: support
 owner: care@example.com
@@ -964,4 +975,26 @@ fn redaction_obligations_rewrite_results_over_both_transports() {
     }
     // Tokens are stable: the same value gives the same token.
     assert_eq!(tokens[0], tokens[1]);
+}
+
+#[test]
+fn results_the_manifest_may_not_read_are_withheld() {
+    let world = World::new();
+    for transport in both("narrow", "flaky") {
+        let out = world.client(
+            &transport,
+            &json!([{"op": "call_tool", "name": "customer"}, {"op": "call_tool", "name": "ok"}]),
+        );
+        assert_eq!(out[1]["is_error"], true, "{transport:?}: {}", out[1]);
+        let text = out[1]["text"].as_str().unwrap();
+        assert!(text.starts_with("Withheld by Warden"), "{text}");
+        assert!(text.contains("`pii.contact`"), "{text}");
+        assert!(!text.contains("jane.roe@"), "{text}");
+        assert_eq!(
+            out[1]["meta"]["dev.warden/decision"]["decision"],
+            "withheld"
+        );
+        // A result without such data is delivered.
+        assert_eq!(out[2]["text"], "fine");
+    }
 }
