@@ -243,7 +243,8 @@ impl Gateway {
             if sweeps.is_multiple_of(240) {
                 let idle = Duration::from_secs(self.config.serve.session_idle_secs);
                 self.engine.expire_sessions(idle);
-                self.mcp_sessions.expire(idle);
+                let hosted_idle = Duration::from_secs(self.config.mcp.hosted_idle_secs);
+                self.mcp_sessions.expire(idle, hosted_idle);
                 let now = crate::now_millis();
                 if let Err(e) = self.store.expire_approvals(now).await {
                     tracing::warn!(error = %e, "expiring approvals failed");

@@ -216,6 +216,11 @@ pub struct McpConfig {
     pub allowed_hosts: Vec<String>,
     /// Authorization servers named in the protected-resource metadata.
     pub authorization_servers: Vec<String>,
+    /// Stdio servers the gateway runs at once for `/mcp/{server}` sessions
+    /// (one process per session); a new session beyond is refused.
+    pub max_hosted_servers: usize,
+    /// A hosted server process idle this long is stopped, in seconds.
+    pub hosted_idle_secs: u64,
 }
 
 impl Default for McpConfig {
@@ -226,6 +231,8 @@ impl Default for McpConfig {
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             authorization_servers: Vec::new(),
+            max_hosted_servers: 32,
+            hosted_idle_secs: 600,
         }
     }
 }
@@ -327,6 +334,8 @@ struct RawMcp {
     allowed_origins: Option<Vec<String>>,
     allowed_hosts: Option<Vec<String>>,
     authorization_servers: Option<Vec<String>>,
+    max_hosted_servers: Option<usize>,
+    hosted_idle_secs: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -700,6 +709,12 @@ impl Config {
                     allowed_origins: raw.mcp.allowed_origins.unwrap_or_default(),
                     allowed_hosts: raw.mcp.allowed_hosts.unwrap_or_default(),
                     authorization_servers: raw.mcp.authorization_servers.unwrap_or_default(),
+                    max_hosted_servers: raw.mcp.max_hosted_servers.unwrap_or(d.max_hosted_servers),
+                    hosted_idle_secs: raw
+                        .mcp
+                        .hosted_idle_secs
+                        .unwrap_or(d.hosted_idle_secs)
+                        .max(1),
                 }
             },
             classify,

@@ -81,12 +81,27 @@ impl McpSessions {
         self.map.lock().len() >= MAX_MCP_SESSIONS
     }
 
-    /// Forgets sessions idle for longer than `idle`.
-    pub(crate) fn expire(&self, idle: Duration) -> usize {
+    /// How many sessions have a server process of their own.
+    fn hosted(&self) -> usize {
+        self.map
+            .lock()
+            .values()
+            .filter(|s| s.hosted.is_some())
+            .count()
+    }
+
+    /// Forgets sessions idle for longer than `idle` (`hosted_idle` for those
+    /// with a server process, which is stopped).
+    pub(crate) fn expire(&self, idle: Duration, hosted_idle: Duration) -> usize {
         let mut map = self.map.lock();
         let before = map.len();
         map.retain(|_, s| {
-            let live = s.last_seen.lock().elapsed() < idle;
+            let limit = if s.hosted.is_some() {
+                hosted_idle
+            } else {
+                idle
+            };
+            let live = s.last_seen.lock().elapsed() < limit;
             if !live && let Some(hosted) = &s.hosted {
                 hosted.stop();
             }
@@ -361,6 +376,17 @@ async fn post_hosted(
             msg.id().cloned().unwrap_or(Value::Null),
             codes::INVALID_REQUEST,
             "no session: send `initialize` first (this server is started per MCP session)",
+        );
+    }
+    let max = gw.config.mcp.max_hosted_servers;
+    if gw.mcp_sessions.hosted() >= max {
+        return rpc_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            msg.id().cloned().unwrap_or(Value::Null),
+            codes::INTERNAL_ERROR,
+            &format!(
+                "{max} hosted tool server processes are running ([mcp] max_hosted_servers): end a session (DELETE) or wait for idle ones to stop"
+            ),
         );
     }
     let sid = uuid::Uuid::new_v4().simple().to_string();

@@ -168,6 +168,11 @@ tools:
 
 impl World {
     fn new() -> World {
+        World::with_mcp("")
+    }
+
+    /// A world with more `[mcp]` settings.
+    fn with_mcp(extra_mcp: &str) -> World {
         let mcp = mcp_dir();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -193,6 +198,7 @@ admin_listen = "127.0.0.1:{admin_port}"
 [mcp]
 approval_wait_secs = 4
 call_timeout_secs = 3
+{extra_mcp}
 
 [organisation]
 domains = ["example.com"]
@@ -997,4 +1003,54 @@ fn results_the_manifest_may_not_read_are_withheld() {
         // A result without such data is delivered.
         assert_eq!(out[2]["text"], "fine");
     }
+}
+
+#[test]
+fn hosted_server_processes_are_bounded_and_stopped_with_their_session() {
+    let world = World::with_mcp("max_hosted_servers = 1");
+    let client = reqwest::blocking::Client::new();
+    let url = format!("{}/mcp/filesystem", world.gateway());
+    let token = world.token("fs-reader");
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"}}})
+    .to_string();
+    let open = || {
+        client
+            .post(&url)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(init.clone())
+            .send()
+            .unwrap()
+    };
+    let first = open();
+    assert_eq!(first.status(), 200);
+    let sid = first.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = first.text().unwrap();
+    assert!(body.contains("secure-filesystem-server"), "{body}");
+    // One process is running: a second session is refused, clearly.
+    let second = open();
+    assert_eq!(second.status(), 503);
+    let body: Value = second.json().unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_hosted_servers"),
+        "{body}"
+    );
+    // Ending the first session stops its process and makes room.
+    let end = client
+        .delete(&url)
+        .bearer_auth(&token)
+        .header("mcp-session-id", &sid)
+        .send()
+        .unwrap();
+    assert_eq!(end.status(), 200);
+    assert_eq!(open().status(), 200);
 }
