@@ -239,6 +239,9 @@ pub(crate) async fn post(
     // Bounded: no answer in time is an error event, and the stream ends.
     let timeout = Duration::from_secs(gw.config.mcp.call_timeout_secs);
     let hosted = Arc::clone(hosted);
+    // Only the waiter entry holds the stream open: it ends with the response.
+    // The timer holds a weak handle, used only if the answer never comes.
+    let tx = tx.downgrade();
     tokio::spawn(async move {
         tokio::time::sleep(timeout).await;
         let k = key(&id);
@@ -248,7 +251,10 @@ pub(crate) async fn post(
             waiters.retain(|(w, _, _)| *w != k);
             before != waiters.len()
         };
-        if waiting && mediator.abandon(&id) {
+        if waiting
+            && mediator.abandon(&id)
+            && let Some(tx) = tx.upgrade()
+        {
             let e = error_response(
                 id,
                 codes::UPSTREAM,

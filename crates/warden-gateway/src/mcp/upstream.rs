@@ -284,9 +284,22 @@ fn stream(
             })
         };
         loop {
-            let next = match deadline {
-                Some(d) => tokio::time::timeout_at(d, resp.chunk()).await,
-                None => Ok(resp.chunk().await),
+            let read = async {
+                match deadline {
+                    Some(d) => tokio::time::timeout_at(d, resp.chunk()).await,
+                    None => Ok(resp.chunk().await),
+                }
+            };
+            // A client that goes away ends the upstream stream at once, even
+            // when the server is silent (a GET stream can be).
+            let next = tokio::select! {
+                next = read => next,
+                () = tx.closed() => {
+                    if let Some(id) = &request_id {
+                        mediator.abandon(id);
+                    }
+                    return;
+                }
             };
             let chunk = match next {
                 Ok(Ok(Some(chunk))) => chunk,

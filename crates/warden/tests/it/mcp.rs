@@ -1054,3 +1054,70 @@ fn hosted_server_processes_are_bounded_and_stopped_with_their_session() {
     assert_eq!(end.status(), 200);
     assert_eq!(open().status(), 200);
 }
+
+#[test]
+fn a_client_that_leaves_mid_call_does_not_wedge_the_session() {
+    let world = World::new();
+    let url = format!("{}/mcp/flaky", world.gateway());
+    let token = world.token("flaky-user");
+    let post = |id: u64, method: &str, params: Value, sid: Option<&str>, timeout: Duration| {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(timeout)
+            .build()
+            .unwrap();
+        let mut r = client
+            .post(&url)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(
+                json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string(),
+            );
+        if let Some(sid) = sid {
+            r = r.header("mcp-session-id", sid);
+        }
+        r.send().and_then(|r| {
+            let sid = r
+                .headers()
+                .get("mcp-session-id")
+                .map(|v| v.to_str().unwrap().to_owned());
+            r.text().map(|t| (sid, t))
+        })
+    };
+    let long = Duration::from_secs(20);
+    let t0 = Instant::now();
+    let (sid, _) = post(
+        1,
+        "initialize",
+        json!({"protocolVersion": "2025-11-25", "capabilities": {},
+               "clientInfo": {"name": "raw", "version": "0"}}),
+        None,
+        long,
+    )
+    .unwrap();
+    let sid = sid.unwrap();
+    // The client gives up on a hung call after half a second and goes away.
+    let gone = post(
+        2,
+        "tools/call",
+        json!({"name": "hang", "arguments": {}}),
+        Some(&sid),
+        Duration::from_millis(500),
+    );
+    assert!(gone.is_err());
+    // The session goes on.
+    let (_, ping) = post(3, "ping", json!({}), Some(&sid), long).unwrap();
+    assert!(ping.contains("\"id\":3"), "{ping}");
+    let (_, ok) = post(
+        4,
+        "tools/call",
+        json!({"name": "ok", "arguments": {}}),
+        Some(&sid),
+        long,
+    )
+    .unwrap();
+    assert!(ok.contains("fine"), "{ok}");
+    // Each answer's stream ended with its response, not at the call timeout
+    // (3 s here): the whole exchange, the abandoned call included, is quick.
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+}
