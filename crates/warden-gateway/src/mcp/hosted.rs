@@ -240,20 +240,20 @@ pub(crate) async fn post(
     let timeout = Duration::from_secs(gw.config.mcp.call_timeout_secs);
     let hosted = Arc::clone(hosted);
     // Only the waiter entry holds the stream open: it ends with the response.
-    // The timer holds a weak handle, used only if the answer never comes.
-    let tx = tx.downgrade();
+    // If the answer never comes, the timer takes the entry and ends it.
+    drop(tx);
     tokio::spawn(async move {
         tokio::time::sleep(timeout).await;
         let k = key(&id);
-        let waiting = {
+        let stream = {
             let mut waiters = hosted.waiters.lock();
-            let before = waiters.len();
-            waiters.retain(|(w, _, _)| *w != k);
-            before != waiters.len()
+            waiters
+                .iter()
+                .position(|(w, _, _)| *w == k)
+                .map(|i| waiters.remove(i).2)
         };
-        if waiting
+        if let Some(tx) = stream
             && mediator.abandon(&id)
-            && let Some(tx) = tx.upgrade()
         {
             let e = error_response(
                 id,
