@@ -32,6 +32,14 @@ pub enum ClassifyError {
     /// The literal prefilter could not be built.
     #[error("cannot build the prefilter: {0}")]
     Prefilter(String),
+    /// A built-in detector type to turn off that does not exist.
+    #[error("unknown built-in detector `{name}` to disable: expected some of {known}")]
+    UnknownDetector {
+        /// The name given.
+        name: String,
+        /// The built-in types, comma-separated.
+        known: String,
+    },
     /// A redaction key shorter than the minimum.
     #[error("the redaction key is {length} bytes long; at least {min} are needed")]
     ShortRedactionKey {

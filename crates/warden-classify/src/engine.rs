@@ -47,9 +47,55 @@ fn intern(name: &str) -> &'static str {
     leaked
 }
 
+/// The types of the built-in detectors (what [`ClassifierConfig::disabled`]
+/// may name, and what findings report as their type).
+pub const BUILTIN_DETECTORS: &[&str] = &[
+    "aws_access_key",
+    "azure_client_secret",
+    "azure_storage_key",
+    "card",
+    "confidential",
+    "dob",
+    "email",
+    "gcp_service_account",
+    "github_token",
+    "gitlab_token",
+    "iban",
+    "icd10",
+    "ip",
+    "jwt",
+    "mrn",
+    "nino",
+    "passport",
+    "password",
+    "phone",
+    "private_key",
+    "privileged",
+    "routing",
+    "secret",
+    "slack_token",
+    "ssn",
+    "street_address",
+    "stripe_key",
+    "swift",
+    "uk_postcode",
+    "url_password",
+];
+
 impl Classifier {
-    /// Builds a classifier; fails on an invalid custom detector.
+    /// Builds a classifier; fails on an invalid custom detector or a
+    /// disabled type that is not a built-in one.
     pub fn new(config: &ClassifierConfig) -> Result<Self, ClassifyError> {
+        if let Some(name) = config
+            .disabled
+            .iter()
+            .find(|d| !BUILTIN_DETECTORS.contains(&d.as_str()))
+        {
+            return Err(ClassifyError::UnknownDetector {
+                name: name.clone(),
+                known: BUILTIN_DETECTORS.join(", "),
+            });
+        }
         let mut custom = Vec::with_capacity(config.custom.len());
         for d in &config.custom {
             if d.name.is_empty() || d.class.is_empty() {

@@ -69,7 +69,7 @@ mod redact;
 mod scan;
 
 pub use config::{ClassifierConfig, ClassifyError, CustomDetector, Validator};
-pub use engine::Classifier;
+pub use engine::{BUILTIN_DETECTORS, Classifier};
 pub use injection::{
     InjectionFlag, InjectionKind, JsonInjectionFlag, scan_injection, scan_injection_json,
 };

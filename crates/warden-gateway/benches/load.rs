@@ -16,6 +16,8 @@
 
 #[path = "load/client.rs"]
 mod client;
+#[path = "support/common.rs"]
+mod common;
 #[path = "load/fixture.rs"]
 mod fixture;
 
@@ -24,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use axum::Json;
 use axum::http::StatusCode;
 use hyper::body::Bytes;
@@ -37,6 +39,7 @@ use warden_store::{AnyStore, StoreLocation};
 use warden_types::{AgentName, DecisionOutcome, InstanceId, SpiffeId};
 
 use crate::client::{Row, load};
+use crate::common::{env_or, proc_status_mib, runtime};
 use crate::fixture::{AGENTS, agent, payee, request_body, write_fixture};
 
 /// Seconds measured per run, after one second of warm-up (default 5).
@@ -55,16 +58,6 @@ const TARGETS_VAR: &str = "WARDEN_LOAD_TARGETS";
 const TOKENS: usize = 64;
 const SESSIONS: usize = 10_000;
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| anyhow::anyhow!("`{v}` is not a valid {name}")),
-        Err(_) => Ok(default),
-    }
-}
-
 /// The bare baseline: parse the body, answer a small JSON.
 async fn bare(body: Bytes) -> Result<Json<Value>, StatusCode> {
     let value: Value = serde_json::from_slice(&body).map_err(|_| StatusCode::BAD_REQUEST)?;
@@ -72,31 +65,6 @@ async fn bare(body: Bytes) -> Result<Json<Value>, StatusCode> {
     Ok(Json(
         json!({"id": "bare", "decision": "allow", "fields": fields}),
     ))
-}
-
-/// A line of `/proc/self/status` (`VmRSS`, `VmHWM`), in MiB.
-fn proc_status_mib(field: &str) -> anyhow::Result<f64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .with_context(|| format!("no {field} in /proc/self/status"))?;
-    let kib: f64 = line
-        .trim_start_matches(field)
-        .trim_start_matches(':')
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()?;
-    Ok(kib / 1024.0)
-}
-
-fn runtime(threads: usize, name: &str) -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .thread_name(name)
-        .enable_all()
-        .build()?)
 }
 
 /// Both servers, running on the servers' runtime until [`Servers::stop`].

@@ -32,6 +32,8 @@
 
 #[path = "mcp_proxy/client.rs"]
 mod client;
+#[path = "support/common.rs"]
+mod common;
 #[path = "mcp_proxy/report.rs"]
 mod report;
 #[path = "mcp_proxy/upstream.rs"]
@@ -50,6 +52,7 @@ use warden_store::{AnyStore, StoreLocation};
 use warden_types::{AgentName, InstanceId, SpiffeId};
 
 use crate::client::{Target, WARM_UP};
+use crate::common::{env_or, runtime};
 use crate::report::{Phase, cpu_ticks, phase, print_report};
 
 /// Seconds measured per phase, after one second of warm-up (default 5).
@@ -65,24 +68,6 @@ const UPSTREAM_VAR: &str = "WARDEN_MCP_UPSTREAM";
 const SERVER_THREADS_VAR: &str = "WARDEN_MCP_SERVER_THREADS";
 
 const AGENT: &str = "bench-agent";
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| anyhow::anyhow!("`{v}` is not a valid {name}")),
-        Err(_) => Ok(default),
-    }
-}
-
-fn runtime(threads: usize, name: &str) -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .thread_name(name)
-        .enable_all()
-        .build()?)
-}
 
 /// `warden.toml` with the tool server as `echo`, and the agent's manifest.
 fn write_config(dir: &Path, upstream: SocketAddr) -> anyhow::Result<std::path::PathBuf> {

@@ -62,6 +62,8 @@ mod stdio;
 pub use error::McpError;
 pub use governor::{Action, Governor, Grants, Observation, Verdict};
 pub use mediator::{META_KEY, Mediator, Step};
-pub use message::{Kind, Message, MessageError, codes, error_response, result_response};
+pub use message::{
+    Kind, Message, MessageError, codes, error_response, id_key, result_response, timed_out,
+};
 pub use remote::RemoteGovernor;
 pub use stdio::{Ended, StdioOptions, next_message, read_line, run_stdio};

@@ -174,6 +174,19 @@ pub fn error_response(id: Value, code: i64, message: &str, data: Option<Value>) 
     Value::Object(body)
 }
 
+/// The error answering a request the server left unanswered for `timeout`.
+pub fn timed_out(id: Value, timeout: std::time::Duration) -> Value {
+    error_response(
+        id,
+        codes::UPSTREAM,
+        &format!(
+            "the tool server did not answer within {} s",
+            timeout.as_secs()
+        ),
+        None,
+    )
+}
+
 /// A JSON-RPC success response.
 pub fn result_response(id: Value, result: Value) -> Value {
     let mut body = Map::new();
@@ -184,7 +197,7 @@ pub fn result_response(id: Value, result: Value) -> Value {
 }
 
 /// A key for an id in a map: ids `1` and `"1"` are different ids.
-pub(crate) fn id_key(id: &Value) -> String {
+pub fn id_key(id: &Value) -> String {
     match id {
         Value::String(s) => format!("s:{s}"),
         other => format!("n:{other}"),

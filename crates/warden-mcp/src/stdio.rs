@@ -307,15 +307,7 @@ async fn handle_client<G: Governor>(
                 tokio::spawn(async move {
                     tokio::time::sleep(timeout).await;
                     if mediator.abandon(&id) {
-                        let e = error_response(
-                            id,
-                            codes::UPSTREAM,
-                            &format!(
-                                "the tool server did not answer within {} s",
-                                timeout.as_secs()
-                            ),
-                            None,
-                        );
+                        let e = crate::message::timed_out(id, timeout);
                         let _ = to_client.send(to_line(&e)).await;
                     }
                 });

@@ -63,6 +63,20 @@ pub(crate) fn parse_list(text: &str, known: &[String]) -> Result<Vec<Redaction>,
     Ok(out)
 }
 
+/// Reads an `@redact` annotation the compiler has already checked
+/// (unreadable items are skipped).
+pub(crate) fn read_annotation(text: &str) -> Vec<Redaction> {
+    text.split(',')
+        .filter_map(|item| {
+            let (class, action) = item.split_once('=')?;
+            Some(Redaction {
+                class: class.trim().to_owned(),
+                action: RedactAction::parse(action.trim())?,
+            })
+        })
+        .collect()
+}
+
 /// Checks one `class: action` pair.
 pub(crate) fn check(class: &str, action: &str, known: &[String]) -> Result<Redaction, String> {
     if !known.iter().any(|c| c == class) {

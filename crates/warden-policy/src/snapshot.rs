@@ -52,7 +52,7 @@ impl CompiledPolicy {
         // Checked with its location at compile time; here only read.
         let redact = policy
             .annotation("redact")
-            .and_then(|t| crate::redaction::parse_list(t, &all_classes(t)).ok())
+            .map(crate::redaction::read_annotation)
             .unwrap_or_default();
         let scope = Scope::of(&policy);
         let allowed_text = format!("allowed by `{id}` ({location})");
@@ -385,11 +385,4 @@ fn build_slice<'a>(
         has_permit,
         diagnostics,
     })
-}
-
-/// The classes an annotation names (the compiler has checked them already).
-fn all_classes(text: &str) -> Vec<String> {
-    text.split(',')
-        .filter_map(|i| i.split_once('=').map(|(c, _)| c.trim().to_owned()))
-        .collect()
 }

@@ -159,3 +159,28 @@ fn no_finding_on_checksum_invalid_cards_or_ibans() {
         }
     }
 }
+
+#[test]
+fn every_type_found_is_a_listed_built_in_and_can_be_disabled() {
+    let classifier = crate::classifier();
+    for raw in include_str!("../data/labelled.jsonl").lines() {
+        let line: Line = serde_json::from_str(raw).unwrap_or_else(|e| unreachable!("{e}"));
+        for f in classifier.classify_text(&line.text) {
+            assert!(
+                warden_classify::BUILTIN_DETECTORS.contains(&f.detector),
+                "`{}` is missing from BUILTIN_DETECTORS",
+                f.detector
+            );
+        }
+    }
+    let mut config = warden_classify::ClassifierConfig::default();
+    config.disabled.insert("ipp".to_owned());
+    let err = warden_classify::Classifier::new(&config)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("unknown built-in detector `ipp`"), "{err}");
+    config.disabled = ["ip".to_owned()].into();
+    let quiet = warden_classify::Classifier::new(&config).unwrap_or_else(|e| unreachable!("{e}"));
+    assert!(quiet.classify_text("host 10.20.30.40 is up").is_empty());
+}

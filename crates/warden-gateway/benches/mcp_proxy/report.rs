@@ -30,23 +30,6 @@ pub(crate) fn cpu_ticks(pid: &str) -> anyhow::Result<u64> {
     Ok(field(14)? + field(15)?)
 }
 
-/// A line of `/proc/self/status` (`VmRSS`, `VmHWM`), in MiB.
-fn status_mib(field: &str) -> anyhow::Result<f64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .with_context(|| format!("no {field} in /proc/self/status"))?;
-    let kib: f64 = line
-        .trim_start_matches(field)
-        .trim_start_matches(':')
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()?;
-    Ok(kib / 1024.0)
-}
-
 /// What one target did at one concurrency.
 pub(crate) struct Phase {
     pub(crate) name: &'static str,
@@ -185,8 +168,8 @@ pub(crate) fn print_report(phases: &[(Phase, Phase)], took: Duration) -> anyhow:
     );
     println!(
         "memory at the end: VmRSS {:.0} MiB (peak {:.0} MiB); {:.0} s in all",
-        status_mib("VmRSS")?,
-        status_mib("VmHWM")?,
+        crate::common::proc_status_mib("VmRSS")?,
+        crate::common::proc_status_mib("VmHWM")?,
         took.as_secs_f64()
     );
     Ok(())

@@ -15,7 +15,9 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
-use warden_mcp::{Kind, Mediator, Message, Step, codes, error_response, next_message};
+use warden_mcp::{
+    Kind, Mediator, Message, Step, codes, error_response, id_key, next_message, timed_out,
+};
 
 use super::governor::LocalGovernor;
 use super::sse::{Event, response as sse};
@@ -32,13 +34,6 @@ pub(crate) struct Hosted {
     waiters: Mutex<Vec<(String, Value, Stream)>>,
     get_stream: Mutex<Option<Stream>>,
     kill: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
-}
-
-fn key(id: &Value) -> String {
-    match id {
-        Value::String(s) => format!("s:{s}"),
-        other => format!("n:{other}"),
-    }
 }
 
 fn line(v: &Value) -> Vec<u8> {
@@ -148,7 +143,7 @@ impl Hosted {
         match mediator.on_server(msg).await {
             Step::Forward(m) => {
                 if m.kind() == Kind::Response {
-                    let k = m.id().map(key).unwrap_or_default();
+                    let k = m.id().map(id_key).unwrap_or_default();
                     let stream = {
                         let mut waiters = self.waiters.lock();
                         waiters
@@ -227,10 +222,10 @@ pub(crate) async fn post(
     hosted
         .waiters
         .lock()
-        .push((key(&id), id.clone(), tx.clone()));
+        .push((id_key(&id), id.clone(), tx.clone()));
     if hosted.to_server.send(line(&m.into_value())).await.is_err() {
         mediator.abandon(&id);
-        hosted.waiters.lock().retain(|(k, _, _)| *k != key(&id));
+        hosted.waiters.lock().retain(|(k, _, _)| *k != id_key(&id));
         return rpc_response(
             StatusCode::OK,
             &error_response(id, codes::UPSTREAM, "the tool server has exited", None),
@@ -244,7 +239,7 @@ pub(crate) async fn post(
     drop(tx);
     tokio::spawn(async move {
         tokio::time::sleep(timeout).await;
-        let k = key(&id);
+        let k = id_key(&id);
         let stream = {
             let mut waiters = hosted.waiters.lock();
             waiters
@@ -255,15 +250,7 @@ pub(crate) async fn post(
         if let Some(tx) = stream
             && mediator.abandon(&id)
         {
-            let e = error_response(
-                id,
-                codes::UPSTREAM,
-                &format!(
-                    "the tool server did not answer within {} s",
-                    timeout.as_secs()
-                ),
-                None,
-            );
+            let e = timed_out(id, timeout);
             let _ = tx.send(Ok(event(&e))).await;
         }
     });
