@@ -227,8 +227,35 @@ impl Builder<'_> {
     }
 }
 
+/// The stack compiling gets: Cedar's parser and validator recurse over the
+/// policy's tree. Text is bounded before it reaches them (see
+/// `rewrite::MAX_NESTING`); the large stack is the second line of defence.
+const COMPILE_STACK_BYTES: usize = 64 << 20;
+
 /// Compiles inputs into a snapshot. Every mistake is collected and reported.
+///
+/// Runs on a thread of its own with a large stack, whatever thread calls it.
 pub fn compile(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("warden-policy-compile".to_owned())
+            .stack_size(COMPILE_STACK_BYTES)
+            .spawn_scoped(scope, || compile_here(inputs))
+        {
+            Ok(handle) => handle.join().unwrap_or_else(|_| {
+                Err(PolicyError::Invalid(vec![crate::error::Diagnostic::new(
+                    Location::new(inputs.config.file.clone(), 0, 0),
+                    None,
+                    "compiling the policy set failed unexpectedly".to_owned(),
+                )]))
+            }),
+            // No thread to be had: compile here; the text bounds still hold.
+            Err(_) => compile_here(inputs),
+        }
+    })
+}
+
+fn compile_here(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
     let config = &inputs.config;
     let mut b = Builder {
         config,

@@ -143,7 +143,51 @@ fn tokenize(src: &str) -> Result<Vec<Token>, RewriteError> {
     Ok(out)
 }
 
+/// How deep brackets and `if` expressions may nest in one policy or condition.
+///
+/// Cedar's parser, validator and evaluator recurse once per level; a policy
+/// nested 150 deep overflowed a 2 MiB thread stack and killed the process.
+/// Real conditions nest a handful of levels.
+pub(crate) const MAX_NESTING: usize = 32;
+
+/// How many tokens one policy or condition may hold: a chain of `&&` or `+`
+/// is a tree as deep as it is long. Longer alternatives belong in a named list.
+pub(crate) const MAX_TOKENS: usize = 2048;
+
+/// Refuses text Cedar could not handle without exhausting its stack: nesting
+/// beyond [`MAX_NESTING`] (brackets, plus every `if`) or more than
+/// [`MAX_TOKENS`] tokens. Checked before Cedar parses anything.
+fn check_bounds(sig: &[Token], src: &str) -> Result<(), RewriteError> {
+    let (mut brackets, mut ifs) = (0usize, 0usize);
+    for t in sig {
+        match &src[t.start..t.end] {
+            "(" | "[" | "{" => brackets += 1,
+            ")" | "]" | "}" => brackets = brackets.saturating_sub(1),
+            "if" if t.kind == Kind::Ident => ifs += 1,
+            _ => continue,
+        }
+        if brackets + ifs > MAX_NESTING {
+            return Err(RewriteError {
+                offset: t.start,
+                message: format!(
+                    "the policy is nested deeper than {MAX_NESTING} levels (brackets and `if` expressions)"
+                ),
+            });
+        }
+    }
+    if let Some(t) = sig.get(MAX_TOKENS) {
+        return Err(RewriteError {
+            offset: t.start,
+            message: format!(
+                "the policy is longer than {MAX_TOKENS} tokens; put long alternatives in a named list (`lists.NAME.contains(…)`)"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Rewrites Cedar text; `list_exists` says whether a named list is declared.
+/// Text nested too deep or too long for Cedar is refused first.
 pub(crate) fn rewrite(
     src: &str,
     list_exists: &dyn Fn(&str) -> bool,
@@ -154,6 +198,7 @@ pub(crate) fn rewrite(
         .copied()
         .filter(|t| !matches!(t.kind, Kind::Space | Kind::Comment))
         .collect();
+    check_bounds(&sig, src)?;
     let text = |t: &Token| &src[t.start..t.end];
     let mut refs = References::default();
     let mut out = String::with_capacity(src.len() + 16);

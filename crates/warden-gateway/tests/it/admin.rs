@@ -6,18 +6,7 @@ use warden_types::Role;
 use crate::harness::{Backend, TestGateway};
 
 async fn token_with_role(gw: &TestGateway, role: Role, name: &str) -> String {
-    let token = warden_identity::generate_admin_token();
-    warden_store::Store::add_admin_token(
-        &gw.store,
-        name,
-        role,
-        &warden_identity::token_digest(token.expose()),
-        0,
-    )
-    .await
-    .unwrap();
-    gw.gateway.reload().await.unwrap();
-    token.expose().to_owned()
+    gw.admin_token_with_role(role, name).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

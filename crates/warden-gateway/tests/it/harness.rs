@@ -189,6 +189,22 @@ impl TestGateway {
         }
     }
 
+    /// An admin-plane token of `role`, registered and loaded.
+    pub(crate) async fn admin_token_with_role(&self, role: Role, name: &str) -> String {
+        let token = warden_identity::generate_admin_token();
+        self.store
+            .add_admin_token(
+                name,
+                role,
+                &warden_identity::token_digest(token.expose()),
+                0,
+            )
+            .await
+            .unwrap();
+        self.gateway.reload().await.unwrap();
+        token.expose().to_owned()
+    }
+
     pub(crate) fn config_dir(&self) -> PathBuf {
         self.dir.path().join("config")
     }

@@ -9,6 +9,7 @@
 )]
 
 mod admin;
+mod attacks;
 mod audit;
 mod harness;
 mod identity;
