@@ -203,3 +203,20 @@ fn errors_name_the_input() {
     };
     assert!(e.to_string().contains("has no host"), "{e}");
 }
+
+#[test]
+fn userinfo_hosts_agree_with_whatwg() {
+    for input in [
+        "https://good.example@evil.example/",
+        "https://user:pass@evil.example:8080/",
+        "https://en.wikipedia.org%2F@evil.com",
+        "https://en.wikipedia.org:443@evil.com/",
+        "https://[::1]@evil.com/",
+    ] {
+        let ours = host(input).to_string();
+        let theirs = ::url::Url::parse(input)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned));
+        assert_eq!(Some(ours), theirs, "{input}");
+    }
+}
