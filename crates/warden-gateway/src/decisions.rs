@@ -258,11 +258,14 @@ impl Gateway {
         let snapshot = self.engine.snapshot();
         let skip = snapshot
             .tool(action.server, action.tool)
-            .and_then(|t| t.destination_argument.as_deref());
-        match (skip, action.args) {
-            (Some(name), Value::Object(map)) if map.contains_key(name) => {
+            .map(|t| t.destination_arguments.as_slice())
+            .unwrap_or_default();
+        match action.args {
+            Value::Object(map) if skip.iter().any(|name| map.contains_key(name)) => {
                 let mut rest = map.clone();
-                rest.remove(name);
+                for name in skip {
+                    rest.remove(name);
+                }
                 self.classifier.classes(&Value::Object(rest))
             }
             _ => self.classifier.classes(action.args),
@@ -321,8 +324,9 @@ impl Gateway {
                 .engine
                 .snapshot()
                 .tool(action.server, action.tool)
-                .and_then(|t| t.destination_argument.clone());
-            answer.args = Some(self.redacted(action.args, &redact, skip.as_deref()));
+                .map(|t| t.destination_arguments.clone())
+                .unwrap_or_default();
+            answer.args = Some(self.redacted(action.args, &redact, &skip));
             answer.reasons.push(format!(
                 "obligation: {} before the data moves on",
                 redact

@@ -63,12 +63,12 @@ pub(crate) async fn get_grants(
 
 impl Gateway {
     /// `value` with the data of the obligations' classes rewritten; the
-    /// member named `skip` (a destination argument) is left as it is.
+    /// members named in `skip` (destination arguments) are left as they are.
     pub(crate) fn redacted(
         &self,
         value: &Value,
         obligations: &[warden_policy::Redaction],
-        skip: Option<&str>,
+        skip: &[String],
     ) -> Value {
         use warden_classify::RedactionAction as A;
         let mut policy = warden_classify::RedactionPolicy::default().fallback(A::Keep);
@@ -91,9 +91,13 @@ impl Gateway {
         }
         let mut out = value.clone();
         let mut findings = self.classifier.classify_json(value);
-        if let Some(name) = skip {
+        for name in skip {
             let path = format!("$.{name}");
-            findings.retain(|f| f.path != path && !f.path.starts_with(&format!("{path}[")));
+            findings.retain(|f| {
+                f.path != path
+                    && !f.path.starts_with(&format!("{path}["))
+                    && !f.path.starts_with(&format!("{path}."))
+            });
         }
         warden_classify::redact_json(&mut out, &findings, &policy);
         out
@@ -223,7 +227,7 @@ impl Gateway {
             tracing::error!(error = %e, "an observation could not be recorded");
         }
         let rewritten =
-            (!action.redact.is_empty()).then(|| self.redacted(output, &action.redact, None));
+            (!action.redact.is_empty()).then(|| self.redacted(output, &action.redact, &[]));
         Ok(Observation {
             classes,
             injection,

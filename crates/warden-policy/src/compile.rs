@@ -218,7 +218,7 @@ impl Builder<'_> {
                 .or(server_config.map(|s| s.cleared.clone()))
                 .unwrap_or_default();
             if let Some(d) = declared {
-                info.destination_argument = d.destination_argument.clone();
+                info.destination_arguments = d.destination_arguments.clone();
                 info.external_cleared = d.external_cleared.clone();
             }
             info

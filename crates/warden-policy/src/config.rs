@@ -73,11 +73,13 @@ pub struct ToolConfig {
     pub cleared: Option<Vec<String>>,
     /// The JSON Schema of the tool's input, if known.
     pub input_schema: Option<serde_json::Value>,
-    /// An argument naming where the data goes (an e-mail address or a URL):
-    /// the destination is `internal` only when its domain is one of
-    /// `[organisation] domains` (or under one), else `external`.
-    pub destination_argument: Option<String>,
-    /// The classes cleared when `destination_argument` makes the destination
+    /// The arguments naming where the data goes (`to`, `cc`, `bcc`, a URL,
+    /// share targets): strings, lists or objects of e-mail addresses, URLs
+    /// or host names. The destination is `internal` only when every address
+    /// they name is under one of `[organisation] domains`, else `external`;
+    /// when none of them is present, the tool's own destination applies.
+    pub destination_arguments: Vec<String>,
+    /// The classes cleared when a destination argument makes the destination
     /// external (default: none).
     pub external_cleared: Vec<String>,
     /// Where the tool is declared.
@@ -159,9 +161,9 @@ pub struct Config {
     pub audit: AuditConfig,
     /// The MCP gateway's settings (`[mcp]`).
     pub mcp: McpConfig,
-    /// The organisation's own domains (`[organisation] domains`), lowercase:
-    /// addresses and hosts under them are internal.
-    pub organisation_domains: Vec<String>,
+    /// The organisation's own domains (`[organisation] domains`), canonical
+    /// (see `warden-address`): addresses and hosts under them are internal.
+    pub organisation_domains: Vec<warden_address::Domain>,
     /// How data is classified (`[classify]`).
     pub classify: ClassifySettings,
 }
@@ -323,7 +325,25 @@ struct RawDetector {
 #[serde(deny_unknown_fields)]
 struct RawOrganisation {
     #[serde(default)]
-    domains: Vec<String>,
+    domains: Vec<toml::Spanned<String>>,
+}
+
+/// One argument name or several (`destination_argument = "to"` or
+/// `["to", "cc", "bcc"]`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -385,7 +405,7 @@ struct RawTool {
     destination: Option<Destination>,
     cleared: Option<toml::Spanned<Vec<String>>>,
     input_schema: Option<toml::Value>,
-    destination_argument: Option<String>,
+    destination_argument: Option<OneOrMany>,
     external_cleared: Option<toml::Spanned<Vec<String>>>,
 }
 
@@ -566,7 +586,10 @@ impl Config {
                         destination: raw_tool.destination,
                         cleared: raw_tool.cleared.map(toml::Spanned::into_inner),
                         input_schema,
-                        destination_argument: raw_tool.destination_argument,
+                        destination_arguments: raw_tool
+                            .destination_argument
+                            .map(OneOrMany::into_vec)
+                            .unwrap_or_default(),
                         external_cleared: raw_tool
                             .external_cleared
                             .map(toml::Spanned::into_inner)
@@ -718,18 +741,20 @@ impl Config {
                 }
             },
             classify,
-            organisation_domains: raw
-                .organisation
-                .domains
-                .iter()
-                .map(|d| {
-                    d.trim()
-                        .trim_start_matches('@')
-                        .trim_end_matches('.')
-                        .to_ascii_lowercase()
-                })
-                .collect(),
+            organisation_domains: Vec::new(),
         };
+        let mut config = config;
+        for (i, d) in raw.organisation.domains.iter().enumerate() {
+            let text = d.get_ref().trim();
+            match warden_address::Domain::parse(text.strip_prefix('@').unwrap_or(text)) {
+                Ok(domain) => config.organisation_domains.push(domain),
+                Err(e) => diags.push(
+                    at(d.span().start),
+                    Some(format!("organisation.domains[{i}]")),
+                    e.to_string(),
+                ),
+            }
+        }
         diags.into_result(config)
     }
 }

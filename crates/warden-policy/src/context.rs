@@ -114,11 +114,11 @@ pub(crate) fn normal_path(value: &str) -> Option<String> {
     Some(format!("/{}", parts.join("/")))
 }
 
-/// The host of a URL argument, lowercased and IDNA-normalised.
-pub(crate) fn url_host(value: &str) -> Option<String> {
-    let url = url::Url::parse(value).ok()?;
-    url.host_str()
-        .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+/// The host of a URL argument in canonical form (`warden-address`: lowercase,
+/// IDNA to ASCII, no trailing dot); an error says why a value is not a URL
+/// whose host every common parser reads the same way.
+pub(crate) fn url_host(value: &str) -> Result<String, warden_address::AddressError> {
+    warden_address::Url::parse(value).map(|u| u.host().to_string())
 }
 
 /// Builds the context of a request to `tool`.
@@ -147,8 +147,15 @@ pub(crate) fn build(
     }
     let mut host_fields = Vec::new();
     for name in &tool.refs.hosts {
-        if let Some(host) = args.get(name).and_then(Value::as_str).and_then(url_host) {
-            host_fields.push((name.clone(), RestrictedExpression::new_string(host)));
+        match args.get(name) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(v)) => match url_host(v) {
+                Ok(host) => host_fields.push((name.clone(), RestrictedExpression::new_string(host))),
+                Err(e) => notes.push(format!("`context.hosts.{name}` is absent: {e}")),
+            },
+            Some(_) => notes.push(format!(
+                "`context.hosts.{name}` is absent: argument `{name}` is not a string"
+            )),
         }
     }
     let mut path_fields = Vec::new();
@@ -259,17 +266,16 @@ mod tests {
     #[test]
     fn hosts_are_exact_and_normalised() {
         assert_eq!(
-            url_host("https://WWW.Informations.com/a?b").as_deref(),
+            url_host("https://WWW.Informations.com/a?b").ok().as_deref(),
             Some("www.informations.com")
         );
         assert_eq!(
-            url_host("https://www.true-informations.com/").as_deref(),
+            url_host("https://www.true-informations.com/").ok().as_deref(),
             Some("www.true-informations.com")
         );
-        assert_eq!(
-            url_host("https://user@evil.com@good.com/").as_deref(),
-            Some("good.com")
-        );
-        assert_eq!(url_host("not a url"), None);
+        // Parsers disagree on these hosts: refused, never guessed.
+        assert!(url_host("https://user@evil.com@good.com/").is_err());
+        assert!(url_host(r"https://en.wikipedia.org\@evil.com/").is_err());
+        assert!(url_host("not a url").is_err());
     }
 }

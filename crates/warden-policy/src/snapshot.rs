@@ -96,8 +96,8 @@ pub struct ToolInfo {
     pub destination: Destination,
     /// The classes it is cleared to receive (the tool's own, else its server's).
     pub cleared: Vec<String>,
-    /// The argument that decides the destination, if one does.
-    pub destination_argument: Option<String>,
+    /// The arguments that decide the destination (`to`, `cc`, `bcc`, …).
+    pub destination_arguments: Vec<String>,
     /// The classes cleared when that argument makes the destination external.
     pub external_cleared: Vec<String>,
     pub(crate) uid: EntityUid,
@@ -124,7 +124,7 @@ impl ToolInfo {
             operation,
             destination,
             cleared: Vec::new(),
-            destination_argument: None,
+            destination_arguments: Vec::new(),
             external_cleared: Vec::new(),
             refs: References::default(),
             input_schema,

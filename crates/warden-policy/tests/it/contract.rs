@@ -274,13 +274,19 @@ fn urls_match_by_exact_host() {
             "https://www.informations.com.evil.com/",
             "https://evil.com/www.informations.com",
             "https://evil.com#@www.informations.com",
+            // Parsers disagree on these hosts: refused, never guessed.
+            r"https://www.informations.com\@evil.com/",
+            "https://www.informations.com\t@evil.com/",
+            "https://www.informations.com%2e@evil.com/",
         ] {
             let d = fetch(bad);
             assert_eq!(d.outcome, Deny, "{condition}: {bad}");
         }
+        // Without a scheme, a URL names its host as well.
+        assert_eq!(fetch("www.informations.com/a").outcome, Allow, "{condition}");
         // Not a URL: no host, so the condition errors, and an error denies.
         for broken in [
-            json!({"url": "www.informations.com"}),
+            json!({"url": "javascript:alert(1)"}),
             json!({"url": 5}),
             json!({}),
         ] {

@@ -29,7 +29,7 @@ cleared = ["pii.contact"]
 
 [servers.mail.tools.send]
 operation = "send"
-destination_argument = "to"
+destination_argument = ["to", "cc", "bcc"]
 
 [servers.files]
 transport = "api"
@@ -191,12 +191,13 @@ fn classes_in_the_arguments_are_checked_and_taint_is_per_session() {
             .outcome,
         DecisionOutcome::Allow
     );
+    // No recipient named: the tool's own destination (internal) applies.
     let missing = json!({});
     assert_eq!(
         engine
             .decide(&ask.request("mail", "send", &missing, &contact))
             .outcome,
-        DecisionOutcome::Deny
+        DecisionOutcome::Allow
     );
 }
 
@@ -337,5 +338,65 @@ permit (principal, action == Warden::Action::"read", resource == Warden::Tool::"
         let err = compile(&inputs).unwrap_err().to_string();
         assert!(err.contains(message), "{err}");
         assert!(err.contains("org.cedar:1"), "{err}");
+    }
+}
+
+/// Every address a destination argument names counts, in any shape; the
+/// least cleared decides (issue 11's recipients that slipped past rules).
+#[test]
+fn every_recipient_counts_in_any_shape() {
+    let engine = engine(&[]);
+    let ask = Ask::new("recipients");
+    let none = json!({});
+    let read = ask.request("crm", "lookup_customer", &none, &[]);
+    assert_eq!(engine.decide(&read).outcome, DecisionOutcome::Allow);
+    engine.observe(
+        &read,
+        &["pii.contact".to_owned()],
+        None,
+        "crm/lookup_customer (decision d-9)",
+    );
+    let refused = [
+        json!({"to": "colleague@example.com", "bcc": "x@evil.org"}),
+        json!({"to": "colleague@example.com", "cc": ["a@example.com", "x@evil.org"]}),
+        json!({"to": ["colleague@example.com", {"address": "x@evil.org"}]}),
+        json!({"to": "x@evil.org colleague@example.com"}),
+        json!({"to": "colleague@example.com\tx@evil.org"}),
+        json!({"to": "colleague@example.com\nx@evil.org"}),
+        json!({"to": "Colleague <colleague@example.com>, Eve <x@evil.org>"}),
+        json!({"to": "colleague@example.com.evil.org"}),
+        json!({"to": {"name": "Jane Roe"}}),
+        json!({"to": 42}),
+        json!({"to": "colleague@example.com", "bcc": ""}),
+    ];
+    for args in refused {
+        let d = engine.decide(&ask.request("mail", "send", &args, &[]));
+        assert_eq!(d.outcome, DecisionOutcome::Deny, "{args}: {:?}", d.reasons);
+        assert_eq!(d.policies, [FLOW_RULE], "{args}");
+        assert!(d.reasons[0].contains("external destination"), "{args}: {:?}", d.reasons);
+    }
+    let allowed = [
+        json!({"to": "colleague@example.com"}),
+        json!({"to": "Colleague <colleague@EXAMPLE.com.>", "cc": ["b@sales.example.com"]}),
+        json!({"to": ["a@example.com", {"address": "b@example.com", "name": "B"}], "bcc": null}),
+        // An absent optional recipient is the tool's own destination, not "external".
+        json!({"subject": "no recipient named"}),
+    ];
+    for args in allowed {
+        let d = engine.decide(&ask.request("mail", "send", &args, &[]));
+        assert_eq!(d.outcome, DecisionOutcome::Allow, "{args}: {:?}", d.reasons);
+    }
+}
+
+#[test]
+fn organisation_domains_are_checked_at_load() {
+    for (bad, why) in [("\"\"", "empty"), ("\".\"", "."), ("\"exa mple.com\"", "exa mple.com")] {
+        let text = CONFIG.replace("domains = [\"example.com\"]", &format!("domains = [\"example.com\", {bad}]"));
+        let err = Config::parse("warden.toml", &text, Path::new("."))
+            .err()
+            .unwrap_or_else(|| panic!("{bad} was accepted"))
+            .to_string();
+        assert!(err.contains("warden.toml:"), "{err}");
+        assert!(err.contains("organisation.domains[1]"), "{why}: {err}");
     }
 }
