@@ -540,7 +540,13 @@ fn validate_conditions(b: &mut Builder<'_>) {
         };
         let hosts: Vec<String> = info.refs.hosts.iter().cloned().collect();
         let paths: Vec<String> = info.refs.paths.iter().cloned().collect();
-        let schema = match Schema::from_json_value(entities::schema_json(&args, &hosts, &paths)) {
+        let provenance: Vec<String> = info.refs.provenance.iter().cloned().collect();
+        let schema = match Schema::from_json_value(entities::schema_json(
+            &args,
+            &hosts,
+            &paths,
+            &provenance,
+        )) {
             Ok(s) => s,
             Err(e) => {
                 b.diags.push(

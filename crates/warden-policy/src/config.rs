@@ -166,6 +166,11 @@ pub struct Config {
     pub organisation_domains: Vec<warden_address::Domain>,
     /// How data is classified (`[classify]`).
     pub classify: ClassifySettings,
+    /// The classes whose session-wide taint the flow rules enforce
+    /// (`[flow] session_taint`; `None`: every class). Taint applies only to
+    /// operations that can carry data out (`send`, `write`, `execute`);
+    /// values carried by an argument are checked whatever this says.
+    pub session_taint: Option<Vec<String>>,
 }
 
 /// How data is classified (`[classify]`).
@@ -296,6 +301,14 @@ struct RawConfig {
     organisation: RawOrganisation,
     #[serde(default)]
     classify: RawClassify,
+    #[serde(default)]
+    flow: RawFlow,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFlow {
+    session_taint: Option<toml::Spanned<Vec<String>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -483,6 +496,10 @@ impl Config {
                     }
                 }
             };
+        if let Some(list) = &raw.flow.session_taint {
+            check_classes(&mut diags, list, "flow.session_taint".to_owned());
+        }
+        let session_taint = raw.flow.session_taint.map(toml::Spanned::into_inner);
         let mut servers = BTreeMap::new();
         for (name, spanned) in raw.servers {
             let location = at(spanned.span().start);
@@ -741,6 +758,7 @@ impl Config {
                 }
             },
             classify,
+            session_taint,
             organisation_domains: Vec::new(),
         };
         let mut config = config;

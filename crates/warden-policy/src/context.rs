@@ -28,6 +28,8 @@ pub struct SessionHistory {
     /// The first result in this session flagged for injected instructions,
     /// if any (`server/tool (decision <id>): kinds`).
     pub flagged: Option<String>,
+    /// What the session observed, by value: argument provenance and lineage.
+    pub values: crate::provenance::ValueTracker,
 }
 
 /// Most taint classes a session keeps (a bound on memory per session).
@@ -158,6 +160,25 @@ pub(crate) fn build(
             )),
         }
     }
+    let mut provenance_fields = Vec::new();
+    for name in &tool.refs.provenance {
+        let Some(value) = args.get(name).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let origin = history.values.origin_of(value);
+        if let Some(source) = &origin.source {
+            notes.push(match origin.origin {
+                crate::Origin::Injected => format!(
+                    "`{name}` came from {source}, a result screened as carrying injected instructions"
+                ),
+                _ => format!("`{name}` came from {source}, not from the user"),
+            });
+        }
+        provenance_fields.push((
+            name.clone(),
+            RestrictedExpression::new_string(origin.origin.as_str().to_owned()),
+        ));
+    }
     let mut path_fields = Vec::new();
     for name in &tool.refs.paths {
         if let Some(path) = args.get(name).and_then(Value::as_str).and_then(normal_path) {
@@ -181,6 +202,12 @@ pub(crate) fn build(
         pairs.push((
             "paths".to_owned(),
             RestrictedExpression::new_record(path_fields).map_err(|e| e.to_string())?,
+        ));
+    }
+    if !tool.refs.provenance.is_empty() {
+        pairs.push((
+            "provenance".to_owned(),
+            RestrictedExpression::new_record(provenance_fields).map_err(|e| e.to_string())?,
         ));
     }
     if tool.refs.classes {

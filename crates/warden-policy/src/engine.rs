@@ -48,6 +48,7 @@ pub struct Engine {
     epoch_hour_offset: u64,
     live: std::sync::atomic::AtomicUsize,
     max_sessions: usize,
+    fingerprint_key: crate::FingerprintKey,
 }
 
 impl Engine {
@@ -66,7 +67,16 @@ impl Engine {
             epoch_hour_offset: epoch_secs,
             live: std::sync::atomic::AtomicUsize::new(0),
             max_sessions: DEFAULT_MAX_SESSIONS,
+            fingerprint_key: crate::FingerprintKey(rand_key()),
         }
+    }
+
+    /// Sets the key of the value fingerprints that provenance keeps (the
+    /// gateway keeps one in its data directory, so that persisted sessions
+    /// match after a restart).
+    pub fn with_fingerprint_key(mut self, key: crate::FingerprintKey) -> Engine {
+        self.fingerprint_key = key;
+        self
     }
 
     /// Sets how many live sessions are kept at most.
@@ -115,8 +125,10 @@ impl Engine {
             self.live.fetch_sub(1, Ordering::AcqRel);
             return None;
         }
+        let mut history = SessionHistory::default();
+        history.values.set_key(self.fingerprint_key);
         let state = Arc::new(Mutex::new(SessionState {
-            history: SessionHistory::default(),
+            history,
             last_seen: Instant::now(),
         }));
         shard.insert(key, Arc::clone(&state));
@@ -237,6 +249,49 @@ impl Engine {
         true
     }
 
+    /// Records what a tool result held, by value, for provenance and lineage:
+    /// every value in `output`, the text and class of each sensitive finding,
+    /// and whether the result was screened as carrying injected instructions.
+    /// Also taints and flags the session as [`Engine::observe`] does.
+    /// Refused (`false`) when the session is new and the limit is reached.
+    pub fn observe_result(
+        &self,
+        request: &DecisionRequest<'_>,
+        result: &crate::ObservedResult<'_>,
+    ) -> bool {
+        let Some(session) = self.session(request) else {
+            return false;
+        };
+        let mut state = session.lock();
+        state.last_seen = Instant::now();
+        state.history.taint(result.classes, result.source);
+        if let Some(kinds) = result.injection
+            && state.history.flagged.is_none()
+        {
+            state.history.flagged = Some(format!("{}: {kinds}", result.source));
+        }
+        state.history.values.observe_result(
+            result.output,
+            result.sensitive,
+            result.injection.is_some(),
+            result.source,
+        );
+        true
+    }
+
+    /// Records a user message of the session: the values in it are the
+    /// user's (`context.provenance.<arg>` = `user`). Refused (`false`) when
+    /// the session is new and the limit is reached.
+    pub fn observe_user(&self, request: &DecisionRequest<'_>, message: &serde_json::Value) -> bool {
+        let Some(session) = self.session(request) else {
+            return false;
+        };
+        let mut state = session.lock();
+        state.last_seen = Instant::now();
+        state.history.values.observe_user(message);
+        true
+    }
+
     /// Drops sessions idle for longer than `idle`; returns how many were dropped.
     pub fn expire_sessions(&self, idle: Duration) -> usize {
         let mut dropped = 0;
@@ -255,4 +310,13 @@ impl Engine {
     pub fn live_sessions(&self) -> usize {
         self.sessions.iter().map(|s| s.lock().len()).sum()
     }
+}
+
+fn rand_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    let state = RandomState::new();
+    for (i, chunk) in key.chunks_mut(8).enumerate() {
+        chunk.copy_from_slice(&state.hash_one(i).to_le_bytes());
+    }
+    key
 }

@@ -125,7 +125,16 @@ pub(crate) fn args_type(input_schema: &Value) -> Option<Value> {
 }
 
 /// The Cedar schema (JSON form) with `args` as the given record type.
-pub(crate) fn schema_json(args: &Value, hosts: &[String], paths: &[String]) -> Value {
+pub(crate) fn schema_json(
+    args: &Value,
+    hosts: &[String],
+    paths: &[String],
+    provenance: &[String],
+) -> Value {
+    let provenance_attrs: serde_json::Map<String, Value> = provenance
+        .iter()
+        .map(|h| (h.clone(), json!({"type": "String", "required": true})))
+        .collect();
     let host_attrs: serde_json::Map<String, Value> = hosts
         .iter()
         .map(|h| (h.clone(), json!({"type": "String", "required": true})))
@@ -140,6 +149,7 @@ pub(crate) fn schema_json(args: &Value, hosts: &[String], paths: &[String]) -> V
             "args": args,
             "hosts": {"type": "Record", "attributes": host_attrs},
             "paths": {"type": "Record", "attributes": path_attrs},
+            "provenance": {"type": "Record", "attributes": provenance_attrs},
             "classes": {"type": "Set", "element": {"type": "String"}},
             "instance": {"type": "String"},
             "destination": {"type": "String"},

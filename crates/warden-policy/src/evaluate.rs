@@ -141,14 +141,24 @@ impl Snapshot {
         if decision.outcome != DecisionOutcome::Deny {
             // Flow rules: whatever the policies say, data goes only where it
             // is cleared to go.
-            if let Some(reason) = crate::flow::violation(
+            let mut carried = Vec::new();
+            if history.values.has_classes() {
+                for (name, value) in args {
+                    if !tool.destination_arguments.contains(name) {
+                        carried.extend(history.values.carried(name, value));
+                    }
+                }
+            }
+            let check = crate::flow::FlowCheck {
                 tool,
                 destination,
                 cleared,
-                why.as_deref(),
-                request.classes,
-                history,
-            ) {
+                why: why.as_deref(),
+                classes: request.classes,
+                carried: &carried,
+                session_taint: self.config.session_taint.as_deref(),
+            };
+            if let Some(reason) = crate::flow::violation(&check, history) {
                 decision.outcome = DecisionOutcome::Deny;
                 decision.reasons = vec![reason];
                 decision.policies = vec![FLOW_RULE.to_owned()];

@@ -9,6 +9,7 @@ use warden_address::Domain;
 
 use crate::config::Destination;
 use crate::context::SessionHistory;
+use crate::provenance::Carried;
 use crate::snapshot::ToolInfo;
 
 /// Whether `cleared` clears `class`: clearing `pii` clears all of `pii.*`.
@@ -60,16 +61,39 @@ fn quoted(s: &str) -> String {
     format!("{short:?}")
 }
 
+/// Whether an operation can carry data out, so that session-wide taint
+/// applies to it: a read or a delete carries nothing but its own arguments.
+pub(crate) fn carries_data_out(operation: warden_types::Operation) -> bool {
+    use warden_types::Operation as O;
+    matches!(operation, O::Send | O::Write | O::Execute)
+}
+
+/// What the flow rules judge of one action.
+pub(crate) struct FlowCheck<'a> {
+    pub(crate) tool: &'a ToolInfo,
+    pub(crate) destination: Destination,
+    pub(crate) cleared: &'a [String],
+    pub(crate) why: Option<&'a str>,
+    /// Classes the classifier found in the arguments.
+    pub(crate) classes: &'a [String],
+    /// Sensitive values read earlier that the arguments carry.
+    pub(crate) carried: &'a [Carried],
+    /// Which classes' session-wide taint is enforced (`None`: all).
+    pub(crate) session_taint: Option<&'a [String]>,
+}
+
 /// The first flow violation of an action, as a reason; `None` when the data
 /// may go there.
-pub(crate) fn violation(
-    tool: &ToolInfo,
-    destination: Destination,
-    cleared: &[String],
-    why: Option<&str>,
-    classes: &[String],
-    history: &SessionHistory,
-) -> Option<String> {
+pub(crate) fn violation(check: &FlowCheck<'_>, history: &SessionHistory) -> Option<String> {
+    let FlowCheck {
+        tool,
+        destination,
+        cleared,
+        why,
+        classes,
+        carried,
+        session_taint,
+    } = *check;
     let place = match why {
         Some(why) => format!("{} destination ({why})", destination.as_str()),
         None => format!("{} destination", destination.as_str()),
@@ -79,25 +103,40 @@ pub(crate) fn violation(
     } else {
         cleared.join(", ")
     };
-    let carried: Vec<String> = classes
+    let in_args: Vec<String> = classes
         .iter()
         .filter(|c| !is_cleared(cleared, c))
         .map(|c| format!("`{c}`"))
         .collect();
-    if !carried.is_empty() {
+    if !in_args.is_empty() {
         return Some(format!(
             "data flow: the arguments carry {}, and `{}` sends to an {place} cleared for {cleared_list}",
-            carried.join(", "),
+            in_args.join(", "),
             tool.key
         ));
     }
-    // Every uncleared class the session read, with the call it came from.
-    let mut by_source: Vec<(&str, Vec<String>)> = Vec::new();
-    for (class, source) in history
-        .taint
+    // Lineage by value: a sensitive value read earlier, carried as it was.
+    let by_value: Vec<String> = carried
         .iter()
-        .filter(|(c, _)| !is_cleared(cleared, c))
-    {
+        .filter(|c| !is_cleared(cleared, &c.class))
+        .map(|c| format!("`{}` carries `{}` read from {}", c.argument, c.class, c.source))
+        .collect();
+    if !by_value.is_empty() {
+        return Some(format!(
+            "data flow: {}, and `{}` sends to an {place} cleared for {cleared_list}",
+            by_value.join("; "),
+            tool.key
+        ));
+    }
+    // Session-wide taint, for data the agent may have paraphrased: only for
+    // operations that can carry data out, and only the chosen classes.
+    if !carries_data_out(tool.operation) {
+        return None;
+    }
+    let mut by_source: Vec<(&str, Vec<String>)> = Vec::new();
+    for (class, source) in history.taint.iter().filter(|(c, _)| {
+        !is_cleared(cleared, c) && session_taint.is_none_or(|chosen| is_cleared(chosen, c))
+    }) {
         match by_source.iter_mut().find(|(s, _)| *s == source.as_str()) {
             Some((_, list)) => list.push(format!("`{class}`")),
             None => by_source.push((source.as_str(), vec![format!("`{class}`")])),

@@ -79,6 +79,7 @@ mod evaluate;
 mod flow;
 mod manifest;
 pub mod numbers;
+mod provenance;
 mod redaction;
 mod rewrite;
 mod snapshot;
@@ -94,6 +95,9 @@ pub use engine::{DEFAULT_MAX_SESSIONS, Engine};
 pub use error::{Diagnostic, Location, PolicyError};
 pub use evaluate::{Decision, DecisionRequest, FLOW_RULE};
 pub use flow::is_cleared;
+pub use provenance::{
+    ArgumentOrigin, Carried, FingerprintKey, MAX_VALUES, ObservedResult, Origin, ValueTracker,
+};
 pub use manifest::{Budgets, CLIENT_FEATURES, Condition, Grant, MCP_METHOD_TOOLS, Manifest, Risk};
 pub use redaction::{RedactAction, Redaction};
 pub use snapshot::{AgentInfo, CompiledPolicy, Snapshot, ToolInfo};

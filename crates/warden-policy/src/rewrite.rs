@@ -18,6 +18,8 @@ pub(crate) struct References {
     pub(crate) hosts: BTreeSet<String>,
     /// Path arguments read normalised as `context.paths.NAME`.
     pub(crate) paths: BTreeSet<String>,
+    /// Arguments whose origin is read as `context.provenance.NAME`.
+    pub(crate) provenance: BTreeSet<String>,
     /// Named lists used.
     pub(crate) lists: BTreeSet<String>,
     /// `context.args` used as a whole: every argument must go in.
@@ -37,6 +39,7 @@ impl References {
         self.args.extend(other.args.iter().cloned());
         self.hosts.extend(other.hosts.iter().cloned());
         self.paths.extend(other.paths.iter().cloned());
+        self.provenance.extend(other.provenance.iter().cloned());
         self.lists.extend(other.lists.iter().cloned());
         self.all_args |= other.all_args;
         self.session |= other.session;
@@ -273,7 +276,7 @@ fn collect_context_ref(sig: &[Token], k: usize, src: &str, refs: &mut References
         return;
     }
     let field = match text(k + 2) {
-        Some(f @ ("args" | "hosts" | "paths")) => f,
+        Some(f @ ("args" | "hosts" | "paths" | "provenance")) => f,
         Some("session") => {
             refs.session = true;
             return;
@@ -311,6 +314,10 @@ fn collect_context_ref(sig: &[Token], k: usize, src: &str, refs: &mut References
             refs.paths.insert(n.clone());
             refs.args.insert(n);
         }
+        ("provenance", Some(n)) => {
+            refs.provenance.insert(n);
+        }
+        ("provenance", None) => {}
         _ => refs.all_args = true,
     }
 }

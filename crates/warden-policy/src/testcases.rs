@@ -36,8 +36,27 @@ struct RawCase {
     /// Classes found in the arguments (as the gateway's classifier would).
     #[serde(default)]
     classes: Vec<String>,
+    /// Tool results observed earlier in the session, for provenance.
+    #[serde(default)]
+    results: Vec<RawResult>,
+    /// User messages of the session: values in them are the user's.
+    #[serde(default)]
+    user: Vec<Value>,
     expect: DecisionOutcome,
     reason: Option<String>,
+}
+
+/// A tool result a case's session observed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResult {
+    /// The call it came from (`server/tool`).
+    from: String,
+    /// What it held.
+    output: Value,
+    /// Whether it was screened as carrying injected instructions.
+    #[serde(default)]
+    injected: bool,
 }
 
 /// A file of policy test cases.
@@ -112,6 +131,18 @@ impl TestCases {
             history.taint(&case.taint, "an earlier call (policy test)");
             if case.flagged {
                 history.flagged = Some("an earlier call (policy test)".to_owned());
+            }
+            for (i, r) in case.results.iter().enumerate() {
+                let source = format!("{} (result {} of the policy test)", r.from, i + 1);
+                history
+                    .values
+                    .observe_result(&r.output, &[], r.injected, &source);
+                if r.injected && history.flagged.is_none() {
+                    history.flagged = Some(source);
+                }
+            }
+            for message in &case.user {
+                history.values.observe_user(message);
             }
             let decision = match AgentName::new(case.agent.clone()) {
                 Ok(agent) => snapshot.evaluate(

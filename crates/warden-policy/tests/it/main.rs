@@ -11,5 +11,6 @@ mod contract;
 mod examples;
 mod flow;
 mod manifest_errors;
+mod provenance;
 mod reload;
 mod slicing;
