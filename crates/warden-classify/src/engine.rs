@@ -191,7 +191,7 @@ impl Classifier {
         }
         let b = v.as_bytes();
         match s.hint {
-            Some(KeyHint::Password) if !placeholder(b) => {
+            Some(KeyHint::Password) if !placeholder(b) && !detect_literal::url_or_path(b) => {
                 s.emit("password", "credentials", 0.9, start, end)
             }
             Some(KeyHint::Secret) if detect_cloud::azure_secret_shape(b) => {
