@@ -16,6 +16,8 @@ const CARD_WORDS: &[&str] = &[
     "credit",
     "debit",
     "pan",
+    "maestro",
+    "jcb",
 ];
 const SSN_WORDS: &[&str] = &["ssn", "social security"];
 const DOB_WORDS: &[&str] = &[
@@ -610,10 +612,21 @@ fn card(s: &mut Scan<'_>, p: usize) -> Option<usize> {
         let c = s.at(end);
         !(alnum(c) || matches!(c, b'.' | b',' | b'-') && s.at(end + 1).is_ascii_digit())
     };
-    for &(count, end) in ends[..groups].iter().rev() {
+    // Twelve digits (the shortest Maestro) are a card only with a card word
+    // or written in fours: bare, they are as likely an order number.
+    let in_fours = |k: usize| {
+        ends[..k]
+            .iter()
+            .enumerate()
+            .all(|(g, e)| e.0 == 4 * (g + 1))
+    };
+    for (k, &(count, end)) in ends[..groups].iter().enumerate().rev() {
         let d = &digits[..count];
-        if (13..=19).contains(&count) && after_ok(end) && check::luhn(d) && check::card_issuer(d) {
+        if (12..=19).contains(&count) && after_ok(end) && check::luhn(d) && check::card_issuer(d) {
             let sure = s.hint == Some(KeyHint::Card) || s.context(p, end, CARD_WORDS, 48, 0);
+            if count == 12 && !sure && !in_fours(k + 1) {
+                continue;
+            }
             s.emit(
                 "card",
                 "financial.card",

@@ -6,6 +6,22 @@
 use crate::{classifier, finds, found, misses};
 
 #[test]
+fn short_maestro_and_fifteen_digit_jcb() {
+    finds("Maestro 6759 6498 2648", "card", "6759 6498 2648");
+    finds("card no 500000000009", "card", "500000000009");
+    finds("paid by card 560000000003", "card", "560000000003");
+    finds("JCB 180000000000002", "card", "180000000000002");
+    finds("JCB 213112345678904 ok", "card", "213112345678904");
+    finds("3530 1113 3330 0000", "card", "3530 1113 3330 0000");
+    // Wrong check digit, wrong issuer, or a bare 12-digit number with no card word.
+    misses("Maestro 6759 6498 2649", "card");
+    misses("JCB 180000000000003", "card");
+    misses("order 213112345678905", "card");
+    misses("card 400000000002", "card");
+    misses("order 675964982648 shipped", "card");
+}
+
+#[test]
 fn password_reset_links_and_sentences_are_not_passwords() {
     for text in [
         "reset your password: https://example.com/reset?token=abc",
