@@ -6,7 +6,7 @@
 //! whether the bytes around it can start its shape before validating.
 
 use crate::scan::{KeyHint, Scan, alnum};
-use crate::{check, detect_address, detect_context};
+use crate::{check, detect_address, detect_context, detect_national};
 
 const CARD_WORDS: &[&str] = &[
     "card",
@@ -112,6 +112,9 @@ fn at_run(s: &mut Scan<'_>, p: usize, run_end: usize) -> usize {
     if (run_end - p >= 5 || joined(prev) || joined(next))
         && let Some(end) = detect_context::identifier(s, p)
     {
+        return end;
+    }
+    if let Some(end) = detect_national::at_run(s, p, run_end) {
         return end;
     }
     if prev.is_ascii_uppercase() || prev == b' ' {

@@ -53,6 +53,7 @@
 //! ```
 
 mod check;
+mod check_id;
 mod config;
 #[cfg(feature = "bench-corpus")]
 pub mod corpus;
@@ -62,6 +63,7 @@ mod detect_cloud;
 mod detect_context;
 mod detect_digits;
 mod detect_literal;
+mod detect_national;
 mod engine;
 mod injection;
 mod json;

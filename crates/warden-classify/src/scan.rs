@@ -21,6 +21,7 @@ pub(crate) enum KeyHint {
     Nino,
     Passport,
     MedicalRecord,
+    NationalId,
 }
 
 impl KeyHint {
@@ -65,6 +66,20 @@ impl KeyHint {
             (
                 &["mrn", "medicalrecord", "patientid", "patientnumber"],
                 KeyHint::MedicalRecord,
+            ),
+            (
+                &[
+                    "steuerid",
+                    "steueridentifikationsnummer",
+                    "taxid",
+                    "bsn",
+                    "burgerservicenummer",
+                    "nir",
+                    "dni",
+                    "codicefiscale",
+                    "nationalid",
+                ],
+                KeyHint::NationalId,
             ),
         ];
         table

@@ -22,6 +22,76 @@ fn short_maestro_and_fifteen_digit_jcb() {
 }
 
 #[test]
+fn national_identifiers_with_check_digits() {
+    finds(
+        "NIR 1 85 03 75 123 456 41",
+        "fr_nir",
+        "1 85 03 75 123 456 41",
+    );
+    finds("sécu 185037512345641", "fr_nir", "185037512345641");
+    finds(
+        "Corse 2 90 05 2A 123 456 29",
+        "fr_nir",
+        "2 90 05 2A 123 456 29",
+    );
+    finds("Steuer-IdNr. 86 095 742 719", "de_tax_id", "86 095 742 719");
+    finds(
+        "Steuerliche Identifikationsnummer: 65929970489",
+        "de_tax_id",
+        "65929970489",
+    );
+    finds("DNI 12345678Z", "es_dni", "12345678Z");
+    finds("DNI: 12345678-Z", "es_dni", "12345678-Z");
+    finds("NIE X1234567L", "es_nie", "X1234567L");
+    finds("NIE Y1234567X", "es_nie", "Y1234567X");
+    finds(
+        "CF RSSMRA85T10A562S",
+        "it_codice_fiscale",
+        "RSSMRA85T10A562S",
+    );
+    finds(
+        "codice fiscale RSSMRA85T10A56NH",
+        "it_codice_fiscale",
+        "RSSMRA85T10A56NH",
+    );
+    finds("BSN 111222333", "nl_bsn", "111222333");
+    finds("burgerservicenummer: 1234.56.782", "nl_bsn", "1234.56.782");
+}
+
+#[test]
+fn national_identifiers_with_wrong_check_digits() {
+    misses("NIR 1 85 03 75 123 456 42", "fr_nir");
+    misses("sécu 185037512345642", "fr_nir");
+    misses("Corse 2 90 05 2A 123 456 30", "fr_nir");
+    misses("Steuer-IdNr. 86 095 742 718", "de_tax_id");
+    // Valid check digit but ten different digits: not a tax id.
+    misses("Steuer-IdNr. 12345678903", "de_tax_id");
+    // Valid, but no context word: eleven digits are too common.
+    misses("order 86095742719", "de_tax_id");
+    misses("DNI 12345678A", "es_dni");
+    misses("NIE X1234567M", "es_nie");
+    misses("CF RSSMRA85T10A562T", "it_codice_fiscale");
+    misses("ID RSSMRA85T10A562SX", "it_codice_fiscale");
+    misses("BSN 123456783", "nl_bsn");
+    // Valid, but no context word: nine digits are too common.
+    misses("order 111222333", "nl_bsn");
+}
+
+#[test]
+fn existing_ssn_and_nino_still_validate() {
+    finds("SSN 536-22-8714", "ssn", "536-22-8714");
+    misses("SSN 666-22-8714", "ssn");
+    misses("SSN 536-00-8714", "ssn");
+    misses("SSN 536-22-0000", "ssn");
+    finds("NINO AB 12 34 56 C", "nino", "AB 12 34 56 C");
+    finds("NINO AB123456D", "nino", "AB123456D");
+    misses("NINO AB 12 34 56 E", "nino");
+    misses("NINO QQ 12 34 56 C", "nino");
+    misses("NINO BG 12 34 56 C", "nino");
+    misses("NINO AO 12 34 56 C", "nino");
+}
+
+#[test]
 fn password_reset_links_and_sentences_are_not_passwords() {
     for text in [
         "reset your password: https://example.com/reset?token=abc",
