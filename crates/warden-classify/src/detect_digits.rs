@@ -6,7 +6,7 @@
 //! whether the bytes around it can start its shape before validating.
 
 use crate::scan::{KeyHint, Scan, alnum};
-use crate::{check, detect_address, detect_context, detect_national};
+use crate::{check, detect_address, detect_context, detect_national, detect_phone};
 
 const CARD_WORDS: &[&str] = &[
     "card",
@@ -43,9 +43,6 @@ const MEDICAL_WORDS: &[&str] = &[
     "disease",
     "prescri",
     "dx",
-];
-const PHONE_WORDS: &[&str] = &[
-    "phone", "call", "tel", "mobile", "cell", "fax", "contact", "sms",
 ];
 const NINO_WORDS: &[&str] = &["national insurance", "nino", "ni number", "ni no"];
 const VERSION_WORDS: &[&str] = &["version", "release", "build", "ver", "v"];
@@ -140,8 +137,8 @@ fn at_run(s: &mut Scan<'_>, p: usize, run_end: usize) -> usize {
     }
     let run = run_end - p;
     let found = match prev {
-        b'+' => phone_international(s, p),
-        b'(' => phone_parenthesised(s, p),
+        b'+' => detect_phone::international(s, p),
+        b'(' => detect_phone::parenthesised(s, p),
         _ => None,
     };
     if let Some(end) = found {
@@ -167,8 +164,11 @@ fn at_run(s: &mut Scan<'_>, p: usize, run_end: usize) -> usize {
     }
     if run == 3
         && matches!(next, b'-' | b' ' | b'.')
-        && let Some(end) = ssn_formatted(s, p).or_else(|| phone_national(s, p))
+        && let Some(end) = ssn_formatted(s, p).or_else(|| detect_phone::us(s, p))
     {
+        return end;
+    }
+    if let Some(end) = detect_phone::national(s, p, run_end) {
         return end;
     }
     if run >= 4
@@ -293,105 +293,6 @@ fn icd10(s: &mut Scan<'_>, p: usize) -> Option<usize> {
         return Some(end);
     }
     None
-}
-
-/// `+CC …` with 8 to 15 digits separated by spaces, dashes, dots or parentheses.
-fn phone_international(s: &mut Scan<'_>, p: usize) -> Option<usize> {
-    let plus = p - 1;
-    let before = s.before(plus);
-    if alnum(before) || before == b'+' || s.at(p) == b'0' {
-        return None;
-    }
-    let (digits, end) = phone_digits(s, p);
-    if !(8..=15).contains(&digits) || alnum(s.at(end)) {
-        return None;
-    }
-    let sure = s.hint == Some(KeyHint::Phone) || s.context(plus, end, PHONE_WORDS, 48, 0);
-    s.emit(
-        "phone",
-        "pii.contact",
-        if sure { 0.95 } else { 0.85 },
-        plus,
-        end,
-    );
-    Some(end)
-}
-
-/// Counts digits from `p` across separator runs of at most two bytes.
-fn phone_digits(s: &Scan<'_>, p: usize) -> (usize, usize) {
-    let mut i = p;
-    let mut digits = 0;
-    let mut end = p;
-    loop {
-        let c = s.at(i);
-        if c.is_ascii_digit() {
-            digits += 1;
-            i += 1;
-            end = i;
-            if digits > 15 {
-                return (digits, end);
-            }
-            continue;
-        }
-        let is_sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'(' | b')');
-        if is_sep(c) && s.at(i + 1).is_ascii_digit() {
-            i += 1;
-        } else if is_sep(c)
-            && is_sep(s.at(i + 1))
-            && s.at(i + 2).is_ascii_digit()
-            && c != s.at(i + 1)
-        {
-            i += 2;
-        } else {
-            return (digits, end);
-        }
-    }
-}
-
-/// `(415) 555-2671`.
-fn phone_parenthesised(s: &mut Scan<'_>, p: usize) -> Option<usize> {
-    let open = p - 1;
-    if alnum(s.before(open)) || s.digits(p) != 3 || s.at(p + 3) != b')' {
-        return None;
-    }
-    let mut i = p + 4;
-    if s.at(i) == b' ' {
-        i += 1;
-    }
-    let end = us_local(s, i)?;
-    let sure = s.hint == Some(KeyHint::Phone) || s.context(open, end, PHONE_WORDS, 48, 0);
-    s.emit(
-        "phone",
-        "pii.contact",
-        if sure { 0.9 } else { 0.8 },
-        open,
-        end,
-    );
-    Some(end)
-}
-
-/// `555-2671` at `i` (exchange 2–9); returns the end.
-fn us_local(s: &Scan<'_>, i: usize) -> Option<usize> {
-    let sep = s.at(i + 3);
-    let ok = s.digits(i) == 3
-        && s.at(i) >= b'2'
-        && matches!(sep, b'-' | b'.' | b' ')
-        && s.digits(i + 4) == 4
-        && !alnum(s.at(i + 8))
-        && !(matches!(s.at(i + 8), b'-' | b'.') && s.at(i + 9).is_ascii_digit());
-    ok.then_some(i + 8)
-}
-
-/// `415-555-2671` or `415.555.2671` (area and exchange 2–9).
-fn phone_national(s: &mut Scan<'_>, p: usize) -> Option<usize> {
-    let sep = s.at(p + 3);
-    if s.at(p) < b'2' || !matches!(sep, b'-' | b'.') || s.at(p + 7) != sep {
-        return None;
-    }
-    let end = us_local(s, p + 4)?;
-    let sure = s.hint == Some(KeyHint::Phone) || s.context(p, end, PHONE_WORDS, 48, 0);
-    s.emit("phone", "pii.contact", if sure { 0.9 } else { 0.7 }, p, end);
-    Some(end)
 }
 
 fn ipv4(s: &mut Scan<'_>, p: usize) -> Option<usize> {

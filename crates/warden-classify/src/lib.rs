@@ -64,6 +64,7 @@ mod detect_context;
 mod detect_digits;
 mod detect_literal;
 mod detect_national;
+mod detect_phone;
 mod engine;
 mod injection;
 mod json;

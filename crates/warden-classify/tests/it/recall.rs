@@ -6,6 +6,60 @@
 use crate::{classifier, finds, found, misses};
 
 #[test]
+fn national_phones_that_need_no_context() {
+    for (text, phone) in [
+        ("Appelez le 06 12 34 56 78 demain", "06 12 34 56 78"),
+        ("Standard : 01.23.45.67.89.", "01.23.45.67.89"),
+        ("Büro 030 1234567 ab 9 Uhr", "030 1234567"),
+        ("Handy 0151 23456789", "0151 23456789"),
+        ("Zentrale (030) 123 4567", "(030) 123 4567"),
+        ("Ufficio 06 1234 5678", "06 1234 5678"),
+        ("Mijn nummer is 06-12345678", "06-12345678"),
+        ("Kantoor 020 123 4567", "020 123 4567"),
+        ("Office 020 7946 0958", "020 7946 0958"),
+        ("Text 07700 900123 please", "07700 900123"),
+        ("Manchester 0161 496 0000", "0161 496 0000"),
+        ("ring (415) 555-2671", "(415) 555-2671"),
+        ("ring 415-555-2671", "415-555-2671"),
+        ("ring 415.555.2671", "415.555.2671"),
+    ] {
+        finds(text, "phone", phone);
+    }
+}
+
+#[test]
+fn national_phones_that_need_a_context_word() {
+    for (text, phone) in [
+        ("Llámame al móvil 612 345 678", "612 345 678"),
+        ("Teléfono: 912 34 56 78", "912 34 56 78"),
+        ("cellulare 333 123 4567", "333 123 4567"),
+        ("call me on 415 555 2671", "415 555 2671"),
+        ("Tel. 0612345678", "0612345678"),
+        ("bel 0201234567 na vijf uur", "0201234567"),
+        ("Telefon: 0301234567", "0301234567"),
+    ] {
+        finds(text, "phone", phone);
+    }
+    // The same digits without a context word are amounts or ids.
+    misses("Importe 612 345 678 euros", "phone");
+    misses("Ref 912 34 56 78", "phone");
+    misses("total 333 123 4567", "phone");
+    misses("label 0201234567", "phone");
+}
+
+#[test]
+fn digit_groups_that_are_not_phones() {
+    misses("order 0123456789 shipped", "phone");
+    misses("invoice 2024-000123 and 2024-01-15", "phone");
+    misses("on 01.02.2024 at 10.30", "phone");
+    misses("amount 1 250 000 EUR", "phone");
+    misses("id 00 12 34 56 78", "phone");
+    misses("version 0.12.34.56", "phone");
+    misses("order 06 12 34 56 78 90 12", "phone");
+    misses("Rechnung 030 1234567 8901 2345", "phone");
+}
+
+#[test]
 fn short_maestro_and_fifteen_digit_jcb() {
     finds("Maestro 6759 6498 2648", "card", "6759 6498 2648");
     finds("card no 500000000009", "card", "500000000009");
