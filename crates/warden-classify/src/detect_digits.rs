@@ -6,7 +6,7 @@
 //! whether the bytes around it can start its shape before validating.
 
 use crate::scan::{KeyHint, Scan, alnum};
-use crate::{check, detect_address, detect_context, detect_national, detect_phone};
+use crate::{check, detect_address, detect_context, detect_date, detect_national, detect_phone};
 
 const CARD_WORDS: &[&str] = &[
     "card",
@@ -20,15 +20,6 @@ const CARD_WORDS: &[&str] = &[
     "jcb",
 ];
 const SSN_WORDS: &[&str] = &["ssn", "social security"];
-const DOB_WORDS: &[&str] = &[
-    "born",
-    "dob",
-    "d.o.b",
-    "date of birth",
-    "birth date",
-    "birthdate",
-    "birthday",
-];
 const ROUTING_WORDS: &[&str] = &["routing", "aba", "rtn", "transit number"];
 const MEDICAL_WORDS: &[&str] = &[
     "diagnos",
@@ -153,7 +144,7 @@ fn at_run(s: &mut Scan<'_>, p: usize, run_end: usize) -> usize {
     {
         return end;
     }
-    if let Some(end) = date(s, p, run_end) {
+    if let Some(end) = detect_date::date(s, p, run_end) {
         return end;
     }
     let word = |i: usize| s.at(i).is_ascii_uppercase() || s.at(i).is_ascii_digit();
@@ -359,100 +350,6 @@ fn ipv6(s: &mut Scan<'_>, p: usize) -> Option<usize> {
         candidate = candidate.strip_suffix([':', '.'])?;
     }
     None
-}
-
-const MONTHS: &[&str] = &[
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-];
-
-fn month_word(w: &[u8]) -> bool {
-    w.len() >= 3
-        && MONTHS
-            .iter()
-            .any(|m| w[..3].eq_ignore_ascii_case(m.as_bytes()))
-        && w.iter().all(u8::is_ascii_alphabetic)
-}
-
-/// Numeric dates and `12 March 1985` / `March 12, 1985`; reports dates of
-/// birth near their context words and swallows other dates so no phone or
-/// card detector fires inside them.
-fn date(s: &mut Scan<'_>, p: usize, run_end: usize) -> Option<usize> {
-    let run = run_end - p;
-    let num = |i: usize, n: usize| -> Option<u32> {
-        (n <= 9 && s.digits(i) == n).then(|| {
-            s.b[i..i + n]
-                .iter()
-                .fold(0u32, |a, c| a * 10 + u32::from(c - b'0'))
-        })
-    };
-    let year_ok = |y: u32| (1900..=2099).contains(&y);
-    let day_month = |a: u32, b: u32| (1..=31).contains(&a) && (1..=12).contains(&b);
-    let sep = s.at(run_end);
-    let (start, end) = if run == 4 && matches!(sep, b'-' | b'/' | b'.') {
-        let y = num(p, 4)?;
-        let m = num(p + 5, 2)?;
-        let d = num(p + 8, 2)?;
-        (year_ok(y) && s.at(p + 7) == sep && day_month(d, m)).then_some((p, p + 10))?
-    } else if (run == 1 || run == 2) && matches!(sep, b'/' | b'.' | b'-') {
-        let a = num(p, run)?;
-        let second = p + run + 1;
-        let blen = s.digits(second);
-        let b = num(second, blen).filter(|_| blen == 1 || blen == 2)?;
-        let third = second + blen + 1;
-        let y = num(third, 4)?;
-        let ok = s.at(second + blen) == sep && year_ok(y) && (day_month(a, b) || day_month(b, a));
-        ok.then_some((p, third + 4))?
-    } else if (run == 1 || run == 2) && sep == b' ' {
-        let d = num(p, run)?;
-        let word_end = p
-            + run
-            + 1
-            + s.b
-                .get(p + run + 1..)?
-                .iter()
-                .take_while(|c| c.is_ascii_alphabetic())
-                .count();
-        if month_word(s.b.get(p + run + 1..word_end)?) && s.at(word_end) == b' ' {
-            let y = num(word_end + 1, 4)?;
-            ((1..=31).contains(&d) && year_ok(y)).then_some((p, word_end + 5))?
-        } else if s.before(p) == b' ' && matches!(s.at(run_end), b',') && s.at(run_end + 1) == b' '
-        {
-            let word_start = (p - 1)
-                - s.b[..p - 1]
-                    .iter()
-                    .rev()
-                    .take_while(|c| c.is_ascii_alphabetic())
-                    .count();
-            let y = num(run_end + 2, 4)?;
-            (month_word(&s.b[word_start..p - 1]) && (1..=31).contains(&d) && year_ok(y))
-                .then_some((word_start, run_end + 6))?
-        } else {
-            return None;
-        }
-    } else if (run == 1 || run == 2) && sep == b',' && s.before(p) == b' ' {
-        let d = num(p, run)?;
-        let word_start = (p - 1)
-            - s.b[..p - 1]
-                .iter()
-                .rev()
-                .take_while(|c| c.is_ascii_alphabetic())
-                .count();
-        let y = num(run_end + 2, 4)?;
-        let ok = s.at(run_end + 1) == b' '
-            && month_word(&s.b[word_start..p - 1])
-            && (1..=31).contains(&d)
-            && year_ok(y);
-        ok.then_some((word_start, run_end + 6))?
-    } else {
-        return None;
-    };
-    if alnum(s.at(end)) {
-        return None;
-    }
-    if s.hint == Some(KeyHint::Dob) || s.context(start, end, DOB_WORDS, 48, 0) {
-        s.emit("dob", "pii.dob", 0.85, start, end);
-    }
-    Some(end)
 }
 
 fn ssn_formatted(s: &mut Scan<'_>, p: usize) -> Option<usize> {

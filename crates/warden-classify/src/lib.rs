@@ -61,6 +61,7 @@ mod detect_address;
 mod detect_at;
 mod detect_cloud;
 mod detect_context;
+mod detect_date;
 mod detect_digits;
 mod detect_literal;
 mod detect_national;

@@ -171,3 +171,40 @@ fn password_reset_links_and_sentences_are_not_passwords() {
     finds("Password: hunter2.", "password", "hunter2");
     finds("password=letmein", "password", "letmein");
 }
+#[test]
+fn dates_of_birth_in_more_formats_and_languages() {
+    for (text, dob) in [
+        ("born 1985-03-14", "1985-03-14"),
+        ("DOB: 14/03/1985", "14/03/1985"),
+        ("date of birth 14.03.1985", "14.03.1985"),
+        ("birthday 03/14/1985", "03/14/1985"),
+        ("She was born on 14 March 1985.", "14 March 1985"),
+        ("born March 14, 1985", "March 14, 1985"),
+        ("née le 14 mars 1985 à Lyon", "14 mars 1985"),
+        ("geboren am 14. März 1985", "14. März 1985"),
+        ("Fecha de nacimiento: 14/03/1985", "14/03/1985"),
+        ("data di nascita 14 marzo 1985", "14 marzo 1985"),
+        ("geboortedatum 14 maart 1985", "14 maart 1985"),
+        ("Geburtsdatum: 14.03.1985", "14.03.1985"),
+    ] {
+        finds(text, "dob", dob);
+    }
+    misses("Meeting on 14 March 1985 in Paris", "dob");
+    misses("le 14 mars 1985 à Lyon", "dob");
+    misses("am 14. März 1985", "dob");
+    misses("invoice 14.03.1985", "dob");
+}
+
+#[test]
+fn date_of_birth_keys_in_json() {
+    let c = classifier();
+    for key in ["dob", "birth_date", "date_of_birth", "dateOfBirth"] {
+        let doc = serde_json::json!({ key: "14.03.1985" });
+        let found = c.classify_json(&doc);
+        assert_eq!(found.len(), 1, "{key}: {found:?}");
+        assert_eq!(found[0].finding.detector, "dob");
+    }
+    let doc = serde_json::json!({"created": "14.03.1985"});
+    assert!(c.classify_json(&doc).is_empty());
+}
+
