@@ -7,6 +7,7 @@ use aho_corasick::AhoCorasick;
 use regex::bytes::{Regex, RegexBuilder};
 
 use crate::config::{ClassifierConfig, ClassifyError, Validator};
+use crate::hidden::Stripped;
 use crate::scan::{KeyHint, Scan, contains_any_ci};
 use crate::{
     Finding, check, detect_at, detect_cloud, detect_context, detect_digits, detect_literal,
@@ -153,8 +154,21 @@ impl Classifier {
             .collect()
     }
 
-    /// Scans `text`, which sits under the JSON key `key` if any.
+    /// Scans `text`, which sits under the JSON key `key` if any; text with
+    /// NUL or zero-width characters is scanned without them.
     pub(crate) fn scan(&self, text: &str, key: Option<&str>) -> Vec<Finding> {
+        match Stripped::new(text) {
+            Some(stripped) => {
+                let mut out = self.scan_visible(&stripped.text, key);
+                stripped.map_back(&mut out);
+                out
+            }
+            None => self.scan_visible(text, key),
+        }
+    }
+
+    /// Scans `text`, which holds no hidden characters.
+    fn scan_visible(&self, text: &str, key: Option<&str>) -> Vec<Finding> {
         let mut s = Scan::new(text, key, &self.disabled);
         let mut next = 0;
         for at in memchr::memchr_iter(b'@', s.b) {

@@ -67,6 +67,7 @@ mod detect_literal;
 mod detect_national;
 mod detect_phone;
 mod engine;
+mod hidden;
 mod injection;
 mod json;
 mod redact;

@@ -208,3 +208,58 @@ fn date_of_birth_keys_in_json() {
     assert!(c.classify_json(&doc).is_empty());
 }
 
+/// The span of the only finding of `kind` in `text`, in characters.
+fn char_span_of(text: &str, kind: &str) -> Option<(usize, usize)> {
+    classifier()
+        .classify_text(text)
+        .into_iter()
+        .find(|f| f.detector == kind)
+        .map(|f| warden_classify::char_span(text, f.start, f.end))
+}
+
+#[test]
+fn zero_width_and_nul_characters_do_not_hide_values() {
+    let text = "card 4111\u{200b}1111 1111 1111 ok";
+    assert_eq!(char_span_of(text, "card"), Some((5, 24)));
+    let text = "mail jane\u{0}@example.com now";
+    assert_eq!(char_span_of(text, "email"), Some((5, 22)));
+    let text = "IBAN DE89 3704\u{200d}0044 0532 0130 00.";
+    assert_eq!(char_span_of(text, "iban"), Some((5, 32)));
+    let text = "é \u{feff}SSN 536-\u{ad}22-8714 x";
+    assert_eq!(char_span_of(text, "ssn"), Some((7, 19)));
+    let text = "key AKIA\u{2060}IOSFODNN7EXAMPLE";
+    assert_eq!(char_span_of(text, "aws_access_key"), Some((4, 25)));
+    let text = "Call +44 20\u{200c}7946 0958 now";
+    assert_eq!(char_span_of(text, "phone"), Some((5, 21)));
+    // Spans stay on character boundaries of the original text.
+    for text in [
+        "\u{200b}4111 1111 1111 1111\u{200b}",
+        "日本\u{200b}jane@example.com",
+    ] {
+        for f in classifier().classify_text(text) {
+            assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
+            assert!(!text[f.start..f.end].starts_with('\u{200b}'), "{f:?}");
+        }
+    }
+    // Other invisible characters are not removed.
+    misses("card 4111\u{2062}1111 1111 1111", "card");
+}
+
+#[test]
+fn hidden_characters_do_not_change_tokens() {
+    use warden_classify::{RedactionAction, RedactionKey, RedactionPolicy, redact};
+    let Ok(key) = RedactionKey::new(vec![7u8; 32]) else {
+        unreachable!("a 32-byte key is long enough")
+    };
+    let Ok(policy) = RedactionPolicy::default()
+        .with_key(key)
+        .rule("financial.card", RedactionAction::Tokenize)
+    else {
+        unreachable!("a valid rule")
+    };
+    let token = |text: &str| redact(text, &classifier().classify_text(text), &policy);
+    assert_eq!(
+        token("4111\u{200b}1111 1111 1111"),
+        token("4111 1111 1111 1111")
+    );
+}
