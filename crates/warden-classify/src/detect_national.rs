@@ -62,7 +62,7 @@ pub(crate) fn at_run(s: &mut Scan<'_>, p: usize, run_end: usize) -> Option<usize
     }
     let first = s.at(p);
     if matches!(first, b'1' | b'2')
-        && (run == 1 && next == b' ' || run == 13 || run == 15)
+        && (run == 1 && next == b' ' || run == 13 || run == 15 || run == 6 && b"AB".contains(&next))
         && let Some(end) = nir(s, p)
     {
         return Some(end);
