@@ -5,14 +5,18 @@
 //!
 //! A date is a date of birth only after a context word ([`DOB_WORDS`]:
 //! `born`, `DOB`, `date of birth`, `né le`, `geboren`, `fecha de
-//! nacimiento`, `data di nascita`, `geboortedatum`, …) within 48 bytes
-//! before it, or under a key such as `dob`, `birth_date` or
+//! nacimiento`, `data di nascita`, `geboortedatum`, …) starting a word
+//! within 48 bytes before it (so `stubborn` is not `born`), or under a key such as `dob`, `birth_date` or
 //! `date_of_birth`. Other dates are swallowed, so no phone or card detector
 //! fires inside them.
 
+use crate::detect_context::word_in;
 use crate::scan::{KeyHint, Scan, alnum};
 
-/// Words that make a date a date of birth (ASCII case ignored).
+/// Words that make a date a date of birth when one starts a word (ASCII
+/// case ignored). Looked for only at word starts with a matching first
+/// letter: a substring search for each word cost 40% of the prose
+/// throughput once the list grew to six languages.
 pub(crate) const DOB_WORDS: &[&str] = &[
     "born",
     "dob",
@@ -234,7 +238,8 @@ pub(crate) fn date(s: &mut Scan<'_>, p: usize, run_end: usize) -> Option<usize> 
     if alnum(s.at(end)) {
         return None;
     }
-    if s.hint == Some(KeyHint::Dob) || s.context(start, end, DOB_WORDS, 48, 0) {
+    let window = s.b.get(start.saturating_sub(48)..start).unwrap_or_default();
+    if s.hint == Some(KeyHint::Dob) || word_in(window, DOB_WORDS, false) {
         s.emit("dob", "pii.dob", 0.85, start, end);
     }
     Some(end)

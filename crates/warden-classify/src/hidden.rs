@@ -5,9 +5,9 @@
 //! that holds any is scanned with them removed and the findings' spans are
 //! mapped back to the original.
 //!
-//! Finding out costs a `memchr3` pass over the lead bytes of NUL, U+2xxx
-//! and U+FEFF, and a `memmem` pass for the soft hyphen's two bytes; text
-//! without them (nearly all) is scanned as it is.
+//! Finding out costs a `memchr` pass for NUL and a `memchr3` pass over the
+//! lead bytes of the others; text without them (nearly all) is scanned as
+//! it is.
 
 use crate::Finding;
 
@@ -32,14 +32,26 @@ pub(crate) fn is_hidden(c: char) -> bool {
     )
 }
 
-/// The offset of the first hidden character in `b`.
+/// The offset of the first hidden character in `b`: in a long text,
+/// `memchr` for NUL, then
+/// `memchr3` for the lead bytes of the others (`0xC2` is also that of
+/// no-break spaces, `«` and `©`, each checked and passed over).
 fn first(b: &[u8]) -> Option<usize> {
-    let lead = memchr::memchr3_iter(0, 0xE2, 0xEF, b).find(|&i| hidden_at(b, i) > 0);
-    let soft = memchr::memmem::find(b, "\u{ad}".as_bytes());
-    match (lead, soft) {
-        (Some(a), Some(c)) => Some(a.min(c)),
-        (a, c) => a.or(c),
+    if b.len() < 64 {
+        // Short values (most JSON strings): a plain loop costs less than
+        // setting up the vector searches.
+        return b
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(c, 0 | 0xC2 | 0xE2 | 0xEF))
+            .map(|(i, _)| i)
+            .find(|&i| hidden_at(b, i) > 0);
     }
+    let nul = memchr::memchr(0, b);
+    let upto = nul.unwrap_or(b.len());
+    let lead = memchr::memchr3_iter(0xC2, 0xE2, 0xEF, b.get(..upto).unwrap_or_default())
+        .find(|&i| hidden_at(b, i) > 0);
+    lead.or(nul)
 }
 
 /// A text with its hidden characters removed, and where each byte came from.
@@ -116,6 +128,11 @@ mod tests {
         }
         assert_eq!(&text[found[0].start..found[0].end], "b\u{ad}c\0d\u{feff}é");
         assert!("\u{2062}\u{200e}".chars().all(|c| !is_hidden(c)));
+        // Long texts take the vector search; a no-break space is passed over.
+        let long = format!("{}\u{a0}«x»\u{ad}y\0z", "word ".repeat(20));
+        let stripped = Stripped::new(&long).map(|s| s.text);
+        assert_eq!(stripped, Some(format!("{}\u{a0}«x»yz", "word ".repeat(20))));
+        assert!(Stripped::new(&"“word” — ".repeat(20)).is_none());
         assert!(text.chars().filter(|c| is_hidden(*c)).count() == 6);
     }
 }
