@@ -26,6 +26,11 @@ pub(crate) fn luhn(digits: &[u8]) -> bool {
 }
 
 /// Whether a card number of these digits has a known issuer prefix and length.
+///
+/// Visa 4 (13, 16, 19); Mastercard 51–55 and 2221–2720 (16); Mir 2200–2204
+/// (16); Amex 34, 37 (15); Diners 300–305, 36, 38, 39 (14–19); JCB 3528–3589
+/// (16–19) and the older 15-digit 1800 and 2131; Maestro 50 and 56–69 (12–19),
+/// which takes in Discover (6011, 644–649, 65) and UnionPay (62) too.
 pub(crate) fn card_issuer(d: &[u8]) -> bool {
     let len = d.len();
     let prefix = |n: usize| -> u32 {
@@ -34,24 +39,22 @@ pub(crate) fn card_issuer(d: &[u8]) -> bool {
             .fold(0, |acc, b| acc * 10 + u32::from(b.wrapping_sub(b'0')))
     };
     let (p1, p2, p3, p4) = (prefix(1), prefix(2), prefix(3), prefix(4));
+    let maestro = (12..=19).contains(&len);
     match p1 {
+        1 => p4 == 1800 && len == 15,
         4 => matches!(len, 13 | 16 | 19),
-        2 => (len == 16) && ((2221..=2720).contains(&p4) || (2200..=2204).contains(&p4)),
-        5 => {
-            ((51..=55).contains(&p2) && len == 16)
-                || (matches!(p4, 5018 | 5020 | 5038 | 5893) && (12..=19).contains(&len))
+        2 => {
+            (len == 16 && ((2221..=2720).contains(&p4) || (2200..=2204).contains(&p4)))
+                || (p4 == 2131 && len == 15)
         }
+        5 => ((51..=55).contains(&p2) && len == 16) || ((p2 == 50 || p2 >= 56) && maestro),
         3 => {
             (matches!(p2, 34 | 37) && len == 15)
                 || (((300..=305).contains(&p3) || matches!(p2, 36 | 38 | 39))
                     && (14..=19).contains(&len))
                 || ((3528..=3589).contains(&p4) && (16..=19).contains(&len))
         }
-        6 => {
-            (p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 || p2 == 62)
-                && (16..=19).contains(&len)
-                || (matches!(p4, 6304 | 6759 | 6761 | 6762 | 6763) && (12..=19).contains(&len))
-        }
+        6 => maestro,
         _ => false,
     }
 }
@@ -277,6 +280,18 @@ mod tests {
         assert!(card_issuer(b"3530111333300000"));
         assert!(!card_issuer(b"1234567812345670"));
         assert!(!card_issuer(b"411111111111111"));
+        // Maestro from 12 digits, 50 and 56–69 only.
+        assert!(card_issuer(b"675964982648"));
+        assert!(card_issuer(b"500000000009"));
+        assert!(!card_issuer(b"510000000008"));
+        assert!(!card_issuer(b"550000000004"));
+        assert!(!card_issuer(b"67596498264"));
+        assert!(!card_issuer(b"400000000002"));
+        // 15-digit JCB.
+        assert!(card_issuer(b"180000000000002"));
+        assert!(card_issuer(b"213112345678904"));
+        assert!(!card_issuer(b"1800000000000002"));
+        assert!(!card_issuer(b"213200000000000"));
     }
 
     #[test]

@@ -78,7 +78,7 @@ const MRN_WORDS: &[&str] = &[
 /// Whether one of `words` (lowercase ASCII) starts a word in `window`,
 /// ignoring ASCII case; with `whole`, it must also end one (so `mRNA` is not
 /// `MRN`, while `Reisepassnummer` contains `Reisepass`).
-fn word_in(window: &[u8], words: &[&str], whole: bool) -> bool {
+pub(crate) fn word_in(window: &[u8], words: &[&str], whole: bool) -> bool {
     let alpha = |i: usize| window.get(i).is_some_and(u8::is_ascii_alphabetic);
     (0..window.len()).any(|i| {
         // Only where a word starts; then only words with that first letter.

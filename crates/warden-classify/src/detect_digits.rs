@@ -6,7 +6,7 @@
 //! whether the bytes around it can start its shape before validating.
 
 use crate::scan::{KeyHint, Scan, alnum};
-use crate::{check, detect_address, detect_context};
+use crate::{check, detect_address, detect_context, detect_date, detect_national, detect_phone};
 
 const CARD_WORDS: &[&str] = &[
     "card",
@@ -16,17 +16,10 @@ const CARD_WORDS: &[&str] = &[
     "credit",
     "debit",
     "pan",
+    "maestro",
+    "jcb",
 ];
 const SSN_WORDS: &[&str] = &["ssn", "social security"];
-const DOB_WORDS: &[&str] = &[
-    "born",
-    "dob",
-    "d.o.b",
-    "date of birth",
-    "birth date",
-    "birthdate",
-    "birthday",
-];
 const ROUTING_WORDS: &[&str] = &["routing", "aba", "rtn", "transit number"];
 const MEDICAL_WORDS: &[&str] = &[
     "diagnos",
@@ -41,9 +34,6 @@ const MEDICAL_WORDS: &[&str] = &[
     "disease",
     "prescri",
     "dx",
-];
-const PHONE_WORDS: &[&str] = &[
-    "phone", "call", "tel", "mobile", "cell", "fax", "contact", "sms",
 ];
 const NINO_WORDS: &[&str] = &["national insurance", "nino", "ni number", "ni no"];
 const VERSION_WORDS: &[&str] = &["version", "release", "build", "ver", "v"];
@@ -112,6 +102,9 @@ fn at_run(s: &mut Scan<'_>, p: usize, run_end: usize) -> usize {
     {
         return end;
     }
+    if let Some(end) = detect_national::at_run(s, p, run_end) {
+        return end;
+    }
     if prev.is_ascii_uppercase() || prev == b' ' {
         let found = iban(s, p)
             .or_else(|| nino(s, p))
@@ -135,8 +128,8 @@ fn at_run(s: &mut Scan<'_>, p: usize, run_end: usize) -> usize {
     }
     let run = run_end - p;
     let found = match prev {
-        b'+' => phone_international(s, p),
-        b'(' => phone_parenthesised(s, p),
+        b'+' => detect_phone::international(s, p),
+        b'(' => detect_phone::parenthesised(s, p),
         _ => None,
     };
     if let Some(end) = found {
@@ -151,7 +144,7 @@ fn at_run(s: &mut Scan<'_>, p: usize, run_end: usize) -> usize {
     {
         return end;
     }
-    if let Some(end) = date(s, p, run_end) {
+    if let Some(end) = detect_date::date(s, p, run_end) {
         return end;
     }
     let word = |i: usize| s.at(i).is_ascii_uppercase() || s.at(i).is_ascii_digit();
@@ -162,8 +155,11 @@ fn at_run(s: &mut Scan<'_>, p: usize, run_end: usize) -> usize {
     }
     if run == 3
         && matches!(next, b'-' | b' ' | b'.')
-        && let Some(end) = ssn_formatted(s, p).or_else(|| phone_national(s, p))
+        && let Some(end) = ssn_formatted(s, p).or_else(|| detect_phone::us(s, p))
     {
+        return end;
+    }
+    if let Some(end) = detect_phone::national(s, p, run_end) {
         return end;
     }
     if run >= 4
@@ -290,105 +286,6 @@ fn icd10(s: &mut Scan<'_>, p: usize) -> Option<usize> {
     None
 }
 
-/// `+CC …` with 8 to 15 digits separated by spaces, dashes, dots or parentheses.
-fn phone_international(s: &mut Scan<'_>, p: usize) -> Option<usize> {
-    let plus = p - 1;
-    let before = s.before(plus);
-    if alnum(before) || before == b'+' || s.at(p) == b'0' {
-        return None;
-    }
-    let (digits, end) = phone_digits(s, p);
-    if !(8..=15).contains(&digits) || alnum(s.at(end)) {
-        return None;
-    }
-    let sure = s.hint == Some(KeyHint::Phone) || s.context(plus, end, PHONE_WORDS, 48, 0);
-    s.emit(
-        "phone",
-        "pii.contact",
-        if sure { 0.95 } else { 0.85 },
-        plus,
-        end,
-    );
-    Some(end)
-}
-
-/// Counts digits from `p` across separator runs of at most two bytes.
-fn phone_digits(s: &Scan<'_>, p: usize) -> (usize, usize) {
-    let mut i = p;
-    let mut digits = 0;
-    let mut end = p;
-    loop {
-        let c = s.at(i);
-        if c.is_ascii_digit() {
-            digits += 1;
-            i += 1;
-            end = i;
-            if digits > 15 {
-                return (digits, end);
-            }
-            continue;
-        }
-        let is_sep = |c: u8| matches!(c, b' ' | b'-' | b'.' | b'(' | b')');
-        if is_sep(c) && s.at(i + 1).is_ascii_digit() {
-            i += 1;
-        } else if is_sep(c)
-            && is_sep(s.at(i + 1))
-            && s.at(i + 2).is_ascii_digit()
-            && c != s.at(i + 1)
-        {
-            i += 2;
-        } else {
-            return (digits, end);
-        }
-    }
-}
-
-/// `(415) 555-2671`.
-fn phone_parenthesised(s: &mut Scan<'_>, p: usize) -> Option<usize> {
-    let open = p - 1;
-    if alnum(s.before(open)) || s.digits(p) != 3 || s.at(p + 3) != b')' {
-        return None;
-    }
-    let mut i = p + 4;
-    if s.at(i) == b' ' {
-        i += 1;
-    }
-    let end = us_local(s, i)?;
-    let sure = s.hint == Some(KeyHint::Phone) || s.context(open, end, PHONE_WORDS, 48, 0);
-    s.emit(
-        "phone",
-        "pii.contact",
-        if sure { 0.9 } else { 0.8 },
-        open,
-        end,
-    );
-    Some(end)
-}
-
-/// `555-2671` at `i` (exchange 2–9); returns the end.
-fn us_local(s: &Scan<'_>, i: usize) -> Option<usize> {
-    let sep = s.at(i + 3);
-    let ok = s.digits(i) == 3
-        && s.at(i) >= b'2'
-        && matches!(sep, b'-' | b'.' | b' ')
-        && s.digits(i + 4) == 4
-        && !alnum(s.at(i + 8))
-        && !(matches!(s.at(i + 8), b'-' | b'.') && s.at(i + 9).is_ascii_digit());
-    ok.then_some(i + 8)
-}
-
-/// `415-555-2671` or `415.555.2671` (area and exchange 2–9).
-fn phone_national(s: &mut Scan<'_>, p: usize) -> Option<usize> {
-    let sep = s.at(p + 3);
-    if s.at(p) < b'2' || !matches!(sep, b'-' | b'.') || s.at(p + 7) != sep {
-        return None;
-    }
-    let end = us_local(s, p + 4)?;
-    let sure = s.hint == Some(KeyHint::Phone) || s.context(p, end, PHONE_WORDS, 48, 0);
-    s.emit("phone", "pii.contact", if sure { 0.9 } else { 0.7 }, p, end);
-    Some(end)
-}
-
 fn ipv4(s: &mut Scan<'_>, p: usize) -> Option<usize> {
     let mut i = p;
     for octet in 0..4 {
@@ -455,100 +352,6 @@ fn ipv6(s: &mut Scan<'_>, p: usize) -> Option<usize> {
     None
 }
 
-const MONTHS: &[&str] = &[
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-];
-
-fn month_word(w: &[u8]) -> bool {
-    w.len() >= 3
-        && MONTHS
-            .iter()
-            .any(|m| w[..3].eq_ignore_ascii_case(m.as_bytes()))
-        && w.iter().all(u8::is_ascii_alphabetic)
-}
-
-/// Numeric dates and `12 March 1985` / `March 12, 1985`; reports dates of
-/// birth near their context words and swallows other dates so no phone or
-/// card detector fires inside them.
-fn date(s: &mut Scan<'_>, p: usize, run_end: usize) -> Option<usize> {
-    let run = run_end - p;
-    let num = |i: usize, n: usize| -> Option<u32> {
-        (n <= 9 && s.digits(i) == n).then(|| {
-            s.b[i..i + n]
-                .iter()
-                .fold(0u32, |a, c| a * 10 + u32::from(c - b'0'))
-        })
-    };
-    let year_ok = |y: u32| (1900..=2099).contains(&y);
-    let day_month = |a: u32, b: u32| (1..=31).contains(&a) && (1..=12).contains(&b);
-    let sep = s.at(run_end);
-    let (start, end) = if run == 4 && matches!(sep, b'-' | b'/' | b'.') {
-        let y = num(p, 4)?;
-        let m = num(p + 5, 2)?;
-        let d = num(p + 8, 2)?;
-        (year_ok(y) && s.at(p + 7) == sep && day_month(d, m)).then_some((p, p + 10))?
-    } else if (run == 1 || run == 2) && matches!(sep, b'/' | b'.' | b'-') {
-        let a = num(p, run)?;
-        let second = p + run + 1;
-        let blen = s.digits(second);
-        let b = num(second, blen).filter(|_| blen == 1 || blen == 2)?;
-        let third = second + blen + 1;
-        let y = num(third, 4)?;
-        let ok = s.at(second + blen) == sep && year_ok(y) && (day_month(a, b) || day_month(b, a));
-        ok.then_some((p, third + 4))?
-    } else if (run == 1 || run == 2) && sep == b' ' {
-        let d = num(p, run)?;
-        let word_end = p
-            + run
-            + 1
-            + s.b
-                .get(p + run + 1..)?
-                .iter()
-                .take_while(|c| c.is_ascii_alphabetic())
-                .count();
-        if month_word(s.b.get(p + run + 1..word_end)?) && s.at(word_end) == b' ' {
-            let y = num(word_end + 1, 4)?;
-            ((1..=31).contains(&d) && year_ok(y)).then_some((p, word_end + 5))?
-        } else if s.before(p) == b' ' && matches!(s.at(run_end), b',') && s.at(run_end + 1) == b' '
-        {
-            let word_start = (p - 1)
-                - s.b[..p - 1]
-                    .iter()
-                    .rev()
-                    .take_while(|c| c.is_ascii_alphabetic())
-                    .count();
-            let y = num(run_end + 2, 4)?;
-            (month_word(&s.b[word_start..p - 1]) && (1..=31).contains(&d) && year_ok(y))
-                .then_some((word_start, run_end + 6))?
-        } else {
-            return None;
-        }
-    } else if (run == 1 || run == 2) && sep == b',' && s.before(p) == b' ' {
-        let d = num(p, run)?;
-        let word_start = (p - 1)
-            - s.b[..p - 1]
-                .iter()
-                .rev()
-                .take_while(|c| c.is_ascii_alphabetic())
-                .count();
-        let y = num(run_end + 2, 4)?;
-        let ok = s.at(run_end + 1) == b' '
-            && month_word(&s.b[word_start..p - 1])
-            && (1..=31).contains(&d)
-            && year_ok(y);
-        ok.then_some((word_start, run_end + 6))?
-    } else {
-        return None;
-    };
-    if alnum(s.at(end)) {
-        return None;
-    }
-    if s.hint == Some(KeyHint::Dob) || s.context(start, end, DOB_WORDS, 48, 0) {
-        s.emit("dob", "pii.dob", 0.85, start, end);
-    }
-    Some(end)
-}
-
 fn ssn_formatted(s: &mut Scan<'_>, p: usize) -> Option<usize> {
     let sep = s.at(p + 3);
     if s.digits(p + 4) != 2 || s.at(p + 6) != sep || s.digits(p + 7) != 4 {
@@ -610,10 +413,21 @@ fn card(s: &mut Scan<'_>, p: usize) -> Option<usize> {
         let c = s.at(end);
         !(alnum(c) || matches!(c, b'.' | b',' | b'-') && s.at(end + 1).is_ascii_digit())
     };
-    for &(count, end) in ends[..groups].iter().rev() {
+    // Twelve digits (the shortest Maestro) are a card only with a card word
+    // or written in fours: bare, they are as likely an order number.
+    let in_fours = |k: usize| {
+        ends[..k]
+            .iter()
+            .enumerate()
+            .all(|(g, e)| e.0 == 4 * (g + 1))
+    };
+    for (k, &(count, end)) in ends[..groups].iter().enumerate().rev() {
         let d = &digits[..count];
-        if (13..=19).contains(&count) && after_ok(end) && check::luhn(d) && check::card_issuer(d) {
+        if (12..=19).contains(&count) && after_ok(end) && check::luhn(d) && check::card_issuer(d) {
             let sure = s.hint == Some(KeyHint::Card) || s.context(p, end, CARD_WORDS, 48, 0);
+            if count == 12 && !sure && !in_fours(k + 1) {
+                continue;
+            }
             s.emit(
                 "card",
                 "financial.card",

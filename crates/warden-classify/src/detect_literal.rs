@@ -498,7 +498,11 @@ pub(crate) fn assignment(s: &mut Scan<'_>, sep: usize) -> Option<usize> {
         || placeholder(value)
         || known_token(value)
         || value.contains(&b'@') && value.contains(&b'/')
+        || url_or_path(value)
     {
+        return None;
+    }
+    if password && starts_sentence(s, value, value_end) {
         return None;
     }
     if password {
@@ -519,6 +523,28 @@ pub(crate) fn assignment(s: &mut Scan<'_>, sep: usize) -> Option<usize> {
         return None;
     }
     Some(value_end)
+}
+
+/// Whether a value is a URL (`https://…`, `www.…`) or a path (`/home/jane`,
+/// `~/x`): what follows `password:` in a password-reset mail, or `PWD=` in a
+/// shell environment, and not a password. A password inside a URL is
+/// `url_password`'s.
+pub(crate) fn url_or_path(v: &[u8]) -> bool {
+    memchr::memmem::find(v, b"://").is_some()
+        || v.get(..4).is_some_and(|h| h.eq_ignore_ascii_case(b"www."))
+        || v.starts_with(b"/")
+        || v.starts_with(b"~/")
+}
+
+/// Whether a value of letters only is followed by another word, so that it
+/// starts a sentence (`Password: see the vault`, `reset password: click the
+/// link`) rather than being a password. A password of letters followed by
+/// prose (`password: letmein please`) is missed: the price of not tainting
+/// every mail that talks about passwords.
+fn starts_sentence(s: &Scan<'_>, value: &[u8], value_end: usize) -> bool {
+    value.iter().all(u8::is_ascii_alphabetic)
+        && s.at(value_end) == b' '
+        && s.at(value_end + 1).is_ascii_alphabetic()
 }
 
 /// An ODBC value in braces, `PWD={p@ss;word}` (`}}` escapes a brace), from

@@ -7,6 +7,7 @@ use aho_corasick::AhoCorasick;
 use regex::bytes::{Regex, RegexBuilder};
 
 use crate::config::{ClassifierConfig, ClassifyError, Validator};
+use crate::hidden::Stripped;
 use crate::scan::{KeyHint, Scan, contains_any_ci};
 use crate::{
     Finding, check, detect_at, detect_cloud, detect_context, detect_digits, detect_literal,
@@ -55,17 +56,23 @@ pub const BUILTIN_DETECTORS: &[&str] = &[
     "azure_storage_key",
     "card",
     "confidential",
+    "de_tax_id",
     "dob",
     "email",
+    "es_dni",
+    "es_nie",
+    "fr_nir",
     "gcp_service_account",
     "github_token",
     "gitlab_token",
     "iban",
     "icd10",
     "ip",
+    "it_codice_fiscale",
     "jwt",
     "mrn",
     "nino",
+    "nl_bsn",
     "passport",
     "password",
     "phone",
@@ -147,8 +154,21 @@ impl Classifier {
             .collect()
     }
 
-    /// Scans `text`, which sits under the JSON key `key` if any.
+    /// Scans `text`, which sits under the JSON key `key` if any; text with
+    /// NUL or zero-width characters is scanned without them.
     pub(crate) fn scan(&self, text: &str, key: Option<&str>) -> Vec<Finding> {
+        match Stripped::new(text) {
+            Some(stripped) => {
+                let mut out = self.scan_visible(&stripped.text, key);
+                stripped.map_back(&mut out);
+                out
+            }
+            None => self.scan_visible(text, key),
+        }
+    }
+
+    /// Scans `text`, which holds no hidden characters.
+    fn scan_visible(&self, text: &str, key: Option<&str>) -> Vec<Finding> {
         let mut s = Scan::new(text, key, &self.disabled);
         let mut next = 0;
         for at in memchr::memchr_iter(b'@', s.b) {
@@ -191,7 +211,7 @@ impl Classifier {
         }
         let b = v.as_bytes();
         match s.hint {
-            Some(KeyHint::Password) if !placeholder(b) => {
+            Some(KeyHint::Password) if !placeholder(b) && !detect_literal::url_or_path(b) => {
                 s.emit("password", "credentials", 0.9, start, end)
             }
             Some(KeyHint::Secret) if detect_cloud::azure_secret_shape(b) => {

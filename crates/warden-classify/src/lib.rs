@@ -6,9 +6,12 @@
 //! text in one pass over a few prefilters (an Aho-Corasick automaton over
 //! literal anchors such as `AKIA`, `ghp_`, `eyJ` or `-----BEGIN`, `memchr` for
 //! `@`, and a byte scan for digit runs); the validators (Luhn, mod-97, the ABA
-//! checksum, SSN and NINO rules, UK postcode letters, JWT headers, entropy)
-//! and context words (`passport`, `MRN`) run only on the candidates those
-//! anchors produce. No Unicode-aware regex runs over the text.
+//! checksum, SSN and NINO rules, the check digits of the French NIR, German
+//! tax id, Spanish DNI and NIE, Italian codice fiscale and Dutch BSN, UK
+//! postcode letters, JWT headers, entropy) and context words (`passport`,
+//! `MRN`, `Telefon`, `date of birth`) run only on the candidates those
+//! anchors produce. No Unicode-aware regex runs over the text. NUL and
+//! zero-width characters inside a value do not hide it.
 //!
 //! Spans are byte offsets into the scanned text; [`char_span`] turns them
 //! into Unicode character offsets.
@@ -53,6 +56,7 @@
 //! ```
 
 mod check;
+mod check_id;
 mod config;
 #[cfg(feature = "bench-corpus")]
 pub mod corpus;
@@ -60,9 +64,13 @@ mod detect_address;
 mod detect_at;
 mod detect_cloud;
 mod detect_context;
+mod detect_date;
 mod detect_digits;
 mod detect_literal;
+mod detect_national;
+mod detect_phone;
 mod engine;
+mod hidden;
 mod injection;
 mod json;
 mod redact;

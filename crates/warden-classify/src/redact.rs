@@ -14,6 +14,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::hidden::is_hidden;
 use crate::{ClassifyError, Finding, JsonFinding};
 
 /// What happens to a finding of a class.
@@ -224,15 +225,18 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The value as hashed: numbers without separators, e-mail in lowercase.
 fn normalise(detector: &str, value: &str) -> String {
+    let value: String = value.chars().filter(|c| !is_hidden(*c)).collect();
     match detector {
         "card" | "iban" | "ssn" | "routing" | "nino" | "phone" | "uk_postcode" | "passport"
-        | "mrn" => value
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
-            .map(|c| c.to_ascii_uppercase())
-            .collect(),
+        | "mrn" | "fr_nir" | "de_tax_id" | "es_dni" | "es_nie" | "it_codice_fiscale" | "nl_bsn" => {
+            value
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+                .map(|c| c.to_ascii_uppercase())
+                .collect()
+        }
         "email" => value.to_lowercase(),
-        _ => value.to_owned(),
+        _ => value,
     }
 }
 

@@ -21,6 +21,7 @@ pub(crate) enum KeyHint {
     Nino,
     Passport,
     MedicalRecord,
+    NationalId,
 }
 
 impl KeyHint {
@@ -31,7 +32,14 @@ impl KeyHint {
             .filter(char::is_ascii_alphanumeric)
             .map(|c| c.to_ascii_lowercase())
             .collect();
-        let has = |w: &str| norm.starts_with(w) || norm.ends_with(w);
+        // First and last bytes before the comparison: most keys match no
+        // word, and a `memcmp` call per word cost more than the rest of
+        // scanning a short JSON value.
+        let (first, last) = (norm.bytes().next(), norm.bytes().next_back());
+        let has = |w: &str| {
+            (first == w.bytes().next() && norm.starts_with(w))
+                || (last == w.bytes().next_back() && norm.ends_with(w))
+        };
         let table: &[(&[&str], KeyHint)] = &[
             (&["iban"], KeyHint::Iban),
             (&["ssn", "socialsecurity"], KeyHint::Ssn),
@@ -51,7 +59,18 @@ impl KeyHint {
                 KeyHint::Secret,
             ),
             (
-                &["dob", "dateofbirth", "birthdate", "birthday"],
+                &[
+                    "dob",
+                    "dateofbirth",
+                    "birthdate",
+                    "birthday",
+                    "geburtsdatum",
+                    "fechadenacimiento",
+                    "fechanacimiento",
+                    "datadinascita",
+                    "geboortedatum",
+                    "datedenaissance",
+                ],
                 KeyHint::Dob,
             ),
             (&["routing", "aba"], KeyHint::Routing),
@@ -65,6 +84,19 @@ impl KeyHint {
             (
                 &["mrn", "medicalrecord", "patientid", "patientnumber"],
                 KeyHint::MedicalRecord,
+            ),
+            (
+                &[
+                    "steuerid",
+                    "taxid",
+                    "bsn",
+                    "burgerservicenummer",
+                    "nir",
+                    "dni",
+                    "codicefiscale",
+                    "nationalid",
+                ],
+                KeyHint::NationalId,
             ),
         ];
         table

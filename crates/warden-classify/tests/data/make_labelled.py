@@ -51,6 +51,28 @@ def b64(obj):
 def rand(chars, n):
     return "".join(rng.choice(chars) for _ in range(n))
 
+def luhn_ok(n):
+    s = 0
+    for i, c in enumerate(reversed(n)):
+        v = int(c)
+        if i % 2 == 1:
+            v *= 2
+            if v > 9: v -= 9
+        s += v
+    return s % 10 == 0
+
+def steuer_ok(n):
+    p = 10
+    for c in n[:10]:
+        s = (int(c) + p) % 10 or 10
+        p = (s * 2) % 11
+    return (11 - p) % 10 == int(n[10])
+
+CF_ODD = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23]
+def cf_check(s15):
+    idx = lambda c: int(c) if c.isdigit() else ord(c) - 65
+    return chr(65 + sum(CF_ODD[idx(c)] if i % 2 == 0 else idx(c) for i, c in enumerate(s15)) % 26)
+
 AZ09 = string.ascii_uppercase + string.digits
 ALNUM = string.ascii_letters + string.digits
 
@@ -206,6 +228,130 @@ add_text("Driver={ODBC};PWD={%s};" % pw, ("password", pw))
 add("host=db user=app password={password} dbname=app", password="Zr9-" + rand(ALNUM, 10))
 add("mysql://root:{url_password}@db.internal:3306/app", url_password="Kq" + rand(ALNUM, 10))
 add_text("PWD={DB_PASSWORD}; and password: ******** are placeholders.")
+
+# Recall (issue 10, item 6): a second generator, so the lines above stay as they were.
+r2 = random.Random(10)
+
+def digits(n):
+    return "".join(r2.choice(string.digits) for _ in range(n))
+
+# National phone numbers without a country prefix.
+for i in range(3):
+    fr = "0" + r2.choice("1234567") + digits(8)
+    add(r2.choice(["Appelez-moi au {phone}.", "Tél. : {phone}", "Standard {phone} (9h-18h)"]),
+        phone=group(fr, [2, 2, 2, 2, 2], [" ", ".", "-"][i]))
+add("Büro {phone}, Handy {phone_2}.", phone="030 " + digits(7), phone_2="0151 " + digits(8))
+add("Zentrale {phone}", phone="(030) 123 " + digits(4))
+add("Telefon: {phone}", phone="0" + r2.choice("2345689") + digits(8))
+add("Móvil: {phone}; teléfono fijo {phone_2}.", phone="6" + digits(2) + " " + digits(3) + " " + digits(3),
+    phone_2="91" + digits(1) + " " + digits(2) + " " + digits(2) + " " + digits(2))
+add("Ufficio {phone}, cellulare {phone_2}", phone="06 " + digits(4) + " " + digits(4), phone_2="333 " + digits(3) + " " + digits(4))
+add("Bel {phone} of {phone_2}.", phone="06-" + digits(8), phone_2="020 " + digits(3) + " " + digits(4))
+add("Office {phone}, mobile {phone_2}, Manchester {phone_3}", phone="020 7946 " + digits(4), phone_2="07700 900" + digits(3),
+    phone_3="0161 496 " + digits(4))
+add("Call {phone} or {phone_2}.", phone="(415) 555-" + digits(4), phone_2="415.555." + digits(4))
+add("Importe {x} euros; ref {x2}.", x="612 345 678", x2="912 34 56 78")
+add("Order {x} shipped; invoice 2024-000123 dated 01.02.2024; total 1 250 000 EUR.", x="0" + digits(9))
+add("Ids 00 12 34 56 78 and 06 12 34 56 78 90 12 are references; the label {x} too.", x="0" + digits(9))
+
+# Short Maestro and 15-digit JCB cards.
+for prefix, size in [("6759", [4, 4, 4]), ("50", [4, 4, 4]), ("1800", [4, 6, 5]), ("2131", [4, 6, 5]), ("56", [4, 4, 4, 4])]:
+    n = sum(size)
+    body = prefix + digits(n - len(prefix) - 1)
+    c = next(body + d for d in string.digits if luhn_ok(body + d))
+    add(("JCB {card} ok" if prefix in ("1800", "2131") else r2.choice(["Maestro {card} on file.", "Paid by card {card}."])),
+        card=group(c, size, " "))
+    bad = c[:-1] + str((int(c[-1]) + 3) % 10)
+    add("Card number {xbad} was declined.", xbad=group(bad, size, " "))
+add("Order {x} shipped.", x=next(b + d for b in ["6759" + digits(7)] for d in string.digits if luhn_ok(b + d)))
+
+# National identifiers with check digits; near misses have a wrong one.
+def nir():
+    body = r2.choice("12") + digits(2) + "%02d" % r2.randint(1, 12) + r2.choice(["75", "69", "2A", "2B", "13"]) + digits(6)
+    key = 97 - int(body.replace("2A", "19").replace("2B", "18")) % 97
+    return body, "%02d" % key
+for i in range(4):
+    body, key = nir()
+    shown = group(body + key, [1, 2, 2, 2, 3, 3, 2], " ") if i % 2 else body + key
+    add(r2.choice(["N° de sécurité sociale : {fr_nir}", "NIR {fr_nir}", "Carte Vitale {fr_nir}."]), fr_nir=shown)
+    wrong = "%02d" % ((int(key) % 97) + 1)
+    add("Numéro {x} refusé.", x=group(body + wrong, [1, 2, 2, 2, 3, 3, 2], " "))
+
+def steuer(good=True):
+    while True:
+        d = [r2.choice("123456789")] + [r2.choice(string.digits) for _ in range(9)]
+        counts = [d.count(c) for c in set(d)]
+        if sorted(counts)[-1] == 2 and counts.count(2) == 1:
+            break
+    body = "".join(d)
+    for k in string.digits:
+        if steuer_ok(body + k) == good:
+            return body + k
+for i in range(3):
+    t = steuer()
+    add(r2.choice(["Steuer-IdNr.: {de_tax_id}", "Steuerliche Identifikationsnummer {de_tax_id}", "Ihre IdNr {de_tax_id}"]),
+        de_tax_id=group(t, [2, 3, 3, 3], " ") if i % 2 else t)
+add("Steuer-IdNr. {x} (Prüfziffer falsch)", x=steuer(good=False))
+add("Bestellnummer {x}", x=steuer())
+
+DNI = "TRWAGMYFPDXBNJZSQVHLCKE"
+for i in range(3):
+    n = digits(8)
+    add(r2.choice(["DNI {es_dni}", "NIF: {es_dni}", "con DNI {es_dni} y"]), es_dni=n + ("-" if i == 1 else "") + DNI[int(n) % 23])
+    p = r2.choice("XYZ")
+    m = digits(7)
+    add("NIE {es_nie}", es_nie=p + m + DNI[int(str("XYZ".index(p)) + m) % 23])
+n = digits(8)
+add("DNI {x} no es válido", x=n + DNI[(int(n) + 1) % 23])
+
+def cf(omocodia=False):
+    letters = string.ascii_uppercase
+    body = rand_from(letters, 6) + digits(2) + r2.choice("ABCDEHLMPRST") + "%02d" % r2.randint(1, 71) + r2.choice(letters) + digits(3)
+    if omocodia:
+        body = body[:14] + "LMNPQRSTUV"[int(body[14])]
+    return body + cf_check(body)
+def rand_from(chars, n):
+    return "".join(r2.choice(chars) for _ in range(n))
+for i in range(4):
+    add(r2.choice(["Codice fiscale {it_codice_fiscale}", "CF: {it_codice_fiscale}", "C.F. {it_codice_fiscale}."]),
+        it_codice_fiscale=cf(omocodia=i == 3))
+c = cf()
+add("Codice fiscale {x} errato", x=c[:15] + ("A" if c[15] != "A" else "B"))
+
+def bsn(good=True):
+    while True:
+        n = digits(9)
+        ok = sum(int(c) * w for c, w in zip(n, [9, 8, 7, 6, 5, 4, 3, 2, -1])) % 11 == 0
+        if ok == good and n[0] != "0":
+            return n
+for i in range(3):
+    b = bsn()
+    add(r2.choice(["BSN {nl_bsn}", "Burgerservicenummer: {nl_bsn}", "sofinummer {nl_bsn}"]),
+        nl_bsn=b[:4] + "." + b[4:6] + "." + b[6:] if i == 1 else b)
+add("BSN {x} klopt niet", x=bsn(good=False))
+add("Ordernummer {x}", x=bsn())
+
+# Dates of birth in several languages; plain dates are not.
+for template, value in [("Born {dob} in Leeds.", "1985-03-14"), ("DOB: {dob}", "14/03/1985"), ("Date of birth {dob}", "03/14/1985"),
+                        ("Née le {dob} à Lyon.", "14 mars 1985"), ("Geboren am {dob} in Köln.", "14. März 1985"),
+                        ("Fecha de nacimiento: {dob}", "14/03/1985"), ("Data di nascita {dob}", "14 marzo 1985"),
+                        ("Geboortedatum {dob}", "14 maart 1985"), ("Birthday: {dob}", "March 14, 1985"),
+                        ("Geburtsdatum {dob}", "14.03.1985")]:
+    add(template, dob=value)
+add("Le 14 mars 1985, am 14. März 1985 and on March 14, 1985 the invoice 14.03.1985 was paid.")
+
+# Values with NUL or zero-width characters inside are still found.
+add("Card {card} charged.", card="4111\u200b1111 1111 1111")
+add("Mail {email} today.", email="jane\u0000@example.com")
+add("IBAN {iban}.", iban="DE89 3704\u200d0044 0532 0130 00")
+add("SSN {ssn} on file.", ssn="536-\u00ad22-8714")
+
+# Password-reset mails are not passwords; real passwords are.
+add("Reset your password here: https://example.com/reset?token=abc")
+add("Forgot your password? Click the link to reset your password.")
+add("Password: see the vault entry; PWD=/home/jane")
+add("password: {password}", password="hunter2-Xy9")
+add("pwd={password};", password="Zr9-" + rand_from(ALNUM, 8))
 
 for line in lines:
     print(json.dumps(line, ensure_ascii=False))

@@ -5,6 +5,7 @@ mod detectors;
 mod identity_address_cloud;
 mod injection;
 mod json;
+mod recall;
 mod redact;
 mod robust;
 
