@@ -16,6 +16,8 @@ pub struct JsonFinding {
     /// The finding; its span is in bytes of the string value (or of the
     /// number's decimal form).
     pub finding: Finding,
+    /// The text found (the span's slice of the value).
+    pub text: String,
 }
 
 impl Classifier {
@@ -44,15 +46,22 @@ impl Classifier {
         path: &mut String,
         out: &mut Vec<JsonFinding>,
     ) {
-        let mut emit = |findings: Vec<Finding>, path: &str| {
+        let mut emit = |findings: Vec<Finding>, path: &str, text: &str| {
             out.extend(findings.into_iter().map(|finding| JsonFinding {
                 path: path.to_owned(),
+                text: text
+                    .get(finding.start..finding.end)
+                    .unwrap_or_default()
+                    .to_owned(),
                 finding,
             }));
         };
         match value {
-            Value::String(s) => emit(self.scan(s, key), path),
-            Value::Number(n) => emit(self.scan(&n.to_string(), key), path),
+            Value::String(s) => emit(self.scan(s, key), path, s),
+            Value::Number(n) => {
+                let text = n.to_string();
+                emit(self.scan(&text, key), path, &text);
+            }
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
                     let len = path.len();

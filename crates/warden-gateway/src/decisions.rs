@@ -168,6 +168,11 @@ fn text_digest(bytes: &[u8]) -> String {
     hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))
 }
 
+/// Checks a session id as the decision API does.
+pub(crate) fn check_session(session: &str) -> Result<(), ApiError> {
+    check_name("session", session, MAX_SESSION)
+}
+
 fn check_name(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.is_empty() || value.len() > max || value.chars().any(char::is_control) {
         return Err(ApiError::bad_request(

@@ -25,9 +25,18 @@ use crate::state::{Caller, Gateway};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ObservationBody {
-    /// The id of the allowed decision whose action produced the output.
-    decision: String,
-    /// The output, any JSON.
+    /// What was observed: `tool` (the result of an allowed action, the
+    /// default) or `user` (a message of the user's).
+    #[serde(default)]
+    source: Option<String>,
+    /// For a tool result: the id of the allowed decision whose action
+    /// produced the output.
+    #[serde(default)]
+    decision: Option<String>,
+    /// For a user message: the session it belongs to.
+    #[serde(default)]
+    session: Option<String>,
+    /// The output or message, any JSON.
     output: Value,
     /// Ignored beyond a check: the decision names its tool.
     #[serde(default)]
@@ -41,9 +50,33 @@ pub(crate) async fn post_observation(
 ) -> Result<Json<Observation>, ApiError> {
     let caller = gw.authenticate_agent(&auth)?;
     let req: ObservationBody = crate::error::json_body(body)?;
-    let observation = gw
-        .observe(&caller, &req.decision, req.tool.as_deref(), &req.output)
-        .await?;
+    let bad = |m: &str| ApiError::bad_request("bad_request", m.to_owned());
+    let observation = match (req.source.as_deref(), req.decision, req.session) {
+        (Some("user"), None, Some(session)) => {
+            crate::decisions::check_session(&session)?;
+            gw.observe_user(&caller, &session, &req.output).await?
+        }
+        (Some("user"), _, _) => {
+            return Err(bad(
+                "a user message names its `session` and no `decision`",
+            ));
+        }
+        (None | Some("tool"), Some(decision), None) => {
+            gw.observe(&caller, &decision, req.tool.as_deref(), &req.output)
+                .await?
+        }
+        (None | Some("tool"), _, _) => {
+            return Err(bad(
+                "a tool result names the `decision` that allowed its action, and no `session` (the decision has one)",
+            ));
+        }
+        (Some(other), _, _) => {
+            return Err(ApiError::bad_request(
+                "bad_request",
+                format!("field `source` must be `tool` or `user`, not `{other}`"),
+            ));
+        }
+    };
     Ok(Json(observation))
 }
 
@@ -119,6 +152,46 @@ impl Gateway {
         })
     }
 
+    /// Records a message of the user's: its values are the user's own
+    /// (`context.provenance.<arg>` = `user`), so a later action may use them.
+    pub(crate) async fn observe_user(
+        &self,
+        caller: &Arc<Caller>,
+        session: &str,
+        message: &Value,
+    ) -> Result<Observation, ApiError> {
+        let id = &caller.svid.spiffe_id;
+        let request = DecisionRequest {
+            agent: id.agent(),
+            instance: id.instance(),
+            session,
+            server: "",
+            tool: "",
+            args: &Value::Null,
+            classes: &[],
+        };
+        if !self.engine.observe_user(&request, message) {
+            return Err(ApiError::unavailable(
+                "too many live sessions: the observation cannot be kept",
+            ));
+        }
+        let classes: Vec<String> = self.classifier.classes(message).into_iter().collect();
+        let mut record = AuditRecord::new(0, crate::now_millis(), RecordKind::Observation, "decision_api");
+        record.agent = Some(caller.spiffe.clone());
+        record.classes = classes.clone();
+        record.result_digest = Some(warden_audit::json_digest(message));
+        record.note = Some(format!("user message in session `{session}`"));
+        if let Err(e) = self.audit.append_deferred(record).await {
+            tracing::error!(error = %e, "an observation could not be recorded");
+        }
+        Ok(Observation {
+            classes,
+            injection: Vec::new(),
+            rewritten: None,
+            withheld: None,
+        })
+    }
+
     /// Looks at the output of an allowed action: classifies it, taints the
     /// session, scans it for injected instructions, records it.
     pub(crate) async fn observe(
@@ -158,7 +231,17 @@ impl Gateway {
                 ),
             ));
         }
-        let classes: Vec<String> = self.classifier.classes(output).into_iter().collect();
+        let findings = self.classifier.classify_json(output);
+        let classes: Vec<String> = findings
+            .iter()
+            .map(|f| f.finding.class.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let sensitive: Vec<(String, String)> = findings
+            .into_iter()
+            .map(|f| (f.text, f.finding.class))
+            .collect();
         // A manifest with `data.may_read` bounds what the agent may receive.
         let withheld = self
             .engine
@@ -195,10 +278,14 @@ impl Gateway {
             args: &Value::Null,
             classes: &[],
         };
-        if !self
-            .engine
-            .observe(&request, &classes, kinds.as_deref(), &source)
-        {
+        let observed = warden_policy::ObservedResult {
+            output,
+            classes: &classes,
+            sensitive: &sensitive,
+            injection: kinds.as_deref(),
+            source: &source,
+        };
+        if !self.engine.observe_result(&request, &observed) {
             return Err(ApiError::unavailable(
                 "too many live sessions: the observation cannot be kept",
             ));

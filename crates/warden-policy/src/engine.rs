@@ -48,7 +48,7 @@ pub struct Engine {
     epoch_hour_offset: u64,
     live: std::sync::atomic::AtomicUsize,
     max_sessions: usize,
-    fingerprint_key: crate::FingerprintKey,
+    fingerprint_key: parking_lot::RwLock<crate::FingerprintKey>,
 }
 
 impl Engine {
@@ -67,16 +67,15 @@ impl Engine {
             epoch_hour_offset: epoch_secs,
             live: std::sync::atomic::AtomicUsize::new(0),
             max_sessions: DEFAULT_MAX_SESSIONS,
-            fingerprint_key: crate::FingerprintKey(rand_key()),
+            fingerprint_key: parking_lot::RwLock::new(crate::FingerprintKey(rand_key())),
         }
     }
 
     /// Sets the key of the value fingerprints that provenance keeps (the
     /// gateway keeps one in its data directory, so that persisted sessions
     /// match after a restart).
-    pub fn with_fingerprint_key(mut self, key: crate::FingerprintKey) -> Engine {
-        self.fingerprint_key = key;
-        self
+    pub fn set_fingerprint_key(&self, key: crate::FingerprintKey) {
+        *self.fingerprint_key.write() = key;
     }
 
     /// Sets how many live sessions are kept at most.
@@ -126,7 +125,7 @@ impl Engine {
             return None;
         }
         let mut history = SessionHistory::default();
-        history.values.set_key(self.fingerprint_key);
+        history.values.set_key(*self.fingerprint_key.read());
         let state = Arc::new(Mutex::new(SessionState {
             history,
             last_seen: Instant::now(),

@@ -62,9 +62,28 @@ impl Common {
     /// The key of redaction's keyed hashes and tokens (32 random bytes, 0600),
     /// created on first use.
     pub(crate) fn redaction_key(&self) -> anyhow::Result<warden_classify::RedactionKey> {
+        let (path, bytes) = self.random_key("redaction.key")?;
+        warden_classify::RedactionKey::new(bytes)
+            .with_context(|| format!("the redaction key `{}` is unusable", path.display()))
+    }
+
+    /// The key of the value fingerprints that argument provenance keeps
+    /// (32 random bytes, 0600), created on first use: persisted sessions
+    /// match their values again after a restart.
+    pub(crate) fn fingerprint_key(&self) -> anyhow::Result<warden_policy::FingerprintKey> {
+        let (path, bytes) = self.random_key("provenance.key")?;
+        let key: [u8; 32] = bytes
+            .get(..32)
+            .and_then(|b| b.try_into().ok())
+            .with_context(|| format!("the provenance key `{}` is shorter than 32 bytes", path.display()))?;
+        Ok(warden_policy::FingerprintKey(key))
+    }
+
+    /// A key file of 32 random bytes under `keys/` (0600), created on first use.
+    fn random_key(&self, name: &str) -> anyhow::Result<(std::path::PathBuf, Vec<u8>)> {
         use std::io::Write as _;
         use std::os::unix::fs::OpenOptionsExt as _;
-        let path = self.data_dir.join("keys").join("redaction.key");
+        let path = self.data_dir.join("keys").join(name);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -87,8 +106,7 @@ impl Common {
                 return Err(e).with_context(|| format!("cannot read `{}`", path.display()));
             }
         };
-        warden_classify::RedactionKey::new(bytes)
-            .with_context(|| format!("the redaction key `{}` is unusable", path.display()))
+        Ok((path, bytes))
     }
 
     /// The audit checkpoint key (Ed25519, 0600), created on first use.
