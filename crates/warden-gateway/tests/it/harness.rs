@@ -252,6 +252,20 @@ impl TestGateway {
         (status, r.json().await.unwrap())
     }
 
+    /// POST /v1/observations; returns (status, body).
+    pub(crate) async fn observe(&self, token: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}/v1/observations", self.data))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
     pub(crate) async fn admin_get(&self, token: &str, path: &str) -> (u16, Value) {
         let r = self
             .client

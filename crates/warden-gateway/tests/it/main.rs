@@ -13,4 +13,5 @@ mod attacks;
 mod audit;
 mod harness;
 mod identity;
+mod provenance;
 mod walkthrough;
