@@ -442,8 +442,18 @@ impl Gateway {
         };
         match self.store.consume_approval(&wanted, now).await {
             Ok(Some(approved)) => {
-                self.engine.record_allowed(request);
                 let mut d = decision;
+                if !self.engine.record_allowed(request) {
+                    d.outcome = DecisionOutcome::Deny;
+                    d.reasons.push(format!(
+                        "approval `{}` was given, but the agent's hourly budget is spent",
+                        approved.id
+                    ));
+                    return (
+                        answer(uuid::Uuid::now_v7().to_string(), agent, d, None),
+                        None,
+                    );
+                }
                 d.outcome = DecisionOutcome::Allow;
                 let by = approved.decided_by.unwrap_or_default();
                 d.reasons
@@ -570,7 +580,13 @@ impl Gateway {
                             args: &record.args,
                             classes: &[],
                         };
-                        self.engine.record_allowed(&request);
+                        if !self.engine.record_allowed(&request) {
+                            d.outcome = DecisionOutcome::Deny;
+                            d.reasons.push(format!(
+                                "approved by `{by}`{note}, but the agent's hourly budget is spent"
+                            ));
+                            return Ok(answer(record.id, &spiffe.to_string(), d, None));
+                        }
                         d.outcome = DecisionOutcome::Allow;
                         d.reasons.push(format!("approved by `{by}`{note}"));
                         let mut allowed = answer(record.id.clone(), &spiffe.to_string(), d, None);

@@ -137,6 +137,7 @@ impl Gateway {
             redaction_key: parking_lot::RwLock::new(None),
         };
         gateway.reload_identity().await?;
+        gateway.restore_sessions().await?;
         Ok(Arc::new(gateway))
     }
 
@@ -209,6 +210,87 @@ impl Gateway {
         }
     }
 
+    /// Puts back the sessions saved before a restart (those that changed
+    /// within `session_idle_secs`) and the current hour's budget counts, so
+    /// that a restart never widens what a session may do.
+    async fn restore_sessions(&self) -> Result<(), GatewayError> {
+        use warden_store::SessionStore as _;
+        let idle = i64::try_from(self.config.serve.session_idle_secs).unwrap_or(i64::MAX / 2000);
+        let since = crate::now_millis().saturating_sub(idle.saturating_mul(1000));
+        let rows = self.store.sessions_since(since).await?;
+        let mut refused = 0usize;
+        for row in &rows {
+            let saved = warden_policy::SavedSession {
+                agent: row.agent.clone(),
+                instance: row.instance.clone(),
+                session: row.session.clone(),
+                state: row.state.clone(),
+            };
+            if let Err(e) = self.engine.restore(&saved) {
+                refused += 1;
+                tracing::warn!(agent = %row.agent, session = %row.session, error = %e, "a saved session was not restored");
+            }
+        }
+        let hour = self.engine.hour_now();
+        for (agent, used) in self
+            .store
+            .hour_budgets(i64::try_from(hour).unwrap_or(i64::MAX))
+            .await?
+        {
+            if let Ok(agent) = warden_types::AgentName::new(agent) {
+                self.engine
+                    .restore_hour(&agent, hour, u64::try_from(used).unwrap_or(0));
+            }
+        }
+        if !rows.is_empty() {
+            tracing::info!(sessions = rows.len() - refused, "session state restored");
+        }
+        Ok(())
+    }
+
+    /// Saves the sessions and hourly counts that changed since the last call
+    /// (write-behind, every watch period and at shutdown).
+    pub async fn save_sessions(&self) -> Result<(), GatewayError> {
+        use warden_store::SessionStore as _;
+        let now = crate::now_millis();
+        let rows: Vec<warden_store::SessionStateRecord> = self
+            .engine
+            .take_changed()
+            .into_iter()
+            .map(|s| warden_store::SessionStateRecord {
+                agent: s.agent,
+                instance: s.instance,
+                session: s.session,
+                state: s.state,
+                updated_at: now,
+            })
+            .collect();
+        let hours = self.engine.take_changed_hours();
+        let hour_rows: Vec<warden_store::HourBudgetRecord<'_>> = hours
+            .iter()
+            .map(|(agent, hour, used)| warden_store::HourBudgetRecord {
+                agent: agent.as_str(),
+                hour: i64::try_from(*hour).unwrap_or(i64::MAX),
+                used: i64::try_from(*used).unwrap_or(i64::MAX),
+            })
+            .collect();
+        let saved = match self.store.save_sessions(&rows).await {
+            Ok(()) => self.store.save_hour_budgets(&hour_rows).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = saved {
+            // Saved next time: nothing is dropped because a write failed.
+            for r in &rows {
+                self.engine.mark_changed(&r.agent, &r.instance, &r.session);
+            }
+            for (agent, _, _) in &hours {
+                self.engine.mark_hour_changed(agent);
+            }
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
     /// Reloads when the store's change counter moved. Returns whether it did.
     pub async fn reload_if_changed(&self) -> Result<bool, GatewayError> {
         let latest = self.store.latest_change().await?;
@@ -234,7 +316,15 @@ impl Gateway {
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
-                _ = shutdown.changed() => return,
+                _ = shutdown.changed() => {
+                    if let Err(e) = self.save_sessions().await {
+                        tracing::error!(error = %e, "session state could not be saved at shutdown");
+                    }
+                    return;
+                }
+            }
+            if let Err(e) = self.save_sessions().await {
+                tracing::error!(error = %e, "session state could not be saved; retrying");
             }
             if let Err(e) = self.reload_if_changed().await {
                 tracing::warn!(error = %e, "reload check failed");
@@ -243,6 +333,18 @@ impl Gateway {
             if sweeps.is_multiple_of(240) {
                 let idle = Duration::from_secs(self.config.serve.session_idle_secs);
                 self.engine.expire_sessions(idle);
+                let forget_before = crate::now_millis()
+                    .saturating_sub(i64::try_from(idle.as_millis()).unwrap_or(i64::MAX));
+                let hour = i64::try_from(self.engine.hour_now()).unwrap_or(i64::MAX);
+                if let Err(e) = warden_store::SessionStore::forget_sessions(
+                    &self.store,
+                    forget_before,
+                    hour,
+                )
+                .await
+                {
+                    tracing::warn!(error = %e, "forgetting idle session state failed");
+                }
                 let hosted_idle = Duration::from_secs(self.config.mcp.hosted_idle_secs);
                 self.mcp_sessions.expire(idle, hosted_idle);
                 let now = crate::now_millis();

@@ -16,7 +16,7 @@ const MAX_DEPTH: usize = 32;
 
 /// What an agent did earlier in its session, as conditions see it
 /// (`context.session`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionHistory {
     /// Allowed actions so far.
     pub actions: u64,
@@ -29,6 +29,7 @@ pub struct SessionHistory {
     /// if any (`server/tool (decision <id>): kinds`).
     pub flagged: Option<String>,
     /// What the session observed, by value: argument provenance and lineage.
+    #[serde(default)]
     pub values: crate::provenance::ValueTracker,
 }
 
@@ -36,6 +37,15 @@ pub struct SessionHistory {
 pub(crate) const MAX_TAINT_CLASSES: usize = 64;
 
 impl SessionHistory {
+    /// Whether nothing happened in the session yet.
+    pub fn is_fresh(&self) -> bool {
+        self.actions == 0
+            && self.tools.is_empty()
+            && self.taint.is_empty()
+            && self.flagged.is_none()
+            && self.values.is_empty()
+    }
+
     /// Adds classes read from a result, keeping the first source of each.
     pub fn taint(&mut self, classes: &[String], source: &str) {
         for class in classes {

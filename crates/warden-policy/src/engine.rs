@@ -27,6 +27,19 @@ struct SessionState {
     last_seen: Instant,
 }
 
+/// A session's state, serialised for saving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedSession {
+    /// The agent.
+    pub agent: String,
+    /// Its instance.
+    pub instance: String,
+    /// The session id.
+    pub session: String,
+    /// The history as JSON.
+    pub state: String,
+}
+
 /// `agent \0 instance \0 session`: one allocation per lookup, not three.
 type SessionKey = String;
 
@@ -43,6 +56,10 @@ pub struct Engine {
     snapshot: ArcSwap<Snapshot>,
     hasher: RandomState,
     sessions: Vec<Mutex<HashMap<SessionKey, Arc<Mutex<SessionState>>>>>,
+    /// Sessions changed since they were last taken for saving, by shard.
+    dirty: Vec<Mutex<std::collections::HashSet<SessionKey>>>,
+    /// Agents whose hourly count changed since last taken for saving.
+    dirty_hours: Mutex<std::collections::HashSet<AgentName>>,
     hours: Vec<Mutex<HashMap<AgentName, HourWindow>>>,
     started: Instant,
     epoch_hour_offset: u64,
@@ -62,6 +79,8 @@ impl Engine {
             snapshot: ArcSwap::from_pointee(snapshot),
             hasher: RandomState::new(),
             sessions: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            dirty: (0..SHARDS).map(|_| Mutex::new(Default::default())).collect(),
+            dirty_hours: Mutex::new(Default::default()),
             hours: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             started: Instant::now(),
             epoch_hour_offset: epoch_secs,
@@ -102,21 +121,45 @@ impl Engine {
         (self.epoch_hour_offset + self.started.elapsed().as_secs()) / 3600
     }
 
-    /// The session's state; `None` when it is new and the session limit is reached.
-    fn session(&self, request: &DecisionRequest<'_>) -> Option<Arc<Mutex<SessionState>>> {
-        let (a, i, s) = (
-            request.agent.as_str(),
-            request.instance.as_str(),
-            request.session,
-        );
-        let mut key: SessionKey = String::with_capacity(a.len() + i.len() + s.len() + 2);
-        key.push_str(a);
-        key.push('\0');
-        key.push_str(i);
-        key.push('\0');
-        key.push_str(s);
-        let mut shard = self.sessions[self.shard(&key)].lock();
-        if let Some(existing) = shard.get(&key) {
+    /// Notes that a session changed, so that [`Engine::take_changed`] saves it.
+    fn changed(&self, key: SessionKey) {
+        self.dirty[self.shard(&key)].lock().insert(key);
+    }
+
+    /// The session's key and state, created if new; `None` when it is new
+    /// and the limit is reached.
+    fn session_keyed(
+        &self,
+        request: &DecisionRequest<'_>,
+    ) -> Option<(SessionKey, Arc<Mutex<SessionState>>)> {
+        let key = session_key(request);
+        let state = match self.lookup(&key) {
+            Some(s) => s,
+            None => self.create(&key)?,
+        };
+        Some((key, state))
+    }
+
+    fn lookup(&self, key: &SessionKey) -> Option<Arc<Mutex<SessionState>>> {
+        self.sessions[self.shard(key)].lock().get(key).cloned()
+    }
+
+    /// An empty history carrying the engine's fingerprint key.
+    fn fresh_history(&self) -> SessionHistory {
+        let mut history = SessionHistory::default();
+        history.values.set_key(*self.fingerprint_key.read());
+        history
+    }
+
+    /// The session `key`, created empty if no one else created it meanwhile;
+    /// `None` when the limit is reached.
+    fn create(&self, key: &SessionKey) -> Option<Arc<Mutex<SessionState>>> {
+        self.insert(key, self.fresh_history())
+    }
+
+    fn insert(&self, key: &SessionKey, history: SessionHistory) -> Option<Arc<Mutex<SessionState>>> {
+        let mut shard = self.sessions[self.shard(key)].lock();
+        if let Some(existing) = shard.get(key) {
             return Some(Arc::clone(existing));
         }
         use std::sync::atomic::Ordering;
@@ -124,13 +167,11 @@ impl Engine {
             self.live.fetch_sub(1, Ordering::AcqRel);
             return None;
         }
-        let mut history = SessionHistory::default();
-        history.values.set_key(*self.fingerprint_key.read());
         let state = Arc::new(Mutex::new(SessionState {
             history,
             last_seen: Instant::now(),
         }));
-        shard.insert(key, Arc::clone(&state));
+        shard.insert(key.clone(), Arc::clone(&state));
         Some(state)
     }
 
@@ -146,6 +187,8 @@ impl Engine {
             return false;
         }
         w.count += 1;
+        drop(shard);
+        self.dirty_hours.lock().insert(agent.clone());
         true
     }
 
@@ -157,22 +200,11 @@ impl Engine {
     }
 
     /// Decides one action. Budgets count allowed actions only; an allowed
-    /// action is added to the session's history.
+    /// action is added to the session's history. A refused request creates
+    /// no session.
     pub fn decide(&self, request: &DecisionRequest<'_>) -> Decision {
-        let snapshot = self.snapshot.load();
-        let Some(session) = self.session(request) else {
-            return Decision::deny(
-                &snapshot.digest,
-                format!(
-                    "too many live sessions ({}): a new session is refused until idle ones expire",
-                    self.max_sessions
-                ),
-            );
-        };
-        // One decision at a time per session, so that budget checks and history
-        // updates are atomic.
-        let mut state = session.lock();
-        state.last_seen = Instant::now();
+        // One snapshot for the whole decision.
+        let snapshot = self.snapshot.load_full();
         let per_hour = snapshot
             .agents
             .get(request.agent)
@@ -188,13 +220,52 @@ impl Engine {
                 ),
             );
         }
-        let decision = snapshot.evaluate(request, &state.history);
+        let refund = |d: Decision| {
+            if per_hour.is_some() {
+                self.refund_hour(request.agent);
+            }
+            d
+        };
+        let key = session_key(request);
+        let (session, first) = match self.lookup(&key) {
+            Some(s) => (s, None),
+            None => {
+                // A new session: decide on an empty history first, so that a
+                // refused request leaves nothing behind.
+                let d = snapshot.evaluate(request, &self.fresh_history());
+                if d.outcome != DecisionOutcome::Allow {
+                    return refund(d);
+                }
+                match self.create(&key) {
+                    Some(s) => (s, Some(d)),
+                    None => {
+                        return refund(Decision::deny(
+                            &snapshot.digest,
+                            format!(
+                                "too many live sessions ({}): a new session is refused until idle ones expire",
+                                self.max_sessions
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        // One decision at a time per session, so that budget checks and history
+        // updates are atomic.
+        let mut state = session.lock();
+        state.last_seen = Instant::now();
+        let decision = match first {
+            Some(d) if state.history.is_fresh() => d,
+            _ => snapshot.evaluate(request, &state.history),
+        };
         if decision.outcome == DecisionOutcome::Allow {
             state.history.actions += 1;
             state
                 .history
                 .tools
                 .insert(format!("{}/{}", request.server, request.tool));
+            drop(state);
+            self.changed(key);
         } else if per_hour.is_some() {
             self.refund_hour(request.agent);
         }
@@ -202,10 +273,20 @@ impl Engine {
     }
 
     /// Counts an action that became allowed later (an approved request) against
-    /// the budgets and the session's history.
-    pub fn record_allowed(&self, request: &DecisionRequest<'_>) {
-        let Some(session) = self.session(request) else {
-            return;
+    /// the budgets and the session's history. `false` when the agent's hourly
+    /// budget is spent: the action must then be refused.
+    pub fn record_allowed(&self, request: &DecisionRequest<'_>) -> bool {
+        let snapshot = self.snapshot.load();
+        if let Some(limit) = snapshot
+            .agents
+            .get(request.agent)
+            .and_then(|a| a.budgets.per_hour)
+            && !self.reserve_hour(request.agent, limit)
+        {
+            return false;
+        }
+        let Some((key, session)) = self.session_keyed(request) else {
+            return true;
         };
         let mut state = session.lock();
         state.history.actions += 1;
@@ -213,14 +294,9 @@ impl Engine {
             .history
             .tools
             .insert(format!("{}/{}", request.server, request.tool));
-        let snapshot = self.snapshot.load();
-        if let Some(limit) = snapshot
-            .agents
-            .get(request.agent)
-            .and_then(|a| a.budgets.per_hour)
-        {
-            let _ = self.reserve_hour(request.agent, limit);
-        }
+        drop(state);
+        self.changed(key);
+        true
     }
 
     /// Records what a result held: its classes taint the session (each keeps
@@ -234,7 +310,7 @@ impl Engine {
         injection: Option<&str>,
         source: &str,
     ) -> bool {
-        let Some(session) = self.session(request) else {
+        let Some((key, session)) = self.session_keyed(request) else {
             return false;
         };
         let mut state = session.lock();
@@ -245,6 +321,8 @@ impl Engine {
         {
             state.history.flagged = Some(format!("{source}: {kinds}"));
         }
+        drop(state);
+        self.changed(key);
         true
     }
 
@@ -258,7 +336,7 @@ impl Engine {
         request: &DecisionRequest<'_>,
         result: &crate::ObservedResult<'_>,
     ) -> bool {
-        let Some(session) = self.session(request) else {
+        let Some((key, session)) = self.session_keyed(request) else {
             return false;
         };
         let mut state = session.lock();
@@ -275,6 +353,8 @@ impl Engine {
             result.injection.is_some(),
             result.source,
         );
+        drop(state);
+        self.changed(key);
         true
     }
 
@@ -282,13 +362,100 @@ impl Engine {
     /// user's (`context.provenance.<arg>` = `user`). Refused (`false`) when
     /// the session is new and the limit is reached.
     pub fn observe_user(&self, request: &DecisionRequest<'_>, message: &serde_json::Value) -> bool {
-        let Some(session) = self.session(request) else {
+        let Some((key, session)) = self.session_keyed(request) else {
             return false;
         };
         let mut state = session.lock();
         state.last_seen = Instant::now();
         state.history.values.observe_user(message);
+        drop(state);
+        self.changed(key);
         true
+    }
+
+    /// The sessions that changed since the last call, serialised, for saving
+    /// (write-behind: the gateway saves them every few hundred milliseconds).
+    pub fn take_changed(&self) -> Vec<SavedSession> {
+        let mut out = Vec::new();
+        for shard in &self.dirty {
+            let keys = std::mem::take(&mut *shard.lock());
+            for key in keys {
+                let Some(state) = self.lookup(&key) else {
+                    continue;
+                };
+                let Ok(json) = serde_json::to_string(&state.lock().history) else {
+                    continue;
+                };
+                let mut parts = key.splitn(3, '\0');
+                let (Some(agent), Some(instance), Some(session)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                out.push(SavedSession {
+                    agent: agent.to_owned(),
+                    instance: instance.to_owned(),
+                    session: session.to_owned(),
+                    state: json,
+                });
+            }
+        }
+        out
+    }
+
+    /// Marks a session as changed again (its save failed).
+    pub fn mark_changed(&self, agent: &str, instance: &str, session: &str) {
+        self.changed([agent, instance, session].join("\0"));
+    }
+
+    /// Marks an agent's hourly count as changed again (its save failed).
+    pub fn mark_hour_changed(&self, agent: &AgentName) {
+        self.dirty_hours.lock().insert(agent.clone());
+    }
+
+    /// Puts a saved session back (at start); refused when its state does not
+    /// read back or the session limit is reached.
+    pub fn restore(&self, saved: &SavedSession) -> Result<(), String> {
+        let mut history: SessionHistory = serde_json::from_str(&saved.state)
+            .map_err(|e| format!("session state does not read back: {e}"))?;
+        history.values.set_key(*self.fingerprint_key.read());
+        let key = [saved.agent.as_str(), &saved.instance, &saved.session].join("\0");
+        self.insert(&key, history)
+            .map(|_| ())
+            .ok_or_else(|| "too many live sessions".to_owned())
+    }
+
+    /// The hourly counts that changed since the last call: (agent, clock
+    /// hour since the epoch, actions counted).
+    pub fn take_changed_hours(&self) -> Vec<(AgentName, u64, u64)> {
+        let agents = std::mem::take(&mut *self.dirty_hours.lock());
+        agents
+            .into_iter()
+            .filter_map(|agent| {
+                let shard = self.hours[self.shard(&agent)].lock();
+                let w = shard.get(&agent)?;
+                Some((agent.clone(), w.hour, w.count))
+            })
+            .collect()
+    }
+
+    /// Puts back an agent's count for a clock hour (at start); counts of
+    /// other hours than the current one are ignored.
+    pub fn restore_hour(&self, agent: &AgentName, hour: u64, used: u64) {
+        if hour != self.current_hour() {
+            return;
+        }
+        let mut shard = self.hours[self.shard(agent)].lock();
+        let w = shard.entry(agent.clone()).or_default();
+        if w.hour != hour {
+            *w = HourWindow { hour, count: 0 };
+        }
+        w.count = w.count.max(used);
+    }
+
+    /// The clock hour budgets count in (hours since the Unix epoch).
+    pub fn hour_now(&self) -> u64 {
+        self.current_hour()
     }
 
     /// Drops sessions idle for longer than `idle`; returns how many were dropped.
@@ -317,5 +484,21 @@ fn rand_key() -> [u8; 32] {
     for (i, chunk) in key.chunks_mut(8).enumerate() {
         chunk.copy_from_slice(&state.hash_one(i).to_le_bytes());
     }
+    key
+}
+
+/// `agent \0 instance \0 session`.
+fn session_key(request: &DecisionRequest<'_>) -> SessionKey {
+    let (a, i, s) = (
+        request.agent.as_str(),
+        request.instance.as_str(),
+        request.session,
+    );
+    let mut key: SessionKey = String::with_capacity(a.len() + i.len() + s.len() + 2);
+    key.push_str(a);
+    key.push('\0');
+    key.push_str(i);
+    key.push('\0');
+    key.push_str(s);
     key
 }

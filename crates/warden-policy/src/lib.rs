@@ -91,7 +91,7 @@ pub use config::{
     Durability, McpConfig, ServeConfig, ServerConfig, ToolConfig, Transport, VALIDATORS,
 };
 pub use context::SessionHistory;
-pub use engine::{DEFAULT_MAX_SESSIONS, Engine};
+pub use engine::{DEFAULT_MAX_SESSIONS, Engine, SavedSession};
 pub use error::{Diagnostic, Location, PolicyError};
 pub use evaluate::{Decision, DecisionRequest, FLOW_RULE};
 pub use flow::is_cleared;

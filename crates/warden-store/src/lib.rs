@@ -50,6 +50,7 @@ mod migrations;
 mod postgres;
 mod records;
 mod rows;
+mod sessions;
 mod sqlite;
 
 use std::future::Future;
@@ -66,6 +67,7 @@ pub use postgres::{CHANGES_CHANNEL, PostgresStore};
 pub use records::{
     AdminTokenRecord, AgentRecord, ApprovalRecord, ApprovalStatus, RevocationRecord,
 };
+pub use sessions::{HourBudgetRecord, SessionStateRecord, SessionStore};
 pub use sqlite::SqliteStore;
 
 /// The most approvals [`Store::approvals`] returns.

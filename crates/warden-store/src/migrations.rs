@@ -98,6 +98,29 @@ CREATE TABLE warden_audit_nodes (
 CREATE TABLE warden_audit_checkpoints (
     size BIGINT PRIMARY KEY, note TEXT NOT NULL, created_at BIGINT NOT NULL);
 ",
+}, Migration {
+    version: 3,
+    name: "session state",
+    sqlite: "
+CREATE TABLE warden_sessions (
+    agent TEXT NOT NULL, instance TEXT NOT NULL, session TEXT NOT NULL,
+    state TEXT NOT NULL, updated_at INTEGER NOT NULL,
+    PRIMARY KEY (agent, instance, session));
+CREATE INDEX warden_sessions_by_time ON warden_sessions (updated_at);
+CREATE TABLE warden_hour_budgets (
+    agent TEXT NOT NULL, hour INTEGER NOT NULL, used INTEGER NOT NULL,
+    PRIMARY KEY (agent, hour));
+",
+    postgres: "
+CREATE TABLE warden_sessions (
+    agent TEXT NOT NULL, instance TEXT NOT NULL, session TEXT NOT NULL,
+    state TEXT NOT NULL, updated_at BIGINT NOT NULL,
+    PRIMARY KEY (agent, instance, session));
+CREATE INDEX warden_sessions_by_time ON warden_sessions (updated_at);
+CREATE TABLE warden_hour_budgets (
+    agent TEXT NOT NULL, hour BIGINT NOT NULL, used BIGINT NOT NULL,
+    PRIMARY KEY (agent, hour));
+",
 }];
 
 /// The newest schema version this build knows.

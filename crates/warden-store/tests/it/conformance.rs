@@ -1,6 +1,9 @@
 //! The behaviour every `Store` must have. Each check gets a fresh, empty store.
 
-use warden_store::{AgentRecord, ApprovalMatch, ApprovalRecord, ApprovalStatus, Store, StoreError};
+use warden_store::{
+    AgentRecord, ApprovalMatch, ApprovalRecord, ApprovalStatus, HourBudgetRecord,
+    SessionStateRecord, SessionStore, Store, StoreError,
+};
 use warden_types::{AgentName, InstanceId, Role};
 
 const T0: i64 = 1_700_000_000_000;
@@ -425,4 +428,37 @@ pub(crate) async fn latest_change_moves_on_writes<S: Store>(store: S) {
     store.agents().await.unwrap();
     store.revocations().await.unwrap();
     assert_eq!(store.latest_change().await.unwrap(), last);
+}
+
+pub(crate) async fn session_state<S: Store + SessionStore>(store: S) {
+    let row = |session: &str, state: &str, at: i64| SessionStateRecord {
+        agent: "support-bot".into(),
+        instance: "i-1".into(),
+        session: session.into(),
+        state: state.into(),
+        updated_at: at,
+    };
+    store
+        .save_sessions(&[row("a", "{\"actions\":1}", T0), row("b", "{}", T0 + MINUTE)])
+        .await
+        .unwrap();
+    // A later save replaces the state.
+    store
+        .save_sessions(&[row("a", "{\"actions\":2}", T0 + 2 * MINUTE)])
+        .await
+        .unwrap();
+    let mut got = store.sessions_since(T0).await.unwrap();
+    got.sort_by(|x, y| x.session.cmp(&y.session));
+    assert_eq!(got, [row("a", "{\"actions\":2}", T0 + 2 * MINUTE), row("b", "{}", T0 + MINUTE)]);
+    assert_eq!(store.sessions_since(T0 + 90_000).await.unwrap().len(), 1);
+    // Hourly counts never go down.
+    let hour = |used| HourBudgetRecord { agent: "support-bot", hour: 7, used };
+    store.save_hour_budgets(&[hour(5)]).await.unwrap();
+    store.save_hour_budgets(&[hour(3)]).await.unwrap();
+    assert_eq!(store.hour_budgets(7).await.unwrap(), [("support-bot".to_owned(), 5)]);
+    assert!(store.hour_budgets(8).await.unwrap().is_empty());
+    // Idle sessions and past hours are forgotten.
+    assert_eq!(store.forget_sessions(T0 + 90_000, 8).await.unwrap(), 1);
+    assert_eq!(store.sessions_since(0).await.unwrap().len(), 1);
+    assert!(store.hour_budgets(7).await.unwrap().is_empty());
 }

@@ -109,6 +109,7 @@ conformance_tests!(
     consume_once,
     concurrent_consume_has_one_winner,
     latest_change_moves_on_writes,
+    session_state,
 );
 
 #[tokio::test]
@@ -124,7 +125,7 @@ async fn opening_twice_keeps_data_and_migrates_once() {
                 .fetch_one(second.pool())
                 .await
                 .unwrap();
-            assert_eq!(applied, 2, "both migrations applied once");
+            assert_eq!(applied, 3, "every migration applied once");
 
             sqlx::query("INSERT INTO warden_migrations (version, name, applied_at) VALUES (999, 'future', 0)")
                 .execute(second.pool())

@@ -332,3 +332,67 @@ fn a_graceful_shutdown_publishes_a_checkpoint_covering_every_record() {
         text(&verify.stdout)
     );
 }
+
+/// Issue 11: "a gateway restarted in the middle of a tainted session still
+/// refuses that session's uncleared send", and a spent budget stays spent.
+#[test]
+fn a_restart_forgets_neither_taint_nor_budgets() {
+    let data = tempfile::tempdir().unwrap();
+    let (port, admin) = (free_port(), free_port());
+    let mut server = start(data.path(), port, admin);
+    let agent_token = |agent: &str| {
+        let out = warden(data.path(), &["agent", "token", agent, "--ttl", "1h"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout).trim().to_owned()
+    };
+    let (support, invoices) = (agent_token("support-bot"), agent_token("invoice-bot"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // No pooled connection outlives the killed server.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let post = |path: &str, token: &str, body: serde_json::Value| {
+        let request = client
+            .post(format!("http://127.0.0.1:{port}{path}"))
+            .bearer_auth(token)
+            .json(&body);
+        rt.block_on(async move {
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+            r.json::<serde_json::Value>().await.unwrap()
+        })
+    };
+    let read = serde_json::json!({"server": "filesystem", "tool": "read_text_file", "session": "case-7",
+        "args": {"path": "/srv/examples/shared/customers/jane-roe.txt"}});
+    let d = post("/v1/decisions", &support, read);
+    assert_eq!(d["decision"], "allow", "{d}");
+    let o = post("/v1/observations", &support, serde_json::json!({"decision": d["id"],
+        "output": "Name: Jane Roe\nE-mail: jane.roe@customer-mail.example\nDate of birth: 12/03/1984"}));
+    assert!(o["classes"].to_string().contains("pii"), "{o}");
+    for i in 0..20 {
+        let d = post("/v1/decisions", &invoices, serde_json::json!({"server": "accounting",
+            "tool": "read_invoice", "session": "s-budget", "args": {"invoice_id": format!("INV-{i}")}}));
+        assert_eq!(d["decision"], "allow", "{d}");
+    }
+    // Session state is written behind within a watch period (250 ms).
+    std::thread::sleep(Duration::from_millis(1500));
+    server.kill().unwrap(); // SIGKILL
+    server.wait().unwrap();
+
+    let mut server = start(data.path(), port, admin);
+    let send = serde_json::json!({"server": "mail", "tool": "send", "session": "case-7",
+        "args": {"to": "auditor@kpmg.example", "subject": "case 7", "body": "a summary"}});
+    let d = post("/v1/decisions", &support, send);
+    assert_eq!(d["decision"], "deny", "{d}");
+    assert!(d["reasons"].to_string().contains("filesystem/read_text_file"), "{d}");
+    let d = post("/v1/decisions", &invoices, serde_json::json!({"server": "accounting",
+        "tool": "read_invoice", "session": "s-budget", "args": {"invoice_id": "INV-21"}}));
+    assert_eq!(d["decision"], "deny", "{d}");
+    assert!(d["reasons"].to_string().contains("session budget 20 spent"), "{d}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
