@@ -71,11 +71,16 @@ pub struct DecisionAnswer {
     pub expires_at: Option<i64>,
 }
 
-/// Recent allow/deny answers, so `GET /v1/decisions/{id}` can return them.
-/// Sharded by id, so that recording one takes no global lock.
+/// Recent allow/deny answers, so `GET /v1/decisions/{id}` can return them
+/// and an observation can find the action its result came from. Sharded by
+/// a hash of the id, so that recording one takes no global lock; allows and
+/// denials are kept apart, so that a flood of cheap denials never pushes out
+/// an allowed action whose result is still to come.
 #[derive(Debug)]
 pub(crate) struct RecentDecisions {
-    shards: Vec<parking_lot::Mutex<RecentShard>>,
+    allowed: Vec<parking_lot::Mutex<RecentShard>>,
+    refused: Vec<parking_lot::Mutex<RecentShard>>,
+    hasher: std::hash::RandomState,
 }
 
 #[derive(Debug, Default)]
@@ -122,27 +127,38 @@ impl ActionRef {
 }
 
 const RECENT_SHARDS: usize = 16;
+/// Allowed actions kept for their observations, at most.
+const RECENT_ALLOWED_LIMIT: usize = 50_000;
 
 impl Default for RecentDecisions {
     fn default() -> Self {
-        Self {
-            shards: (0..RECENT_SHARDS)
+        let shards = || {
+            (0..RECENT_SHARDS)
                 .map(|_| parking_lot::Mutex::new(RecentShard::default()))
-                .collect(),
+                .collect()
+        };
+        Self {
+            allowed: shards(),
+            refused: shards(),
+            hasher: std::hash::RandomState::new(),
         }
     }
 }
 
 impl RecentDecisions {
-    fn shard(&self, id: &str) -> &parking_lot::Mutex<RecentShard> {
-        // Ids are UUIDv7: the last bytes are random.
-        let last = id.bytes().last().unwrap_or(0);
-        &self.shards[usize::from(last) % RECENT_SHARDS]
+    fn index(&self, id: &str) -> usize {
+        use std::hash::BuildHasher as _;
+        (self.hasher.hash_one(id) as usize) % RECENT_SHARDS
     }
 
     pub(crate) fn insert(&self, id: String, recent: Recent) {
-        let mut shard = self.shard(&id).lock();
-        if shard.order.len() >= RECENT_LIMIT / RECENT_SHARDS
+        let (shards, limit) = if recent.action.allowed {
+            (&self.allowed, RECENT_ALLOWED_LIMIT)
+        } else {
+            (&self.refused, RECENT_LIMIT)
+        };
+        let mut shard = shards[self.index(&id)].lock();
+        if shard.order.len() >= limit / RECENT_SHARDS
             && let Some(old) = shard.order.pop_front()
         {
             shard.by_id.remove(&old);
@@ -152,7 +168,9 @@ impl RecentDecisions {
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<Recent> {
-        self.shard(id).lock().by_id.get(id).cloned()
+        let i = self.index(id);
+        let found = self.allowed[i].lock().by_id.get(id).cloned();
+        found.or_else(|| self.refused[i].lock().by_id.get(id).cloned())
     }
 }
 
@@ -673,7 +691,12 @@ impl Gateway {
                 .approval(id)
                 .await
                 .map_err(|e| ApiError::store(&e))?
-                .filter(|r| &r.agent == caller.svid.spiffe_id.agent())
+                // The instance that asked, not another instance of the agent:
+                // an approval is bound to who asked for it.
+                .filter(|r| {
+                    &r.agent == caller.svid.spiffe_id.agent()
+                        && &r.instance == caller.svid.spiffe_id.instance()
+                })
                 .ok_or_else(not_found)?;
             let pending =
                 record.status == ApprovalStatus::Pending && record.expires_at > crate::now_millis();

@@ -207,7 +207,7 @@ impl Gateway {
             .filter(|r| r.caller.spiffe == caller.spiffe)
             .ok_or_else(|| {
                 ApiError::not_found(format!(
-                    "no recent decision `{decision}` of this agent (decisions are kept for observations while they are among the last 10,000)"
+                    "no recent decision `{decision}` of this agent (allowed actions are kept for observations while they are among the last 50,000)"
                 ))
             })?;
         let action = &recent.action;

@@ -200,13 +200,24 @@ impl<G: Governor> Mediator<G> {
                     Pending::Observed { decision, tool } => {
                         if let (Some(decision), Some(result)) = (decision, msg.result()) {
                             let observed = self.governor.observe(&decision, &tool, result).await;
-                            if let Some(o) = observed
-                                && let Some(slot) = msg.result_mut()
-                            {
-                                if let Some(reason) = o.withheld {
-                                    *slot = withheld(&decision, &reason);
-                                } else if let Some(rewritten) = o.rewritten {
-                                    *slot = rewritten;
+                            if let Some(slot) = msg.result_mut() {
+                                match observed {
+                                    // Fail closed: a result Warden could not
+                                    // classify, screen and record never reaches
+                                    // the agent as it came.
+                                    None => {
+                                        *slot = withheld(
+                                            &decision,
+                                            "Warden could not observe this result (classify, screen and record it), so it is withheld",
+                                        );
+                                    }
+                                    Some(o) => {
+                                        if let Some(reason) = o.withheld {
+                                            *slot = withheld(&decision, &reason);
+                                        } else if let Some(rewritten) = o.rewritten {
+                                            *slot = rewritten;
+                                        }
+                                    }
                                 }
                             }
                         }

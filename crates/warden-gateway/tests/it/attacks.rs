@@ -45,3 +45,46 @@ async fn a_deeply_nested_policy_is_refused_and_the_gateway_keeps_serving() {
     assert_eq!((s, d["decision"].as_str()), (200, Some("allow")), "{d}");
     gw.stop().await;
 }
+
+async fn get_decision(gw: &TestGateway, token: &str, id: &str) -> (u16, serde_json::Value) {
+    let r = gw
+        .client
+        .get(format!("{}/v1/decisions/{id}", gw.data))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// Issue 11: another instance of the same agent read an approval and spent it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_belongs_to_the_instance_that_asked() {
+    let gw = TestGateway::start(Backend::Sqlite, |t| t).await;
+    let asking = gw.token_at(
+        "invoice-bot",
+        "laptop-1",
+        std::time::SystemTime::now(),
+        std::time::Duration::from_secs(600),
+    );
+    let other = gw.token_at(
+        "invoice-bot",
+        "laptop-2",
+        std::time::SystemTime::now(),
+        std::time::Duration::from_secs(600),
+    );
+    let (_, d) = gw
+        .decide(&asking, crate::harness::payment(json!(7500), "s-approve"))
+        .await;
+    assert_eq!(d["decision"], "needs_approval", "{d}");
+    let id = d["id"].as_str().unwrap();
+    let (s, e) = gw
+        .admin_post(&gw.admin_token, &format!("/v1/approvals/{id}/approve"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{e}");
+    let (s, e) = get_decision(&gw, &other, id).await;
+    assert_eq!(s, 404, "{e}");
+    let (s, d) = get_decision(&gw, &asking, id).await;
+    assert_eq!((s, d["decision"].as_str()), (200, Some("allow")), "{d}");
+    gw.stop().await;
+}

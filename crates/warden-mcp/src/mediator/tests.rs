@@ -15,7 +15,7 @@ struct Fake {
 impl Governor for Fake {
     async fn grants(&self) -> Result<Grants, String> {
         Ok(Grants {
-            tools: ["echo", "mask_me", "resources/read"]
+            tools: ["echo", "mask_me", "unobservable", "resources/read"]
                 .map(str::to_owned)
                 .into(),
             client_features: ["sampling".to_owned()].into(),
@@ -41,7 +41,7 @@ impl Governor for Fake {
         self.observed
             .lock()
             .push((decision.to_owned(), result.clone()));
-        Some(Observation::default())
+        (decision != "d-unobservable").then(Observation::default)
     }
 }
 
@@ -150,6 +150,26 @@ async fn results_are_observed_and_arguments_rewritten_by_obligations() {
     let observed = fake.observed.lock().clone();
     assert_eq!(observed.len(), 1);
     assert_eq!(observed[0].0, "d-mask_me");
+}
+
+/// Issue 11: a result that cannot be observed was forwarded as it came.
+#[tokio::test]
+async fn a_result_that_cannot_be_observed_is_withheld() {
+    let m = Mediator::new(Arc::new(Fake::default()));
+    forwarded(
+        m.on_client(msg(json!({"jsonrpc":"2.0","id":3,"method":"tools/call",
+            "params":{"name":"unobservable","arguments":{}}})))
+            .await,
+    );
+    let out = forwarded(
+        m.on_server(msg(json!({"jsonrpc":"2.0","id":3,
+            "result":{"content":[{"type":"text","text":"jane.roe@customer-mail.example"}]}})))
+            .await,
+    );
+    assert_eq!(out["result"]["isError"], true, "{out}");
+    let text = out["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("could not observe this result"), "{text}");
+    assert!(!out.to_string().contains("jane.roe"), "{out}");
 }
 
 #[tokio::test]
