@@ -47,13 +47,15 @@ impl Classifier {
         out: &mut Vec<JsonFinding>,
     ) {
         let mut emit = |findings: Vec<Finding>, path: &str, text: &str| {
-            out.extend(findings.into_iter().map(|finding| JsonFinding {
-                path: path.to_owned(),
-                text: text
-                    .get(finding.start..finding.end)
-                    .unwrap_or_default()
-                    .to_owned(),
-                finding,
+            out.extend(findings.into_iter().map(|finding| {
+                JsonFinding {
+                    path: path.to_owned(),
+                    text: text
+                        .get(finding.start..finding.end)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    finding,
+                }
             }));
         };
         match value {

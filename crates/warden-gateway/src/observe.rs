@@ -57,9 +57,7 @@ pub(crate) async fn post_observation(
             gw.observe_user(&caller, &session, &req.output).await?
         }
         (Some("user"), _, _) => {
-            return Err(bad(
-                "a user message names its `session` and no `decision`",
-            ));
+            return Err(bad("a user message names its `session` and no `decision`"));
         }
         (None | Some("tool"), Some(decision), None) => {
             gw.observe(&caller, &decision, req.tool.as_deref(), &req.output)
@@ -176,7 +174,12 @@ impl Gateway {
             ));
         }
         let classes: Vec<String> = self.classifier.classes(message).into_iter().collect();
-        let mut record = AuditRecord::new(0, crate::now_millis(), RecordKind::Observation, "decision_api");
+        let mut record = AuditRecord::new(
+            0,
+            crate::now_millis(),
+            RecordKind::Observation,
+            "decision_api",
+        );
         record.agent = Some(caller.spiffe.clone());
         record.classes = classes.clone();
         record.result_digest = Some(warden_audit::json_digest(message));

@@ -8,7 +8,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 
 use crate::error::GatewayError;
@@ -121,24 +120,22 @@ pub async fn run(
 ) -> Result<(), GatewayError> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let watcher = tokio::spawn(Arc::clone(&gw).watch(WATCH_PERIOD, rx.clone()));
-    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
+    let limits = ConnectionLimits {
+        max_connections: gw.config.serve.max_connections,
+        header_read_timeout: Duration::from_secs(gw.config.serve.header_read_timeout_secs),
     };
-    // Answers (SSE events above all) go out in small writes: without
-    // TCP_NODELAY, Nagle's algorithm holds the last one for the peer's
-    // delayed ACK, ~40 ms.
-    let nodelay = |tcp: &mut tokio::net::TcpStream| {
-        let _ = tcp.set_nodelay(true);
-    };
-    let data = axum::serve(listeners.data.tap_io(nodelay), data_router(Arc::clone(&gw)))
-        .with_graceful_shutdown(wait(rx.clone()));
-    let admin = axum::serve(
-        listeners.admin.tap_io(nodelay),
+    let data = tokio::spawn(serve_plane(
+        listeners.data,
+        data_router(Arc::clone(&gw)),
+        limits,
+        rx.clone(),
+    ));
+    let admin = tokio::spawn(serve_plane(
+        listeners.admin,
         admin_router(Arc::clone(&gw)),
-    )
-    .with_graceful_shutdown(wait(rx.clone()));
-    let data = tokio::spawn(async move { data.await });
-    let admin = tokio::spawn(async move { admin.await });
+        limits,
+        rx.clone(),
+    ));
     shutdown.await;
     let _ = tx.send(true);
     let mut result = Ok(());
@@ -151,4 +148,72 @@ pub async fn run(
     }
     let _ = watcher.await;
     result
+}
+
+/// What one plane allows its connections.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    /// Open connections at most; one more is closed as soon as it is accepted.
+    max_connections: usize,
+    /// How long a client may take to send a request's headers, counted from
+    /// when the connection waits for them (so also an idle keep-alive
+    /// connection's limit).
+    header_read_timeout: Duration,
+}
+
+/// How long a stopping plane waits for requests in flight.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves one plane: HTTP/1.1 with a header read timeout, at most
+/// `max_connections` connections at once, `TCP_NODELAY` (an SSE answer's last
+/// small write would otherwise wait ~40 ms for the peer's delayed ACK).
+async fn serve_plane(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let stopping = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    tokio::pin!(stopping);
+    loop {
+        let tcp = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, go on.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stopping => break,
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            // Over the cap: closed at once, before any byte is read.
+            drop(tcp);
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let connection = http.serve_connection(hyper_util::rt::TokioIo::new(tcp), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(DRAIN_TIMEOUT) => {
+            tracing::warn!("connections still open after {} s; stopping anyway", DRAIN_TIMEOUT.as_secs());
+        }
+    }
+    Ok(())
 }

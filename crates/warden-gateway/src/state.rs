@@ -113,7 +113,11 @@ impl Gateway {
             &key,
         );
         let gateway = Gateway {
-            engine: Arc::new(Engine::new(snapshot).with_max_sessions(config.serve.max_sessions)),
+            engine: Arc::new(
+                Engine::new(snapshot)
+                    .with_max_sessions(config.serve.max_sessions)
+                    .with_max_sessions_per_agent(config.serve.max_sessions_per_agent),
+            ),
             identity: ArcSwap::from_pointee(IdentityView {
                 verifier,
                 revocations: RevocationSet::new(),
@@ -336,12 +340,9 @@ impl Gateway {
                 let forget_before = crate::now_millis()
                     .saturating_sub(i64::try_from(idle.as_millis()).unwrap_or(i64::MAX));
                 let hour = i64::try_from(self.engine.hour_now()).unwrap_or(i64::MAX);
-                if let Err(e) = warden_store::SessionStore::forget_sessions(
-                    &self.store,
-                    forget_before,
-                    hour,
-                )
-                .await
+                if let Err(e) =
+                    warden_store::SessionStore::forget_sessions(&self.store, forget_before, hour)
+                        .await
                 {
                     tracing::warn!(error = %e, "forgetting idle session state failed");
                 }

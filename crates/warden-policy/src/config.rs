@@ -120,6 +120,14 @@ pub struct ServeConfig {
     pub session_idle_secs: u64,
     /// Live sessions kept in memory at most; a new one beyond is denied.
     pub max_sessions: usize,
+    /// Live sessions of one agent at most (all its instances), so that one
+    /// agent cannot lock the others out; a new one beyond is denied.
+    pub max_sessions_per_agent: usize,
+    /// Open connections per plane at most; one more is closed at once.
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's headers (also how long
+    /// an idle keep-alive connection stays open).
+    pub header_read_timeout_secs: u64,
 }
 
 impl Default for ServeConfig {
@@ -132,6 +140,9 @@ impl Default for ServeConfig {
             max_body_bytes: 1024 * 1024,
             session_idle_secs: 3600,
             max_sessions: crate::engine::DEFAULT_MAX_SESSIONS,
+            max_sessions_per_agent: crate::engine::DEFAULT_MAX_SESSIONS / 10,
+            max_connections: 4096,
+            header_read_timeout_secs: 10,
         }
     }
 }
@@ -397,6 +408,9 @@ struct RawServe {
     max_body_bytes: Option<usize>,
     session_idle_secs: Option<u64>,
     max_sessions: Option<usize>,
+    max_sessions_per_agent: Option<usize>,
+    max_connections: Option<usize>,
+    header_read_timeout_secs: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -656,6 +670,21 @@ impl Config {
                 .session_idle_secs
                 .unwrap_or(defaults.session_idle_secs),
             max_sessions: raw.serve.max_sessions.unwrap_or(defaults.max_sessions),
+            max_sessions_per_agent: raw
+                .serve
+                .max_sessions_per_agent
+                .unwrap_or(defaults.max_sessions_per_agent)
+                .max(1),
+            max_connections: raw
+                .serve
+                .max_connections
+                .unwrap_or(defaults.max_connections)
+                .max(1),
+            header_read_timeout_secs: raw
+                .serve
+                .header_read_timeout_secs
+                .unwrap_or(defaults.header_read_timeout_secs)
+                .max(1),
         };
         let classify = {
             let mut detectors = Vec::new();

@@ -162,7 +162,9 @@ pub(crate) fn build(
         match args.get(name) {
             None | Some(Value::Null) => {}
             Some(Value::String(v)) => match url_host(v) {
-                Ok(host) => host_fields.push((name.clone(), RestrictedExpression::new_string(host))),
+                Ok(host) => {
+                    host_fields.push((name.clone(), RestrictedExpression::new_string(host)))
+                }
                 Err(e) => notes.push(format!("`context.hosts.{name}` is absent: {e}")),
             },
             Some(_) => notes.push(format!(
@@ -307,7 +309,9 @@ mod tests {
             Some("www.informations.com")
         );
         assert_eq!(
-            url_host("https://www.true-informations.com/").ok().as_deref(),
+            url_host("https://www.true-informations.com/")
+                .ok()
+                .as_deref(),
             Some("www.true-informations.com")
         );
         // Parsers disagree on these hosts: refused, never guessed.

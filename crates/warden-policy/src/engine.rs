@@ -65,6 +65,9 @@ pub struct Engine {
     epoch_hour_offset: u64,
     live: std::sync::atomic::AtomicUsize,
     max_sessions: usize,
+    /// Live sessions per agent, by shard of the agent's name.
+    per_agent: Vec<Mutex<HashMap<String, usize>>>,
+    max_per_agent: usize,
     fingerprint_key: parking_lot::RwLock<crate::FingerprintKey>,
 }
 
@@ -79,13 +82,17 @@ impl Engine {
             snapshot: ArcSwap::from_pointee(snapshot),
             hasher: RandomState::new(),
             sessions: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            dirty: (0..SHARDS).map(|_| Mutex::new(Default::default())).collect(),
+            dirty: (0..SHARDS)
+                .map(|_| Mutex::new(Default::default()))
+                .collect(),
             dirty_hours: Mutex::new(Default::default()),
             hours: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             started: Instant::now(),
             epoch_hour_offset: epoch_secs,
             live: std::sync::atomic::AtomicUsize::new(0),
             max_sessions: DEFAULT_MAX_SESSIONS,
+            per_agent: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            max_per_agent: DEFAULT_MAX_SESSIONS,
             fingerprint_key: parking_lot::RwLock::new(crate::FingerprintKey(rand_key())),
         }
     }
@@ -100,6 +107,13 @@ impl Engine {
     /// Sets how many live sessions are kept at most.
     pub fn with_max_sessions(mut self, max: usize) -> Engine {
         self.max_sessions = max.max(1);
+        self
+    }
+
+    /// Sets how many live sessions one agent (all its instances) may hold,
+    /// so that one agent cannot lock the others out.
+    pub fn with_max_sessions_per_agent(mut self, max: usize) -> Engine {
+        self.max_per_agent = max.max(1);
         self
     }
 
@@ -157,14 +171,28 @@ impl Engine {
         self.insert(key, self.fresh_history())
     }
 
-    fn insert(&self, key: &SessionKey, history: SessionHistory) -> Option<Arc<Mutex<SessionState>>> {
+    fn insert(
+        &self,
+        key: &SessionKey,
+        history: SessionHistory,
+    ) -> Option<Arc<Mutex<SessionState>>> {
         let mut shard = self.sessions[self.shard(key)].lock();
         if let Some(existing) = shard.get(key) {
             return Some(Arc::clone(existing));
         }
         use std::sync::atomic::Ordering;
+        let agent = agent_of(key);
+        {
+            let mut counts = self.per_agent[self.shard(&agent)].lock();
+            let n = counts.entry(agent.to_owned()).or_default();
+            if *n >= self.max_per_agent {
+                return None;
+            }
+            *n += 1;
+        }
         if self.live.fetch_add(1, Ordering::AcqRel) >= self.max_sessions {
             self.live.fetch_sub(1, Ordering::AcqRel);
+            self.forget_one(agent);
             return None;
         }
         let state = Arc::new(Mutex::new(SessionState {
@@ -241,10 +269,7 @@ impl Engine {
                     None => {
                         return refund(Decision::deny(
                             &snapshot.digest,
-                            format!(
-                                "too many live sessions ({}): a new session is refused until idle ones expire",
-                                self.max_sessions
-                            ),
+                            self.limit_reason(request.agent.as_str()),
                         ));
                     }
                 }
@@ -463,13 +488,52 @@ impl Engine {
         let mut dropped = 0;
         for shard in &self.sessions {
             let mut map = shard.lock();
-            let before = map.len();
-            map.retain(|_, s| s.try_lock().is_none_or(|s| s.last_seen.elapsed() < idle));
-            dropped += before - map.len();
+            let mut gone = Vec::new();
+            map.retain(|key, s| {
+                let keep = s.try_lock().is_none_or(|s| s.last_seen.elapsed() < idle);
+                if !keep {
+                    gone.push(agent_of(key).to_owned());
+                }
+                keep
+            });
+            drop(map);
+            for agent in &gone {
+                self.forget_one(agent);
+            }
+            dropped += gone.len();
         }
         self.live
             .fetch_sub(dropped, std::sync::atomic::Ordering::AcqRel);
         dropped
+    }
+
+    /// Why a new session of `agent` was refused.
+    fn limit_reason(&self, agent: &str) -> String {
+        let held = self.per_agent[self.shard(&agent)]
+            .lock()
+            .get(agent)
+            .copied()
+            .unwrap_or(0);
+        if held >= self.max_per_agent {
+            format!(
+                "agent `{agent}` holds {held} live sessions, its limit: a new session is refused until idle ones expire"
+            )
+        } else {
+            format!(
+                "too many live sessions ({}): a new session is refused until idle ones expire",
+                self.max_sessions
+            )
+        }
+    }
+
+    fn forget_one(&self, agent: &str) {
+        let mut counts = self.per_agent[self.shard(&agent)].lock();
+        if let Some(n) = counts.get_mut(agent) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(agent);
+            }
+        }
     }
 
     /// The number of live sessions.
@@ -501,4 +565,9 @@ fn session_key(request: &DecisionRequest<'_>) -> SessionKey {
     key.push('\0');
     key.push_str(s);
     key
+}
+
+/// The agent part of a session key.
+fn agent_of(key: &str) -> &str {
+    key.split('\0').next().unwrap_or(key)
 }

@@ -119,7 +119,12 @@ pub(crate) fn violation(check: &FlowCheck<'_>, history: &SessionHistory) -> Opti
     let by_value: Vec<String> = carried
         .iter()
         .filter(|c| !is_cleared(cleared, &c.class))
-        .map(|c| format!("`{}` carries `{}` read from {}", c.argument, c.class, c.source))
+        .map(|c| {
+            format!(
+                "`{}` carries `{}` read from {}",
+                c.argument, c.class, c.source
+            )
+        })
         .collect();
     if !by_value.is_empty() {
         return Some(format!(
@@ -170,5 +175,4 @@ mod tests {
         assert!(!is_cleared(&cleared, "financial"));
         assert!(!is_cleared(&cleared, "financial.account"));
     }
-
 }

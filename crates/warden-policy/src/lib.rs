@@ -95,10 +95,10 @@ pub use engine::{DEFAULT_MAX_SESSIONS, Engine, SavedSession};
 pub use error::{Diagnostic, Location, PolicyError};
 pub use evaluate::{Decision, DecisionRequest, FLOW_RULE};
 pub use flow::is_cleared;
+pub use manifest::{Budgets, CLIENT_FEATURES, Condition, Grant, MCP_METHOD_TOOLS, Manifest, Risk};
 pub use provenance::{
     ArgumentOrigin, Carried, FingerprintKey, MAX_VALUES, ObservedResult, Origin, ValueTracker,
 };
-pub use manifest::{Budgets, CLIENT_FEATURES, Condition, Grant, MCP_METHOD_TOOLS, Manifest, Risk};
 pub use redaction::{RedactAction, Redaction};
 pub use snapshot::{AgentInfo, CompiledPolicy, Snapshot, ToolInfo};
 pub use testcases::{CaseFailure, TestCases, TestReport};

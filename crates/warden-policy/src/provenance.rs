@@ -352,7 +352,13 @@ pub(crate) fn atoms(key: &FingerprintKey, text: &str, out: &mut Vec<u128>) {
     }
     // Words: addresses and identifiers.
     let words: Vec<&str> = clean
-        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>' | '"' | '\'' | '(' | ')' | '[' | ']'))
+        .split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    ',' | ';' | '<' | '>' | '"' | '\'' | '(' | ')' | '[' | ']'
+                )
+        })
         .map(|w| w.trim_matches(|c: char| matches!(c, '.' | ':' | '!' | '?' | '`' | '*')))
         .filter(|w| !w.is_empty())
         .collect();
@@ -368,7 +374,8 @@ pub(crate) fn atoms(key: &FingerprintKey, text: &str, out: &mut Vec<u128>) {
             continue;
         }
         if w.chars().count() >= 8
-            && w.chars().any(|c| c.is_ascii_digit() || matches!(c, '/' | '_' | '\\'))
+            && w.chars()
+                .any(|c| c.is_ascii_digit() || matches!(c, '/' | '_' | '\\'))
         {
             out.push(fingerprint(key, b'w', &w.to_lowercase()));
         }
@@ -388,7 +395,9 @@ fn numbers(key: &FingerprintKey, text: &str, out: &mut Vec<u128>) {
         run.clear();
         *digits = 0;
     };
-    for group in text.split(|c: char| c.is_whitespace() || matches!(c, '-' | '.' | '/' | ',' | ';' | ':' | '(' | ')')) {
+    for group in text.split(|c: char| {
+        c.is_whitespace() || matches!(c, '-' | '.' | '/' | ',' | ';' | ':' | '(' | ')')
+    }) {
         let group = group.trim_start_matches('+');
         if !group.is_empty()
             && group.chars().all(|c| c.is_ascii_alphanumeric())
@@ -408,7 +417,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-
     #[test]
     fn a_value_inside_a_longer_result_is_traced_to_it() {
         let mut t = ValueTracker::default();
@@ -419,13 +427,21 @@ mod tests {
         assert_eq!(o.source.as_deref(), Some("web/fetch (decision d-1)"));
         let list = json!(["colleague@example.com", "Eve <x@evil.example>"]);
         assert_eq!(t.origin_of(&list).origin, Origin::Injected);
-        assert_eq!(t.origin_of(&json!("colleague@example.com")).origin, Origin::Model);
+        assert_eq!(
+            t.origin_of(&json!("colleague@example.com")).origin,
+            Origin::Model
+        );
     }
 
     #[test]
     fn what_the_user_typed_is_the_users_even_when_a_result_held_it() {
         let mut t = ValueTracker::default();
-        t.observe_result(&json!("contact bob@example.com"), &[], false, "crm/lookup (decision d-2)");
+        t.observe_result(
+            &json!("contact bob@example.com"),
+            &[],
+            false,
+            "crm/lookup (decision d-2)",
+        );
         t.observe_user(&json!("please mail Bob@example.com the summary"));
         assert_eq!(t.origin_of(&json!("bob@example.com")).origin, Origin::User);
     }
@@ -435,11 +451,18 @@ mod tests {
         let mut t = ValueTracker::default();
         t.observe_result(
             &json!("Pay to IBAN DE89 3704 0044 0532 0130 00 by Friday"),
-            &[("DE89 3704 0044 0532 0130 00".to_owned(), "financial.account".to_owned())],
+            &[(
+                "DE89 3704 0044 0532 0130 00".to_owned(),
+                "financial.account".to_owned(),
+            )],
             false,
             "mail/read (decision d-3)",
         );
-        for form in ["DE89370400440532013000", "de89-3704-0044-0532-0130-00", "DE89\u{200b}370400440532013000"] {
+        for form in [
+            "DE89370400440532013000",
+            "de89-3704-0044-0532-0130-00",
+            "DE89\u{200b}370400440532013000",
+        ] {
             let o = t.origin_of(&json!(form));
             assert_eq!(o.origin, Origin::Tool, "{form}");
         }
@@ -453,7 +476,12 @@ mod tests {
     fn memory_is_bounded() {
         let mut t = ValueTracker::default();
         for i in 0..(MAX_VALUES * 3) {
-            t.observe_result(&json!(format!("id-{i:08}")), &[], false, &format!("s/t (decision {i})"));
+            t.observe_result(
+                &json!(format!("id-{i:08}")),
+                &[],
+                false,
+                &format!("s/t (decision {i})"),
+            );
         }
         assert!(t.len() <= MAX_VALUES);
         assert!(t.sources.len() <= MAX_SOURCES);

@@ -141,7 +141,9 @@ macro_rules! session_store_impl {
                 if rows.is_empty() {
                     return Ok(());
                 }
-                let mut tx = begin(self.pool(), $begin).await.map_err(StoreError::query(OP))?;
+                let mut tx = begin(self.pool(), $begin)
+                    .await
+                    .map_err(StoreError::query(OP))?;
                 for r in rows {
                     sqlx::query($sql.upsert_session)
                         .bind(&r.agent)
@@ -156,7 +158,10 @@ macro_rules! session_store_impl {
                 tx.commit().await.map_err(StoreError::query(OP))
             }
 
-            async fn sessions_since(&self, since: i64) -> Result<Vec<SessionStateRecord>, StoreError> {
+            async fn sessions_since(
+                &self,
+                since: i64,
+            ) -> Result<Vec<SessionStateRecord>, StoreError> {
                 let rows = sqlx::query($sql.since)
                     .bind(since)
                     .fetch_all(self.pool())
@@ -165,9 +170,15 @@ macro_rules! session_store_impl {
                 rows.iter().map(session_row).collect()
             }
 
-            async fn forget_sessions(&self, before: i64, before_hour: i64) -> Result<u64, StoreError> {
+            async fn forget_sessions(
+                &self,
+                before: i64,
+                before_hour: i64,
+            ) -> Result<u64, StoreError> {
                 const OP: &str = "forget session state";
-                let mut tx = begin(self.pool(), $begin).await.map_err(StoreError::query(OP))?;
+                let mut tx = begin(self.pool(), $begin)
+                    .await
+                    .map_err(StoreError::query(OP))?;
                 let n = sqlx::query($sql.forget_sessions)
                     .bind(before)
                     .execute(&mut *tx)
@@ -183,12 +194,17 @@ macro_rules! session_store_impl {
                 Ok(n)
             }
 
-            async fn save_hour_budgets(&self, rows: &[HourBudgetRecord<'_>]) -> Result<(), StoreError> {
+            async fn save_hour_budgets(
+                &self,
+                rows: &[HourBudgetRecord<'_>],
+            ) -> Result<(), StoreError> {
                 const OP: &str = "save hourly budgets";
                 if rows.is_empty() {
                     return Ok(());
                 }
-                let mut tx = begin(self.pool(), $begin).await.map_err(StoreError::query(OP))?;
+                let mut tx = begin(self.pool(), $begin)
+                    .await
+                    .map_err(StoreError::query(OP))?;
                 for r in rows {
                     sqlx::query($sql.upsert_hour)
                         .bind(r.agent)

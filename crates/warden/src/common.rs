@@ -75,7 +75,12 @@ impl Common {
         let key: [u8; 32] = bytes
             .get(..32)
             .and_then(|b| b.try_into().ok())
-            .with_context(|| format!("the provenance key `{}` is shorter than 32 bytes", path.display()))?;
+            .with_context(|| {
+                format!(
+                    "the provenance key `{}` is shorter than 32 bytes",
+                    path.display()
+                )
+            })?;
         Ok(warden_policy::FingerprintKey(key))
     }
 

@@ -96,7 +96,9 @@ pub(crate) async fn run(common: &Common, args: ServeArgs) -> anyhow::Result<Exit
         .await
         .with_context(|| format!("cannot start with {}", source.describe()))?;
     gateway.set_redaction_key(common.redaction_key()?);
-    gateway.engine().set_fingerprint_key(common.fingerprint_key()?);
+    gateway
+        .engine()
+        .set_fingerprint_key(common.fingerprint_key()?);
     let data = args.listen.unwrap_or_else(|| config.serve.listen.clone());
     let admin = args
         .admin_listen

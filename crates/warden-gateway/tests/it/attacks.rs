@@ -27,7 +27,10 @@ async fn a_deeply_nested_policy_is_refused_and_the_gateway_keeps_serving() {
         assert_eq!(s, 422, "{e}");
         let message = e["error"]["message"].as_str().unwrap();
         assert!(message.contains("deep.cedar:1"), "{message}");
-        assert!(message.contains("nested deeper than 32 levels"), "{message}");
+        assert!(
+            message.contains("nested deeper than 32 levels"),
+            "{message}"
+        );
         let mut with_cases = candidate;
         with_cases["cases"] = json!("cases: []\n");
         let (s, e) = gw
@@ -79,12 +82,71 @@ async fn an_approval_belongs_to_the_instance_that_asked() {
     assert_eq!(d["decision"], "needs_approval", "{d}");
     let id = d["id"].as_str().unwrap();
     let (s, e) = gw
-        .admin_post(&gw.admin_token, &format!("/v1/approvals/{id}/approve"), json!({}))
+        .admin_post(
+            &gw.admin_token,
+            &format!("/v1/approvals/{id}/approve"),
+            json!({}),
+        )
         .await;
     assert_eq!(s, 200, "{e}");
     let (s, e) = get_decision(&gw, &other, id).await;
     assert_eq!(s, 404, "{e}");
     let (s, d) = get_decision(&gw, &asking, id).await;
+    assert_eq!((s, d["decision"].as_str()), (200, Some("allow")), "{d}");
+    gw.stop().await;
+}
+
+/// Reads until the server closes the connection; `true` if it did within `limit`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, limit: std::time::Duration) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Issue 11: 3,000 connections that sent half a header were all still open
+/// 40 s later. Half a header is now cut off after the header read timeout,
+/// and connections beyond the cap are closed at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_surplus_connections_are_closed() {
+    use tokio::io::AsyncWriteExt as _;
+    let gw = TestGateway::start(Backend::Sqlite, |t| {
+        t.replace(
+            "[serve]\n",
+            "[serve]\nheader_read_timeout_secs = 1\nmax_connections = 8\n",
+        )
+    })
+    .await;
+    let addr = gw.data.trim_start_matches("http://").to_owned();
+    let mut slow = Vec::new();
+    for _ in 0..8 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"POST /v1/decisions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-")
+            .await
+            .unwrap();
+        slow.push(s);
+    }
+    // The ninth is over the cap.
+    let mut surplus = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    assert!(closed_within(&mut surplus, std::time::Duration::from_secs(2)).await);
+    // The slow ones are cut off after the timeout (1 s), not left open.
+    for s in &mut slow {
+        assert!(closed_within(s, std::time::Duration::from_secs(10)).await);
+    }
+    drop(slow);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (s, d) = gw
+        .decide(
+            &gw.token("invoice-bot"),
+            json!({"server": "accounting", "tool": "read_invoice", "args": {"invoice_id": "INV-1"}}),
+        )
+        .await;
     assert_eq!((s, d["decision"].as_str()), (200, Some("allow")), "{d}");
     gw.stop().await;
 }

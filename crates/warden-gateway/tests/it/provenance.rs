@@ -32,7 +32,10 @@ async fn read(gw: &TestGateway, token: &str, session: &str, file: &str, output: 
 
 async fn mail(gw: &TestGateway, token: &str, session: &str, args: Value) -> Value {
     let (s, d) = gw
-        .decide(token, json!({"server": "mail", "tool": "send", "args": args, "session": session}))
+        .decide(
+            token,
+            json!({"server": "mail", "tool": "send", "args": args, "session": session}),
+        )
         .await;
     assert_eq!(s, 200, "{d}");
     d
@@ -55,8 +58,14 @@ async fn the_support_bot_keeps_customer_data_in_and_ignores_planted_recipients()
     .await;
     assert_eq!(d["decision"], "deny", "{d}");
     let why = d["reasons"].to_string();
-    assert!(why.contains("org/external-recipients-from-the-user"), "{why}");
-    assert!(why.contains("`bcc` came from filesystem/read_text_file"), "{why}");
+    assert!(
+        why.contains("org/external-recipients-from-the-user"),
+        "{why}"
+    );
+    assert!(
+        why.contains("`bcc` came from filesystem/read_text_file"),
+        "{why}"
+    );
     // An outside address of the model's own in `bcc`: the flow rules stop it.
     let d = mail(
         &gw,
@@ -93,7 +102,9 @@ async fn the_support_bot_keeps_customer_data_in_and_ignores_planted_recipients()
     assert_eq!(d["decision"], "deny", "{d}");
     let why = d["reasons"].to_string();
     assert!(
-        why.contains(&format!("`to` came from filesystem/read_text_file (decision {source})")),
+        why.contains(&format!(
+            "`to` came from filesystem/read_text_file (decision {source})"
+        )),
         "{why}"
     );
     // The user asks to mail a colleague: that goes through.
@@ -115,7 +126,10 @@ async fn the_support_bot_keeps_customer_data_in_and_ignores_planted_recipients()
 
     // A user message names its session and no decision.
     let (s, e) = gw
-        .observe(&bot, json!({"source": "user", "decision": source, "output": "x"}))
+        .observe(
+            &bot,
+            json!({"source": "user", "decision": source, "output": "x"}),
+        )
         .await;
     assert_eq!(s, 400, "{e}");
     gw.stop().await;

@@ -64,6 +64,12 @@ fn conditions_within_the_bounds_compile_and_decide() {
     let s = snapshot(&[("agents/ok.yaml", &m)], &[]);
     let d = crate::common::decide(&s, "ok-bot", "crm", "lookup", &serde_json::json!({}));
     assert_eq!(d.outcome, warden_types::DecisionOutcome::Allow, "{d:?}");
-    let d = crate::common::decide(&s, "ok-bot", "crm", "update", &serde_json::json!({"a": "x"}));
+    let d = crate::common::decide(
+        &s,
+        "ok-bot",
+        "crm",
+        "update",
+        &serde_json::json!({"a": "x"}),
+    );
     assert_eq!(d.outcome, warden_types::DecisionOutcome::Allow, "{d:?}");
 }

@@ -283,7 +283,11 @@ fn urls_match_by_exact_host() {
             assert_eq!(d.outcome, Deny, "{condition}: {bad}");
         }
         // Without a scheme, a URL names its host as well.
-        assert_eq!(fetch("www.informations.com/a").outcome, Allow, "{condition}");
+        assert_eq!(
+            fetch("www.informations.com/a").outcome,
+            Allow,
+            "{condition}"
+        );
         // Not a URL: no host, so the condition errors, and an error denies.
         for broken in [
             json!({"url": "javascript:alert(1)"}),
@@ -506,6 +510,61 @@ fn live_sessions_are_bounded_and_expire() {
     assert_eq!(engine.expire_sessions(std::time::Duration::ZERO), 2);
     assert_eq!(
         call("c").outcome,
+        Allow,
+        "room again once idle ones expired"
+    );
+}
+
+/// Issue 11: one agent could lock every other agent out of new sessions.
+#[test]
+fn one_agent_cannot_take_every_session() {
+    let pay = manifest("pay-bot", "", BUDGETED);
+    let other = manifest("other-bot", "", BUDGETED);
+    let engine = Engine::new(snapshot(&[("pay.yaml", &pay), ("other.yaml", &other)], &[]))
+        .with_max_sessions(10)
+        .with_max_sessions_per_agent(2);
+    let call = |agent: &str, session: &str| {
+        engine_decide(
+            &engine,
+            agent,
+            "i-1",
+            session,
+            "accounting",
+            "schedule_payment",
+            &json!({ "amount": 10 }),
+        )
+    };
+    assert_eq!(call("pay-bot", "a").outcome, Allow);
+    assert_eq!(call("pay-bot", "b").outcome, Allow);
+    let refused = call("pay-bot", "c");
+    assert_eq!(refused.outcome, Deny);
+    assert!(
+        refused.reasons[0].contains("agent `pay-bot` holds 2 live sessions, its limit"),
+        "{:?}",
+        refused.reasons
+    );
+    assert_eq!(
+        call("other-bot", "a").outcome,
+        Allow,
+        "another agent still gets sessions"
+    );
+    // A refused request leaves no session behind.
+    let denied = call("other-bot", "over-limit");
+    assert_eq!(denied.outcome, Allow);
+    let too_much = engine_decide(
+        &engine,
+        "other-bot",
+        "i-1",
+        "x",
+        "accounting",
+        "schedule_payment",
+        &json!({ "amount": 1_000_000 }),
+    );
+    assert_eq!(too_much.outcome, Deny);
+    assert_eq!(engine.live_sessions(), 4);
+    assert_eq!(engine.expire_sessions(std::time::Duration::ZERO), 4);
+    assert_eq!(
+        call("pay-bot", "c").outcome,
         Allow,
         "room again once idle ones expired"
     );

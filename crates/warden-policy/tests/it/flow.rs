@@ -373,7 +373,11 @@ fn every_recipient_counts_in_any_shape() {
         let d = engine.decide(&ask.request("mail", "send", &args, &[]));
         assert_eq!(d.outcome, DecisionOutcome::Deny, "{args}: {:?}", d.reasons);
         assert_eq!(d.policies, [FLOW_RULE], "{args}");
-        assert!(d.reasons[0].contains("external destination"), "{args}: {:?}", d.reasons);
+        assert!(
+            d.reasons[0].contains("external destination"),
+            "{args}: {:?}",
+            d.reasons
+        );
     }
     let allowed = [
         json!({"to": "colleague@example.com"}),
@@ -390,8 +394,15 @@ fn every_recipient_counts_in_any_shape() {
 
 #[test]
 fn organisation_domains_are_checked_at_load() {
-    for (bad, why) in [("\"\"", "empty"), ("\".\"", "."), ("\"exa mple.com\"", "exa mple.com")] {
-        let text = CONFIG.replace("domains = [\"example.com\"]", &format!("domains = [\"example.com\", {bad}]"));
+    for (bad, why) in [
+        ("\"\"", "empty"),
+        ("\".\"", "."),
+        ("\"exa mple.com\"", "exa mple.com"),
+    ] {
+        let text = CONFIG.replace(
+            "domains = [\"example.com\"]",
+            &format!("domains = [\"example.com\", {bad}]"),
+        );
         let err = Config::parse("warden.toml", &text, Path::new("."))
             .err()
             .unwrap_or_else(|| panic!("{bad} was accepted"))

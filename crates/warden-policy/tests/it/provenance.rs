@@ -77,7 +77,12 @@ impl Session {
         }
     }
 
-    fn request<'a>(&'a self, server: &'a str, tool: &'a str, args: &'a Value) -> DecisionRequest<'a> {
+    fn request<'a>(
+        &'a self,
+        server: &'a str,
+        tool: &'a str,
+        args: &'a Value,
+    ) -> DecisionRequest<'a> {
         DecisionRequest {
             agent: &self.agent,
             instance: &self.instance,
@@ -90,7 +95,13 @@ impl Session {
     }
 
     /// Reads a mail whose body is `output`; returns the source it is named by.
-    fn read(&self, engine: &Engine, output: &Value, injected: bool, sensitive: &[(String, String)]) -> String {
+    fn read(
+        &self,
+        engine: &Engine,
+        output: &Value,
+        injected: bool,
+        sensitive: &[(String, String)],
+    ) -> String {
         let none = json!({});
         let read = self.request("mail", "read", &none);
         assert_eq!(engine.decide(&read).outcome, DecisionOutcome::Allow);
@@ -126,18 +137,34 @@ fn a_recipient_taken_from_a_result_is_refused_naming_the_result() {
             let source = s.read(&engine, carrier, injected, &[]);
             let args = json!({"to": "x@evil.example", "subject": "report", "body": "attached"});
             let d = engine.decide(&s.request("mail", "send", &args));
-            assert_eq!(d.outcome, DecisionOutcome::Deny, "{carrier}: {:?}", d.reasons);
+            assert_eq!(
+                d.outcome,
+                DecisionOutcome::Deny,
+                "{carrier}: {:?}",
+                d.reasons
+            );
             let all = d.reasons.join("\n");
             assert!(all.contains("forbidden by `org/recipients`"), "{all}");
             assert!(all.contains(&format!("`to` came from {source}")), "{all}");
             // Hidden among internal recipients, in any shape, the same.
             let args = json!({"to": ["colleague@example.com", {"address": "x@evil.example"}]});
             let d = engine.decide(&s.request("mail", "send", &args));
-            assert_eq!(d.outcome, DecisionOutcome::Deny, "{carrier}: {:?}", d.reasons);
+            assert_eq!(
+                d.outcome,
+                DecisionOutcome::Deny,
+                "{carrier}: {:?}",
+                d.reasons
+            );
             // The user's own colleague goes through.
-            let args = json!({"to": "colleague@example.com", "subject": "report", "body": "attached"});
+            let args =
+                json!({"to": "colleague@example.com", "subject": "report", "body": "attached"});
             let d = engine.decide(&s.request("mail", "send", &args));
-            assert_eq!(d.outcome, DecisionOutcome::Allow, "{carrier}: {:?}", d.reasons);
+            assert_eq!(
+                d.outcome,
+                DecisionOutcome::Allow,
+                "{carrier}: {:?}",
+                d.reasons
+            );
         }
     }
 }
@@ -146,11 +173,19 @@ fn a_recipient_taken_from_a_result_is_refused_naming_the_result() {
 fn the_same_value_typed_by_the_user_is_the_users() {
     let engine = engine(CONFIG, ORG);
     let s = Session::new("typed");
-    s.read(&engine, &json!({"body": "please reply to bob@example.com"}), false, &[]);
+    s.read(
+        &engine,
+        &json!({"body": "please reply to bob@example.com"}),
+        false,
+        &[],
+    );
     let args = json!({"to": "Bob@example.com"});
     let d = engine.decide(&s.request("mail", "send", &args));
     assert_eq!(d.outcome, DecisionOutcome::Deny, "{:?}", d.reasons);
-    assert!(engine.observe_user(&s.request("mail", "send", &args), &json!("answer Bob@example.com please")));
+    assert!(engine.observe_user(
+        &s.request("mail", "send", &args),
+        &json!("answer Bob@example.com please")
+    ));
     let d = engine.decide(&s.request("mail", "send", &args));
     assert_eq!(d.outcome, DecisionOutcome::Allow, "{:?}", d.reasons);
 }
@@ -178,7 +213,9 @@ fn a_sensitive_value_read_earlier_is_followed_by_value() {
     assert_eq!(d.outcome, DecisionOutcome::Deny);
     assert_eq!(d.policies, [FLOW_RULE]);
     assert!(
-        d.reasons[0].contains(&format!("`text` carries `financial.account` read from {source}")),
+        d.reasons[0].contains(&format!(
+            "`text` carries `financial.account` read from {source}"
+        )),
         "{:?}",
         d.reasons
     );
@@ -204,5 +241,9 @@ fn taint_never_stops_a_read_and_applies_to_sends_only() {
     let args = json!({"text": "summary"});
     let d = engine.decide(&s.request("paste", "upload", &args));
     assert_eq!(d.outcome, DecisionOutcome::Deny);
-    assert!(d.reasons[0].contains("this session read `credentials`"), "{:?}", d.reasons);
+    assert!(
+        d.reasons[0].contains("this session read `credentials`"),
+        "{:?}",
+        d.reasons
+    );
 }

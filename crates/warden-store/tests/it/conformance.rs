@@ -449,13 +449,26 @@ pub(crate) async fn session_state<S: Store + SessionStore>(store: S) {
         .unwrap();
     let mut got = store.sessions_since(T0).await.unwrap();
     got.sort_by(|x, y| x.session.cmp(&y.session));
-    assert_eq!(got, [row("a", "{\"actions\":2}", T0 + 2 * MINUTE), row("b", "{}", T0 + MINUTE)]);
+    assert_eq!(
+        got,
+        [
+            row("a", "{\"actions\":2}", T0 + 2 * MINUTE),
+            row("b", "{}", T0 + MINUTE)
+        ]
+    );
     assert_eq!(store.sessions_since(T0 + 90_000).await.unwrap().len(), 1);
     // Hourly counts never go down.
-    let hour = |used| HourBudgetRecord { agent: "support-bot", hour: 7, used };
+    let hour = |used| HourBudgetRecord {
+        agent: "support-bot",
+        hour: 7,
+        used,
+    };
     store.save_hour_budgets(&[hour(5)]).await.unwrap();
     store.save_hour_budgets(&[hour(3)]).await.unwrap();
-    assert_eq!(store.hour_budgets(7).await.unwrap(), [("support-bot".to_owned(), 5)]);
+    assert_eq!(
+        store.hour_budgets(7).await.unwrap(),
+        [("support-bot".to_owned(), 5)]
+    );
     assert!(store.hour_budgets(8).await.unwrap().is_empty());
     // Idle sessions and past hours are forgotten.
     assert_eq!(store.forget_sessions(T0 + 90_000, 8).await.unwrap(), 1);

@@ -370,12 +370,20 @@ fn a_restart_forgets_neither_taint_nor_budgets() {
         "args": {"path": "/srv/examples/shared/customers/jane-roe.txt"}});
     let d = post("/v1/decisions", &support, read);
     assert_eq!(d["decision"], "allow", "{d}");
-    let o = post("/v1/observations", &support, serde_json::json!({"decision": d["id"],
-        "output": "Name: Jane Roe\nE-mail: jane.roe@customer-mail.example\nDate of birth: 12/03/1984"}));
+    let o = post(
+        "/v1/observations",
+        &support,
+        serde_json::json!({"decision": d["id"],
+        "output": "Name: Jane Roe\nE-mail: jane.roe@customer-mail.example\nDate of birth: 12/03/1984"}),
+    );
     assert!(o["classes"].to_string().contains("pii"), "{o}");
     for i in 0..20 {
-        let d = post("/v1/decisions", &invoices, serde_json::json!({"server": "accounting",
-            "tool": "read_invoice", "session": "s-budget", "args": {"invoice_id": format!("INV-{i}")}}));
+        let d = post(
+            "/v1/decisions",
+            &invoices,
+            serde_json::json!({"server": "accounting",
+            "tool": "read_invoice", "session": "s-budget", "args": {"invoice_id": format!("INV-{i}")}}),
+        );
         assert_eq!(d["decision"], "allow", "{d}");
     }
     // Session state is written behind within a watch period (250 ms).
@@ -388,11 +396,23 @@ fn a_restart_forgets_neither_taint_nor_budgets() {
         "args": {"to": "auditor@kpmg.example", "subject": "case 7", "body": "a summary"}});
     let d = post("/v1/decisions", &support, send);
     assert_eq!(d["decision"], "deny", "{d}");
-    assert!(d["reasons"].to_string().contains("filesystem/read_text_file"), "{d}");
-    let d = post("/v1/decisions", &invoices, serde_json::json!({"server": "accounting",
-        "tool": "read_invoice", "session": "s-budget", "args": {"invoice_id": "INV-21"}}));
+    assert!(
+        d["reasons"]
+            .to_string()
+            .contains("filesystem/read_text_file"),
+        "{d}"
+    );
+    let d = post(
+        "/v1/decisions",
+        &invoices,
+        serde_json::json!({"server": "accounting",
+        "tool": "read_invoice", "session": "s-budget", "args": {"invoice_id": "INV-21"}}),
+    );
     assert_eq!(d["decision"], "deny", "{d}");
-    assert!(d["reasons"].to_string().contains("session budget 20 spent"), "{d}");
+    assert!(
+        d["reasons"].to_string().contains("session budget 20 spent"),
+        "{d}"
+    );
     server.kill().unwrap();
     server.wait().unwrap();
 }
