@@ -103,7 +103,13 @@ pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<T, ApiError> {
     let body = body.map_err(|e| ApiError::body(&e))?;
-    serde_json::from_slice(&body).map_err(|e| ApiError::json(&e))
+    let parsed = serde_json::from_slice(&body).map_err(|e| ApiError::json(&e))?;
+    // A repeated key or an inexact number would be judged as another value
+    // than the one a tool may act on.
+    if let Some(why) = warden_mcp::strict::ambiguity(&body) {
+        return Err(ApiError::bad_request("bad_request", why));
+    }
+    Ok(parsed)
 }
 
 impl IntoResponse for ApiError {

@@ -58,6 +58,7 @@ pub mod mediator;
 pub mod message;
 mod remote;
 mod stdio;
+pub mod strict;
 
 pub use error::McpError;
 pub use governor::{Action, Governor, Grants, Observation, Verdict};

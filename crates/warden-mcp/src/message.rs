@@ -75,6 +75,11 @@ impl Message {
     pub fn parse(bytes: &[u8]) -> Result<Message, MessageError> {
         let value: Value =
             serde_json::from_slice(bytes).map_err(|e| MessageError::NotJson(e.to_string()))?;
+        // A repeated key or an inexact number: a tool could act on a value
+        // Warden never judged.
+        if let Some(why) = crate::strict::ambiguity(bytes) {
+            return Err(MessageError::Invalid(why));
+        }
         Message::from_value(value)
     }
 

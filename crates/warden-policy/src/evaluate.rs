@@ -133,6 +133,27 @@ impl Snapshot {
         // names. Conditions see it as `context.destination`.
         let empty = serde_json::Map::new();
         let args = request.args.as_object().unwrap_or(&empty);
+        // The input schema's required arguments, whatever the conditions read.
+        if let Some(required) = tool
+            .input_schema
+            .as_ref()
+            .and_then(|s| s.get("required"))
+            .and_then(Value::as_array)
+            && let Some(missing) = required
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|name| args.get(*name).is_none_or(Value::is_null))
+        {
+            let mut d = Decision::deny(
+                &self.digest,
+                format!(
+                    "argument `{missing}` is missing: the input schema of `{}` requires it",
+                    tool.key
+                ),
+            );
+            d.operation = Some(tool.operation);
+            return d;
+        }
         let (destination, cleared, why) =
             crate::flow::destination(tool, args, &self.config.organisation_domains);
         let mut decision = self.evaluate_tool(agent, tool, request, history, destination, sliced);

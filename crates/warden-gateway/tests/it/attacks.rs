@@ -150,3 +150,54 @@ async fn slow_and_surplus_connections_are_closed() {
     assert_eq!((s, d["decision"].as_str()), (200, Some("allow")), "{d}");
     gw.stop().await;
 }
+
+/// Issue 11: numbers lost precision before the "representable" check, and a
+/// repeated key was accepted (last wins; a parser elsewhere may take the first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ambiguous_json_is_refused_and_nothing_is_recorded() {
+    let gw = TestGateway::start(Backend::Sqlite, |t| t).await;
+    let token = gw.token("invoice-bot");
+    let before = warden_store::AuditStore::audit_size(&gw.store)
+        .await
+        .unwrap();
+    for (body, why) in [
+        (
+            r#"{"server":"accounting","tool":"schedule_payment","args":{"amount":10000.000000000001,"iban":"DE89370400440532013000"}}"#,
+            "cannot be represented exactly",
+        ),
+        (
+            r#"{"server":"accounting","tool":"schedule_payment","args":{"amount":5000.00000000000000001,"iban":"DE89370400440532013000"}}"#,
+            "cannot be represented exactly",
+        ),
+        (
+            r#"{"server":"mail","tool":"send","args":{"to":"colleague@example.com","to":"x@evil.test","subject":"s","body":"b"}}"#,
+            "key `to` appears twice",
+        ),
+        (
+            r#"{"server":"accounting","server":"mail","tool":"send","args":{}}"#,
+            "duplicate field `server`",
+        ),
+    ] {
+        let r = gw
+            .client
+            .post(format!("{}/v1/decisions", gw.data))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let e: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(status, 400, "{body}: {e}");
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains(why),
+            "{body}: {e}"
+        );
+    }
+    let after = warden_store::AuditStore::audit_size(&gw.store)
+        .await
+        .unwrap();
+    assert_eq!(before, after, "a refused request records nothing");
+    gw.stop().await;
+}

@@ -569,3 +569,41 @@ fn one_agent_cannot_take_every_session() {
         "room again once idle ones expired"
     );
 }
+
+/// Issue 11: a schema's `required` fields were not enforced on a grant
+/// without a condition.
+#[test]
+fn required_arguments_are_enforced_without_a_condition() {
+    let config = format!(
+        "{}\n[servers.accounting.tools.approve]\noperation = \"write\"\ninput_schema = {{ type = \"object\", required = [\"invoice_id\"], properties = {{ invoice_id = {{ type = \"string\" }} }} }}\n",
+        crate::common::CONFIG
+    );
+    let config = std::sync::Arc::new(
+        warden_policy::Config::parse("warden.toml", &config, std::path::Path::new(".")).unwrap(),
+    );
+    let m = manifest("ap-bot", "", "  accounting:\n    approve: write\n");
+    let inputs = warden_policy::PolicyInputs {
+        manifests: vec![warden_policy::Manifest::parse("ap.yaml", &m, &config).unwrap()],
+        config,
+        org_files: vec![],
+    };
+    let s = warden_policy::compile(&inputs).unwrap();
+    for missing in [json!({}), json!({"invoice_id": null})] {
+        let d = decide(&s, "ap-bot", "accounting", "approve", &missing);
+        assert_eq!(d.outcome, Deny, "{missing}");
+        assert_eq!(
+            d.reasons,
+            [
+                "argument `invoice_id` is missing: the input schema of `accounting/approve` requires it"
+            ]
+        );
+    }
+    let d = decide(
+        &s,
+        "ap-bot",
+        "accounting",
+        "approve",
+        &json!({"invoice_id": "INV-1"}),
+    );
+    assert_eq!(d.outcome, Allow, "{:?}", d.reasons);
+}

@@ -1,0 +1,204 @@
+//! What `serde_json` lets through and a policy must not see: an object with
+//! the same key twice (serde keeps the last; another parser may take the
+//! first, so the tool could act on a value Warden never judged), and a number
+//! whose value a 64-bit float cannot hold (`10000.000000000001` reads as
+//! `10000.0` and passes `<= 10000`). A request holding either is refused.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// The first reason `body` cannot be judged as written, if any: a repeated
+/// key or an inexact number. Text that is not JSON gives `None` (the parser
+/// reports it, with its position).
+///
+/// ```
+/// assert!(warden_mcp::strict::ambiguity(br#"{"to": "a@example.com", "to": "x@evil.test"}"#).is_some());
+/// assert!(warden_mcp::strict::ambiguity(br#"{"amount": 10000.000000000001}"#).is_some());
+/// assert!(warden_mcp::strict::ambiguity(br#"{"amount": 98.7}"#).is_none());
+/// ```
+pub fn ambiguity(body: &[u8]) -> Option<String> {
+    if let Some(number) = inexact_number(body) {
+        return Some(format!(
+            "number `{number}` cannot be represented exactly: write at most 15 significant digits"
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match Unique.deserialize(&mut de) {
+        Ok(()) => None,
+        // Not JSON at all: the body parser says where.
+        Err(e) if e.is_syntax() || e.is_eof() => None,
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// Walks a JSON value, refusing an object that repeats a key.
+struct Unique;
+
+impl<'de> DeserializeSeed<'de> for Unique {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Unique {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Unique)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                let shown: String = key.chars().take(64).collect();
+                return Err(de::Error::custom(format!(
+                    "key `{shown}` appears twice in one object"
+                )));
+            }
+            map.next_value_seed(Unique)?;
+        }
+        Ok(())
+    }
+}
+
+/// The first number token of a JSON text whose value does not survive a
+/// round trip through `f64`, compared by value (`1.50` and `1.5e0` are fine).
+fn inexact_number(body: &[u8]) -> Option<String> {
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'"' => {
+                i += 1;
+                while i < body.len() && body[i] != b'"' {
+                    i += if body[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < body.len()
+                    && matches!(body[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                let token = std::str::from_utf8(&body[start..i]).ok()?;
+                if !exact(token) {
+                    return Some(token.chars().take(64).collect());
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Whether `token` (a JSON number) is exactly the value its nearest `f64`
+/// prints as: both written as digits and a decimal exponent, then compared.
+fn exact(token: &str) -> bool {
+    let Ok(value) = token.parse::<f64>() else {
+        return false;
+    };
+    if !value.is_finite() {
+        return false;
+    }
+    // Integers that fit an i64 or u64 are kept exactly by serde_json.
+    if token.parse::<i64>().is_ok() || token.parse::<u64>().is_ok() {
+        return true;
+    }
+    decimal(token) == decimal(&format!("{value:e}"))
+}
+
+/// (negative, significant digits without leading or trailing zeros, exponent
+/// of the last digit): a canonical decimal form.
+fn decimal(text: &str) -> (bool, String, i64) {
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(p) => (&text[..p], text[p + 1..].parse::<i64>().unwrap_or(0)),
+        None => (text, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut digits: String = format!("{whole}{fraction}");
+    let mut exponent = exponent - i64::try_from(fraction.len()).unwrap_or(0);
+    while digits.ends_with('0') && digits.len() > 1 {
+        digits.pop();
+        exponent += 1;
+    }
+    let digits = digits.trim_start_matches('0').to_owned();
+    if digits.is_empty() {
+        return (false, "0".to_owned(), 0);
+    }
+    (negative, digits, exponent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_that_lose_precision_are_found() {
+        for bad in [
+            r#"{"amount": 10000.000000000001}"#,
+            r#"{"amount": 5000.00000000000000001}"#,
+            r#"{"a": [1, 2, 123456789012345678901234567890]}"#,
+            r#"{"amount": 1e400}"#,
+        ] {
+            assert!(ambiguity(bad.as_bytes()).is_some(), "{bad}");
+        }
+        for good in [
+            r#"{"amount": 98.7, "n": -5, "big": 9007199254740993, "e": 1.5e3, "z": 0.0, "s": "10000.000000000001"}"#,
+            r#"{"amount": 10000.00, "x": 1E-7, "y": 0.1}"#,
+        ] {
+            assert_eq!(ambiguity(good.as_bytes()), None, "{good}");
+        }
+    }
+
+    #[test]
+    fn repeated_keys_are_found_at_any_depth() {
+        for bad in [
+            r#"{"to": "a@example.com", "to": "x@evil.test"}"#,
+            r#"{"args": {"x": 1, "y": {"k": 1, "k": 2}}}"#,
+            r#"[{"a": 1}, {"b": 1, "\u0062": 2}]"#,
+        ] {
+            let why = ambiguity(bad.as_bytes()).unwrap_or_default();
+            assert!(why.contains("appears twice"), "{bad}: {why}");
+        }
+        assert_eq!(ambiguity(br#"{"a": {"k": 1}, "b": {"k": 1}}"#), None);
+        assert_eq!(
+            ambiguity(b"{not json"),
+            None,
+            "syntax errors are the parser's to report"
+        );
+    }
+}
