@@ -228,9 +228,11 @@ pub fn open_note<'a>(note: &'a str, vkey: &str) -> Result<&'a str, AuditError> {
             continue;
         }
         let signature = Signature::from_slice(&blob[4..]).map_err(|_| verifier.bad_signature())?;
+        // Strict verification: no small-order keys or non-canonical
+        // signatures, so a checkpoint has exactly one valid signature.
         verifier
             .key
-            .verify(text.as_bytes(), &signature)
+            .verify_strict(text.as_bytes(), &signature)
             .map_err(|_| verifier.bad_signature())?;
         verified = true;
     }

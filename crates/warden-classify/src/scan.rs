@@ -185,11 +185,23 @@ impl<'a> Scan<'a> {
     }
 }
 
-/// Whether `hay` contains one of `words` (lowercase ASCII), ignoring ASCII case.
+/// Whether `hay` contains one of `words` (lowercase ASCII), ignoring ASCII
+/// case. A word of three letters or fewer (`dx`, `ssn`, `pan`) counts only as
+/// a whole word: `dx` is not found in `index` or `rdx`.
 pub(crate) fn contains_any_ci(hay: &[u8], words: &[&str]) -> bool {
     words.iter().any(|w| {
         let w = w.as_bytes();
-        w.len() <= hay.len() && hay.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w))
+        if w.len() > hay.len() {
+            return false;
+        }
+        if w.len() > 3 {
+            return hay.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
+        }
+        hay.windows(w.len()).enumerate().any(|(i, x)| {
+            x.eq_ignore_ascii_case(w)
+                && (i == 0 || !alnum(hay[i - 1]))
+                && hay.get(i + w.len()).is_none_or(|c| !alnum(*c))
+        })
     })
 }
 

@@ -126,6 +126,8 @@ impl SigningKey {
                 .map_err(|error| IdentityError::Sign {
                     reason: error.to_string(),
                 })?;
+        // Low-S form: verifiers accept only that one of the two valid forms.
+        let signature = signature.normalize_s().unwrap_or(signature);
         let token = format!(
             "{signing_input}.{}",
             URL_SAFE_NO_PAD.encode(signature.to_bytes())

@@ -52,6 +52,7 @@ fn sign_raw(key: &SigningKey, header: &serde_json::Value, claims: &serde_json::V
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
     let signature: p256::ecdsa::Signature = key.ecdsa().sign(input.as_bytes());
+    let signature = signature.normalize_s().unwrap_or(signature);
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
 }
 
@@ -243,6 +244,25 @@ fn tampered_signature_is_refused() {
     );
 }
 
+/// Issue 11: ES256 signatures were accepted in both S forms.
+#[test]
+fn the_high_s_twin_of_a_signature_is_refused() {
+    let key = SigningKey::generate();
+    let token = issue(&key);
+    assert!(verifier(&key).verify(&token, now()).is_ok());
+    let (input, signature) = token.rsplit_once('.').unwrap();
+    let bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    let sig = p256::ecdsa::Signature::from_slice(&bytes).unwrap();
+    let (r, s) = sig.split_scalars();
+    let twin = p256::ecdsa::Signature::from_scalars(r, -*s).unwrap();
+    assert_ne!(twin, sig);
+    let malleated = format!("{input}.{}", URL_SAFE_NO_PAD.encode(twin.to_bytes()));
+    assert_eq!(
+        verifier(&key).verify(&malleated, now()),
+        Err(TokenError::BadSignature)
+    );
+}
+
 #[test]
 fn alg_none_and_hmac_are_refused() {
     let key = SigningKey::generate();
@@ -386,7 +406,8 @@ fn malformed_and_oversize_tokens_are_refused_without_echoing_them() {
     );
     let signature: p256::ecdsa::Signature = {
         use p256::ecdsa::signature::Signer as _;
-        key.ecdsa().sign(input.as_bytes())
+        let signature: p256::ecdsa::Signature = key.ecdsa().sign(input.as_bytes());
+        signature.normalize_s().unwrap_or(signature)
     };
     let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()));
     let message = v.verify(&token, now()).unwrap_err().to_string();
@@ -591,7 +612,8 @@ fn duplicate_claims_are_refused() {
     );
     let signature: p256::ecdsa::Signature = {
         use p256::ecdsa::signature::Signer as _;
-        key.ecdsa().sign(input.as_bytes())
+        let signature: p256::ecdsa::Signature = key.ecdsa().sign(input.as_bytes());
+        signature.normalize_s().unwrap_or(signature)
     };
     let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()));
     assert!(matches!(

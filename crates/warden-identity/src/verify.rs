@@ -262,6 +262,11 @@ fn verify_signature(
     message: &[u8],
     signature: &Signature,
 ) -> Result<(), TokenError> {
+    // ECDSA signatures are malleable: (r, s) and (r, n - s) both verify. Only
+    // the low-S form is accepted, so that one token has one signature.
+    if signature.normalize_s().is_some() {
+        return Err(TokenError::BadSignature);
+    }
     key.verify(message, signature)
         .map_err(|_| TokenError::BadSignature)
 }

@@ -43,6 +43,9 @@ impl SqliteStore {
             source,
         };
         create_private_dir(data_dir).map_err(|err| open_error(Box::new(err)))?;
+        // The database holds sealed payloads and their keys: 0600, like the
+        // keys. SQLite gives its -wal and -shm files the database's mode.
+        private_file(&data_dir.join(SQLITE_FILE_NAME)).map_err(|err| open_error(Box::new(err)))?;
         let options = SqliteConnectOptions::new()
             .filename(data_dir.join(SQLITE_FILE_NAME))
             .create_if_missing(true)
@@ -462,5 +465,23 @@ impl Store for SqliteStore {
         .await
         .map_err(StoreError::query(OP))?;
         row.map(|row| rows::approval(&row, OP)).transpose()
+    }
+}
+
+/// Creates `path` empty with mode 0600 if it does not exist, and makes an
+/// existing one 0600.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        }
+        Err(e) => Err(e),
     }
 }

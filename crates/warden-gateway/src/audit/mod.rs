@@ -476,7 +476,12 @@ impl Writer {
             })
             .await
             .map_err(|e| e.to_string())?;
-        if let Err(e) = publish(&self.settings.witness_dir, cp.size, &note) {
+        // File writes and fsyncs block: off the async task.
+        let (dir, size, text) = (self.settings.witness_dir.clone(), cp.size, note.clone());
+        let published = tokio::task::spawn_blocking(move || publish(&dir, size, &text))
+            .await
+            .unwrap_or_else(|e| Err(format!("publishing the checkpoint stopped: {e}")));
+        if let Err(e) = published {
             // A checkpoint the witness holds differently is a fork: stop.
             tracing::error!(error = %e, "publishing the checkpoint failed");
             self.problem.store(Some(Arc::new(e.clone())));

@@ -15,35 +15,60 @@ pub fn witness_file(dir: &Path, size: u64) -> PathBuf {
     dir.join(format!("{size:020}.note"))
 }
 
-/// Publishes a checkpoint: a new file, never overwritten.
+/// Publishes a checkpoint: a new file, never overwritten, that appears whole
+/// or not at all. The note is written and synced to a temporary file first,
+/// then linked to its name (which fails if the name exists: never
+/// overwritten), so a crash mid-write leaves no partial note to be read as a
+/// fork.
 pub fn publish(dir: &Path, size: u64, note: &str) -> Result<(), String> {
+    use std::io::Write as _;
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("cannot create witness directory `{}`: {e}", dir.display()))?;
     let path = witness_file(dir, size);
-    match std::fs::OpenOptions::new()
+    if path.exists() {
+        return same_as_published(&path, size, note);
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let temp = dir.join(format!(".{size:020}.{}.{nanos}.tmp", std::process::id()));
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(&path)
-    {
-        Ok(mut f) => {
-            use std::io::Write;
-            f.write_all(note.as_bytes())
-                .and_then(|()| f.sync_all())
-                .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+        .open(&temp)
+        .and_then(|mut f| f.write_all(note.as_bytes()).and_then(|()| f.sync_all()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(format!("cannot write `{}`: {e}", temp.display()));
+    }
+    let linked = std::fs::hard_link(&temp, &path);
+    let _ = std::fs::remove_file(&temp);
+    match linked {
+        Ok(()) => {
+            // The new name is durable once the directory is synced.
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+            Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let existing = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-            if existing == note {
-                Ok(())
-            } else {
-                Err(format!(
-                    "fork detected: the witness holds a different checkpoint of size {size} in `{}`",
-                    path.display()
-                ))
-            }
+            same_as_published(&path, size, note)
         }
         Err(e) => Err(format!("cannot write `{}`: {e}", path.display())),
+    }
+}
+
+/// `Ok` when the published note of `size` is `note`; a different one is a fork.
+fn same_as_published(path: &Path, size: u64, note: &str) -> Result<(), String> {
+    let existing = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    if existing == note {
+        Ok(())
+    } else {
+        Err(format!(
+            "fork detected: the witness holds a different checkpoint of size {size} in `{}`",
+            path.display()
+        ))
     }
 }
 
@@ -156,4 +181,39 @@ pub async fn fetch(
         what: "audit tree",
         detail: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 11: a crash mid-write left a partial note that the next start
+    /// read as a fork.
+    #[test]
+    fn a_note_appears_whole_or_not_at_all_and_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        // What a crash mid-write leaves: a temporary file, never read.
+        std::fs::write(dir.path().join(".00000000000000000007.1.2.tmp"), "partial")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(latest_witness(dir.path()), Ok(None));
+        assert_eq!(publish(dir.path(), 7, "note seven"), Ok(()));
+        assert_eq!(
+            publish(dir.path(), 7, "note seven"),
+            Ok(()),
+            "the same note again is fine"
+        );
+        let fork = publish(dir.path(), 7, "another note").unwrap_err();
+        assert!(fork.contains("fork detected"), "{fork}");
+        assert_eq!(
+            latest_witness(dir.path()),
+            Ok(Some((7, "note seven".to_owned())))
+        );
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp") && !n.contains(".1.2."))
+            .collect();
+        assert!(names.is_empty(), "temporary files are removed: {names:?}");
+    }
 }

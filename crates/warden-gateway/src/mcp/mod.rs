@@ -205,6 +205,10 @@ pub(crate) async fn resource_metadata(
     Path(server): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    // The document names this Host: only a Host the gateway answers to.
+    if let Some(refused) = refuse_host_or_origin(&gw, &headers) {
+        return refused;
+    }
     if !gw.config.servers.contains_key(&server) {
         return crate::ApiError::not_found(format!("no tool server `{server}`")).into_response();
     }

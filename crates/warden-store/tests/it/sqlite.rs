@@ -87,6 +87,25 @@ async fn uses_wal_in_a_private_directory() {
         .await
         .unwrap();
     assert_eq!(synchronous, 2, "synchronous=FULL: commits are fsynced");
+    // Issue 11: database files were created 0644.
+    sqlx::query("CREATE TABLE probe (x INTEGER)")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for name in [
+            SQLITE_FILE_NAME.to_owned(),
+            format!("{SQLITE_FILE_NAME}-wal"),
+        ] {
+            let mode = std::fs::metadata(data_dir.join(&name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+    }
 }
 
 #[tokio::test]
