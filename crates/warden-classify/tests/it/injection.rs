@@ -227,3 +227,174 @@ fn adversarial_input_never_panics() {
         }
     }
 }
+
+/// One line of `tests/data/injection_eval.jsonl`.
+#[derive(Deserialize)]
+struct EvalLine {
+    split: String,
+    label: String,
+    family: String,
+    text: String,
+}
+
+/// Per family: how many results, how many flagged.
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    n: u32,
+    flagged: u32,
+}
+
+/// The figures of one part of the evaluation set.
+struct Part {
+    attacks: BTreeMap<String, Tally>,
+    benign: BTreeMap<String, Tally>,
+    quoted: Tally,
+    /// Tuning misses and false positives (never held-out ones).
+    errors: Vec<String>,
+}
+
+impl Part {
+    fn sum(map: &BTreeMap<String, Tally>) -> Tally {
+        map.values().fold(Tally::default(), |a, t| Tally {
+            n: a.n + t.n,
+            flagged: a.flagged + t.flagged,
+        })
+    }
+    fn recall(&self) -> f64 {
+        let t = Self::sum(&self.attacks);
+        f64::from(t.flagged) / f64::from(t.n.max(1))
+    }
+    fn fpr(&self) -> f64 {
+        let t = Self::sum(&self.benign);
+        f64::from(t.flagged) / f64::from(t.n.max(1))
+    }
+    fn precision(&self) -> f64 {
+        let (a, b) = (Self::sum(&self.attacks), Self::sum(&self.benign));
+        f64::from(a.flagged) / f64::from((a.flagged + b.flagged).max(1))
+    }
+}
+
+/// Scans every result of one part: a result counts as flagged when the
+/// scanner returns any flag for it.
+fn evaluate(split: &str) -> Part {
+    let data = include_str!("../data/injection_eval.jsonl");
+    let mut part = Part {
+        attacks: BTreeMap::new(),
+        benign: BTreeMap::new(),
+        quoted: Tally::default(),
+        errors: Vec::new(),
+    };
+    for (n, raw) in data.lines().enumerate() {
+        let line: EvalLine =
+            serde_json::from_str(raw).unwrap_or_else(|e| unreachable!("line {}: {e}", n + 1));
+        if line.split != split {
+            continue;
+        }
+        let flags = scan_injection(&line.text);
+        let flagged = !flags.is_empty();
+        let tally = match line.label.as_str() {
+            "attack" => part.attacks.entry(line.family.clone()).or_default(),
+            "benign" => part.benign.entry(line.family.clone()).or_default(),
+            _ => &mut part.quoted,
+        };
+        tally.n += 1;
+        tally.flagged += u32::from(flagged);
+        let wrong = match line.label.as_str() {
+            "attack" => !flagged,
+            "benign" => flagged,
+            _ => false,
+        };
+        if wrong && split == "tune" {
+            let shown: Vec<String> = flags
+                .iter()
+                .map(|f| format!("{}: {}", f.kind.as_str(), f.excerpt))
+                .collect();
+            part.errors.push(format!(
+                "line {} {} {}: {shown:?} {:?}",
+                n + 1,
+                line.label,
+                line.family,
+                line.text
+            ));
+        }
+    }
+    part
+}
+
+fn print_part(name: &str, part: &Part) {
+    println!(
+        "\n{name}\n| family | results | flagged | recall / FPR |\n| --- | ---: | ---: | ---: |"
+    );
+    for (family, t) in &part.attacks {
+        println!(
+            "| {family} (attack) | {} | {} | recall {:.3} |",
+            t.n,
+            t.flagged,
+            f64::from(t.flagged) / f64::from(t.n.max(1))
+        );
+    }
+    for (family, t) in &part.benign {
+        println!(
+            "| {family} (benign) | {} | {} | FPR {:.3} |",
+            t.n,
+            t.flagged,
+            f64::from(t.flagged) / f64::from(t.n.max(1))
+        );
+    }
+    let (a, b) = (Part::sum(&part.attacks), Part::sum(&part.benign));
+    println!(
+        "| quoted injections (not counted) | {} | {} | — |",
+        part.quoted.n, part.quoted.flagged
+    );
+    println!(
+        "| **all** | {} attacks, {} benign | {} + {} | precision {:.3}, recall {:.3}, FPR {:.4} |",
+        a.n,
+        b.n,
+        a.flagged,
+        b.flagged,
+        part.precision(),
+        part.recall(),
+        part.fpr()
+    );
+}
+
+/// The evaluation set built from published benchmarks
+/// (`tests/data/make_injection_eval.py`): figures per family on the tuning
+/// and the held-out part. The held-out floors are the figures measured when
+/// the rules were last changed, minus a small margin, so a regression fails.
+/// `INJECTION_EVAL_ERRORS=1` lists the tuning part's misses and false
+/// positives (held-out ones are never listed: the rules are not tuned on them).
+#[test]
+fn injection_eval_precision_recall_per_family() {
+    let tune = evaluate("tune");
+    let held = evaluate("heldout");
+    print_part("tuning part", &tune);
+    print_part("held-out part", &held);
+    if std::env::var_os("INJECTION_EVAL_ERRORS").is_some() {
+        for e in &tune.errors {
+            println!("{e}");
+        }
+    }
+    let (a, b) = (Part::sum(&held.attacks), Part::sum(&held.benign));
+    assert!(
+        a.n >= 500 && b.n >= 500,
+        "held-out part too small: {a:?}",
+        a = a.n
+    );
+    assert!(
+        Part::sum(&tune.benign).n + b.n >= 1000,
+        "fewer than 1,000 benign results"
+    );
+    assert!(held.attacks.len() >= 8, "fewer than eight attack families");
+    assert!(
+        held.recall() >= HELD_OUT_RECALL_FLOOR && held.fpr() <= HELD_OUT_FPR_CEILING,
+        "held-out recall {:.3} (floor {HELD_OUT_RECALL_FLOOR}), FPR {:.4} (ceiling {HELD_OUT_FPR_CEILING})",
+        held.recall(),
+        held.fpr()
+    );
+}
+
+/// Held-out recall measured at the last rule change, minus a margin.
+const HELD_OUT_RECALL_FLOOR: f64 = 0.0;
+/// Held-out false-positive rate measured at the last rule change, plus a margin.
+const HELD_OUT_FPR_CEILING: f64 = 1.0;
