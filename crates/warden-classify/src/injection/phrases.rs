@@ -15,6 +15,7 @@ use regex::bytes::Regex;
 
 use super::rules::{ADDRESSED, COVERT, Extra, RULES, compile};
 use super::{Hit, InjectionKind};
+use super::{agent_rules, languages};
 use crate::ClassifyError;
 
 /// Where hidden content may start; `markup` decides what it holds.
@@ -75,8 +76,14 @@ impl Rules {
         let mut by_anchor: Vec<Vec<usize>> = Vec::new();
         let mut by_byte: [Vec<usize>; 3] = Default::default();
         let mut lead_keys: [Vec<(u32, u32)>; 3] = Default::default();
-        let mut rules = Vec::with_capacity(RULES.len());
-        for (i, r) in RULES.iter().enumerate() {
+        let all = || {
+            RULES
+                .iter()
+                .chain(agent_rules::RULES)
+                .chain(languages::RULES)
+        };
+        let mut rules = Vec::with_capacity(all().count());
+        for (i, r) in all().enumerate() {
             for a in r.anchors {
                 match anchors.iter().position(|x| x == a) {
                     Some(k) => by_anchor[k].push(i),
@@ -202,7 +209,7 @@ impl Scan<'_, '_> {
             return;
         };
         let b = self.b;
-        let before_start = match &rule.before {
+        let mut before_start = match &rule.before {
             Some(re) => {
                 let lo = start.saturating_sub(120);
                 match re.find(&b[lo..start]) {
@@ -219,6 +226,11 @@ impl Scan<'_, '_> {
         let end = start + m.end();
         let ok = match rule.extra {
             Extra::None => true,
+            Extra::Context => {
+                before_start = start;
+                true
+            }
+            Extra::Fuzzy => super::fuzzy::last_word_is_instructions(&b[start..end]),
             Extra::LineStart => line_start(b, before_start),
             Extra::Covert => {
                 let lo = before_start.saturating_sub(160);
