@@ -46,7 +46,12 @@ struct Compiled {
 }
 
 struct Rules {
-    anchors: AhoCorasick,
+    /// The anchors in groups of at most [`GROUP`], one automaton each, and
+    /// the index of each group's first anchor.
+    anchors: Vec<(AhoCorasick, usize)>,
+    /// How many of `anchors` hold English anchors; the rest (Chinese and
+    /// Japanese) run only on text with the lead bytes 0xE5–0xE7.
+    core_groups: usize,
     by_anchor: Vec<Vec<usize>>,
     /// Rules tried at `<`, at line starts and at `]`.
     by_byte: [Vec<usize>; 3],
@@ -54,11 +59,20 @@ struct Rules {
     /// little-endian words with a mask: a quick no for almost every `<` in
     /// HTML and every line start.
     lead_keys: [Vec<(u32, u32)>; 3],
+    /// The first four bytes of each sentence rule's leads (all four bytes or
+    /// longer) with the rule, sorted: one binary search per sentence start.
+    sentence: Vec<(u32, usize)>,
     rules: Vec<Compiled>,
     covert: Regex,
     addressed: Regex,
 }
 
+/// The most anchors one automaton holds: past 64 patterns the automaton
+/// loses its SIMD prefilter and costs several times more per byte.
+const GROUP: usize = 64;
+
+/// The triggers: `<`, a line start and `]`; rules whose `byte` is `.` are
+/// tried at sentence starts instead.
 const BYTES: [u8; 3] = [b'<', b'\n', b']'];
 /// The first four bytes at `at`, lowercased, as a little-endian word (zero
 /// bytes past the end).
@@ -76,6 +90,7 @@ impl Rules {
         let mut by_anchor: Vec<Vec<usize>> = Vec::new();
         let mut by_byte: [Vec<usize>; 3] = Default::default();
         let mut lead_keys: [Vec<(u32, u32)>; 3] = Default::default();
+        let mut sentence: Vec<(u32, usize)> = Vec::new();
         let all = || {
             RULES
                 .iter()
@@ -83,7 +98,12 @@ impl Rules {
                 .chain(languages::RULES)
         };
         let mut rules = Vec::with_capacity(all().count());
+        let english = RULES.len() + agent_rules::RULES.len();
+        let mut core_anchors = 0;
         for (i, r) in all().enumerate() {
+            if i == english {
+                core_anchors = anchors.len();
+            }
             for a in r.anchors {
                 match anchors.iter().position(|x| x == a) {
                     Some(k) => by_anchor[k].push(i),
@@ -93,7 +113,14 @@ impl Rules {
                     }
                 }
             }
-            if let Some(k) = r.byte.and_then(|b| BYTES.iter().position(|x| *x == b)) {
+            if r.byte == Some(b'.') {
+                for lead in r.lead {
+                    let key = (key_at(lead.as_bytes(), 0), i);
+                    if !sentence.contains(&key) {
+                        sentence.push(key);
+                    }
+                }
+            } else if let Some(k) = r.byte.and_then(|b| BYTES.iter().position(|x| *x == b)) {
                 by_byte[k].push(i);
                 for lead in r.lead {
                     let len = lead.len().min(4);
@@ -117,15 +144,34 @@ impl Rules {
                 lead: r.lead,
             });
         }
-        let anchors = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&anchors)
-            .map_err(|e| ClassifyError::Prefilter(e.to_string()))?;
+        sentence.sort_unstable();
+        // Groups: the English anchors, then those only other languages use.
+        let split = core_anchors.min(anchors.len());
+        let mut groups = Vec::new();
+        let mut core_groups = 0;
+        for (first, group) in [(0, &anchors[..split]), (split, &anchors[split..])] {
+            if first == split {
+                core_groups = groups.len();
+            }
+            for (g, chunk) in group.chunks(GROUP).enumerate() {
+                let ac = AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(chunk)
+                    .map_err(|e| ClassifyError::Prefilter(e.to_string()))?;
+                groups.push((ac, first + g * GROUP));
+            }
+        }
+        let anchors = groups;
+        if split == 0 {
+            core_groups = anchors.len();
+        }
         Ok(Self {
             anchors,
+            core_groups,
             by_anchor,
             by_byte,
             lead_keys,
+            sentence,
             rules,
             covert: compile(COVERT)?,
             addressed: compile(ADDRESSED)?,
@@ -147,7 +193,7 @@ static COMPILED: LazyLock<Rules> = LazyLock::new(|| {
 /// matching on an ASCII-lowercased copy made 64 KiB at a time. After each
 /// match the search resumes one byte later, so anchors that start inside
 /// another (`if you are now`) are found too.
-fn anchors_in(b: &[u8], ac: &AhoCorasick, mut f: impl FnMut(usize, usize)) {
+fn anchors_in(b: &[u8], automata: &[(AhoCorasick, usize)], mut f: impl FnMut(usize, usize)) {
     const CHUNK: usize = 64 * 1024;
     const OVERLAP: usize = 64;
     let mut buf = Vec::with_capacity(CHUNK.min(b.len()) + OVERLAP);
@@ -156,13 +202,15 @@ fn anchors_in(b: &[u8], ac: &AhoCorasick, mut f: impl FnMut(usize, usize)) {
         let end = (at + CHUNK + OVERLAP).min(b.len());
         buf.clear();
         buf.extend(b[at..end].iter().map(u8::to_ascii_lowercase));
-        let mut from = 0;
-        while let Some(m) = ac.find(aho_corasick::Input::new(&buf).span(from..buf.len())) {
-            if m.start() >= CHUNK {
-                break;
+        for (ac, first) in automata {
+            let mut from = 0;
+            while let Some(m) = ac.find(aho_corasick::Input::new(&buf).span(from..buf.len())) {
+                if m.start() >= CHUNK {
+                    break;
+                }
+                f(first + m.pattern().as_usize(), at + m.start());
+                from = m.start() + 1;
             }
-            f(m.pattern().as_usize(), at + m.start());
-            from = m.start() + 1;
         }
         at += CHUNK;
     }
@@ -255,6 +303,38 @@ impl Scan<'_, '_> {
         }
     }
 
+    /// Tries the sentence rules at the first word at or after `from`, past
+    /// spaces, quotes, markdown and JSON escapes (`\"`, `\n`).
+    fn sentence(&mut self, rules: &Rules, from: usize) {
+        let b = self.b;
+        let mut i = from;
+        let limit = (from + 12).min(b.len());
+        while i < limit {
+            match b[i] {
+                b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'*' | b'#' | b'(' | b'[' | b'-'
+                | b'>' | b'`' | b'_' => i += 1,
+                b'\\' if matches!(b.get(i + 1), Some(b'n' | b't' | b'r' | b'"')) => i += 2,
+                _ => break,
+            }
+        }
+        if !b.get(i).is_some_and(u8::is_ascii_alphabetic) {
+            return;
+        }
+        let word = key_at(b, i);
+        let first = rules.sentence.partition_point(|(key, _)| *key < word);
+        let mut last_rule = usize::MAX;
+        for &(key, r) in rules.sentence.get(first..).unwrap_or_default() {
+            if key != word {
+                break;
+            }
+            let lead = rules.rules.get(r).map_or(&[][..], |c| c.lead);
+            if r != last_rule && lead.iter().any(|l| starts_with_ci(&b[i..], l)) {
+                self.rule(rules, r, i);
+            }
+            last_rule = r;
+        }
+    }
+
     /// Tries the rules of trigger `k` (an index into [`BYTES`]) at `start`.
     fn triggered(&mut self, rules: &Rules, k: usize, start: usize) {
         let word = key_at(self.b, start);
@@ -289,6 +369,7 @@ impl Scan<'_, '_> {
                 }
                 if start < b.len() {
                     self.triggered(rules, 1, start);
+                    self.sentence(rules, start);
                 }
             }
             Some((i, b'<')) => {
@@ -370,7 +451,12 @@ pub(super) fn scan(
         out,
         turns: Vec::new(),
     };
-    anchors_in(b, &rules.anchors, |pattern, start| {
+    let cjk = memchr::memchr3(0xE5, 0xE6, 0xE7, b).is_some();
+    let automata = match rules.anchors.split_at_checked(rules.core_groups) {
+        Some((core, _)) if !cjk => core,
+        _ => &rules.anchors,
+    };
+    anchors_in(b, automata, |pattern, start| {
         for &r in rules.by_anchor.get(pattern).map_or(&[][..], Vec::as_slice) {
             s.rule(rules, r, start);
         }
@@ -378,6 +464,11 @@ pub(super) fn scan(
     s.byte(rules, None, &mut markup);
     for i in memchr::memchr3_iter(b'<', b'\n', b']', b) {
         s.byte(rules, Some(i), &mut markup);
+    }
+    for i in
+        memchr::memchr3_iter(b'.', b'!', b'?', b).chain(memchr::memchr3_iter(b':', b';', b'>', b))
+    {
+        s.sentence(rules, i + 1);
     }
     let turns = std::mem::take(&mut s.turns);
     turn_markers(b, &turns, s.out);

@@ -89,6 +89,9 @@ const DEST2: &str = "(?:(?:my|the|this|our|their|a) (?:\\w+ ){0,3}(?:e-?mail(?: 
 const IN: &str = "(?:[^.!?\\n]|[.!?]\\w|[.!?]')";
 /// Money moved to an account: `transfer $3,000 to account number …`.
 const MONEY: &str = "(?:(?:transfer|wire|pay|send|deposit|withdraw|move)\\b{IN}{0,40}?(?:\\$\\s?\\d|\\d[\\d,.]*\\s?(?:usd|eur|dollars|euros|bitcoins?|btc)\\b){IN}{0,80}?\\b(?:to|into) (?:the |my |this |a )?(?:account|iban|wallet|bank|[a-z]{2}\\d{2}))";
+/// After a header that claims authority (`System message:`), the start of
+/// an instruction: an action, `you`, `the assistant`, `ignore`, `priority`.
+const CONT: &str = "\\s*(?:[:\\)\\]!-]|\\xE2\\x80\\x94)\\s*(?:(?:please|now|immediately|first|also|kindly) )*(?:{HIGH}|{RVERB}|you\\b|the (?:assistant|agent|ai|model)\\b|ignore|disregard|forget|do\\b|i (?:changed|need|want|have)\\b|priority\\b|override\\b|new instructions?\\b|(?:l'|el |der |il |o )?(?:assistant|asistente|assistente|assistenten)\\b|vergiss|ignorier|ignorez|oubliez|olvida|ignora|\\xE5\\xBF\\x98|\\xE5\\xBF\\xBD|\\xE4\\xBD\\xA0)";
 /// A word that does not start with `you` (so not `your log files`).
 const NOTYOU: &str = "(?:[a-xz0-9_]\\w*|y(?:[a-np-z0-9_]\\w*)?|yo(?:[a-tv-z0-9_]\\w*)?)";
 /// Money, accounts, addresses: what an attacker's instruction points at.
@@ -144,6 +147,27 @@ pub(super) const fn at_byte(
         kind: InjectionKind::RoleMarker,
         confidence,
         extra,
+    }
+}
+
+/// A rule tried at the start of a sentence (of the text, a line, or after
+/// `.`, `!`, `?`, `:`, `;` or `>`, past quotes and markdown) whose first word
+/// starts one of `lead` (each at least four bytes, lowercase).
+pub(super) const fn at_sentence(
+    lead: &'static [&'static str],
+    after: &'static str,
+    kind: InjectionKind,
+    confidence: f32,
+) -> Rule {
+    Rule {
+        byte: Some(b'.'),
+        lead,
+        anchors: &[],
+        before: None,
+        after,
+        kind,
+        confidence,
+        extra: Extra::None,
     }
 }
 
@@ -458,14 +482,15 @@ fn expand(pattern: &str) -> String {
         ("{MODEL}", MODEL),
         ("{VERB}", VERB),
         ("{MODELNAME}", MODELNAME),
-        ("{HIGH}", HIGH),
-        ("{RVERB}", RVERB),
         ("{SENT}", SENT),
         ("{DEST2}", DEST2),
         ("{TARGET}", TARGET),
         ("{NOTYOU}", NOTYOU),
+        ("{CONT}", CONT),
         ("{MONEY}", MONEY),
         ("{IN}", IN),
+        ("{HIGH}", HIGH),
+        ("{RVERB}", RVERB),
         ("{DEST}", DEST),
     ];
     let mut p = pattern.to_owned();
