@@ -123,12 +123,21 @@ pub(super) const RULES: &[Rule] = &[
         &[
             "before you",
             "prior to",
-            "instead of",
             "rather than",
             "after you",
             "once you",
         ],
         r"^(?:before you (?:(?:can|could|do|start|begin|go on to|proceed to|are able to) )?(?:(?:solve|complete|finish|answer|respond|reply|continue|proceed|do|start|begin|summari[sz]e|handle|perform|carry out|finali[sz]e|execute|work on|return)\w*(?: (?:with|on|to))?(?: (?:the|this|that|my|your|any|its|their|user's|original|initial|first|main|current|actual|assigned|given|requested|above))+(?: \w+)? (?:task|request|question|query|job|assignment|instructions?|prompt|summary)s?\b|(?:answer|respond|reply)\s*,)|prior to (?:completing|finishing|answering|responding|solving|doing|continuing|returning|handling|executing|summari[sz]ing|fulfilling)(?: (?:the|this|that|my|your|its|user's|original|current|assigned))*(?: \w+)? (?:task|request|job|question|query|summary|answer|response|reply|work|instructions?)\b|(?:instead of|rather than) (?:summari[sz]ing|answering|completing|solving|following|responding|replying|translating|analy[sz]ing|performing|executing|doing (?:what|the|that|this|your|as)|what (?:you were|the user|i) (?:asked|told|requested|instructed)|the (?:user's|original|requested|assigned|given) (?:task|request|question|instructions?))\b|(?:after|once) you(?:'ve| have)? (?:do|did|done|finish|finished|complete|completed) (?:that|this|it)\b.{0,40}?\b(?:solve|continue|complete|resume|finish|return to|go back to|proceed with) (?:with )?(?:the|my|your) (?:original |initial |first )?(?:task|request|instructions?))",
+        Instruction,
+        0.8,
+    ),
+    // … Instead of summarising this document, … (also inside a sentence,
+    // where BIPIA puts its attacks; `inst` is already a prefix the automaton
+    // knows, from `instruction`)
+    anchored(
+        &["instead of"],
+        None,
+        r"^instead of (?:summari[sz]ing|answering|completing|solving|following|responding|replying|translating|analy[sz]ing|performing|executing|doing (?:what|the|that|this|your|as)|what (?:you were|the user|i) (?:asked|told|requested|instructed)|the (?:user's|original|requested|assigned|given) (?:task|request|question|instructions?))\b",
         Instruction,
         0.8,
     ),
@@ -176,7 +185,7 @@ pub(super) const RULES: &[Rule] = &[
     // voice asking for a risky action on their accounts, money or data.
     at_sentence(
         &["please "],
-        r"^please (?:{HIGH})\b{IN}{0,160}?(?:\bmy\b{IN}{0,100}?(?:{TARGET}|\b(?:access|password|door|lock|bitcoin|holdings|accounts?|repository|files|documents|records|security|two-factor|authentication|whitelist|firewall)\b)|(?:{TARGET}|\b(?:access|password)\b){IN}{0,100}?\bmy\b|{MONEY})",
+        r"^please (?:{MONEY}|(?:{HIGH})\b{IN}{0,160}?(?:\bmy\b{IN}{0,100}?(?:{TARGET}|\b(?:access|password|door|lock|bitcoin|holdings|accounts?|repository|files|documents|records|data|security|two-factor|authentication|whitelist|firewall)\b)|(?:{TARGET}|\b(?:access|password)\b){IN}{0,100}?\bmy\b))",
         Instruction,
         0.75,
     ),
@@ -191,15 +200,17 @@ pub(super) const RULES: &[Rule] = &[
             "deposit ",
             "wire ",
         ],
-        r"^(?:withdraw|disable|transfer|unlock|grant|deposit|wire) {IN}{0,120}?(?:\bmy\b|{MONEY})",
+        r"^(?:{MONEY}|(?:withdraw|disable|transfer|unlock|grant|deposit|wire) {IN}{0,120}?\bmy\b)",
         Instruction,
         0.75,
     ),
     // Send the Facebook security code … to mark@… / email the contents of
     // all unread emails to … / send all messages to my new email address
     at_sentence(
-        &["send ", "forward ", "email ", "e-mail ", "share ", "post "],
-        r"^(?:send|forward|e-?mail|share|post)(?: (?:all|every|the|a copy of|this|these|those|them|it|any|of|my|their|entire|full|unread|received)){0,5}(?: {NOTYOU}){0,3}? (?:messages?|emails?|inbox|contents?|body|bodies|conversations?|chats?|channels?|history|information|details|data|files?|documents?|records?|summary|(?:security|verification|one-time|login|reset|2fa|mfa) codes?|addresses|payment methods|profile|passwords?|credentials|texts?)\b[^\n]{0,120}? (?:to|with) '?{DEST2}",
+        &[
+            "send ", "forward ", "email ", "e-mail ", "share ", "post ", "please ",
+        ],
+        r"^(?:please )?(?:send|forward|e-?mail|share|post)(?: (?:all|every|the|a copy of|this|these|those|them|it|any|of|my|their|entire|full|unread|received)){0,5}(?: {NOTYOU}){0,3}? (?:messages?|emails?|inbox|contents?|body|bodies|conversations?|chats?|channels?|history|information|details|data|files?|documents?|records?|summary|(?:security|verification|one-time|login|reset|2fa|mfa) codes?|addresses|payment methods|profile|passwords?|credentials|texts?)\b[^\n]{0,120}? (?:to|with) '?{DEST2}",
         Instruction,
         0.75,
     ),
@@ -216,7 +227,7 @@ pub(super) const RULES: &[Rule] = &[
         let mut rule = anchored(
             &["your respon", "your answer", "your repl"],
             Some(
-                r"{SENT}(?:(?:please|also|now|then|and|kindly|can you|could you) )*(?:{RVERB})\b(?:\s+(?:[^y\s.!?\n]|y[^o])[^.!?\n]{0,100})?\s+\z",
+                r"{SENT}(?:(?:please|also|now|then|and|kindly|can you|could you) )*(?:{RVERB})\b(?:\s+(?:[^y\s.!?\n]|y[^o]){IN}{0,100})?\s+\z",
             ),
             r"^your (?:response|answer|reply)s?\b",
             Instruction,

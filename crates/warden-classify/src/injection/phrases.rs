@@ -99,7 +99,7 @@ impl Rules {
         };
         let mut rules = Vec::with_capacity(all().count());
         let english = RULES.len() + agent_rules::RULES.len();
-        let mut core_anchors = 0;
+        let mut core_anchors = usize::MAX;
         for (i, r) in all().enumerate() {
             if i == english {
                 core_anchors = anchors.len();
@@ -147,12 +147,10 @@ impl Rules {
         sentence.sort_unstable();
         // Groups: the English anchors, then those only other languages use.
         let split = core_anchors.min(anchors.len());
+        let (core, cjk) = anchors.split_at(split);
         let mut groups = Vec::new();
         let mut core_groups = 0;
-        for (first, group) in [(0, &anchors[..split]), (split, &anchors[split..])] {
-            if first == split {
-                core_groups = groups.len();
-            }
+        for (first, group) in [(0, core), (split, cjk)] {
             for (g, chunk) in group.chunks(GROUP).enumerate() {
                 let ac = AhoCorasickBuilder::new()
                     .match_kind(MatchKind::LeftmostLongest)
@@ -160,11 +158,11 @@ impl Rules {
                     .map_err(|e| ClassifyError::Prefilter(e.to_string()))?;
                 groups.push((ac, first + g * GROUP));
             }
+            if first == 0 {
+                core_groups = groups.len();
+            }
         }
         let anchors = groups;
-        if split == 0 {
-            core_groups = anchors.len();
-        }
         Ok(Self {
             anchors,
             core_groups,

@@ -79,7 +79,7 @@ const MODELNAME: &str = "(?:gpt(?:-?\\d[\\w.]*)?|chatgpt|claude|gemini|llama|mis
 /// Actions with effects outside the conversation, as imperatives.
 const HIGH: &str = "(?:send|forward|e-?mail|transfer|wire|pay|deposit|withdraw|sell|buy|share|grant|give|delete|remove|erase|unlock|disable|invite|post|upload|initiate|redirect|dispatch|move|change|update|modify|retrieve|list|get|find|search|schedule|download|make|create|book|reserve|visit|concatenate)";
 /// Imperatives that shape the model's answer (BIPIA's attack verbs and kin).
-const RVERB: &str = "(?:add|integrate|include|insert|incorporate|mention|modify|encode|translate|reverse|rearrange|replace|remove|introduce|use|provide|enhance|render|write|group|misspell|apply|shift|encrypt|format|append|embed|spread|put|end|start|begin|conclude|sign|output|print|say|state|recommend|promote|advertise|link)";
+const RVERB: &str = "(?:add|integrate|include|insert|incorporate|mention|modify|encode|translate|reverse|rearrange|replace|remove|introduce|use|provide|enhance|render|write|rewrite|group|misspell|apply|shift|encrypt|format|append|embed|spread|put|end|start|begin|conclude|sign|output|print|say|state|recommend|promote|advertise|link|anagram|substitute|swap|convert|transform|spell|capitali[sz]e|alternate|emphasi[sz]e|highlight|compose|express)";
 /// Where a sentence may start, as the end of a `before` window.
 const SENT: &str = "(?:\\A|[\\n.!?:;\">\\]\\)*#-]|')\\s*";
 /// Destinations outside the conversation, including `my new email address`.
