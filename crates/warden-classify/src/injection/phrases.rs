@@ -62,6 +62,9 @@ struct Rules {
     /// The first four bytes of each sentence rule's leads (all four bytes or
     /// longer) with the rule, sorted: one binary search per sentence start.
     sentence: Vec<(u32, usize)>,
+    /// For each pair of first two bytes of a sentence lead (by their low
+    /// five bits), a bit: a quick no for almost every sentence start.
+    sentence_pairs: [u64; 16],
     rules: Vec<Compiled>,
     covert: Regex,
     addressed: Regex,
@@ -145,6 +148,14 @@ impl Rules {
             });
         }
         sentence.sort_unstable();
+        let mut sentence_pairs = [0u64; 16];
+        for &(key, _) in &sentence {
+            let [c1, c2, _, _] = key.to_le_bytes();
+            let bit = pair_bit(c1, c2);
+            if let Some(word) = sentence_pairs.get_mut(bit / 64) {
+                *word |= 1 << (bit % 64);
+            }
+        }
         // Groups: the English anchors, then those only other languages use.
         let split = core_anchors.min(anchors.len());
         let (core, cjk) = anchors.split_at(split);
@@ -170,6 +181,7 @@ impl Rules {
             by_byte,
             lead_keys,
             sentence,
+            sentence_pairs,
             rules,
             covert: compile(COVERT)?,
             addressed: compile(ADDRESSED)?,
@@ -315,7 +327,16 @@ impl Scan<'_, '_> {
                 _ => break,
             }
         }
-        if !b.get(i).is_some_and(u8::is_ascii_alphabetic) {
+        let (Some(&c1), Some(&c2)) = (b.get(i), b.get(i + 1)) else {
+            return;
+        };
+        let bit = pair_bit(c1, c2);
+        if !c1.is_ascii_alphabetic()
+            || rules
+                .sentence_pairs
+                .get(bit / 64)
+                .is_none_or(|w| w & (1 << (bit % 64)) == 0)
+        {
             return;
         }
         let word = key_at(b, i);
@@ -394,6 +415,12 @@ impl Scan<'_, '_> {
             Some(_) => {}
         }
     }
+}
+
+/// The bit of the pair of bytes `c1 c2` in [`Rules::sentence_pairs`]: their
+/// low five bits (letters of either case agree).
+fn pair_bit(c1: u8, c2: u8) -> usize {
+    usize::from(c1 & 31) * 32 + usize::from(c2 & 31)
 }
 
 /// In the tag opening at `lt`, where `alt=`, `title=` and `aria-label=`
