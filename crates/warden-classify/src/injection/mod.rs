@@ -191,13 +191,13 @@ fn walk(value: &Value, path: &mut String, out: &mut Vec<JsonInjectionFlag>) {
 pub(crate) fn hits(text: &str, decode: bool) -> Vec<Hit> {
     let mut out = Vec::new();
     let mut markup = Vec::new();
-    phrases::scan(text, &mut out, Some(&mut markup));
+    let kinds = phrases::scan(text, &mut out, Some(&mut markup));
     let hidden = invisible::scan(text, &mut out);
     if let Some(normalise::Folded {
         text: folded,
         map,
         mixed,
-    }) = normalise::fold(text, &hidden)
+    }) = normalise::fold(text, &hidden, kinds)
     {
         homoglyphs(&mixed, &mut out);
         // Instructions split by invisible characters, spelt with look-alike

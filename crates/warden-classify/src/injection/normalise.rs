@@ -114,11 +114,16 @@ fn escape(b: &[u8], i: usize) -> Option<u8> {
 }
 
 /// The folded copy of `text` without the byte ranges in `hidden` (sorted,
-/// disjoint), or `None` when folding would change nothing.
-pub(super) fn fold(text: &str, hidden: &[(usize, usize)]) -> Option<Folded> {
+/// disjoint), or `None` when folding would change nothing. `kinds` says
+/// whether the text has look-alike lead bytes or backslashes at all (the
+/// phrase scan's [`super::phrases::LOOKALIKE`] and
+/// [`super::phrases::BACKSLASH`] bits); without them only `hidden` counts.
+pub(super) fn fold(text: &str, hidden: &[(usize, usize)], kinds: u8) -> Option<Folded> {
     let b = text.as_bytes();
-    let escapes = memchr::memchr_iter(b'\\', b).any(|i| escape(b, i).is_some());
-    if hidden.is_empty() && !escapes && !has_lookalikes(b) {
+    let escapes = kinds & super::phrases::BACKSLASH != 0
+        && memchr::memchr_iter(b'\\', b).any(|i| escape(b, i).is_some());
+    let lookalikes = kinds & super::phrases::LOOKALIKE != 0 && has_lookalikes(b);
+    if hidden.is_empty() && !escapes && !lookalikes {
         return None;
     }
     let mut out = String::with_capacity(text.len());
@@ -191,17 +196,17 @@ mod tests {
 
     #[test]
     fn folds_lookalikes_escapes_and_hidden_ranges() {
-        let f = fold("іgnоrе", &[]).map(|f| f.text);
+        let f = fold("іgnоrе", &[], 7).map(|f| f.text);
         assert_eq!(f.as_deref(), Some("ignore"));
-        let f = fold("ｉｇｎｏｒｅ", &[]).map(|f| f.text);
+        let f = fold("ｉｇｎｏｒｅ", &[], 7).map(|f| f.text);
         assert_eq!(f.as_deref(), Some("ignore"));
-        let f = fold("a\\n\\nHuman: \\\"x\\\"", &[]).map(|f| f.text);
+        let f = fold("a\\n\\nHuman: \\\"x\\\"", &[], 7).map(|f| f.text);
         assert_eq!(f.as_deref(), Some("a\n\nHuman: \"x\""));
-        let f = fold("ig\u{200B}nore", &[(2, 5)]);
+        let f = fold("ig\u{200B}nore", &[(2, 5)], 0);
         assert_eq!(f.as_ref().map(|f| f.text.as_str()), Some("ignore"));
         assert_eq!(f.map(|f| f.map), Some(vec![0, 1, 5, 6, 7, 8]));
-        assert!(fold("plain text, café — ok", &[]).is_none());
-        let f = fold("Plеasе send it, Москва and αβγ", &[]).map(|f| f.mixed);
+        assert!(fold("plain text, café — ok", &[], 7).is_none());
+        let f = fold("Plеasе send it, Москва and αβγ", &[], 7).map(|f| f.mixed);
         assert_eq!(f, Some(vec![(0, 8)]));
     }
 }

@@ -62,8 +62,9 @@ struct Rules {
     /// The first four bytes of each sentence rule's leads (all four bytes or
     /// longer) with the rule, sorted: one binary search per sentence start.
     sentence: Vec<(u32, usize)>,
-    /// For each pair of first two bytes of a sentence lead (by their low
-    /// five bits), a bit: a quick no for almost every sentence start.
+    /// For each pair of first and fifth bytes of a sentence lead (by their
+    /// low five bits), a bit: a quick no for almost every sentence start
+    /// (`The m…` and `This …` do not pass for `the assistant`).
     sentence_pairs: [u64; 16],
     rules: Vec<Compiled>,
     covert: Regex,
@@ -149,11 +150,21 @@ impl Rules {
         }
         sentence.sort_unstable();
         let mut sentence_pairs = [0u64; 16];
-        for &(key, _) in &sentence {
-            let [c1, c2, _, _] = key.to_le_bytes();
-            let bit = pair_bit(c1, c2);
-            if let Some(word) = sentence_pairs.get_mut(bit / 64) {
-                *word |= 1 << (bit % 64);
+        for r in all().filter(|r| r.byte == Some(b'.')) {
+            for lead in r.lead {
+                let l = lead.as_bytes();
+                let first = l.first().copied().unwrap_or(0);
+                // A lead of four bytes says nothing about the fifth.
+                let fifths: Vec<u8> = match l.get(4) {
+                    Some(&c) => vec![c],
+                    None => (0..32).collect(),
+                };
+                for fifth in fifths {
+                    let bit = pair_bit(first, fifth);
+                    if let Some(word) = sentence_pairs.get_mut(bit / 64) {
+                        *word |= 1 << (bit % 64);
+                    }
+                }
             }
         }
         // Groups: the English anchors, then those only other languages use.
@@ -203,16 +214,32 @@ static COMPILED: LazyLock<Rules> = LazyLock::new(|| {
 /// matching on an ASCII-lowercased copy made 64 KiB at a time. After each
 /// match the search resumes one byte later, so anchors that start inside
 /// another (`if you are now`) are found too.
-fn anchors_in(b: &[u8], automata: &[(AhoCorasick, usize)], mut f: impl FnMut(usize, usize)) {
+///
+/// The automata past `core` (Chinese and Japanese anchors) run only on
+/// chunks with their lead bytes. Returns the [`byte_kinds`] of the text.
+fn anchors_in(
+    b: &[u8],
+    automata: &[(AhoCorasick, usize)],
+    core: usize,
+    mut f: impl FnMut(usize, usize),
+) -> u8 {
     const CHUNK: usize = 64 * 1024;
     const OVERLAP: usize = 64;
     let mut buf = Vec::with_capacity(CHUNK.min(b.len()) + OVERLAP);
     let mut at = 0;
+    let mut seen = 0;
     while at < b.len() {
         let end = (at + CHUNK + OVERLAP).min(b.len());
         buf.clear();
         buf.extend(b[at..end].iter().map(u8::to_ascii_lowercase));
-        for (ac, first) in automata {
+        let kinds = byte_kinds(&buf);
+        seen |= kinds;
+        let run = if kinds & CJK == 0 {
+            automata.get(..core).unwrap_or(automata)
+        } else {
+            automata
+        };
+        for (ac, first) in run {
             let mut from = 0;
             while let Some(m) = ac.find(aho_corasick::Input::new(&buf).span(from..buf.len())) {
                 if m.start() >= CHUNK {
@@ -224,6 +251,27 @@ fn anchors_in(b: &[u8], automata: &[(AhoCorasick, usize)], mut f: impl FnMut(usi
         }
         at += CHUNK;
     }
+    seen
+}
+
+/// A [`byte_kinds`] bit: Greek, Cyrillic or fullwidth lead bytes (0xCE–0xD4,
+/// 0xEF), which may be look-alike letters.
+pub(super) const LOOKALIKE: u8 = 1;
+/// A [`byte_kinds`] bit: the lead bytes 0xE5–0xE7 of the Chinese and
+/// Japanese anchors.
+const CJK: u8 = 2;
+/// A [`byte_kinds`] bit: a backslash, which may start a JSON escape.
+pub(super) const BACKSLASH: u8 = 4;
+
+/// Which of [`LOOKALIKE`], [`CJK`] and [`BACKSLASH`] occur in `chunk`, in
+/// one pass the compiler vectorises.
+fn byte_kinds(chunk: &[u8]) -> u8 {
+    chunk.iter().fold(0u8, |acc, &c| {
+        acc | u8::from(c.wrapping_sub(0xCE) <= 0xD4 - 0xCE)
+            | u8::from(c == 0xEF)
+            | (u8::from(c.wrapping_sub(0xE5) <= 2) << 1)
+            | (u8::from(c == b'\\') << 2)
+    })
 }
 
 /// Whether `hay` starts with `prefix` (lowercase ASCII), ignoring ASCII case.
@@ -327,10 +375,10 @@ impl Scan<'_, '_> {
                 _ => break,
             }
         }
-        let (Some(&c1), Some(&c2)) = (b.get(i), b.get(i + 1)) else {
+        let (Some(&c1), c5) = (b.get(i), b.get(i + 4).copied().unwrap_or(0)) else {
             return;
         };
-        let bit = pair_bit(c1, c2);
+        let bit = pair_bit(c1, c5);
         if !c1.is_ascii_alphabetic()
             || rules
                 .sentence_pairs
@@ -417,8 +465,9 @@ impl Scan<'_, '_> {
     }
 }
 
-/// The bit of the pair of bytes `c1 c2` in [`Rules::sentence_pairs`]: their
-/// low five bits (letters of either case agree).
+/// The bit of a sentence start's first and fifth bytes in
+/// [`Rules::sentence_pairs`]: their low five bits (letters of either case
+/// agree).
 fn pair_bit(c1: u8, c2: u8) -> usize {
     usize::from(c1 & 31) * 32 + usize::from(c2 & 31)
 }
@@ -463,11 +512,14 @@ fn tag_attributes(b: &[u8], lt: usize, list: &mut Vec<(MarkupAnchor, usize)>) {
 
 /// Appends the phrase and role-marker hits in `text`, and, given `markup`,
 /// where hidden content may start.
+///
+/// Returns which of [`LOOKALIKE`] and [`BACKSLASH`] bytes the text has (a
+/// quick no for the folded second reading).
 pub(super) fn scan(
     text: &str,
     out: &mut Vec<Hit>,
     mut markup: Option<&mut Vec<(MarkupAnchor, usize)>>,
-) {
+) -> u8 {
     let rules = &*COMPILED;
     let b = text.as_bytes();
     let mut s = Scan {
@@ -476,12 +528,7 @@ pub(super) fn scan(
         out,
         turns: Vec::new(),
     };
-    let cjk = memchr::memchr3(0xE5, 0xE6, 0xE7, b).is_some();
-    let automata = match rules.anchors.split_at_checked(rules.core_groups) {
-        Some((core, _)) if !cjk => core,
-        _ => &rules.anchors,
-    };
-    anchors_in(b, automata, |pattern, start| {
+    let kinds = anchors_in(b, &rules.anchors, rules.core_groups, |pattern, start| {
         for &r in rules.by_anchor.get(pattern).map_or(&[][..], Vec::as_slice) {
             s.rule(rules, r, start);
         }
@@ -497,6 +544,7 @@ pub(super) fn scan(
     }
     let turns = std::mem::take(&mut s.turns);
     turn_markers(b, &turns, s.out);
+    kinds & (LOOKALIKE | BACKSLASH)
 }
 
 /// `Human:` and `Assistant:` at line starts are a fake dialogue when there
