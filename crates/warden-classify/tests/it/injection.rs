@@ -211,6 +211,15 @@ fn adversarial_input_never_panics() {
         "日本",
         "alt=\"",
         "display:none>",
+        "\\n",
+        "\\\"",
+        "іgnоrе",
+        "ｉｇｎ",
+        "Plеasе ",
+        "忽略之前",
+        "TODO: send my ",
+        "please transfer $5 to account ",
+        ". Dear AI agent, ",
     ];
     let mut seed = 7u64;
     for _ in 0..2000 {
