@@ -15,6 +15,7 @@ use regex::bytes::Regex;
 
 use super::rules::{ADDRESSED, COVERT, Extra, RULES, compile};
 use super::{Hit, InjectionKind};
+use super::{agent_rules, languages};
 use crate::ClassifyError;
 
 /// Where hidden content may start; `markup` decides what it holds.
@@ -45,7 +46,12 @@ struct Compiled {
 }
 
 struct Rules {
-    anchors: AhoCorasick,
+    /// The anchors in groups of at most [`GROUP`], one automaton each, and
+    /// the index of each group's first anchor.
+    anchors: Vec<(AhoCorasick, usize)>,
+    /// How many of `anchors` hold English anchors; the rest (Chinese and
+    /// Japanese) run only on text with the lead bytes 0xE5–0xE7.
+    core_groups: usize,
     by_anchor: Vec<Vec<usize>>,
     /// Rules tried at `<`, at line starts and at `]`.
     by_byte: [Vec<usize>; 3],
@@ -53,11 +59,24 @@ struct Rules {
     /// little-endian words with a mask: a quick no for almost every `<` in
     /// HTML and every line start.
     lead_keys: [Vec<(u32, u32)>; 3],
+    /// The first four bytes of each sentence rule's leads (all four bytes or
+    /// longer) with the rule, sorted: one binary search per sentence start.
+    sentence: Vec<(u32, usize)>,
+    /// For each pair of first and fifth bytes of a sentence lead (by their
+    /// low five bits), a bit: a quick no for almost every sentence start
+    /// (`The m…` and `This …` do not pass for `the assistant`).
+    sentence_pairs: [u64; 16],
     rules: Vec<Compiled>,
     covert: Regex,
     addressed: Regex,
 }
 
+/// The most anchors one automaton holds: past 64 patterns the automaton
+/// loses its SIMD prefilter and costs several times more per byte.
+const GROUP: usize = 64;
+
+/// The triggers: `<`, a line start and `]`; rules whose `byte` is `.` are
+/// tried at sentence starts instead.
 const BYTES: [u8; 3] = [b'<', b'\n', b']'];
 /// The first four bytes at `at`, lowercased, as a little-endian word (zero
 /// bytes past the end).
@@ -75,8 +94,20 @@ impl Rules {
         let mut by_anchor: Vec<Vec<usize>> = Vec::new();
         let mut by_byte: [Vec<usize>; 3] = Default::default();
         let mut lead_keys: [Vec<(u32, u32)>; 3] = Default::default();
-        let mut rules = Vec::with_capacity(RULES.len());
-        for (i, r) in RULES.iter().enumerate() {
+        let mut sentence: Vec<(u32, usize)> = Vec::new();
+        let all = || {
+            RULES
+                .iter()
+                .chain(agent_rules::RULES)
+                .chain(languages::RULES)
+        };
+        let mut rules = Vec::with_capacity(all().count());
+        let english = RULES.len() + agent_rules::RULES.len();
+        let mut core_anchors = usize::MAX;
+        for (i, r) in all().enumerate() {
+            if i == english {
+                core_anchors = anchors.len();
+            }
             for a in r.anchors {
                 match anchors.iter().position(|x| x == a) {
                     Some(k) => by_anchor[k].push(i),
@@ -86,7 +117,14 @@ impl Rules {
                     }
                 }
             }
-            if let Some(k) = r.byte.and_then(|b| BYTES.iter().position(|x| *x == b)) {
+            if r.byte == Some(b'.') {
+                for lead in r.lead {
+                    let key = (key_at(lead.as_bytes(), 0), i);
+                    if !sentence.contains(&key) {
+                        sentence.push(key);
+                    }
+                }
+            } else if let Some(k) = r.byte.and_then(|b| BYTES.iter().position(|x| *x == b)) {
                 by_byte[k].push(i);
                 for lead in r.lead {
                     let len = lead.len().min(4);
@@ -110,15 +148,51 @@ impl Rules {
                 lead: r.lead,
             });
         }
-        let anchors = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&anchors)
-            .map_err(|e| ClassifyError::Prefilter(e.to_string()))?;
+        sentence.sort_unstable();
+        let mut sentence_pairs = [0u64; 16];
+        for r in all().filter(|r| r.byte == Some(b'.')) {
+            for lead in r.lead {
+                let l = lead.as_bytes();
+                let first = l.first().copied().unwrap_or(0);
+                // A lead of four bytes says nothing about the fifth.
+                let fifths: Vec<u8> = match l.get(4) {
+                    Some(&c) => vec![c],
+                    None => (0..32).collect(),
+                };
+                for fifth in fifths {
+                    let bit = pair_bit(first, fifth);
+                    if let Some(word) = sentence_pairs.get_mut(bit / 64) {
+                        *word |= 1 << (bit % 64);
+                    }
+                }
+            }
+        }
+        // Groups: the English anchors, then those only other languages use.
+        let split = core_anchors.min(anchors.len());
+        let (core, cjk) = anchors.split_at(split);
+        let mut groups = Vec::new();
+        let mut core_groups = 0;
+        for (first, group) in [(0, core), (split, cjk)] {
+            for (g, chunk) in group.chunks(GROUP).enumerate() {
+                let ac = AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(chunk)
+                    .map_err(|e| ClassifyError::Prefilter(e.to_string()))?;
+                groups.push((ac, first + g * GROUP));
+            }
+            if first == 0 {
+                core_groups = groups.len();
+            }
+        }
+        let anchors = groups;
         Ok(Self {
             anchors,
+            core_groups,
             by_anchor,
             by_byte,
             lead_keys,
+            sentence,
+            sentence_pairs,
             rules,
             covert: compile(COVERT)?,
             addressed: compile(ADDRESSED)?,
@@ -140,25 +214,64 @@ static COMPILED: LazyLock<Rules> = LazyLock::new(|| {
 /// matching on an ASCII-lowercased copy made 64 KiB at a time. After each
 /// match the search resumes one byte later, so anchors that start inside
 /// another (`if you are now`) are found too.
-fn anchors_in(b: &[u8], ac: &AhoCorasick, mut f: impl FnMut(usize, usize)) {
+///
+/// The automata past `core` (Chinese and Japanese anchors) run only on
+/// chunks with their lead bytes. Returns the [`byte_kinds`] of the text.
+fn anchors_in(
+    b: &[u8],
+    automata: &[(AhoCorasick, usize)],
+    core: usize,
+    mut f: impl FnMut(usize, usize),
+) -> u8 {
     const CHUNK: usize = 64 * 1024;
     const OVERLAP: usize = 64;
     let mut buf = Vec::with_capacity(CHUNK.min(b.len()) + OVERLAP);
     let mut at = 0;
+    let mut seen = 0;
     while at < b.len() {
         let end = (at + CHUNK + OVERLAP).min(b.len());
         buf.clear();
         buf.extend(b[at..end].iter().map(u8::to_ascii_lowercase));
-        let mut from = 0;
-        while let Some(m) = ac.find(aho_corasick::Input::new(&buf).span(from..buf.len())) {
-            if m.start() >= CHUNK {
-                break;
+        let kinds = byte_kinds(&buf);
+        seen |= kinds;
+        let run = if kinds & CJK == 0 {
+            automata.get(..core).unwrap_or(automata)
+        } else {
+            automata
+        };
+        for (ac, first) in run {
+            let mut from = 0;
+            while let Some(m) = ac.find(aho_corasick::Input::new(&buf).span(from..buf.len())) {
+                if m.start() >= CHUNK {
+                    break;
+                }
+                f(first + m.pattern().as_usize(), at + m.start());
+                from = m.start() + 1;
             }
-            f(m.pattern().as_usize(), at + m.start());
-            from = m.start() + 1;
         }
         at += CHUNK;
     }
+    seen
+}
+
+/// A [`byte_kinds`] bit: Greek, Cyrillic or fullwidth lead bytes (0xCE–0xD4,
+/// 0xEF), which may be look-alike letters.
+pub(super) const LOOKALIKE: u8 = 1;
+/// A [`byte_kinds`] bit: the lead bytes 0xE5–0xE7 of the Chinese and
+/// Japanese anchors.
+const CJK: u8 = 2;
+/// A [`byte_kinds`] bit: a backslash, which may start a JSON escape.
+pub(super) const BACKSLASH: u8 = 4;
+
+/// Which of [`LOOKALIKE`], [`CJK`] and [`BACKSLASH`] occur in `chunk`, in
+/// one pass the compiler vectorises.
+fn byte_kinds(chunk: &[u8]) -> u8 {
+    chunk.iter().fold(0u8, |acc, &c| {
+        acc | u8::from(c.wrapping_sub(0xCE) <= 0xD4 - 0xCE)
+            | u8::from(c == 0xEF)
+            | (u8::from(c.wrapping_sub(0xE5) <= 2) << 1)
+            | (u8::from(c == b'\\') << 2)
+    })
 }
 
 /// Whether `hay` starts with `prefix` (lowercase ASCII), ignoring ASCII case.
@@ -202,7 +315,7 @@ impl Scan<'_, '_> {
             return;
         };
         let b = self.b;
-        let before_start = match &rule.before {
+        let mut before_start = match &rule.before {
             Some(re) => {
                 let lo = start.saturating_sub(120);
                 match re.find(&b[lo..start]) {
@@ -219,6 +332,11 @@ impl Scan<'_, '_> {
         let end = start + m.end();
         let ok = match rule.extra {
             Extra::None => true,
+            Extra::Context => {
+                before_start = start;
+                true
+            }
+            Extra::Fuzzy => super::fuzzy::last_word_is_instructions(&b[start..end]),
             Extra::LineStart => line_start(b, before_start),
             Extra::Covert => {
                 let lo = before_start.saturating_sub(160);
@@ -240,6 +358,47 @@ impl Scan<'_, '_> {
                 confidence: rule.confidence,
                 excerpt: None,
             });
+        }
+    }
+
+    /// Tries the sentence rules at the first word at or after `from`, past
+    /// spaces, quotes, markdown and JSON escapes (`\"`, `\n`).
+    fn sentence(&mut self, rules: &Rules, from: usize) {
+        let b = self.b;
+        let mut i = from;
+        let limit = (from + 12).min(b.len());
+        while i < limit {
+            match b[i] {
+                b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'*' | b'#' | b'(' | b'[' | b'-'
+                | b'>' | b'`' | b'_' => i += 1,
+                b'\\' if matches!(b.get(i + 1), Some(b'n' | b't' | b'r' | b'"')) => i += 2,
+                _ => break,
+            }
+        }
+        let (Some(&c1), c5) = (b.get(i), b.get(i + 4).copied().unwrap_or(0)) else {
+            return;
+        };
+        let bit = pair_bit(c1, c5);
+        if !c1.is_ascii_alphabetic()
+            || rules
+                .sentence_pairs
+                .get(bit / 64)
+                .is_none_or(|w| w & (1 << (bit % 64)) == 0)
+        {
+            return;
+        }
+        let word = key_at(b, i);
+        let first = rules.sentence.partition_point(|(key, _)| *key < word);
+        let mut last_rule = usize::MAX;
+        for &(key, r) in rules.sentence.get(first..).unwrap_or_default() {
+            if key != word {
+                break;
+            }
+            let lead = rules.rules.get(r).map_or(&[][..], |c| c.lead);
+            if r != last_rule && lead.iter().any(|l| starts_with_ci(&b[i..], l)) {
+                self.rule(rules, r, i);
+            }
+            last_rule = r;
         }
     }
 
@@ -277,6 +436,7 @@ impl Scan<'_, '_> {
                 }
                 if start < b.len() {
                     self.triggered(rules, 1, start);
+                    self.sentence(rules, start);
                 }
             }
             Some((i, b'<')) => {
@@ -303,6 +463,13 @@ impl Scan<'_, '_> {
             Some(_) => {}
         }
     }
+}
+
+/// The bit of a sentence start's first and fifth bytes in
+/// [`Rules::sentence_pairs`]: their low five bits (letters of either case
+/// agree).
+fn pair_bit(c1: u8, c2: u8) -> usize {
+    usize::from(c1 & 31) * 32 + usize::from(c2 & 31)
 }
 
 /// In the tag opening at `lt`, where `alt=`, `title=` and `aria-label=`
@@ -345,11 +512,14 @@ fn tag_attributes(b: &[u8], lt: usize, list: &mut Vec<(MarkupAnchor, usize)>) {
 
 /// Appends the phrase and role-marker hits in `text`, and, given `markup`,
 /// where hidden content may start.
+///
+/// Returns which of [`LOOKALIKE`] and [`BACKSLASH`] bytes the text has (a
+/// quick no for the folded second reading).
 pub(super) fn scan(
     text: &str,
     out: &mut Vec<Hit>,
     mut markup: Option<&mut Vec<(MarkupAnchor, usize)>>,
-) {
+) -> u8 {
     let rules = &*COMPILED;
     let b = text.as_bytes();
     let mut s = Scan {
@@ -358,7 +528,7 @@ pub(super) fn scan(
         out,
         turns: Vec::new(),
     };
-    anchors_in(b, &rules.anchors, |pattern, start| {
+    let kinds = anchors_in(b, &rules.anchors, rules.core_groups, |pattern, start| {
         for &r in rules.by_anchor.get(pattern).map_or(&[][..], Vec::as_slice) {
             s.rule(rules, r, start);
         }
@@ -367,8 +537,14 @@ pub(super) fn scan(
     for i in memchr::memchr3_iter(b'<', b'\n', b']', b) {
         s.byte(rules, Some(i), &mut markup);
     }
+    for i in
+        memchr::memchr3_iter(b'.', b'!', b'?', b).chain(memchr::memchr3_iter(b':', b';', b'>', b))
+    {
+        s.sentence(rules, i + 1);
+    }
     let turns = std::mem::take(&mut s.turns);
     turn_markers(b, &turns, s.out);
+    kinds & (LOOKALIKE | BACKSLASH)
 }
 
 /// `Human:` and `Assistant:` at line starts are a fake dialogue when there

@@ -37,6 +37,11 @@ pub(super) enum Extra {
     Turn,
     /// Sending secrets counts only with a covert or model-directed cue nearby.
     Covert,
+    /// The `before` regex is context only: the flag starts at the anchor.
+    Context,
+    /// The last word of the match must be a misspelling (at most two edits)
+    /// of `instructions` or a word like it.
+    Fuzzy,
 }
 
 pub(super) struct Rule {
@@ -61,13 +66,36 @@ pub(super) struct Rule {
 const V: &str = "(?:ignor(?:e|ing)|disregard(?:ing)?|forget(?:ting)?)";
 const Q: &str = "(?:all|any|every|each|the|your|my|our|these|those|this|that|of|and|or|everything|anything|whatever|instead|now|just|simply|completely|entirely|please)";
 const T: &str = "(?:previous(?:ly)?|prior|above|earlier|preceding|foregoing|former|original|initial|system|developer|safety)";
-const N: &str = "(?:instructions?|prompts?|directions?|directives?|commands?|rules|guidelines|guidance|guardrails|constraints|restrictions|context|programming|polic(?:y|ies)|messages?|orders|conversation|training|tasks?|text|content|input)";
+const N: &str = "(?:instructions?|prompts?|directions?|directives?|commands?|rules|guidelines|guidance|guardrails|constraints|restrictions|context|programming|polic(?:y|ies)|messages|orders|conversation|training|tasks?|text|content|input)";
 const ADJ: &str = "(?:helpful|harmless|unrestricted|unfiltered|uncensored|evil|rogue|new|different|independent|autonomous|malicious|jailbroken|free|liberated|unbound|unlimited|hacked|developer|dev|god|sudo|dan|hacker|amoral|unethical)";
 const PERSONA: &str = "(?:ai|a\\.i\\.|ai assistant|helpful assistant|different assistant|new assistant|assistant named|chatbot|llm|language model|dan|persona|character|entity|jailbroken|unrestricted|unfiltered|uncensored|amoral|developer mode|dev mode|god mode|dan mode|jailbreak mode|unrestricted mode|sudo mode)";
 const MODEL: &str = "(?:ai|a\\.i\\.|llms?|large language models?|language models?|ai (?:assistants?|agents?|models?|systems?|bots?)|chatbots?|gpt|chatgpt|claude|gemini|copilot|automated (?:agents?|assistants?|systems?)|autonomous agents?)";
 const VERB: &str =
     "(?:send|forward|upload|exfiltrat(?:e|ing)|transmit|leak|e-?mail|mail|post|copy)";
 const DEST: &str = "(?:https?://|www\\.|[\\w.%+-]+@[\\w-]+(?:\\.[\\w-]+)*\\.[a-z]{2,}|(?:the following|this|that|my|our|the) (?:url|address|endpoint|webhook|server|link|email address|email|inbox)|[\\w-]+(?:\\.[\\w-]+)*\\.(?:com|net|org|io|ru|cn|xyz|site|top|info|biz|co|me|app|dev|tk|cc)\\b)";
+
+/// Names a text uses to address the model.
+const MODELNAME: &str = "(?:gpt(?:-?\\d[\\w.]*)?|chatgpt|claude|gemini|llama|mistral|command-?r|copilot|ai (?:model|assistant|agent|system|bot)|language model|llm|chatbot|assistant|agent|ai)";
+/// Actions with effects outside the conversation, as imperatives.
+const HIGH: &str = "(?:send|forward|e-?mail|transfer|wire|pay|deposit|withdraw|sell|buy|share|grant|give|delete|remove|erase|unlock|disable|invite|post|upload|initiate|redirect|dispatch|move|change|update|modify|retrieve|list|get|find|search|schedule|download|make|create|book|reserve|visit|concatenate)";
+/// Imperatives that shape the model's answer (BIPIA's attack verbs and kin).
+const RVERB: &str = "(?:add|integrate|include|insert|incorporate|mention|modify|encode|translate|reverse|rearrange|replace|remove|introduce|use|provide|enhance|render|write|rewrite|group|misspell|apply|shift|encrypt|format|append|embed|spread|put|end|start|begin|conclude|sign|output|print|say|state|recommend|promote|advertise|link|anagram|substitute|swap|convert|transform|spell|capitali[sz]e|alternate|emphasi[sz]e|highlight|compose|express)";
+/// Where a sentence may start, as the end of a `before` window.
+const SENT: &str = "(?:\\A|[\\n.!?:;\">\\]\\)*#-]|')\\s*";
+/// Destinations outside the conversation, including `my new email address`.
+const DEST2: &str = "(?:(?:my|the|this|our|their|a) (?:\\w+ ){0,3}(?:e-?mail(?: address)?|address|inbox|website|url|server|webhook|endpoint|account)|{DEST})";
+/// A character of the same sentence: a `.` counts only before a letter
+/// (`.hidden`, `example.com`).
+const IN: &str = "(?:[^.!?\\n]|[.!?]\\w|[.!?]')";
+/// Money moved to an account: `transfer $3,000 to account number …`.
+const MONEY: &str = "(?:(?:transfer|wire|pay|send|deposit|withdraw|move)\\b{IN}{0,40}?(?:\\$\\s?\\d|\\d[\\d,.]*\\s?(?:usd|eur|dollars|euros|bitcoins?|btc)\\b){IN}{0,80}?\\b(?:to|into) (?:the |my |this |a )?(?:account|iban|wallet|bank|[a-z]{2}\\d{2}))";
+/// After a header that claims authority (`System message:`), the start of
+/// an instruction: an action, `you`, `the assistant`, `ignore`, `priority`.
+const CONT: &str = "\\s*(?:[:\\)\\]!-]|\\xE2\\x80\\x94)\\s*(?:(?:please|now|immediately|first|also|kindly) )*(?:{HIGH}|{RVERB}|you\\b|the (?:assistant|agent|ai|model)\\b|ignore|disregard|forget|do\\b|i (?:changed|need|want|have)\\b|priority\\b|override\\b|new instructions?\\b|(?:l'|el |der |il |o )?(?:assistant|asistente|assistente|assistenten)\\b|vergiss|ignorier|ignorez|oubliez|olvida|ignora|\\xE5\\xBF\\x98|\\xE5\\xBF\\xBD|\\xE4\\xBD\\xA0)";
+/// A word that does not start with `you` (so not `your log files`).
+const NOTYOU: &str = "(?:[a-xz0-9_]\\w*|y(?:[a-np-z0-9_]\\w*)?|yo(?:[a-tv-z0-9_]\\w*)?)";
+/// Money, accounts, addresses: what an attacker's instruction points at.
+const TARGET: &str = "(?:[\\w.%+-]+@[\\w-]+(?:\\.[\\w-]+)*\\.[a-z]{2,}|https?://|www\\.|\\$\\s?\\d|\\d[\\d,.]*\\s?(?:usd|eur|dollars|euros|bitcoins?|btc)\\b|\\b[a-z]{2}\\d{2}[a-z0-9]{12,30}\\b|\\baccount (?:number|no\\.?|id)\\b)";
 
 const SEND_ANCHORS: &[&str] = &[
     "send ",
@@ -80,7 +108,68 @@ const SEND_ANCHORS: &[&str] = &[
     "leak ",
     "transmit ",
 ];
-const OVERRIDE_ANCHORS: &[&str] = &["ignor", "disregard", "forget"];
+pub(super) const OVERRIDE_ANCHORS: &[&str] = &["ignor", "disregard", "forget"];
+
+/// A rule tried where one of `anchors` starts.
+pub(super) const fn anchored(
+    anchors: &'static [&'static str],
+    before: Option<&'static str>,
+    after: &'static str,
+    kind: InjectionKind,
+    confidence: f32,
+) -> Rule {
+    Rule {
+        byte: None,
+        lead: &[],
+        anchors,
+        before,
+        after,
+        kind,
+        confidence,
+        extra: Extra::None,
+    }
+}
+
+/// A rule tried where `byte` is found and one of `lead` follows.
+pub(super) const fn at_byte(
+    byte: u8,
+    lead: &'static [&'static str],
+    after: &'static str,
+    confidence: f32,
+    extra: Extra,
+) -> Rule {
+    Rule {
+        byte: Some(byte),
+        lead,
+        anchors: &[],
+        before: None,
+        after,
+        kind: InjectionKind::RoleMarker,
+        confidence,
+        extra,
+    }
+}
+
+/// A rule tried at the start of a sentence (of the text, a line, or after
+/// `.`, `!`, `?`, `:`, `;` or `>`, past quotes and markdown) whose first word
+/// starts one of `lead` (each at least four bytes, lowercase).
+pub(super) const fn at_sentence(
+    lead: &'static [&'static str],
+    after: &'static str,
+    kind: InjectionKind,
+    confidence: f32,
+) -> Rule {
+    Rule {
+        byte: Some(b'.'),
+        lead,
+        anchors: &[],
+        before: None,
+        after,
+        kind,
+        confidence,
+        extra: Extra::None,
+    }
+}
 
 /// The rules; `{V}`, `{Q}`, … name the fragments above.
 pub(super) const RULES: &[Rule] = &[
@@ -376,7 +465,7 @@ pub(super) const COVERT: &str = "\\b(?:silently|secretly|quietly|covertly|immedi
 
 /// Hidden content that speaks to the model: `AI assistant: …`, `LLMs, …`,
 /// `Note to the assistant`.
-pub(super) const ADDRESSED: &str = "(?:\\b{MODEL}|\\bthe (?:assistant|agent|model|bot)|^\\s*(?:assistants?|agents?))\\s*[:,]\\s*(?:please |you |always |never |do not |don't )?(?:must|should|please|always|never|do|include|send|reply|respond|say|tell|output|print|write|add|recommend|summari[sz]e|mention|describe|execute|run|call|visit|click|fetch|ignore|use|append|insert|state|rate|rank|praise|claim)\\b";
+pub(super) const ADDRESSED: &str = "(?:^\\s*(?:assistants?|agents?|ai(?: assistants?| agents?)?|llms?|chatbots?)\\s*:\\s*\\w|(?:\\b{MODEL}|\\bthe (?:assistant|agent|model|bot)|^\\s*(?:assistants?|agents?))\\s*[:,]\\s*(?:please |you |always |never |do not |don't )?(?:must|should|please|always|never|do|include|send|reply|respond|say|tell|output|print|write|add|recommend|summari[sz]e|mention|describe|execute|run|call|visit|click|fetch|ignore|use|append|insert|state|rate|rank|praise|claim)\\b)";
 
 const SEP: &str = "(?:[\\s*_\"`~-]|\\xC2\\xA0)+";
 const APOS: &str = "(?:'|\\xE2\\x80\\x99)";
@@ -392,6 +481,16 @@ fn expand(pattern: &str) -> String {
         ("{PERSONA}", PERSONA),
         ("{MODEL}", MODEL),
         ("{VERB}", VERB),
+        ("{MODELNAME}", MODELNAME),
+        ("{SENT}", SENT),
+        ("{DEST2}", DEST2),
+        ("{TARGET}", TARGET),
+        ("{NOTYOU}", NOTYOU),
+        ("{CONT}", CONT),
+        ("{MONEY}", MONEY),
+        ("{IN}", IN),
+        ("{HIGH}", HIGH),
+        ("{RVERB}", RVERB),
         ("{DEST}", DEST),
     ];
     let mut p = pattern.to_owned();
