@@ -33,6 +33,69 @@ pub struct SessionHistory {
     pub values: crate::provenance::ValueTracker,
 }
 
+/// What a decision reads of the past: its session's history, and the agent
+/// instance's across all its sessions (taint, the injection flag and
+/// observed values are kept per instance as well, so that switching session
+/// ids does not shed them).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Histories<'a> {
+    pub(crate) session: &'a SessionHistory,
+    pub(crate) instance: Option<&'a SessionHistory>,
+}
+
+impl<'a> Histories<'a> {
+    fn both(&self) -> impl Iterator<Item = &'a SessionHistory> {
+        std::iter::once(self.session).chain(self.instance)
+    }
+
+    /// Every class read, with the first call it came from (the session's first).
+    pub(crate) fn taint(&self) -> std::collections::BTreeMap<&'a str, &'a str> {
+        let mut out = std::collections::BTreeMap::new();
+        for h in self.both() {
+            for (class, source) in &h.taint {
+                out.entry(class.as_str()).or_insert(source.as_str());
+            }
+        }
+        out
+    }
+
+    /// Whether a result flagged for injected instructions was read.
+    pub(crate) fn flagged(&self) -> bool {
+        self.both().any(|h| h.flagged.is_some())
+    }
+
+    /// Where `value` came from, by the strongest origin either history knows.
+    pub(crate) fn origin_of(&self, value: &Value) -> crate::ArgumentOrigin {
+        let mut best = self.session.values.origin_of(value);
+        if let Some(i) = self.instance {
+            let other = i.values.origin_of(value);
+            // The user's word in this session stands.
+            if best.origin != crate::Origin::User && other.origin > best.origin {
+                best = other;
+            }
+        }
+        best
+    }
+
+    /// Whether any observed value carries a class.
+    pub(crate) fn has_classes(&self) -> bool {
+        self.both().any(|h| h.values.has_classes())
+    }
+
+    /// The sensitive values read earlier that argument `name` carries.
+    pub(crate) fn carried(&self, name: &str, value: &Value) -> Vec<crate::Carried> {
+        let mut out = self.session.values.carried(name, value);
+        if let Some(i) = self.instance {
+            for c in i.values.carried(name, value) {
+                if !out.iter().any(|o| o.class == c.class) {
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+}
+
 /// Most taint classes a session keeps (a bound on memory per session).
 pub(crate) const MAX_TAINT_CLASSES: usize = 64;
 
@@ -138,7 +201,7 @@ pub(crate) fn build(
     tool: &ToolInfo,
     args: &serde_json::Map<String, Value>,
     classes: &[String],
-    history: &SessionHistory,
+    histories: &Histories<'_>,
     destination: crate::config::Destination,
     instance: &str,
     notes: &mut Vec<String>,
@@ -177,7 +240,7 @@ pub(crate) fn build(
         let Some(value) = args.get(name).filter(|v| !v.is_null()) else {
             continue;
         };
-        let origin = history.values.origin_of(value);
+        let origin = histories.origin_of(value);
         if let Some(source) = &origin.source {
             notes.push(match origin.origin {
                 crate::Origin::Injected => format!(
@@ -247,6 +310,8 @@ pub(crate) fn build(
     // The session's history goes in only when some policy reads it: a long
     // session would otherwise cost on every decision.
     if tool.refs.session {
+        let history = histories.session;
+        let taint = histories.taint();
         let session = RestrictedExpression::new_record([
             (
                 "actions".to_owned(),
@@ -264,15 +329,14 @@ pub(crate) fn build(
             (
                 "taint".to_owned(),
                 RestrictedExpression::new_set(
-                    history
-                        .taint
+                    taint
                         .keys()
-                        .map(|t| RestrictedExpression::new_string(t.clone())),
+                        .map(|t| RestrictedExpression::new_string((*t).to_owned())),
                 ),
             ),
             (
                 "flagged".to_owned(),
-                RestrictedExpression::new_bool(history.flagged.is_some()),
+                RestrictedExpression::new_bool(histories.flagged()),
             ),
         ])
         .map_err(|e| e.to_string())?;

@@ -260,7 +260,7 @@ impl Engine {
             None => {
                 // A new session: decide on an empty history first, so that a
                 // refused request leaves nothing behind.
-                let d = snapshot.evaluate(request, &self.fresh_history());
+                let d = self.evaluate(&snapshot, request, &self.fresh_history());
                 if d.outcome != DecisionOutcome::Allow {
                     return refund(d);
                 }
@@ -281,7 +281,7 @@ impl Engine {
         state.last_seen = Instant::now();
         let decision = match first {
             Some(d) if state.history.is_fresh() => d,
-            _ => snapshot.evaluate(request, &state.history),
+            _ => self.evaluate(&snapshot, request, &state.history),
         };
         if decision.outcome == DecisionOutcome::Allow {
             state.history.actions += 1;
@@ -295,6 +295,36 @@ impl Engine {
             self.refund_hour(request.agent);
         }
         decision
+    }
+
+    /// Evaluates with the instance's history across its sessions, if any.
+    fn evaluate(
+        &self,
+        snapshot: &Snapshot,
+        request: &DecisionRequest<'_>,
+        history: &SessionHistory,
+    ) -> Decision {
+        match self.lookup(&instance_key(request)) {
+            Some(instance) => {
+                let instance = instance.lock();
+                snapshot.evaluate_in_instance(request, history, &instance.history)
+            }
+            None => snapshot.evaluate(request, history),
+        }
+    }
+
+    /// Applies `f` to the instance's history across its sessions (created
+    /// if new), so that another session id does not shed what was observed.
+    fn in_instance(&self, request: &DecisionRequest<'_>, f: impl FnOnce(&mut SessionHistory)) {
+        let key = instance_key(request);
+        let Some(state) = self.lookup(&key).or_else(|| self.create(&key)) else {
+            return;
+        };
+        let mut state = state.lock();
+        state.last_seen = Instant::now();
+        f(&mut state.history);
+        drop(state);
+        self.changed(key);
     }
 
     /// Counts an action that became allowed later (an approved request) against
@@ -340,14 +370,18 @@ impl Engine {
         };
         let mut state = session.lock();
         state.last_seen = Instant::now();
-        state.history.taint(classes, source);
-        if let Some(kinds) = injection
-            && state.history.flagged.is_none()
-        {
-            state.history.flagged = Some(format!("{source}: {kinds}"));
-        }
+        let mark = |h: &mut SessionHistory| {
+            h.taint(classes, source);
+            if let Some(kinds) = injection
+                && h.flagged.is_none()
+            {
+                h.flagged = Some(format!("{source}: {kinds}"));
+            }
+        };
+        mark(&mut state.history);
         drop(state);
         self.changed(key);
+        self.in_instance(request, mark);
         true
     }
 
@@ -366,20 +400,24 @@ impl Engine {
         };
         let mut state = session.lock();
         state.last_seen = Instant::now();
-        state.history.taint(result.classes, result.source);
-        if let Some(kinds) = result.injection
-            && state.history.flagged.is_none()
-        {
-            state.history.flagged = Some(format!("{}: {kinds}", result.source));
-        }
-        state.history.values.observe_result(
-            result.output,
-            result.sensitive,
-            result.injection.is_some(),
-            result.source,
-        );
+        let mark = |h: &mut SessionHistory| {
+            h.taint(result.classes, result.source);
+            if let Some(kinds) = result.injection
+                && h.flagged.is_none()
+            {
+                h.flagged = Some(format!("{}: {kinds}", result.source));
+            }
+            h.values.observe_result(
+                result.output,
+                result.sensitive,
+                result.injection.is_some(),
+                result.source,
+            );
+        };
+        mark(&mut state.history);
         drop(state);
         self.changed(key);
+        self.in_instance(request, mark);
         true
     }
 
@@ -565,6 +603,18 @@ fn session_key(request: &DecisionRequest<'_>) -> SessionKey {
     key.push('\0');
     key.push_str(s);
     key
+}
+
+/// The session name under which an instance's history across its sessions
+/// is kept: a control character, which no session id may hold.
+const INSTANCE_SESSION: &str = "\u{1}instance";
+
+/// The key of the instance's history across its sessions.
+fn instance_key(request: &DecisionRequest<'_>) -> SessionKey {
+    session_key(&DecisionRequest {
+        session: INSTANCE_SESSION,
+        ..*request
+    })
 }
 
 /// The agent part of a session key.

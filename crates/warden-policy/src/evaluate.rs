@@ -7,7 +7,7 @@ use serde_json::Value;
 use warden_types::{AgentName, DecisionOutcome, InstanceId, Operation};
 
 use crate::config::Destination;
-use crate::context::{self, SessionHistory};
+use crate::context::{self, Histories, SessionHistory};
 use crate::snapshot::{AgentInfo, Slice, Snapshot, ToolInfo};
 
 /// What an agent asks to do.
@@ -84,7 +84,27 @@ impl Snapshot {
     /// Decides `request` given the session's history. Pure: budgets per hour and
     /// session bookkeeping are the [`crate::Engine`]'s.
     pub fn evaluate(&self, request: &DecisionRequest<'_>, history: &SessionHistory) -> Decision {
-        self.evaluate_with(request, history, true)
+        let histories = Histories {
+            session: history,
+            instance: None,
+        };
+        self.evaluate_with(request, &histories, true)
+    }
+
+    /// Decides as [`Snapshot::evaluate`] does, also reading what the agent
+    /// instance did across its other sessions (`instance`): its taint, its
+    /// injection flag and the values it observed.
+    pub fn evaluate_in_instance(
+        &self,
+        request: &DecisionRequest<'_>,
+        history: &SessionHistory,
+        instance: &SessionHistory,
+    ) -> Decision {
+        let histories = Histories {
+            session: history,
+            instance: Some(instance),
+        };
+        self.evaluate_with(request, &histories, true)
     }
 
     /// Decides as [`Snapshot::evaluate`] does, but hands Cedar the whole policy
@@ -95,13 +115,17 @@ impl Snapshot {
         request: &DecisionRequest<'_>,
         history: &SessionHistory,
     ) -> Decision {
-        self.evaluate_with(request, history, false)
+        let histories = Histories {
+            session: history,
+            instance: None,
+        };
+        self.evaluate_with(request, &histories, false)
     }
 
     fn evaluate_with(
         &self,
         request: &DecisionRequest<'_>,
-        history: &SessionHistory,
+        histories: &Histories<'_>,
         sliced: bool,
     ) -> Decision {
         let Some(agent) = self.agents.get(request.agent) else {
@@ -156,17 +180,17 @@ impl Snapshot {
         }
         let (destination, cleared, why) =
             crate::flow::destination(tool, args, &self.config.organisation_domains);
-        let mut decision = self.evaluate_tool(agent, tool, request, history, destination, sliced);
+        let mut decision = self.evaluate_tool(agent, tool, request, histories, destination, sliced);
         decision.operation = Some(tool.operation);
         decision.destination = Some(destination);
         if decision.outcome != DecisionOutcome::Deny {
             // Flow rules: whatever the policies say, data goes only where it
             // is cleared to go.
             let mut carried = Vec::new();
-            if history.values.has_classes() {
+            if histories.has_classes() {
                 for (name, value) in args {
                     if !tool.destination_arguments.contains(name) {
-                        carried.extend(history.values.carried(name, value));
+                        carried.extend(histories.carried(name, value));
                     }
                 }
             }
@@ -179,7 +203,7 @@ impl Snapshot {
                 carried: &carried,
                 session_taint: self.config.session_taint.as_deref(),
             };
-            if let Some(reason) = crate::flow::violation(&check, history) {
+            if let Some(reason) = crate::flow::violation(&check, histories) {
                 decision.outcome = DecisionOutcome::Deny;
                 decision.reasons = vec![reason];
                 decision.policies = vec![FLOW_RULE.to_owned()];
@@ -204,10 +228,11 @@ impl Snapshot {
         agent: &AgentInfo,
         tool: &ToolInfo,
         request: &DecisionRequest<'_>,
-        history: &SessionHistory,
+        histories: &Histories<'_>,
         destination: Destination,
         sliced: bool,
     ) -> Decision {
+        let history = histories.session;
         let deny = |reason: String| Decision::deny(&self.digest, reason);
         let Some(args) = request.args.as_object() else {
             return deny("arguments must be a JSON object".to_owned());
@@ -252,7 +277,7 @@ impl Snapshot {
             tool,
             args,
             request.classes,
-            history,
+            histories,
             destination,
             request.instance.as_str(),
             &mut notes,

@@ -8,7 +8,7 @@ use serde_json::Value;
 use warden_address::Domain;
 
 use crate::config::Destination;
-use crate::context::SessionHistory;
+use crate::context::Histories;
 use crate::provenance::Carried;
 use crate::snapshot::ToolInfo;
 
@@ -84,7 +84,7 @@ pub(crate) struct FlowCheck<'a> {
 
 /// The first flow violation of an action, as a reason; `None` when the data
 /// may go there.
-pub(crate) fn violation(check: &FlowCheck<'_>, history: &SessionHistory) -> Option<String> {
+pub(crate) fn violation(check: &FlowCheck<'_>, histories: &Histories<'_>) -> Option<String> {
     let FlowCheck {
         tool,
         destination,
@@ -139,12 +139,13 @@ pub(crate) fn violation(check: &FlowCheck<'_>, history: &SessionHistory) -> Opti
         return None;
     }
     let mut by_source: Vec<(&str, Vec<String>)> = Vec::new();
-    for (class, source) in history.taint.iter().filter(|(c, _)| {
+    let taint = histories.taint();
+    for (class, source) in taint.iter().filter(|(c, _)| {
         !is_cleared(cleared, c) && session_taint.is_none_or(|chosen| is_cleared(chosen, c))
     }) {
-        match by_source.iter_mut().find(|(s, _)| *s == source.as_str()) {
+        match by_source.iter_mut().find(|(s, _)| s == source) {
             Some((_, list)) => list.push(format!("`{class}`")),
-            None => by_source.push((source.as_str(), vec![format!("`{class}`")])),
+            None => by_source.push((source, vec![format!("`{class}`")])),
         }
     }
     if by_source.is_empty() {

@@ -31,8 +31,9 @@ pub(crate) struct WrapArgs {
     /// The gateway's data plane.
     #[arg(long, env = crate::env::GATEWAY, default_value = "http://127.0.0.1:7700")]
     gateway: String,
-    /// The Warden session decisions are made in (default: a new one per run);
-    /// name the one the agent uses with the decision API to share its taint and budgets.
+    /// The Warden session decisions are made in (default: `default`, the
+    /// instance's default session, shared with the decision API's); taint is
+    /// kept per instance across sessions either way.
     #[arg(long)]
     session: Option<String>,
     /// The server's command, instead of the one declared in warden.toml.
@@ -77,9 +78,7 @@ async fn wrap(common: &Common, args: WrapArgs) -> anyhow::Result<ExitCode> {
     };
     std::fs::metadata(&args.token_file)
         .with_context(|| format!("cannot read the token file `{}`", args.token_file.display()))?;
-    let session = args
-        .session
-        .unwrap_or_else(|| format!("mcp-stdio-{}", std::process::id()));
+    let session = args.session.unwrap_or_else(|| "default".to_owned());
     let governor = RemoteGovernor::new(
         &args.gateway,
         &args.server,

@@ -424,8 +424,9 @@ async fn post_hosted(
 }
 
 /// A session not yet known by an id: the Warden session it decides in is
-/// `Warden-Session` when the agent names one (to share taint and budgets with
-/// its decision-API calls), else a new one per MCP session.
+/// `Warden-Session` when the agent names one, else the instance's default
+/// session (`default`, as the decision API's): an instance's MCP sessions
+/// share taint and budgets unless told apart.
 fn new_session(
     gw: &Arc<Gateway>,
     caller: &Arc<Caller>,
@@ -449,7 +450,7 @@ fn new_mediator(
 ) -> Arc<Mediator<LocalGovernor>> {
     let warden_session = header_str(headers, "warden-session")
         .filter(|s| !s.is_empty() && s.len() <= 256 && !s.chars().any(char::is_control))
-        .map_or_else(|| format!("mcp-{}", uuid::Uuid::now_v7()), str::to_owned);
+        .map_or_else(|| DEFAULT_SESSION.to_owned(), str::to_owned);
     let governor = LocalGovernor {
         gw: Arc::clone(gw),
         caller: Arc::clone(caller),
@@ -459,6 +460,9 @@ fn new_mediator(
     };
     Arc::new(Mediator::new(Arc::new(governor)))
 }
+
+/// The Warden session of an MCP session that names none: the decision API's.
+const DEFAULT_SESSION: &str = "default";
 
 /// 503: no room for another MCP session.
 pub(crate) fn sessions_full(id: Value) -> Response {

@@ -77,10 +77,12 @@ struct Ask<'a> {
 }
 
 impl Ask<'_> {
+    /// A session of its own agent instance: an instance's sessions share
+    /// what it read.
     fn new(session: &str) -> Ask<'_> {
         Ask {
             agent: AgentName::new("support-bot").unwrap(),
-            instance: InstanceId::new("i-1").unwrap(),
+            instance: InstanceId::new(format!("i-{session}")).unwrap(),
             session,
         }
     }
