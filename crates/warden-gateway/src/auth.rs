@@ -64,7 +64,23 @@ pub(crate) struct Admin {
 impl Gateway {
     /// Authenticates an agent: a valid, unexpired JWT-SVID of this trust
     /// domain, for a registered agent, not revoked.
+    /// The agent presenting `auth`; a refusal is recorded in the audit log.
     pub(crate) fn authenticate_agent(&self, auth: &Authorization) -> Result<Arc<Caller>, ApiError> {
+        self.agent_caller(auth)
+            .inspect_err(|e| self.record_auth_failure("data_plane", e))
+    }
+
+    /// Records a failed authentication (rate-limited), without waiting.
+    fn record_auth_failure(&self, plane: &str, error: &ApiError) {
+        if let Some(record) = self
+            .auth_failures
+            .record(plane, &error.code, &error.message)
+        {
+            self.audit.try_append_deferred(record);
+        }
+    }
+
+    fn agent_caller(&self, auth: &Authorization) -> Result<Arc<Caller>, ApiError> {
         let token = bearer(auth.0.as_ref())?;
         let now = SystemTime::now();
         let identity = self.identity.load();
@@ -109,11 +125,18 @@ impl Gateway {
     }
 
     /// Authenticates an admin token and checks it carries `needed`.
+    /// The admin token in `headers`, if it has the role `needed`; a refusal
+    /// is recorded in the audit log.
     pub(crate) fn authenticate_admin(
         &self,
         headers: &HeaderMap,
         needed: Role,
     ) -> Result<Admin, ApiError> {
+        self.admin_caller(headers, needed)
+            .inspect_err(|e| self.record_auth_failure("admin_api", e))
+    }
+
+    fn admin_caller(&self, headers: &HeaderMap, needed: Role) -> Result<Admin, ApiError> {
         let token = bearer(headers.get(axum::http::header::AUTHORIZATION))?;
         let tokens = self.admin_tokens.load();
         // Compare against every digest, in constant time each, without stopping

@@ -52,6 +52,7 @@ mod admin;
 pub mod audit;
 mod audit_api;
 mod auth;
+mod auth_audit;
 mod decisions;
 mod error;
 mod injection;

@@ -92,6 +92,8 @@ pub struct Gateway {
     pub(crate) mcp_sessions: crate::mcp::McpSessions,
     /// The key of redaction's keyed hashes and tokens; without one they mask.
     pub(crate) redaction_key: parking_lot::RwLock<Option<warden_classify::RedactionKey>>,
+    /// Failed authentications, counted for the audit log.
+    pub(crate) auth_failures: crate::auth_audit::AuthFailures,
 }
 
 impl Gateway {
@@ -139,6 +141,7 @@ impl Gateway {
                 .map_err(|e| GatewayError::Setup(format!("cannot build the HTTP client: {e}")))?,
             mcp_sessions: crate::mcp::McpSessions::default(),
             redaction_key: parking_lot::RwLock::new(None),
+            auth_failures: crate::auth_audit::AuthFailures::default(),
         };
         gateway.reload_identity().await?;
         gateway.restore_sessions().await?;

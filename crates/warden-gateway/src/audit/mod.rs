@@ -370,6 +370,23 @@ impl AuditLog {
             .map_err(|_| AuditError::Unavailable("the audit writer stopped".into()))
     }
 
+    /// As [`AuditLog::append_deferred`], without waiting: `false` (and the
+    /// record dropped) when the writer's queue is full or it stopped. For
+    /// records a flood could produce, which must never hold a request up.
+    pub fn try_append_deferred(&self, mut record: AuditRecord) -> bool {
+        if self.problem.load().is_some() {
+            return false;
+        }
+        let sealed = seal_into(&mut record, None);
+        self.deferred
+            .try_send(Pending {
+                record,
+                sealed,
+                done: None,
+            })
+            .is_ok()
+    }
+
     /// Signs and publishes a checkpoint of the log as it is now.
     pub async fn checkpoint(&self) -> Result<String, AuditError> {
         let (reply, wait) = oneshot::channel();

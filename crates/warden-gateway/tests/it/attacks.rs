@@ -201,3 +201,48 @@ async fn ambiguous_json_is_refused_and_nothing_is_recorded() {
     assert_eq!(before, after, "a refused request records nothing");
     gw.stop().await;
 }
+
+/// Issue 11: failed authentications were not in the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_authentications_are_recorded() {
+    let gw = TestGateway::start(Backend::Sqlite, |t| t).await;
+    let forged = format!("{}x", gw.token("invoice-bot"));
+    let (s, _) = gw
+        .decide(
+            &forged,
+            json!({"server": "accounting", "tool": "read_invoice", "args": {}}),
+        )
+        .await;
+    assert_eq!(s, 401);
+    let (s, _) = gw.admin_get("not-a-token", "/v1/agents").await;
+    assert_eq!(s, 401);
+    // Deferred records go out with the next batch, or within half a second.
+    let mut found = Vec::new();
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (_, entries) = gw
+            .admin_get(&gw.admin_token, "/v1/audit/entries?from=0&to=50")
+            .await;
+        found = entries["entries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e.to_string().contains("authentication failed"))
+            .collect();
+        if found.len() >= 2 {
+            break;
+        }
+    }
+    assert_eq!(found.len(), 2, "{found:?}");
+    let text = serde_json::to_string(&found).unwrap();
+    assert!(
+        text.contains("data_plane") && text.contains("admin_api"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&forged),
+        "the token itself is never recorded"
+    );
+    gw.stop().await;
+}
