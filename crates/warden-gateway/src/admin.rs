@@ -379,8 +379,11 @@ pub(crate) async fn reject(
     decide(gw, headers, id, body, false).await
 }
 
-pub(crate) async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// Alive, with the store change whose revocations are in force (the CLI
+/// waits for it after `agent revoke`).
+pub(crate) async fn healthz(State(gw): State<Arc<Gateway>>) -> Json<Value> {
+    let applied = gw.applied_change.load(std::sync::atomic::Ordering::Acquire);
+    Json(json!({"status": "ok", "applied_change": applied}))
 }
 
 /// Ready when the store answers and the policy set in force is the latest.

@@ -82,6 +82,9 @@ pub struct Gateway {
     pub(crate) tokens: TokenCache,
     pub(crate) recent: crate::decisions::RecentDecisions,
     last_change: AtomicI64,
+    /// The change counter whose revocations and tokens are in force (what
+    /// `/healthz` reports, so that the CLI can wait for its change to apply).
+    pub(crate) applied_change: AtomicI64,
     pub(crate) reload_error: Mutex<Option<String>>,
     pub(crate) audit: crate::audit::AuditLog,
     /// Classifies arguments and results.
@@ -132,6 +135,7 @@ impl Gateway {
             tokens: TokenCache::new(),
             recent: crate::decisions::RecentDecisions::default(),
             last_change: AtomicI64::new(change),
+            applied_change: AtomicI64::new(change),
             reload_error: Mutex::new(None),
             audit,
             classifier,
@@ -305,7 +309,13 @@ impl Gateway {
             return Ok(false);
         }
         self.last_change.store(latest, Ordering::Release);
-        self.reload().await?;
+        let result = self.reload().await;
+        // Revocations and tokens are in force even when a policy set was
+        // rejected (the running one keeps serving).
+        if matches!(result, Ok(()) | Err(GatewayError::Policy(_))) {
+            self.applied_change.store(latest, Ordering::Release);
+        }
+        result?;
         Ok(true)
     }
 

@@ -52,6 +52,10 @@ pub(crate) enum AgentCommand {
         /// Why (recorded).
         #[arg(long, default_value = "")]
         reason: String,
+        /// The running gateway's data plane, waited for until it refuses the
+        /// tokens (default: `[serve] listen` of the configuration).
+        #[arg(long, env = crate::env::GATEWAY)]
+        gateway: Option<String>,
     },
 }
 
@@ -237,6 +241,7 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
             name,
             instance,
             reason,
+            gateway,
         } => {
             let agent = AgentName::new(name).map_err(|e| anyhow::anyhow!("{e}"))?;
             let instance = instance
@@ -256,13 +261,60 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
                 .instance
                 .as_ref()
                 .map_or_else(|| "all instances".to_owned(), |i| format!("instance `{i}`"));
-            println!(
-                "revoked `{agent}` ({which}); a running gateway refuses its tokens within {} ms",
-                warden_gateway::WATCH_PERIOD.as_millis()
-            );
+            let change = store.latest_change().await?;
+            let gateway = gateway.unwrap_or_else(|| format!("http://{}", config.serve.listen));
+            let gateway = gateway.trim_end_matches('/');
+            match wait_applied(gateway, change).await {
+                Applied::Yes => println!(
+                    "revoked `{agent}` ({which}); the gateway at {gateway} refuses its tokens from now on"
+                ),
+                Applied::NoGateway => println!(
+                    "revoked `{agent}` ({which}); no gateway answers at {gateway}: one that starts refuses its tokens"
+                ),
+                Applied::NotYet => {
+                    eprintln!(
+                        "warning: the gateway at {gateway} has not applied the revocation yet (is it watching this store?)"
+                    );
+                    println!("revoked `{agent}` ({which})");
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the running gateway applied a store change.
+enum Applied {
+    Yes,
+    NoGateway,
+    NotYet,
+}
+
+/// Waits (at most 3 s) until the gateway at `base` reports store change
+/// `change` in force, so that `agent revoke` returns only once the
+/// revocation holds.
+async fn wait_applied(base: &str, change: i64) -> Applied {
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let mut answered = false;
+    while std::time::Instant::now() < deadline {
+        if let Ok(r) = client
+            .get(format!("{base}/healthz"))
+            .timeout(std::time::Duration::from_millis(500))
+            .send()
+            .await
+            && let Ok(v) = r.json::<serde_json::Value>().await
+        {
+            answered = true;
+            if v["applied_change"].as_i64().is_some_and(|a| a >= change) {
+                return Applied::Yes;
+            }
+        } else if !answered {
+            return Applied::NoGateway;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    Applied::NotYet
 }
 
 fn opt(v: Option<u64>) -> String {
