@@ -29,4 +29,10 @@ fi
 
 bash tests/mcp/setup.sh
 
+# With PostgreSQL configured, nothing may be skipped: a test that would skip
+# fails instead.
+if [[ -n "${WARDEN_TEST_POSTGRES:-}" ]]; then
+  export WARDEN_TEST_STRICT=1
+fi
+
 cargo test --workspace --locked "$@"

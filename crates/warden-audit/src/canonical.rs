@@ -47,8 +47,10 @@ pub(crate) fn write_int(out: &mut Vec<u8>, n: impl std::fmt::Display) {
 
 /// The canonical JSON (RFC 8785) of any JSON value: object members sorted by
 /// the UTF-16 code units of their names, no insignificant whitespace, strings
-/// escaped minimally, numbers in the ECMAScript shortest form (integers as
-/// plain decimal, also beyond 2^53 where RFC 8785 would lose precision).
+/// escaped minimally, numbers in the ECMAScript shortest form — integers
+/// beyond 2^53 too, through the nearest double, as any RFC 8785
+/// implementation computes them (the gateway refuses such numbers in
+/// arguments, so that two values never share a digest).
 pub fn canonical_json(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     write_value(&mut out, value);
@@ -68,9 +70,10 @@ fn write_value(out: &mut Vec<u8>, value: &Value) {
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Number(n) => {
-            if let Some(u) = n.as_u64() {
+            const EXACT: u64 = 1 << 53;
+            if let Some(u) = n.as_u64().filter(|u| *u <= EXACT) {
                 write_int(out, u);
-            } else if let Some(i) = n.as_i64() {
+            } else if let Some(i) = n.as_i64().filter(|i| i.unsigned_abs() <= EXACT) {
                 write_int(out, i);
             } else if let Some(f) = n.as_f64() {
                 write_float(out, f);
@@ -176,7 +179,10 @@ mod tests {
             (json!(5e-324), "5e-324"),
             (json!(1.7976931348623157e308), "1.7976931348623157e+308"),
             (json!(333333333.3333333), "333333333.3333333"),
-            (json!(u64::MAX), "18446744073709551615"),
+            (json!(u64::MAX), "18446744073709552000"),
+            (json!(9_007_199_254_740_993_u64), "9007199254740992"),
+            (json!(9_007_199_254_740_992_u64), "9007199254740992"),
+            (json!(-9_007_199_254_740_993_i64), "-9007199254740992"),
             (json!(i64::MIN), "-9223372036854775808"),
         ] {
             assert_eq!(text(&value), want, "{value}");

@@ -130,9 +130,10 @@ fn exact(token: &str) -> bool {
     if !value.is_finite() {
         return false;
     }
-    // Integers that fit an i64 or u64 are kept exactly by serde_json.
-    if token.parse::<i64>().is_ok() || token.parse::<u64>().is_ok() {
-        return true;
+    // Integers up to 2^53 are exact in a double, as in every JSON parser.
+    const EXACT: u64 = 1 << 53;
+    if let Ok(i) = token.parse::<i64>() {
+        return i.unsigned_abs() <= EXACT;
     }
     decimal(token) == decimal(&format!("{value:e}"))
 }
@@ -173,11 +174,13 @@ mod tests {
             r#"{"amount": 5000.00000000000000001}"#,
             r#"{"a": [1, 2, 123456789012345678901234567890]}"#,
             r#"{"amount": 1e400}"#,
+            r#"{"id": 9007199254740993}"#,
+            r#"{"id": 18446744073709551615}"#,
         ] {
             assert!(ambiguity(bad.as_bytes()).is_some(), "{bad}");
         }
         for good in [
-            r#"{"amount": 98.7, "n": -5, "big": 9007199254740993, "e": 1.5e3, "z": 0.0, "s": "10000.000000000001"}"#,
+            r#"{"amount": 98.7, "n": -5, "big": 9007199254740992, "e": 1.5e3, "z": 0.0, "s": "10000.000000000001"}"#,
             r#"{"amount": 10000.00, "x": 1E-7, "y": 0.1}"#,
         ] {
             assert_eq!(ambiguity(good.as_bytes()), None, "{good}");

@@ -23,6 +23,10 @@ pub(crate) fn backends() -> Vec<Backend> {
     if std::env::var("WARDEN_TEST_POSTGRES").is_ok() {
         v.push(Backend::Postgres);
     } else {
+        assert!(
+            std::env::var_os("WARDEN_TEST_STRICT").is_none(),
+            "WARDEN_TEST_STRICT is set: the PostgreSQL gateway tests may not be skipped (set WARDEN_TEST_POSTGRES)"
+        );
         eprintln!("SKIPPED: gateway tests on PostgreSQL (set WARDEN_TEST_POSTGRES=postgres://...)");
     }
     v

@@ -43,6 +43,10 @@ fn url() -> Option<String> {
     match std::env::var(TEST_POSTGRES_ENV) {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
+            assert!(
+                std::env::var_os("WARDEN_TEST_STRICT").is_none(),
+                "WARDEN_TEST_STRICT is set: the PostgreSQL conformance tests may not be skipped (set {TEST_POSTGRES_ENV})"
+            );
             // Written to stderr directly, in one write, not with `eprintln!`, so
             // the test harness does not capture it: a skip must be seen.
             let message = format!(

@@ -219,6 +219,10 @@ fn export_verifies_offline_with_the_standalone_verifier_and_erasure_keeps_it_ver
             text(&out.stdout)
         );
     } else {
+        assert!(
+            std::env::var_os("WARDEN_TEST_STRICT").is_none(),
+            "WARDEN_TEST_STRICT is set: the standalone verifier check may not be skipped (build `warden-audit-verify`)"
+        );
         eprintln!(
             "SKIPPED: the standalone verifier check (`{}` is not built; `cargo test --workspace` builds it)",
             verifier.display()
