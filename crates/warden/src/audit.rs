@@ -221,5 +221,5 @@ async fn checkpoint_now(
 }
 
 fn hex(h: &[u8]) -> String {
-    h.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(h)
 }
