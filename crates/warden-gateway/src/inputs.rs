@@ -25,6 +25,33 @@ pub enum ConfigSource {
 }
 
 impl ConfigSource {
+    /// A fingerprint of the files manifests and org-wide policies are read
+    /// from (each file's name, size and modification time in `agents/` and
+    /// `policies/`): when it moves, a file was edited, added or removed.
+    /// `None` for the embedded set.
+    pub(crate) fn files_fingerprint(&self, config: &Config) -> Option<u64> {
+        use std::hash::{Hash as _, Hasher as _};
+        let ConfigSource::File(_) = self else {
+            return None;
+        };
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for dir in [&config.agents_dir, &config.policies_dir] {
+            let mut entries: Vec<(std::ffi::OsString, u64, Option<std::time::SystemTime>)> =
+                std::fs::read_dir(dir)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter_map(|e| {
+                        let meta = e.metadata().ok()?;
+                        Some((e.file_name(), meta.len(), meta.modified().ok()))
+                    })
+                    .collect();
+            entries.sort();
+            entries.hash(&mut hasher);
+        }
+        Some(hasher.finish())
+    }
+
     /// Reads the configuration.
     pub fn config(&self) -> Result<Config, PolicyError> {
         match self {

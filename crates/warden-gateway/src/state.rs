@@ -82,6 +82,8 @@ pub struct Gateway {
     pub(crate) tokens: TokenCache,
     pub(crate) recent: crate::decisions::RecentDecisions,
     last_change: AtomicI64,
+    /// The fingerprint of the manifest and policy files last compiled.
+    files: parking_lot::Mutex<Option<u64>>,
     /// The change counter whose revocations and tokens are in force (what
     /// `/healthz` reports, so that the CLI can wait for its change to apply).
     pub(crate) applied_change: AtomicI64,
@@ -110,6 +112,7 @@ impl Gateway {
         let config = Arc::new(source.config()?);
         let classifier = Arc::new(crate::inputs::build_classifier(&config)?);
         let change = store.latest_change().await?;
+        let files = source.files_fingerprint(&config);
         let inputs = load_inputs(&source, Arc::clone(&config), &store).await?;
         let snapshot = compile_inputs(inputs).await?;
         let verifier = JwtSvidVerifier::from_signing_key(
@@ -136,6 +139,7 @@ impl Gateway {
             recent: crate::decisions::RecentDecisions::default(),
             last_change: AtomicI64::new(change),
             applied_change: AtomicI64::new(change),
+            files: parking_lot::Mutex::new(files),
             reload_error: Mutex::new(None),
             audit,
             classifier,
@@ -302,10 +306,18 @@ impl Gateway {
         Ok(())
     }
 
-    /// Reloads when the store's change counter moved. Returns whether it did.
+    /// Reloads when the store's change counter moved, or a manifest or
+    /// policy file was edited, added or removed. Returns whether it did.
     pub async fn reload_if_changed(&self) -> Result<bool, GatewayError> {
         let latest = self.store.latest_change().await?;
-        if latest == self.last_change.load(Ordering::Acquire) {
+        let files = self.source.files_fingerprint(&self.config);
+        let files_moved = {
+            let mut seen = self.files.lock();
+            let moved = *seen != files;
+            *seen = files;
+            moved
+        };
+        if latest == self.last_change.load(Ordering::Acquire) && !files_moved {
             return Ok(false);
         }
         self.last_change.store(latest, Ordering::Release);

@@ -237,6 +237,8 @@ pub struct McpConfig {
     /// Stdio servers the gateway runs at once for `/mcp/{server}` sessions
     /// (one process per session); a new session beyond is refused.
     pub max_hosted_servers: usize,
+    /// Hosted server processes one agent may run at once (all its instances).
+    pub max_hosted_servers_per_agent: usize,
     /// A hosted server process idle this long is stopped, in seconds.
     pub hosted_idle_secs: u64,
 }
@@ -250,6 +252,7 @@ impl Default for McpConfig {
             allowed_hosts: Vec::new(),
             authorization_servers: Vec::new(),
             max_hosted_servers: 32,
+            max_hosted_servers_per_agent: 4,
             hosted_idle_secs: 600,
         }
     }
@@ -379,6 +382,7 @@ struct RawMcp {
     allowed_hosts: Option<Vec<String>>,
     authorization_servers: Option<Vec<String>>,
     max_hosted_servers: Option<usize>,
+    max_hosted_servers_per_agent: Option<usize>,
     hosted_idle_secs: Option<u64>,
 }
 
@@ -779,6 +783,11 @@ impl Config {
                     allowed_hosts: raw.mcp.allowed_hosts.unwrap_or_default(),
                     authorization_servers: raw.mcp.authorization_servers.unwrap_or_default(),
                     max_hosted_servers: raw.mcp.max_hosted_servers.unwrap_or(d.max_hosted_servers),
+                    max_hosted_servers_per_agent: raw
+                        .mcp
+                        .max_hosted_servers_per_agent
+                        .unwrap_or(d.max_hosted_servers_per_agent)
+                        .max(1),
                     hosted_idle_secs: raw
                         .mcp
                         .hosted_idle_secs

@@ -90,6 +90,16 @@ impl McpSessions {
             .count()
     }
 
+    /// How many sessions of the agent whose SPIFFE IDs start with
+    /// `agent_prefix` (`spiffe://td/agent/name/`) have a server process.
+    fn hosted_by(&self, agent_prefix: &str) -> usize {
+        self.map
+            .lock()
+            .values()
+            .filter(|s| s.hosted.is_some() && s.owner.starts_with(agent_prefix))
+            .count()
+    }
+
     /// Forgets sessions idle for longer than `idle` (`hosted_idle` for those
     /// with a server process, which is stopped).
     pub(crate) fn expire(&self, idle: Duration, hosted_idle: Duration) -> usize {
@@ -390,6 +400,21 @@ async fn post_hosted(
             codes::INTERNAL_ERROR,
             &format!(
                 "{max} hosted tool server processes are running ([mcp] max_hosted_servers): end a session (DELETE) or wait for idle ones to stop"
+            ),
+        );
+    }
+    // One agent (or one client that never sends DELETE) cannot take them all.
+    let per_agent = gw.config.mcp.max_hosted_servers_per_agent;
+    let id = &caller.svid.spiffe_id;
+    let prefix = format!("spiffe://{}/agent/{}/", id.trust_domain(), id.agent());
+    if gw.mcp_sessions.hosted_by(&prefix) >= per_agent {
+        return rpc_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            msg.id().cloned().unwrap_or(Value::Null),
+            codes::INTERNAL_ERROR,
+            &format!(
+                "agent `{}` runs {per_agent} hosted tool server processes already ([mcp] max_hosted_servers_per_agent): end a session (DELETE) or wait for idle ones to stop",
+                id.agent()
             ),
         );
     }

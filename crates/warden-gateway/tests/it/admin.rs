@@ -175,3 +175,42 @@ async fn a_broken_policy_change_is_rejected_and_the_running_set_keeps_serving() 
     );
     gw.stop().await;
 }
+
+/// Issue 11: a policy file edited on disk was not picked up until something
+/// unrelated changed in the store, and new agent files were not picked up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edited_and_new_files_are_picked_up() {
+    let gw = TestGateway::start(Backend::Sqlite, |t| t).await;
+    let dir = gw.config_dir();
+    std::fs::write(
+        dir.join("agents/notes-bot.yaml"),
+        "name: notes-bot\nowner: notes@example.com\npurpose: reads invoices\ntools:\n  accounting:\n    read_invoice: read\n",
+    )
+    .unwrap();
+    let read =
+        json!({"server": "accounting", "tool": "read_invoice", "args": {"invoice_id": "INV-1"}});
+    let decide_until = |token: String, want: &'static str| {
+        let gw = &gw;
+        let read = read.clone();
+        async move {
+            let mut last = json!(null);
+            for _ in 0..40 {
+                let (s, d) = gw.decide(&token, read.clone()).await;
+                if s == 200 && d["decision"] == want {
+                    return;
+                }
+                last = d;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("not `{want}` within 4 s: {last}");
+        }
+    };
+    decide_until(gw.token("notes-bot"), "allow").await;
+    // An org-wide rule added to a policy file on disk applies too.
+    let org = dir.join("policies/org.cedar");
+    let mut text = std::fs::read_to_string(&org).unwrap();
+    text.push_str("\n@id(\"org/no-invoice-reads\")\nforbid(principal, action, resource == Warden::Tool::\"accounting/read_invoice\");\n");
+    std::fs::write(&org, text).unwrap();
+    decide_until(gw.token("notes-bot"), "deny").await;
+    gw.stop().await;
+}

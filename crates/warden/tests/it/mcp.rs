@@ -340,6 +340,33 @@ destination_argument = "to"
         cmd
     }
 
+    /// Runs the client in the Warden session `session` (an instance's MCP
+    /// sessions share its default session otherwise).
+    fn client_in(&self, transport: &Transport, session: &'static str, steps: &Value) -> Vec<Value> {
+        let named = match transport {
+            Transport::Stdio {
+                agent,
+                server,
+                extra,
+            } => {
+                let mut extra = extra.clone();
+                extra.extend(["--session", session]);
+                Transport::Stdio {
+                    agent,
+                    server,
+                    extra,
+                }
+            }
+            Transport::Http { agent, server } => Transport::HttpIn {
+                agent,
+                server,
+                session,
+            },
+            Transport::HttpIn { .. } => transport.clone(),
+        };
+        self.client(&named, steps)
+    }
+
     /// Runs the Python SDK client over `transport` with `steps`; one JSON
     /// value per line it printed.
     fn client(&self, transport: &Transport, steps: &Value) -> Vec<Value> {
@@ -360,6 +387,18 @@ destination_argument = "to"
                     .arg(format!("{}/mcp/{server}", self.gateway()))
                     .arg("--token")
                     .arg(self.token(agent));
+            }
+            Transport::HttpIn {
+                agent,
+                server,
+                session,
+            } => {
+                cmd.arg("http")
+                    .arg(format!("{}/mcp/{server}", self.gateway()))
+                    .arg("--token")
+                    .arg(self.token(agent))
+                    .arg("--header")
+                    .arg(format!("Warden-Session={session}"));
             }
         }
         let mut child = cmd
@@ -400,6 +439,12 @@ enum Transport {
     Http {
         agent: &'static str,
         server: &'static str,
+    },
+    /// Over Streamable HTTP, in a named Warden session.
+    HttpIn {
+        agent: &'static str,
+        server: &'static str,
+        session: &'static str,
     },
 }
 
@@ -515,7 +560,11 @@ fn granted_tools_are_listed_others_hidden_and_conditions_hold_over_both_transpor
 #[test]
 fn budgets_crashes_and_hangs_over_both_transports() {
     let world = World::new();
-    for transport in both("flaky-user", "flaky") {
+    let sessions = [
+        ("budget-stdio", "crash-stdio"),
+        ("budget-http", "crash-http"),
+    ];
+    for (transport, (budget, crash)) in both("flaky-user", "flaky").into_iter().zip(sessions) {
         let steps = json!([
             {"op": "call_tool", "name": "ok"},
             {"op": "call_tool", "name": "hang"},
@@ -523,7 +572,7 @@ fn budgets_crashes_and_hangs_over_both_transports() {
             {"op": "call_tool", "name": "ok"},
             {"op": "call_tool", "name": "ok"},
         ]);
-        let out = world.client(&transport, &steps);
+        let out = world.client_in(&transport, budget, &steps);
         assert_eq!(out[1]["text"], "fine", "{transport:?}: {}", out[1]);
         // A hung server: the call gets an error at the configured timeout.
         assert_eq!(out[2]["error"]["code"], -32002, "{transport:?}: {}", out[2]);
@@ -538,7 +587,7 @@ fn budgets_crashes_and_hangs_over_both_transports() {
         // A crash: the call in flight gets a clear error, no hang.
         let steps = json!([{"op": "call_tool", "name": "crash"}]);
         let started = Instant::now();
-        let out = world.client(&transport, &steps);
+        let out = world.client_in(&transport, crash, &steps);
         assert!(started.elapsed() < Duration::from_secs(15), "{transport:?}");
         let error = &out[1]["error"];
         assert_eq!(error["code"], -32002, "{transport:?}: {}", out[1]);
@@ -1120,4 +1169,38 @@ fn a_client_that_leaves_mid_call_does_not_wedge_the_session() {
     // Each answer's stream ended with its response, not at the call timeout
     // (3 s here): the whole exchange, the abandoned call included, is quick.
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+}
+
+/// Issue 11: one agent (or one client that never sends DELETE) could take
+/// every hosted server process.
+#[test]
+fn hosted_server_processes_are_bounded_per_agent() {
+    let world = World::with_mcp("max_hosted_servers = 3\nmax_hosted_servers_per_agent = 1");
+    let client = reqwest::blocking::Client::new();
+    let url = format!("{}/mcp/filesystem", world.gateway());
+    let token = world.token("fs-reader");
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"}}})
+    .to_string();
+    let open = || {
+        client
+            .post(&url)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(init.clone())
+            .send()
+            .unwrap()
+    };
+    let first = open();
+    assert_eq!(first.status(), 200);
+    let second = open();
+    assert_eq!(second.status(), 503);
+    let body: Value = second.json().unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("agent `fs-reader` runs 1 hosted tool server processes already"),
+        "{message}"
+    );
 }
