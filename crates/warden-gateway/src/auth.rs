@@ -74,7 +74,7 @@ impl Gateway {
     fn record_auth_failure(&self, plane: &str, error: &ApiError) {
         if let Some(record) = self
             .auth_failures
-            .record(plane, &error.code, &error.message)
+            .record(plane, error.code, &error.message)
         {
             self.audit.try_append_deferred(record);
         }

@@ -52,7 +52,7 @@ fn deeply_nested_manifest_conditions_are_refused_naming_the_field() {
 #[test]
 fn conditions_within_the_bounds_compile_and_decide() {
     let nested = deep("(", ")", 32);
-    let chain = vec!["context.args.a == \"x\""; 12].join(" || ");
+    let chain = ["context.args.a == \"x\""; 12].join(" || ");
     let m = manifest(
         "ok-bot",
         "",
