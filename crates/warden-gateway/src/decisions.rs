@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use warden_policy::{Decision, DecisionRequest};
+use warden_policy::{Decision, DecisionRequest, Snapshot};
 use warden_store::{ApprovalMatch, ApprovalRecord, ApprovalStatus, Store};
 use warden_types::{DecisionOutcome, SpiffeId};
 
@@ -277,8 +277,7 @@ impl Gateway {
     /// The data classes in an action's arguments. An argument that names the
     /// destination (an address the data goes to) is where the data goes, not
     /// data: it is left out.
-    fn argument_classes(&self, action: &Action<'_>) -> Vec<String> {
-        let snapshot = self.engine.snapshot();
+    fn argument_classes(&self, snapshot: &Snapshot, action: &Action<'_>) -> Vec<String> {
         let skip = snapshot
             .tool(action.server, action.tool)
             .map(|t| t.destination_arguments.as_slice())
@@ -308,7 +307,10 @@ impl Gateway {
         let id = &caller.svid.spiffe_id;
         // The arguments' data classes: `context.classes`, and what the flow
         // rules check against the destination.
-        let classes = self.argument_classes(action);
+        // One policy snapshot for the whole decision: a reload in between
+        // cannot mix versions.
+        let snapshot = self.engine.snapshot();
+        let classes = self.argument_classes(&snapshot, action);
         let request = DecisionRequest {
             agent: id.agent(),
             instance: id.instance(),
@@ -318,7 +320,7 @@ impl Gateway {
             args: action.args,
             classes: &classes,
         };
-        let decision = self.engine.decide(&request);
+        let decision = self.engine.decide_in(&snapshot, &request);
         let latency = started.elapsed();
         // The arguments in canonical form, once: their digest binds approvals and
         // the audit record, and they are the record's sealed payload.
@@ -343,9 +345,7 @@ impl Gateway {
         };
         answer.classes = classes.clone();
         if answer.decision == DecisionOutcome::Allow && !redact.is_empty() {
-            let skip = self
-                .engine
-                .snapshot()
+            let skip = snapshot
                 .tool(action.server, action.tool)
                 .map(|t| t.destination_arguments.clone())
                 .unwrap_or_default();

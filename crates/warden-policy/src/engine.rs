@@ -231,8 +231,12 @@ impl Engine {
     /// action is added to the session's history. A refused request creates
     /// no session.
     pub fn decide(&self, request: &DecisionRequest<'_>) -> Decision {
-        // One snapshot for the whole decision.
-        let snapshot = self.snapshot.load_full();
+        self.decide_in(&self.snapshot.load_full(), request)
+    }
+
+    /// Decides as [`Engine::decide`] does, under `snapshot` (the caller's,
+    /// so that everything it does around the decision reads the same one).
+    pub fn decide_in(&self, snapshot: &Arc<Snapshot>, request: &DecisionRequest<'_>) -> Decision {
         let per_hour = snapshot
             .agents
             .get(request.agent)
@@ -260,7 +264,7 @@ impl Engine {
             None => {
                 // A new session: decide on an empty history first, so that a
                 // refused request leaves nothing behind.
-                let d = self.evaluate(&snapshot, request, &self.fresh_history());
+                let d = self.evaluate(snapshot, request, &self.fresh_history());
                 if d.outcome != DecisionOutcome::Allow {
                     return refund(d);
                 }
@@ -281,7 +285,7 @@ impl Engine {
         state.last_seen = Instant::now();
         let decision = match first {
             Some(d) if state.history.is_fresh() => d,
-            _ => self.evaluate(&snapshot, request, &state.history),
+            _ => self.evaluate(snapshot, request, &state.history),
         };
         if decision.outcome == DecisionOutcome::Allow {
             state.history.actions += 1;

@@ -30,10 +30,32 @@ type Stream = mpsc::Sender<Result<Bytes, std::io::Error>>;
 #[derive(Debug)]
 pub(crate) struct Hosted {
     to_server: mpsc::Sender<Vec<u8>>,
-    /// Streams of requests in flight: id key, id, stream; in arrival order.
-    waiters: Mutex<Vec<(String, Value, Stream)>>,
+    /// Streams of requests in flight, in arrival order.
+    waiters: Mutex<Vec<Waiter>>,
     get_stream: Mutex<Option<Stream>>,
     kill: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+}
+
+/// A request in flight and the stream its answer goes on.
+#[derive(Debug)]
+struct Waiter {
+    /// The id's key.
+    key: String,
+    id: Value,
+    stream: Stream,
+    /// Its `_meta.progressToken`, as a key: progress notifications about it
+    /// go on its own stream, before its response, never racing it on the
+    /// session's GET stream.
+    progress: Option<String>,
+}
+
+impl Hosted {
+    /// Takes the waiter of the request whose id key is `key`.
+    fn take_waiter(&self, key: &str) -> Option<Waiter> {
+        let mut waiters = self.waiters.lock();
+        let i = waiters.iter().position(|w| w.key == key)?;
+        Some(waiters.remove(i))
+    }
 }
 
 fn line(v: &Value) -> Vec<u8> {
@@ -122,7 +144,7 @@ impl Hosted {
                 let _ = child.kill().await;
                 gw.mcp_sessions.remove(&server, &sid);
                 let waiters = std::mem::take(&mut *hosted.waiters.lock());
-                for (_, id, stream) in waiters {
+                for Waiter { id, stream, .. } in waiters {
                     let e = error_response(
                         id,
                         codes::UPSTREAM,
@@ -144,27 +166,37 @@ impl Hosted {
             Step::Forward(m) => {
                 if m.kind() == Kind::Response {
                     let k = m.id().map(id_key).unwrap_or_default();
-                    let stream = {
-                        let mut waiters = self.waiters.lock();
-                        waiters
-                            .iter()
-                            .position(|(w, _, _)| *w == k)
-                            .map(|i| waiters.remove(i).2)
-                    };
-                    if let Some(stream) = stream {
+                    if let Some(w) = self.take_waiter(&k) {
                         // The stream ends with its response.
-                        let _ = stream.send(Ok(event(&m.into_value()))).await;
+                        let _ = w.stream.send(Ok(event(&m.into_value()))).await;
                     }
                     return;
                 }
+                // Progress about a request in flight goes on that request's
+                // stream, ahead of its response.
+                let token = (m.method() == Some("notifications/progress"))
+                    .then(|| m.params().and_then(|p| p.get("progressToken")).map(id_key))
+                    .flatten();
+                let own = token.and_then(|t| {
+                    self.waiters
+                        .lock()
+                        .iter()
+                        .find(|w| w.progress.as_deref() == Some(t.as_str()))
+                        .map(|w| w.stream.clone())
+                });
                 let bytes = event(&m.into_value());
+                if let Some(own) = own
+                    && own.send(Ok(bytes.clone())).await.is_ok()
+                {
+                    return;
+                }
                 let get = self.get_stream.lock().clone();
                 if let Some(get) = get
                     && get.send(Ok(bytes.clone())).await.is_ok()
                 {
                     return;
                 }
-                let newest = self.waiters.lock().last().map(|(_, _, s)| s.clone());
+                let newest = self.waiters.lock().last().map(|w| w.stream.clone());
                 match newest {
                     Some(s) => {
                         let _ = s.send(Ok(bytes)).await;
@@ -219,13 +251,20 @@ pub(crate) async fn post(
         };
     };
     let (tx, rx) = mpsc::channel(64);
-    hosted
-        .waiters
-        .lock()
-        .push((id_key(&id), id.clone(), tx.clone()));
+    let progress = m
+        .params()
+        .and_then(|p| p.get("_meta"))
+        .and_then(|meta| meta.get("progressToken"))
+        .map(id_key);
+    hosted.waiters.lock().push(Waiter {
+        key: id_key(&id),
+        id: id.clone(),
+        stream: tx.clone(),
+        progress,
+    });
     if hosted.to_server.send(line(&m.into_value())).await.is_err() {
         mediator.abandon(&id);
-        hosted.waiters.lock().retain(|(k, _, _)| *k != id_key(&id));
+        hosted.waiters.lock().retain(|w| w.key != id_key(&id));
         return rpc_response(
             StatusCode::OK,
             &error_response(id, codes::UPSTREAM, "the tool server has exited", None),
@@ -239,14 +278,7 @@ pub(crate) async fn post(
     drop(tx);
     tokio::spawn(async move {
         tokio::time::sleep(timeout).await;
-        let k = id_key(&id);
-        let stream = {
-            let mut waiters = hosted.waiters.lock();
-            waiters
-                .iter()
-                .position(|(w, _, _)| *w == k)
-                .map(|i| waiters.remove(i).2)
-        };
+        let stream = hosted.take_waiter(&id_key(&id)).map(|w| w.stream);
         if let Some(tx) = stream
             && mediator.abandon(&id)
         {
