@@ -316,6 +316,23 @@ struct Scan<'t, 'o> {
 /// allowed (two in the longer words).
 const MISSPELT_LEADS: &[&str] = &["ignore", "please", "before", "disregard", "forget"];
 
+/// Cue words in ROT13 (`vtaber` is `ignore`, `cyrnfr` `please`, `lbh`
+/// `you`, `arj` `new`, `flfgrz` `system`, …): a sentence that starts with
+/// one is read again decoded. None is an English word.
+const ROT13_LEADS: &[&str] = &[
+    "vtaber",
+    "qvfertneq",
+    "sbetrg",
+    "cyrnfr",
+    "lbh",
+    "arj",
+    "vzcbegnag",
+    "flfgrz",
+    "fraq",
+    "orsber",
+    "bireevqr",
+];
+
 impl Scan<'_, '_> {
     /// Tries rule `r` with its anchor at `start`.
     fn rule(&mut self, rules: &Rules, r: usize, start: usize) {
@@ -386,8 +403,16 @@ impl Scan<'_, '_> {
         let (Some(&c1), c5) = (b.get(i), b.get(i + 4).copied().unwrap_or(0)) else {
             return;
         };
-        if self.typos && matches!(c1 | 0x20, b'i' | b'p' | b'b' | b'd' | b'f') {
-            self.misspelt_lead(i);
+        if self.typos {
+            if matches!(c1 | 0x20, b'i' | b'p' | b'b' | b'd' | b'f') {
+                self.misspelt_lead(i);
+            }
+            if matches!(
+                c1 | 0x20,
+                b'v' | b'q' | b's' | b'c' | b'l' | b'a' | b'f' | b'o'
+            ) {
+                self.rot13_lead(i);
+            }
         }
         let bit = pair_bit(c1, c5);
         if !c1.is_ascii_alphabetic()
@@ -426,12 +451,16 @@ impl Scan<'_, '_> {
         if !(5..=11).contains(&len) || b.get(i + len).is_some_and(u8::is_ascii_alphanumeric) {
             return;
         }
-        let word = b[i..i + len].to_ascii_lowercase();
+        let mut buf = [0u8; 12];
+        for (d, c) in buf.iter_mut().zip(&b[i..i + len]) {
+            *d = c.to_ascii_lowercase();
+        }
+        let word = &buf[..len];
         let Some(target) = MISSPELT_LEADS.iter().map(|t| t.as_bytes()).find(|t| {
             t.first() == word.first()
                 && t.last() == word.last()
-                && *t != word.as_slice()
-                && super::fuzzy::distance(&word, t, if t.len() <= 6 { 1 } else { 2 }).is_some()
+                && *t != word
+                && super::fuzzy::distance(word, t, if t.len() <= 6 { 1 } else { 2 }).is_some()
         }) else {
             return;
         };
@@ -455,6 +484,48 @@ impl Scan<'_, '_> {
                 shift(h.start)
             };
             h.end = shift(h.end);
+            self.out.push(h);
+        }
+    }
+
+    /// Reads the sentence at `i` again ROT13-decoded when its first word is
+    /// one of [`ROT13_LEADS`]; hits become encoded-payload flags over the
+    /// same bytes (ROT13 keeps lengths).
+    fn rot13_lead(&mut self, i: usize) {
+        let b = self.b;
+        let len = b[i..]
+            .iter()
+            .take(10)
+            .take_while(|c| c.is_ascii_alphabetic())
+            .count();
+        if b.get(i + len).is_some_and(u8::is_ascii_alphanumeric)
+            || !ROT13_LEADS
+                .iter()
+                .any(|w| b[i..i + len].eq_ignore_ascii_case(w.as_bytes()))
+        {
+            return;
+        }
+        let end = ceil_boundary(self.text, (i + 320).min(b.len()));
+        let Some(rest) = self.text.get(i..end) else {
+            return;
+        };
+        let decoded: String = rest
+            .chars()
+            .map(|c| match c {
+                'a'..='m' | 'A'..='M' => char::from(c as u8 + 13),
+                'n'..='z' | 'N'..='Z' => char::from(c as u8 - 13),
+                _ => c,
+            })
+            .collect();
+        let mut inner = Vec::new();
+        scan_with(&decoded, &mut inner, None, false);
+        for mut h in inner {
+            h.excerpt = Some(super::excerpt(
+                decoded.get(h.start..h.end).unwrap_or_default(),
+            ));
+            h.kind = InjectionKind::EncodedPayload;
+            h.start += i;
+            h.end += i;
             self.out.push(h);
         }
     }
