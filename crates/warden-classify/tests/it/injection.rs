@@ -403,8 +403,9 @@ fn injection_eval_precision_recall_per_family() {
     );
 }
 
-/// Held-out recall measured at the last rule change (0.841), minus a margin.
-const HELD_OUT_RECALL_FLOOR: f64 = 0.82;
+/// Held-out recall measured at the last rule change (0.867; 0.841 before
+/// the fresh-set work), minus a margin.
+const HELD_OUT_RECALL_FLOOR: f64 = 0.85;
 /// Held-out false-positive rate measured at the last rule change (0 of 694),
 /// plus a margin of about three results.
 const HELD_OUT_FPR_CEILING: f64 = 0.005;
