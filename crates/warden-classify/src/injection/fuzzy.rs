@@ -18,7 +18,7 @@ const WORDS: &[(&str, usize)] = &[
 /// The optimal-string-alignment distance between `a` and `b` (edits:
 /// insert, delete, substitute, swap two neighbours), or `None` once it is
 /// sure to exceed `limit`.
-fn distance(a: &[u8], b: &[u8], limit: usize) -> Option<usize> {
+pub(super) fn distance(a: &[u8], b: &[u8], limit: usize) -> Option<usize> {
     if a.len().abs_diff(b.len()) > limit {
         return None;
     }

@@ -306,7 +306,32 @@ struct Scan<'t, 'o> {
     b: &'t [u8],
     out: &'o mut Vec<Hit>,
     turns: Vec<(usize, usize, bool)>,
+    /// Whether a misspelt cue word at a sentence start is read again spelt
+    /// right (not inside such a second reading).
+    typos: bool,
 }
+
+/// Cue words a sentence may start with misspelt (`Iggnore`, `Plaese`,
+/// `Befroe`): the first and last letters must be right, one edit is
+/// allowed (two in the longer words).
+const MISSPELT_LEADS: &[&str] = &["ignore", "please", "before", "disregard", "forget"];
+
+/// Cue words in ROT13 (`vtaber` is `ignore`, `cyrnfr` `please`, `lbh`
+/// `you`, `arj` `new`, `flfgrz` `system`, …): a sentence that starts with
+/// one is read again decoded. None is an English word.
+const ROT13_LEADS: &[&str] = &[
+    "vtaber",
+    "qvfertneq",
+    "sbetrg",
+    "cyrnfr",
+    "lbh",
+    "arj",
+    "vzcbegnag",
+    "flfgrz",
+    "fraq",
+    "orsber",
+    "bireevqr",
+];
 
 impl Scan<'_, '_> {
     /// Tries rule `r` with its anchor at `start`.
@@ -378,6 +403,17 @@ impl Scan<'_, '_> {
         let (Some(&c1), c5) = (b.get(i), b.get(i + 4).copied().unwrap_or(0)) else {
             return;
         };
+        if self.typos {
+            if matches!(c1 | 0x20, b'i' | b'p' | b'b' | b'd' | b'f') {
+                self.misspelt_lead(i);
+            }
+            if matches!(
+                c1 | 0x20,
+                b'v' | b'q' | b's' | b'c' | b'l' | b'a' | b'f' | b'o'
+            ) {
+                self.rot13_lead(i);
+            }
+        }
         let bit = pair_bit(c1, c5);
         if !c1.is_ascii_alphabetic()
             || rules
@@ -399,6 +435,98 @@ impl Scan<'_, '_> {
                 self.rule(rules, r, i);
             }
             last_rule = r;
+        }
+    }
+
+    /// Reads the sentence at `i` again when its first word is a misspelt
+    /// cue word ([`MISSPELT_LEADS`]), with the word spelt right; hits are
+    /// mapped back onto the text.
+    fn misspelt_lead(&mut self, i: usize) {
+        let b = self.b;
+        let len = b[i..]
+            .iter()
+            .take(12)
+            .take_while(|c| c.is_ascii_alphabetic())
+            .count();
+        if !(5..=11).contains(&len) || b.get(i + len).is_some_and(u8::is_ascii_alphanumeric) {
+            return;
+        }
+        let mut buf = [0u8; 12];
+        for (d, c) in buf.iter_mut().zip(&b[i..i + len]) {
+            *d = c.to_ascii_lowercase();
+        }
+        let word = &buf[..len];
+        let Some(target) = MISSPELT_LEADS.iter().map(|t| t.as_bytes()).find(|t| {
+            t.first() == word.first()
+                && t.last() == word.last()
+                && *t != word
+                && super::fuzzy::distance(word, t, if t.len() <= 6 { 1 } else { 2 }).is_some()
+        }) else {
+            return;
+        };
+        let end = ceil_boundary(self.text, (i + len + 320).min(b.len()));
+        let Some(rest) = self.text.get(i + len..end) else {
+            return;
+        };
+        let mut fixed = String::with_capacity(target.len() + rest.len());
+        fixed.push_str(std::str::from_utf8(target).unwrap_or_default());
+        fixed.push_str(rest);
+        let mut inner = Vec::new();
+        scan_with(&fixed, &mut inner, None, false);
+        let shift = |at: usize| i + len + at.saturating_sub(target.len());
+        for mut h in inner {
+            h.excerpt = Some(super::excerpt(
+                fixed.get(h.start..h.end).unwrap_or_default(),
+            ));
+            h.start = if h.start < target.len() {
+                i
+            } else {
+                shift(h.start)
+            };
+            h.end = shift(h.end);
+            self.out.push(h);
+        }
+    }
+
+    /// Reads the sentence at `i` again ROT13-decoded when its first word is
+    /// one of [`ROT13_LEADS`]; hits become encoded-payload flags over the
+    /// same bytes (ROT13 keeps lengths).
+    fn rot13_lead(&mut self, i: usize) {
+        let b = self.b;
+        let len = b[i..]
+            .iter()
+            .take(10)
+            .take_while(|c| c.is_ascii_alphabetic())
+            .count();
+        if b.get(i + len).is_some_and(u8::is_ascii_alphanumeric)
+            || !ROT13_LEADS
+                .iter()
+                .any(|w| b[i..i + len].eq_ignore_ascii_case(w.as_bytes()))
+        {
+            return;
+        }
+        let end = ceil_boundary(self.text, (i + 320).min(b.len()));
+        let Some(rest) = self.text.get(i..end) else {
+            return;
+        };
+        let decoded: String = rest
+            .chars()
+            .map(|c| match c {
+                'a'..='m' | 'A'..='M' => char::from(c as u8 + 13),
+                'n'..='z' | 'N'..='Z' => char::from(c as u8 - 13),
+                _ => c,
+            })
+            .collect();
+        let mut inner = Vec::new();
+        scan_with(&decoded, &mut inner, None, false);
+        for mut h in inner {
+            h.excerpt = Some(super::excerpt(
+                decoded.get(h.start..h.end).unwrap_or_default(),
+            ));
+            h.kind = InjectionKind::EncodedPayload;
+            h.start += i;
+            h.end += i;
+            self.out.push(h);
         }
     }
 
@@ -518,7 +646,18 @@ fn tag_attributes(b: &[u8], lt: usize, list: &mut Vec<(MarkupAnchor, usize)>) {
 pub(super) fn scan(
     text: &str,
     out: &mut Vec<Hit>,
+    markup: Option<&mut Vec<(MarkupAnchor, usize)>>,
+) -> u8 {
+    scan_with(text, out, markup, true)
+}
+
+/// [`scan`], and whether misspelt cue words at sentence starts are read
+/// again spelt right.
+fn scan_with(
+    text: &str,
+    out: &mut Vec<Hit>,
     mut markup: Option<&mut Vec<(MarkupAnchor, usize)>>,
+    typos: bool,
 ) -> u8 {
     let rules = &*COMPILED;
     let b = text.as_bytes();
@@ -527,6 +666,7 @@ pub(super) fn scan(
         b,
         out,
         turns: Vec::new(),
+        typos,
     };
     let kinds = anchors_in(b, &rules.anchors, rules.core_groups, |pattern, start| {
         for &r in rules.by_anchor.get(pattern).map_or(&[][..], Vec::as_slice) {
@@ -541,6 +681,18 @@ pub(super) fn scan(
         memchr::memchr3_iter(b'.', b'!', b'?', b).chain(memchr::memchr3_iter(b':', b';', b'>', b))
     {
         s.sentence(rules, i + 1);
+    }
+    // An instruction pasted into the middle of a sentence (`credited to
+    // Please deposit …`, `has been charged Invite user …`): a capital `P`
+    // or `I` after a lowercase word starts a sentence too.
+    for i in memchr::memchr2_iter(b'P', b'I', b) {
+        if i >= 2
+            && b[i - 1] == b' '
+            && b[i - 2].is_ascii_lowercase()
+            && b.get(i + 1).is_some_and(u8::is_ascii_lowercase)
+        {
+            s.sentence(rules, i);
+        }
     }
     let turns = std::mem::take(&mut s.turns);
     turn_markers(b, &turns, s.out);

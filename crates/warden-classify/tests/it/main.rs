@@ -4,6 +4,7 @@ mod accuracy;
 mod detectors;
 mod identity_address_cloud;
 mod injection;
+mod injection_fresh;
 mod json;
 mod recall;
 mod redact;
