@@ -361,7 +361,8 @@ impl Engine {
     /// Records what a result held: its classes taint the session (each keeps
     /// the first call it came from), and a result flagged for injected
     /// instructions marks it. Refused (`false`) when the session is new and
-    /// the session limit is reached.
+    /// the session limit is reached. [`Engine::observe_result`] also keeps
+    /// the result's values.
     pub fn observe(
         &self,
         request: &DecisionRequest<'_>,
@@ -369,24 +370,14 @@ impl Engine {
         injection: Option<&str>,
         source: &str,
     ) -> bool {
-        let Some((key, session)) = self.session_keyed(request) else {
-            return false;
+        let result = crate::ObservedResult {
+            output: &serde_json::Value::Null,
+            classes,
+            sensitive: &[],
+            injection,
+            source,
         };
-        let mut state = session.lock();
-        state.last_seen = Instant::now();
-        let mark = |h: &mut SessionHistory| {
-            h.taint(classes, source);
-            if let Some(kinds) = injection
-                && h.flagged.is_none()
-            {
-                h.flagged = Some(format!("{source}: {kinds}"));
-            }
-        };
-        mark(&mut state.history);
-        drop(state);
-        self.changed(key);
-        self.in_instance(request, mark);
-        true
+        self.observe_result(request, &result)
     }
 
     /// Records what a tool result held, by value, for provenance and lineage:

@@ -242,11 +242,11 @@ impl TestGateway {
         self.token_at(agent, "i-1", SystemTime::now(), Duration::from_secs(900))
     }
 
-    /// POST /v1/decisions; returns (status, body).
-    pub(crate) async fn decide(&self, token: &str, body: Value) -> (u16, Value) {
+    /// POST `path` on the data plane; returns (status, body).
+    async fn data_post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
         let r = self
             .client
-            .post(format!("{}/v1/decisions", self.data))
+            .post(format!("{}{path}", self.data))
             .bearer_auth(token)
             .json(&body)
             .send()
@@ -256,18 +256,14 @@ impl TestGateway {
         (status, r.json().await.unwrap())
     }
 
+    /// POST /v1/decisions; returns (status, body).
+    pub(crate) async fn decide(&self, token: &str, body: Value) -> (u16, Value) {
+        self.data_post("/v1/decisions", token, body).await
+    }
+
     /// POST /v1/observations; returns (status, body).
     pub(crate) async fn observe(&self, token: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .client
-            .post(format!("{}/v1/observations", self.data))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap())
+        self.data_post("/v1/observations", token, body).await
     }
 
     pub(crate) async fn admin_get(&self, token: &str, path: &str) -> (u16, Value) {

@@ -1060,20 +1060,7 @@ fn hosted_server_processes_are_bounded_and_stopped_with_their_session() {
     let client = reqwest::blocking::Client::new();
     let url = format!("{}/mcp/filesystem", world.gateway());
     let token = world.token("fs-reader");
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "0"}}})
-    .to_string();
-    let open = || {
-        client
-            .post(&url)
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(init.clone())
-            .send()
-            .unwrap()
-    };
+    let open = || open_raw_session(&client, &url, &token);
     let first = open();
     assert_eq!(first.status(), 200);
     let sid = first.headers()["mcp-session-id"]
@@ -1179,20 +1166,7 @@ fn hosted_server_processes_are_bounded_per_agent() {
     let client = reqwest::blocking::Client::new();
     let url = format!("{}/mcp/filesystem", world.gateway());
     let token = world.token("fs-reader");
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "0"}}})
-    .to_string();
-    let open = || {
-        client
-            .post(&url)
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(init.clone())
-            .send()
-            .unwrap()
-    };
+    let open = || open_raw_session(&client, &url, &token);
     let first = open();
     assert_eq!(first.status(), 200);
     let second = open();
@@ -1203,4 +1177,23 @@ fn hosted_server_processes_are_bounded_per_agent() {
         message.contains("agent `fs-reader` runs 1 hosted tool server processes already"),
         "{message}"
     );
+}
+
+/// Opens an MCP session at `url` with a raw `initialize` (no SDK).
+fn open_raw_session(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    token: &str,
+) -> reqwest::blocking::Response {
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"}}});
+    client
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(init.to_string())
+        .send()
+        .unwrap()
 }
