@@ -5,11 +5,12 @@
 // Tests fail loudly: an unexpected `Err` or outcome is the test failing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 mod bounds;
+mod common;
 mod contract;
 mod examples;
 mod flow;
+mod fuzz;
 mod manifest_errors;
 mod provenance;
 mod reload;
