@@ -113,3 +113,28 @@ proptest! {
         prop_assert_eq!(feed_in_chunks(&bytes, &cuts), Ok(events));
     }
 }
+
+/// Found while fuzzing: every `feed` scanned the whole unfinished line
+/// again, so an event streamed in small chunks took time quadratic in its
+/// size (a 4 MiB event in 1 KiB chunks: about 8 G byte comparisons). Each
+/// byte is now scanned once.
+#[test]
+fn a_long_event_in_small_chunks_is_read_in_linear_time() -> Result<(), String> {
+    let mut p = Parser::default();
+    let chunk = vec![b'x'; 1024];
+    let started = std::time::Instant::now();
+    assert!(p.feed(b"data: ")?.is_empty());
+    for _ in 0..4 * 1024 {
+        assert!(p.feed(&chunk)?.is_empty());
+    }
+    let events = p.feed(b"\n\n")?;
+    let elapsed = started.elapsed();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0].data.as_ref().map(String::len),
+        Some(4 * 1024 * 1024)
+    );
+    // Linear: milliseconds, even unoptimised; quadratic: minutes.
+    assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
+    Ok(())
+}
