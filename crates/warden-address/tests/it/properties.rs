@@ -3,6 +3,9 @@
 //! `WARDEN_FUZZ_CASES` sets the number of cases (the
 //! older properties run at least 2,000, the newer 256 by default).
 
+// Test code: a failed unwrap is a failed case.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use serde_json::Value;
 use warden_address::{Address, Email, Host, Url, addresses_in};

@@ -7,6 +7,9 @@
 //! `WARDEN_FUZZ_CASES` sets the number of cases per property (256 by
 //! default) here and in `robust.rs`.
 
+// Test code: a failed unwrap is a failed case.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use serde_json::Value;
 use warden_classify::{

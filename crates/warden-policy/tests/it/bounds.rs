@@ -52,7 +52,7 @@ fn deeply_nested_manifest_conditions_are_refused_naming_the_field() {
 #[test]
 fn conditions_within_the_bounds_compile_and_decide() {
     let nested = deep("(", ")", 32);
-    let chain = vec!["context.args.a == \"x\""; 12].join(" || ");
+    let chain = ["context.args.a == \"x\""; 12].join(" || ");
     let m = manifest(
         "ok-bot",
         "",
@@ -64,6 +64,12 @@ fn conditions_within_the_bounds_compile_and_decide() {
     let s = snapshot(&[("agents/ok.yaml", &m)], &[]);
     let d = crate::common::decide(&s, "ok-bot", "crm", "lookup", &serde_json::json!({}));
     assert_eq!(d.outcome, warden_types::DecisionOutcome::Allow, "{d:?}");
-    let d = crate::common::decide(&s, "ok-bot", "crm", "update", &serde_json::json!({"a": "x"}));
+    let d = crate::common::decide(
+        &s,
+        "ok-bot",
+        "crm",
+        "update",
+        &serde_json::json!({"a": "x"}),
+    );
     assert_eq!(d.outcome, warden_types::DecisionOutcome::Allow, "{d:?}");
 }
