@@ -33,14 +33,6 @@ fn cases() -> u32 {
         .unwrap_or(256)
 }
 
-fn config(n: u32) -> ProptestConfig {
-    ProptestConfig {
-        // Shrinking a case on a 2 MiB thread is cheap; keep the default
-        // number of shrink steps but no persistence noise for slow cases.
-        ..ProptestConfig::with_cases(n)
-    }
-}
-
 /// The stack a tokio worker or a test thread gets by default.
 const STACK: usize = 2 * 1024 * 1024;
 
@@ -306,7 +298,7 @@ fn check_config(text: String) {
 }
 
 proptest! {
-    #![proptest_config(config(cases()))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     /// Example manifests, mutated, are parsed and compiled or refused with a
     /// file and line.
@@ -634,7 +626,7 @@ fn decide_all(snapshot: Snapshot, agent: &str, args: &Value) {
 }
 
 proptest! {
-    #![proptest_config(config(cases()))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     /// A condition in a manifest's `when:` or `approval:` compiles (and
     /// decides) or is refused naming the manifest and a line.
