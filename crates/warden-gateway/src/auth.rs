@@ -72,10 +72,7 @@ impl Gateway {
 
     /// Records a failed authentication (rate-limited), without waiting.
     fn record_auth_failure(&self, plane: &str, error: &ApiError) {
-        if let Some(record) = self
-            .auth_failures
-            .record(plane, error.code, &error.message)
-        {
+        if let Some(record) = self.auth_failures.record(plane, error.code, &error.message) {
             self.audit.try_append_deferred(record);
         }
     }

@@ -105,6 +105,47 @@ const EU_AI_ACT: &[&str] = &[
 ];
 const MANIFEST_MAX_BYTES: usize = 256 * 1024;
 
+/// How deep collections may nest in a manifest. The YAML parser recurses
+/// once per level and has no limit for block collections: a line of 1,000
+/// `- ` overflowed a 2 MiB thread stack (found by fuzzing). Real manifests
+/// nest a handful of levels.
+const MANIFEST_MAX_NESTING: usize = 64;
+
+/// The first line (1-based) where collections may nest deeper than
+/// [`MANIFEST_MAX_NESTING`], checked before the YAML parser runs. An upper
+/// bound: the indentation levels open above the line, plus the block
+/// indicators (`- `, `? `, `: `) on it, plus the open flow brackets.
+fn too_deep(source: &str) -> Option<usize> {
+    let mut indents: Vec<usize> = Vec::new();
+    let mut flow = 0usize;
+    for (n, line) in source.lines().enumerate() {
+        let body = line.trim_start_matches([' ', '\t']);
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - body.len();
+        while indents.last().is_some_and(|&top| top >= indent) {
+            indents.pop();
+        }
+        indents.push(indent);
+        let bytes = body.as_bytes();
+        let mut inline = 0usize;
+        for (k, &b) in bytes.iter().enumerate() {
+            let blank_after = bytes.get(k + 1).is_none_or(|c| matches!(c, b' ' | b'\t'));
+            match b {
+                b'[' | b'{' => flow += 1,
+                b']' | b'}' => flow = flow.saturating_sub(1),
+                b'-' | b'?' | b':' if blank_after => inline += 1,
+                _ => {}
+            }
+        }
+        if indents.len() + inline + flow > MANIFEST_MAX_NESTING {
+            return Some(n + 1);
+        }
+    }
+    None
+}
+
 struct Ctx<'a> {
     file: &'a str,
     diags: Diagnostics,
@@ -236,6 +277,15 @@ impl Manifest {
                 format!(
                     "manifest is {} bytes: the limit is {MANIFEST_MAX_BYTES}",
                     source.len()
+                ),
+            )]));
+        }
+        if let Some(line) = too_deep(source) {
+            return Err(PolicyError::Invalid(vec![crate::error::Diagnostic::new(
+                Location::new(file, line, 0),
+                None,
+                format!(
+                    "collections nest deeper than {MANIFEST_MAX_NESTING} levels: a manifest nests a handful"
                 ),
             )]));
         }

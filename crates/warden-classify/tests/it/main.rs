@@ -2,6 +2,7 @@
 
 mod accuracy;
 mod detectors;
+mod fuzz;
 mod identity_address_cloud;
 mod injection;
 mod injection_fresh;

@@ -91,7 +91,7 @@ fn fragments() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(crate::fuzz::cases().max(512)))]
 
     #[test]
     fn arbitrary_text_never_panics(text in ".{0,400}") {

@@ -75,6 +75,9 @@ impl Event {
 #[derive(Debug, Default)]
 pub(crate) struct Parser {
     buf: Vec<u8>,
+    /// How much of `buf` is known to hold no line end: the next `feed`
+    /// scans on from there, so each byte is scanned once.
+    scanned: usize,
     current: Event,
     started: bool,
 }
@@ -89,7 +92,7 @@ impl Parser {
         self.buf.extend_from_slice(bytes);
         let mut events = Vec::new();
         let mut start = 0;
-        let mut i = 0;
+        let mut i = self.scanned;
         while i < self.buf.len() {
             let b = self.buf[i];
             if b == b'\n' || b == b'\r' {
@@ -112,6 +115,8 @@ impl Parser {
             i += 1;
         }
         self.buf.drain(..start);
+        // `i` stopped at the end, or at a `\r` that may be followed by `\n`.
+        self.scanned = i - start;
         let pending = self.buf.len() + self.current.data.as_ref().map_or(0, String::len);
         if pending > MAX_EVENT {
             return Err(format!("an event is over {MAX_EVENT} bytes"));
@@ -151,6 +156,9 @@ impl Parser {
         None
     }
 }
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

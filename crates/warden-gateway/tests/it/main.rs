@@ -11,6 +11,7 @@
 mod admin;
 mod attacks;
 mod audit;
+mod fuzz;
 mod harness;
 mod identity;
 mod provenance;

@@ -10,6 +10,7 @@ mod common;
 mod contract;
 mod examples;
 mod flow;
+mod fuzz;
 mod manifest_errors;
 mod provenance;
 mod reload;
