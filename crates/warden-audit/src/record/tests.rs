@@ -145,9 +145,11 @@ proptest::proptest! {
         agent in proptest::option::of(".*"),
         note in proptest::option::of("\\PC*"),
         reasons in proptest::collection::vec(proptest::string::string_regex("[\\x00-\\x7f]*").unwrap_or_else(|_| unreachable!()), 0..4),
-        index in proptest::num::u64::ANY,
-        time_ms in proptest::num::i64::ANY,
-        latency in proptest::option::of(proptest::num::u64::ANY),
+        // A record's integers (a leaf index, milliseconds since 1970,
+        // microseconds) stay below 2^53, where RFC 8785 writes them exactly.
+        index in 0..=(1u64 << 53),
+        time_ms in -(1i64 << 53)..=(1i64 << 53),
+        latency in proptest::option::of(0..=(1u64 << 53)),
     ) {
         let mut record = AuditRecord::new(index, time_ms, RecordKind::Decision, "decision_api");
         record.agent = agent;
