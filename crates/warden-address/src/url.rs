@@ -290,7 +290,13 @@ fn whatwg_host(input: &str, parsed: &::url::Url) -> Result<Host, AddressError> {
     match parsed.host() {
         Some(::url::Host::Ipv4(a)) => Ok(Host::Ipv4(a)),
         Some(::url::Host::Ipv6(a)) => Ok(Host::Ipv6(a)),
-        // A non-special scheme's host is opaque: percent-encoded, not IDNA.
+        // A non-special scheme's host is opaque to WHATWG: percent-encoded,
+        // not IDNA, so a non-ASCII one reads one way here and another in its
+        // own serialisation. Refused, as other disagreements are.
+        Some(::url::Host::Domain(d)) if d.contains('%') => Err(AddressError::ambiguous(
+            input,
+            "has a non-ASCII host under a scheme whose hosts are opaque (not IDNA): write it in punycode",
+        )),
         Some(::url::Host::Domain(d)) => percent_decode(d)
             .and_then(|d| Host::parse(&d).ok())
             .ok_or_else(|| {

@@ -25,7 +25,6 @@ fn accepted_with_their_hosts() {
         ("ftp://files.example.com/pub", "files.example.com"),
         ("wss://socket.example.com/chat", "socket.example.com"),
         ("ssh://git.example.com/repo", "git.example.com"),
-        ("ssh://bücher.example/", "xn--bcher-kva.example"),
         ("https://bücher.example/", "xn--bcher-kva.example"),
         ("https://xn--bcher-kva.example/", "xn--bcher-kva.example"),
         ("https://ｅｘａｍｐｌｅ.com/", "example.com"),

@@ -117,10 +117,11 @@ async fn closed_within(stream: &mut tokio::net::TcpStream, limit: std::time::Dur
 async fn slow_and_surplus_connections_are_closed() {
     use tokio::io::AsyncWriteExt as _;
     let gw = TestGateway::start(Backend::Sqlite, |t| {
-        t.replace(
-            "[serve]\n",
-            "[serve]\nheader_read_timeout_secs = 1\nmax_connections = 8\n",
-        )
+        t.replace("max_connections = 4096", "max_connections = 8")
+            .replace(
+                "header_read_timeout_secs = 10",
+                "header_read_timeout_secs = 1",
+            )
     })
     .await;
     let addr = gw.data.trim_start_matches("http://").to_owned();
