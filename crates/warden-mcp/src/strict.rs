@@ -4,6 +4,7 @@
 //! whose value a 64-bit float cannot hold (`10000.000000000001` reads as
 //! `10000.0` and passes `<= 10000`). A request holding either is refused.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -76,17 +77,50 @@ impl<'de> Visitor<'de> for Unique {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
+        // Keys borrowed from the body where they hold no escape: no
+        // allocation per key on the decision path.
+        let mut seen: HashSet<Cow<'de, str>> = HashSet::new();
+        while let Some(KeyText(key)) = map.next_key_seed(KeySeed)? {
+            if seen.contains(&key) {
                 let shown: String = key.chars().take(64).collect();
                 return Err(de::Error::custom(format!(
                     "key `{shown}` appears twice in one object"
                 )));
             }
+            seen.insert(key);
             map.next_value_seed(Unique)?;
         }
         Ok(())
+    }
+}
+
+/// A key's text, borrowed when it can be.
+struct KeyText<'de>(Cow<'de, str>);
+
+/// Reads a key as [`KeyText`].
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = KeyText<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<KeyText<'de>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = KeyText<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<KeyText<'de>, E> {
+        Ok(KeyText(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<KeyText<'de>, E> {
+        Ok(KeyText(Cow::Owned(v.to_owned())))
     }
 }
 

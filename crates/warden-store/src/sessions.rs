@@ -98,9 +98,12 @@ macro_rules! session_row_impl {
 session_row_impl!(sqlx::sqlite::SqliteRow);
 session_row_impl!(sqlx::postgres::PgRow);
 
+/// Sessions written per statement (5 parameters each, well under SQLite's
+/// 32,766 and PostgreSQL's 65,535).
+const ROWS_PER_STATEMENT: usize = 1000;
+
 /// The statements, with `?` placeholders (SQLite) or `$n` (PostgreSQL).
 struct Sql {
-    upsert_session: &'static str,
     since: &'static str,
     forget_sessions: &'static str,
     forget_hours: &'static str,
@@ -109,9 +112,6 @@ struct Sql {
 }
 
 const SQLITE: Sql = Sql {
-    upsert_session: "INSERT INTO warden_sessions (agent, instance, session, state, updated_at) \
-        VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent, instance, session) DO UPDATE SET \
-        state = excluded.state, updated_at = excluded.updated_at",
     since: "SELECT * FROM warden_sessions WHERE updated_at >= ?",
     forget_sessions: "DELETE FROM warden_sessions WHERE updated_at < ?",
     forget_hours: "DELETE FROM warden_hour_budgets WHERE hour < ?",
@@ -121,9 +121,6 @@ const SQLITE: Sql = Sql {
 };
 
 const POSTGRES: Sql = Sql {
-    upsert_session: "INSERT INTO warden_sessions (agent, instance, session, state, updated_at) \
-        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agent, instance, session) DO UPDATE SET \
-        state = excluded.state, updated_at = excluded.updated_at",
     since: "SELECT * FROM warden_sessions WHERE updated_at >= $1",
     forget_sessions: "DELETE FROM warden_sessions WHERE updated_at < $1",
     forget_hours: "DELETE FROM warden_hour_budgets WHERE hour < $1",
@@ -144,13 +141,23 @@ macro_rules! session_store_impl {
                 let mut tx = begin(self.pool(), $begin)
                     .await
                     .map_err(StoreError::query(OP))?;
-                for r in rows {
-                    sqlx::query($sql.upsert_session)
-                        .bind(&r.agent)
-                        .bind(&r.instance)
-                        .bind(&r.session)
-                        .bind(&r.state)
-                        .bind(r.updated_at)
+                // Many rows per statement: one round trip per chunk, not per row.
+                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO warden_sessions (agent, instance, session, state, updated_at) ",
+                    );
+                    q.push_values(chunk, |mut b, r| {
+                        b.push_bind(&r.agent)
+                            .push_bind(&r.instance)
+                            .push_bind(&r.session)
+                            .push_bind(&r.state)
+                            .push_bind(r.updated_at);
+                    });
+                    q.push(
+                        " ON CONFLICT (agent, instance, session) DO UPDATE SET \
+                         state = excluded.state, updated_at = excluded.updated_at",
+                    );
+                    q.build()
                         .execute(&mut *tx)
                         .await
                         .map_err(StoreError::query(OP))?;
