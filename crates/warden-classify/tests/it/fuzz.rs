@@ -17,24 +17,9 @@ use warden_classify::{
     scan_injection, scan_injection_json,
 };
 
-/// Cases per property: `WARDEN_FUZZ_CASES`, else 256.
-pub(crate) fn cases() -> u32 {
-    std::env::var("WARDEN_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256)
-}
+pub(crate) use warden_test::fuzz_cases as cases;
 
-fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let handle = std::thread::Builder::new()
-        .stack_size(2 * 1024 * 1024)
-        .spawn(f)
-        .expect("spawn a fuzz thread");
-    match handle.join() {
-        Ok(v) => v,
-        Err(e) => std::panic::resume_unwind(e),
-    }
-}
+use warden_test::on_small_stack;
 
 fn classifier() -> &'static Classifier {
     static C: std::sync::OnceLock<Classifier> = std::sync::OnceLock::new();

@@ -16,12 +16,7 @@ use serde_json::{Value, json};
 
 use crate::harness::{Backend, TestGateway, payment};
 
-fn cases() -> u32 {
-    std::env::var("WARDEN_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256)
-}
+use warden_test::fuzz_cases as cases;
 
 fn arbitrary_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![

@@ -16,26 +16,9 @@ use warden_mcp::{
     next_message,
 };
 
-/// Cases per property: `WARDEN_FUZZ_CASES`, else 256.
-fn cases() -> u32 {
-    std::env::var("WARDEN_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256)
-}
+use warden_test::fuzz_cases as cases;
 
-/// Runs `f` on a thread with the default 2 MiB stack: an overflow aborts the
-/// test binary.
-fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let handle = std::thread::Builder::new()
-        .stack_size(2 * 1024 * 1024)
-        .spawn(f)
-        .expect("spawn a fuzz thread");
-    match handle.join() {
-        Ok(v) => v,
-        Err(e) => std::panic::resume_unwind(e),
-    }
-}
+use warden_test::on_small_stack;
 
 /// Valid MCP messages of every kind, the seeds of mutation.
 fn seeds() -> Vec<Value> {

@@ -25,30 +25,7 @@ use warden_types::{AgentName, InstanceId};
 
 use crate::common;
 
-/// Cases per property: `WARDEN_FUZZ_CASES`, else 256.
-fn cases() -> u32 {
-    std::env::var("WARDEN_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256)
-}
-
-/// The stack a tokio worker or a test thread gets by default.
-const STACK: usize = 2 * 1024 * 1024;
-
-/// Runs `f` on a fresh thread with a 2 MiB stack: an overflow aborts the
-/// whole binary, a panic fails the case.
-fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let handle = std::thread::Builder::new()
-        .name("fuzz-case".into())
-        .stack_size(STACK)
-        .spawn(f)
-        .expect("spawn a fuzz thread");
-    match handle.join() {
-        Ok(v) => v,
-        Err(e) => std::panic::resume_unwind(e),
-    }
-}
+use warden_test::{fuzz_cases as cases, on_small_stack};
 
 fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")

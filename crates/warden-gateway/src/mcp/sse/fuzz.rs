@@ -9,13 +9,7 @@ use proptest::prelude::*;
 
 use super::{Event, Parser};
 
-/// Cases per property: `WARDEN_FUZZ_CASES`, else 256.
-fn cases() -> u32 {
-    std::env::var("WARDEN_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256)
-}
+use warden_test::fuzz_cases as cases;
 
 /// One line of a stream: fields, comments, odd field names, raw bytes.
 fn line() -> impl Strategy<Value = Vec<u8>> {
