@@ -362,6 +362,7 @@ impl Gateway {
         }
         // The record is durable before the answer leaves (sync durability); if it
         // cannot be written, the action is denied.
+        let used_approval = approval.as_ref().map(|a| a.id.clone());
         let mut record = crate::records::decision_record(
             &answer,
             &request,
@@ -378,6 +379,9 @@ impl Gateway {
                 "{e}: the decision could not be recorded, so it is denied"
             ));
             answer.expires_at = None;
+            if let Some(id) = used_approval {
+                self.release_approval(&id, &mut answer.reasons).await;
+            }
         }
         let bytes = Bytes::from(serde_json::to_vec(&answer).map_err(|e| {
             tracing::error!(error = %e, "cannot serialise a decision");
@@ -521,6 +525,20 @@ impl Gateway {
         }
     }
 
+    /// Makes an approval usable again after the action it allowed could not be
+    /// recorded (so it did not run), saying so in `reasons`.
+    async fn release_approval(&self, id: &str, reasons: &mut Vec<String>) {
+        match self.store.release_approval(id).await {
+            Ok(true) => reasons.push(format!(
+                "approval `{id}` was not spent: ask again once the audit log is back"
+            )),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(error = %e, approval = id, "a consumed approval could not be released");
+            }
+        }
+    }
+
     /// The outcome of an approval request, as a decision.
     async fn approval_outcome(
         &self,
@@ -631,6 +649,8 @@ impl Gateway {
                             allowed.reasons.push(format!(
                                 "{e}: the decision could not be recorded, so it is denied"
                             ));
+                            self.release_approval(&record.id, &mut allowed.reasons)
+                                .await;
                         }
                         return Ok(allowed);
                     }

@@ -20,11 +20,19 @@ pub const WATCH_PERIOD: Duration = Duration::from_millis(250);
 /// The data-plane router: what agents reach with their SVIDs.
 pub fn data_router(gw: Arc<Gateway>) -> Router {
     let limit = gw.config.serve.max_body_bytes;
+    let timeout = Duration::from_secs(gw.config.serve.request_timeout_secs);
+    // MCP streams and waits for approvals on its own clock (`[mcp]`); the
+    // rest of the plane answers within the request timeout.
+    let timed = with_timeout(
+        Router::new()
+            .route("/v1/decisions", post(decisions::post_decision))
+            .route("/v1/decisions/{id}", get(decisions::get_decision))
+            .route("/v1/observations", post(observe::post_observation))
+            .route("/v1/grants", get(observe::get_grants)),
+        timeout,
+    );
     Router::new()
-        .route("/v1/decisions", post(decisions::post_decision))
-        .route("/v1/decisions/{id}", get(decisions::get_decision))
-        .route("/v1/observations", post(observe::post_observation))
-        .route("/v1/grants", get(observe::get_grants))
+        .merge(timed)
         .route("/mcp/{server}", axum::routing::any(mcp::endpoint))
         .route(
             "/.well-known/oauth-protected-resource/mcp/{server}",
@@ -40,7 +48,7 @@ pub fn data_router(gw: Arc<Gateway>) -> Router {
 /// The admin-plane router: what operators reach with admin tokens.
 pub fn admin_router(gw: Arc<Gateway>) -> Router {
     let limit = gw.config.serve.max_body_bytes;
-    Router::new()
+    let router = Router::new()
         .route(
             "/v1/agents",
             get(admin::list_agents).post(admin::register_agent),
@@ -67,9 +75,35 @@ pub fn admin_router(gw: Arc<Gateway>) -> Router {
         .route("/.well-known/spiffe/bundle", get(admin::bundle))
         .route("/healthz", get(admin::healthz))
         .route("/readyz", get(admin::readyz))
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(limit))
-        .with_state(gw)
+        .fallback(not_found);
+    with_timeout(
+        router,
+        Duration::from_secs(gw.config.serve.request_timeout_secs),
+    )
+    .layer(DefaultBodyLimit::max(limit))
+    .with_state(gw)
+}
+
+/// `router` with a request timeout: a request (its body read included) that
+/// takes longer than `limit` is answered 408, so a client trickling its body
+/// cannot hold a handler.
+fn with_timeout(router: Router<Arc<Gateway>>, limit: Duration) -> Router<Arc<Gateway>> {
+    router.layer(
+        tower::ServiceBuilder::new()
+            .layer(axum::error_handling::HandleErrorLayer::new(
+                move |_: tower::BoxError| async move {
+                    crate::error::ApiError::new(
+                        axum::http::StatusCode::REQUEST_TIMEOUT,
+                        "timeout",
+                        format!(
+                            "the request took longer than {} s ([serve] request_timeout_secs)",
+                            limit.as_secs()
+                        ),
+                    )
+                },
+            ))
+            .timeout(limit),
+    )
 }
 
 async fn not_found(uri: axum::http::Uri) -> crate::error::ApiError {

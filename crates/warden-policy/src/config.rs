@@ -128,6 +128,9 @@ pub struct ServeConfig {
     /// Seconds a client may take to send a request's headers (also how long
     /// an idle keep-alive connection stays open).
     pub header_read_timeout_secs: u64,
+    /// Seconds a request may take, its body read included (not MCP, which
+    /// streams and waits on its own clock); answered 408 beyond.
+    pub request_timeout_secs: u64,
 }
 
 impl Default for ServeConfig {
@@ -143,6 +146,7 @@ impl Default for ServeConfig {
             max_sessions_per_agent: crate::engine::DEFAULT_MAX_SESSIONS / 10,
             max_connections: 4096,
             header_read_timeout_secs: 10,
+            request_timeout_secs: 90,
         }
     }
 }
@@ -415,6 +419,7 @@ struct RawServe {
     max_sessions_per_agent: Option<usize>,
     max_connections: Option<usize>,
     header_read_timeout_secs: Option<u64>,
+    request_timeout_secs: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -718,6 +723,11 @@ impl Config {
                 .serve
                 .header_read_timeout_secs
                 .unwrap_or(defaults.header_read_timeout_secs)
+                .max(1),
+            request_timeout_secs: raw
+                .serve
+                .request_timeout_secs
+                .unwrap_or(defaults.request_timeout_secs)
                 .max(1),
         };
         let classify = {

@@ -148,6 +148,10 @@ impl Store for AnyStore {
     ) -> Result<Option<ApprovalRecord>, StoreError> {
         dispatch!(self.consume_approval(wanted, now))
     }
+
+    async fn release_approval(&self, id: &str) -> Result<bool, StoreError> {
+        dispatch!(self.release_approval(id))
+    }
 }
 
 impl crate::audit::AuditStore for AnyStore {

@@ -200,4 +200,8 @@ pub trait Store: Clone + Send + Sync + 'static {
         wanted: &ApprovalMatch<'_>,
         now: i64,
     ) -> impl Future<Output = Result<Option<ApprovalRecord>, StoreError>> + Send;
+
+    /// Makes a consumed approval usable again: the action it allowed could
+    /// not be recorded, so it did not run. `false` if there was none to release.
+    fn release_approval(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

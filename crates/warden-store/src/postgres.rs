@@ -445,4 +445,17 @@ impl Store for PostgresStore {
         .map_err(StoreError::query(OP))?;
         row.map(|row| rows::approval(&row, OP)).transpose()
     }
+
+    async fn release_approval(&self, id: &str) -> Result<bool, StoreError> {
+        const OP: &str = "release_approval";
+        let done = sqlx::query(
+            "UPDATE warden_approvals SET consumed = FALSE, consumed_at = NULL \
+             WHERE id = $1 AND consumed = TRUE",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query(OP))?;
+        Ok(done.rows_affected() == 1)
+    }
 }

@@ -466,6 +466,19 @@ impl Store for SqliteStore {
         .map_err(StoreError::query(OP))?;
         row.map(|row| rows::approval(&row, OP)).transpose()
     }
+
+    async fn release_approval(&self, id: &str) -> Result<bool, StoreError> {
+        const OP: &str = "release_approval";
+        let done = sqlx::query(
+            "UPDATE warden_approvals SET consumed = FALSE, consumed_at = NULL \
+             WHERE id = ? AND consumed = TRUE",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query(OP))?;
+        Ok(done.rows_affected() == 1)
+    }
 }
 
 /// Creates `path` empty with mode 0600 if it does not exist, and makes an

@@ -247,3 +247,30 @@ async fn failed_authentications_are_recorded() {
     );
     gw.stop().await;
 }
+
+/// A client trickling its body is answered 408 at the request timeout, not
+/// held until the body limit's worth of bytes arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickled_body_times_out() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let gw = TestGateway::start(Backend::Sqlite, |t| {
+        t.replace("request_timeout_secs = 90", "request_timeout_secs = 1")
+    })
+    .await;
+    let addr = gw.data.trim_start_matches("http://").to_owned();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /v1/decisions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"server\":",
+        gw.token("invoice-bot")
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut answer))
+        .await
+        .expect("answered before the test's own limit")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("request_timeout_secs"), "{text}");
+    gw.stop().await;
+}

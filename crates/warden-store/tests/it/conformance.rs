@@ -360,6 +360,12 @@ pub(crate) async fn consume_once<S: Store>(store: S) {
             .unwrap(),
         None
     );
+    // An approval whose action could not be recorded is released, once.
+    assert!(store.release_approval("dec-1").await.unwrap());
+    assert!(!store.release_approval("dec-1").await.unwrap());
+    assert!(!store.approval("dec-1").await.unwrap().unwrap().consumed);
+    let again = store.consume_approval(&exact, now).await.unwrap().unwrap();
+    assert_eq!(again.id, "dec-1");
 }
 
 pub(crate) async fn concurrent_consume_has_one_winner<S: Store>(store: S) {
