@@ -210,6 +210,10 @@ fn swift_routing_nino_dob_icd() {
     misses("meeting 12 March 2025", "dob");
     finds("diagnosis: E11.9 (type 2 diabetes)", "icd10", "E11.9");
     misses("the M25 motorway", "icd10");
+    // Issue 11: the `dx` context word matched inside other words.
+    finds("dx: E11.9", "icd10", "E11.9");
+    misses("see index E11.9 of the catalogue", "icd10");
+    misses("register rdx holds E11.9", "icd10");
 }
 
 #[test]

@@ -274,3 +274,26 @@ async fn a_trickled_body_times_out() {
     assert!(text.contains("request_timeout_secs"), "{text}");
     gw.stop().await;
 }
+
+/// Issue 11: the protected-resource metadata echoed any Host header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_metadata_names_only_accepted_hosts() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let gw = TestGateway::start(Backend::Sqlite, |t| t).await;
+    let addr = gw.data.trim_start_matches("http://").to_owned();
+    for (host, status) in [("evil.example", "403"), ("127.0.0.1", "200")] {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let request = format!(
+            "GET /.well-known/oauth-protected-resource/mcp/filesystem HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        );
+        s.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).await.unwrap();
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{host}: {answer}"
+        );
+        assert!(!answer.contains("evil.example/mcp"), "{answer}");
+    }
+    gw.stop().await;
+}

@@ -152,3 +152,22 @@ pub(crate) fn engine_decide(
     };
     engine.decide(&request)
 }
+
+/// An engine over `config` (warden.toml text), one manifest and org-wide files.
+pub(crate) fn engine_from(
+    config: &str,
+    manifest: (&str, &str),
+    org: &[(&str, &str)],
+) -> warden_policy::Engine {
+    let config = Config::parse("warden.toml", config, Path::new(".")).unwrap();
+    let manifest = Manifest::parse(manifest.0, manifest.1, &config).unwrap();
+    let inputs = PolicyInputs {
+        config: Arc::new(config),
+        manifests: vec![manifest],
+        org_files: org
+            .iter()
+            .map(|(f, t)| ((*f).to_owned(), (*t).to_owned()))
+            .collect(),
+    };
+    warden_policy::Engine::new(compile(&inputs).unwrap_or_else(|e| panic!("{e}")))
+}

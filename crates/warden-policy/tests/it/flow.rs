@@ -57,17 +57,7 @@ tools:
 "#;
 
 fn engine(org: &[(&str, &str)]) -> Engine {
-    let config = Config::parse("warden.toml", CONFIG, Path::new(".")).unwrap();
-    let manifest = Manifest::parse("support-bot.yaml", AGENT, &config).unwrap();
-    let inputs = PolicyInputs {
-        config: Arc::new(config),
-        manifests: vec![manifest],
-        org_files: org
-            .iter()
-            .map(|(f, t)| ((*f).to_owned(), (*t).to_owned()))
-            .collect(),
-    };
-    Engine::new(compile(&inputs).unwrap_or_else(|e| panic!("{e}")))
+    crate::common::engine_from(CONFIG, ("support-bot.yaml", AGENT), org)
 }
 
 struct Ask<'a> {

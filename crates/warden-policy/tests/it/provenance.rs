@@ -2,13 +2,8 @@
 //! is traced to the call it came from; the user's own values are the user's;
 //! session-wide taint no longer stops reads.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use serde_json::{Value, json};
-use warden_policy::{
-    Config, DecisionRequest, Engine, FLOW_RULE, Manifest, ObservedResult, PolicyInputs, compile,
-};
+use warden_policy::{DecisionRequest, Engine, FLOW_RULE, ObservedResult};
 use warden_types::{AgentName, DecisionOutcome, InstanceId};
 
 const CONFIG: &str = r#"
@@ -52,14 +47,7 @@ when { context.provenance.to == "tool" || context.provenance.to == "injected" };
 "#;
 
 fn engine(config: &str, org: &str) -> Engine {
-    let config = Config::parse("warden.toml", config, Path::new(".")).unwrap();
-    let manifest = Manifest::parse("mail-bot.yaml", AGENT, &config).unwrap();
-    let inputs = PolicyInputs {
-        config: Arc::new(config),
-        manifests: vec![manifest],
-        org_files: vec![("org.cedar".to_owned(), org.to_owned())],
-    };
-    Engine::new(compile(&inputs).unwrap_or_else(|e| panic!("{e}")))
+    crate::common::engine_from(config, ("mail-bot.yaml", AGENT), &[("org.cedar", org)])
 }
 
 struct Session {
