@@ -43,6 +43,11 @@ pub struct AuditBatch {
     pub records: Vec<AuditRow>,
     /// Completed inner nodes: (level, index, hash), level ≥ 1.
     pub nodes: Vec<(u8, u64, NodeHash)>,
+    /// The agents' activity these records add, counted in the same
+    /// transaction (so that the inventory always agrees with the log).
+    pub activity: Vec<crate::ActivityDelta>,
+    /// The data classes these records add, per agent.
+    pub classes: Vec<crate::ClassDelta>,
 }
 
 /// A stored checkpoint.

@@ -122,6 +122,7 @@ impl AuditStore for PostgresStore {
                 .await
                 .map_err(StoreError::query(op))?;
         }
+        crate::inventory::write_activity_postgres(&mut tx, &batch.activity, &batch.classes).await?;
         tx.commit().await.map_err(StoreError::query(op))
     }
 

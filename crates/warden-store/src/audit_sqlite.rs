@@ -116,6 +116,7 @@ impl AuditStore for SqliteStore {
                 .await
                 .map_err(StoreError::query(op))?;
         }
+        crate::inventory::write_activity_sqlite(&mut tx, &batch.activity, &batch.classes).await?;
         tx.commit().await.map_err(StoreError::query(op))
     }
 

@@ -45,6 +45,7 @@ mod audit;
 mod audit_postgres;
 mod audit_sqlite;
 mod error;
+mod inventory;
 mod location;
 mod migrations;
 mod postgres;
@@ -62,6 +63,9 @@ pub use audit::{
     AUDIT_PAGE, AuditBatch, AuditRow, AuditStore, CheckpointRow, NodeHash, StoredNode,
 };
 pub use error::StoreError;
+pub use inventory::{
+    ActivityDelta, ActivitySummary, ClassDelta, InventoryStore, SightingRecord, TokenRecord,
+};
 pub use location::{SQLITE_FILE_NAME, StoreLocation};
 pub use postgres::{CHANGES_CHANNEL, PostgresStore};
 pub use records::{

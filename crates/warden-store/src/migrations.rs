@@ -121,6 +121,45 @@ CREATE TABLE warden_hour_budgets (
     agent TEXT NOT NULL, hour BIGINT NOT NULL, used BIGINT NOT NULL,
     PRIMARY KEY (agent, hour));
 ",
+}, Migration {
+    version: 4,
+    name: "inventory",
+    sqlite: "
+CREATE TABLE warden_activity (
+    agent TEXT NOT NULL, hour INTEGER NOT NULL, server TEXT NOT NULL, tool TEXT NOT NULL,
+    outcome TEXT NOT NULL, count INTEGER NOT NULL, first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,
+    PRIMARY KEY (agent, hour, server, tool, outcome));
+CREATE TABLE warden_activity_classes (
+    agent TEXT NOT NULL, class TEXT NOT NULL, count INTEGER NOT NULL,
+    first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, PRIMARY KEY (agent, class));
+CREATE TABLE warden_tokens (
+    jti TEXT PRIMARY KEY, agent TEXT NOT NULL, instance TEXT NOT NULL, issued_at INTEGER,
+    expires_at INTEGER NOT NULL, issued_by TEXT, last_used_at INTEGER);
+CREATE INDEX warden_tokens_by_agent ON warden_tokens (agent, instance);
+CREATE TABLE warden_sightings (
+    id TEXT PRIMARY KEY, origin TEXT NOT NULL, kind TEXT NOT NULL, claimed TEXT NOT NULL,
+    source TEXT NOT NULL, user_agent TEXT NOT NULL, client TEXT NOT NULL, detail TEXT NOT NULL,
+    tools TEXT NOT NULL, count INTEGER NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);
+CREATE INDEX warden_sightings_by_time ON warden_sightings (last_seen);
+",
+    postgres: "
+CREATE TABLE warden_activity (
+    agent TEXT NOT NULL, hour BIGINT NOT NULL, server TEXT NOT NULL, tool TEXT NOT NULL,
+    outcome TEXT NOT NULL, count BIGINT NOT NULL, first_ms BIGINT NOT NULL, last_ms BIGINT NOT NULL,
+    PRIMARY KEY (agent, hour, server, tool, outcome));
+CREATE TABLE warden_activity_classes (
+    agent TEXT NOT NULL, class TEXT NOT NULL, count BIGINT NOT NULL,
+    first_ms BIGINT NOT NULL, last_ms BIGINT NOT NULL, PRIMARY KEY (agent, class));
+CREATE TABLE warden_tokens (
+    jti TEXT PRIMARY KEY, agent TEXT NOT NULL, instance TEXT NOT NULL, issued_at BIGINT,
+    expires_at BIGINT NOT NULL, issued_by TEXT, last_used_at BIGINT);
+CREATE INDEX warden_tokens_by_agent ON warden_tokens (agent, instance);
+CREATE TABLE warden_sightings (
+    id TEXT PRIMARY KEY, origin TEXT NOT NULL, kind TEXT NOT NULL, claimed TEXT NOT NULL,
+    source TEXT NOT NULL, user_agent TEXT NOT NULL, client TEXT NOT NULL, detail TEXT NOT NULL,
+    tools TEXT NOT NULL, count BIGINT NOT NULL, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL);
+CREATE INDEX warden_sightings_by_time ON warden_sightings (last_seen);
+",
 }];
 
 /// The newest schema version this build knows.

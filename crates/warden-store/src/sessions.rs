@@ -244,7 +244,7 @@ macro_rules! session_store_impl {
     };
 }
 
-async fn begin<DB: sqlx::Database>(
+pub(crate) async fn begin<DB: sqlx::Database>(
     pool: &sqlx::Pool<DB>,
     statement: &'static str,
 ) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {

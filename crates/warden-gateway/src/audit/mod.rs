@@ -16,6 +16,7 @@ use warden_audit::{AuditRecord, Checkpoint, CheckpointSigner, CompactRange, leaf
 use warden_policy::Durability;
 use warden_store::{AnyStore, AuditBatch, AuditRow, AuditStore, CheckpointRow, StoreError};
 
+pub(crate) mod activity;
 mod verify;
 mod witness;
 
@@ -163,9 +164,12 @@ fn now_ms() -> i64 {
 
 /// Assigns indices, encodes records, hashes leaves and extends `range`.
 fn build_batch(range: &mut CompactRange, pending: &mut [Pending]) -> (AuditBatch, Vec<u64>) {
+    let (activity, classes) = activity::deltas(pending.iter().map(|p| &p.record));
     let mut batch = AuditBatch {
         records: Vec::with_capacity(pending.len()),
         nodes: Vec::with_capacity(pending.len() + 8),
+        activity,
+        classes,
     };
     let mut indices = Vec::with_capacity(pending.len());
     let now = now_ms();

@@ -1,8 +1,9 @@
 //! The behaviour every `Store` must have. Each check gets a fresh, empty store.
 
 use warden_store::{
-    AgentRecord, ApprovalMatch, ApprovalRecord, ApprovalStatus, HourBudgetRecord,
-    SessionStateRecord, SessionStore, Store, StoreError,
+    ActivityDelta, AgentRecord, ApprovalMatch, ApprovalRecord, ApprovalStatus, AuditBatch,
+    AuditStore, ClassDelta, HourBudgetRecord, InventoryStore, SessionStateRecord, SessionStore,
+    SightingRecord, Store, StoreError, TokenRecord,
 };
 use warden_types::{AgentName, InstanceId, Role};
 
@@ -480,4 +481,157 @@ pub(crate) async fn session_state<S: Store + SessionStore>(store: S) {
     assert_eq!(store.forget_sessions(T0 + 90_000, 8).await.unwrap(), 1);
     assert_eq!(store.sessions_since(0).await.unwrap().len(), 1);
     assert!(store.hour_budgets(7).await.unwrap().is_empty());
+}
+
+fn activity(agent: &str, hour: i64, outcome: &str, count: i64) -> ActivityDelta {
+    ActivityDelta {
+        agent: agent.into(),
+        hour,
+        server: "crm".into(),
+        tool: "lookup".into(),
+        outcome: outcome.into(),
+        count,
+        first_ms: hour * 3_600_000 + 1,
+        last_ms: hour * 3_600_000 + 2,
+    }
+}
+
+fn audit_row(index: u64) -> warden_store::AuditRow {
+    warden_store::AuditRow {
+        index,
+        record: vec![1],
+        leaf: [index as u8; 32],
+        payload: None,
+        payload_key: None,
+        created_at: 1,
+    }
+}
+
+/// Activity is counted with the audit batch that carries it, adds up
+/// across batches, sums over windows and folds old hours into hour 0.
+pub(crate) async fn inventory_activity<S: Store + InventoryStore + AuditStore>(store: S) {
+    let now_hour = 500_000;
+    let now_ms = now_hour * 3_600_000 + 10;
+    let batch = |index, activity, classes| AuditBatch {
+        records: vec![audit_row(index)],
+        nodes: vec![],
+        activity,
+        classes,
+    };
+    let classes = vec![ClassDelta {
+        agent: "bot".into(),
+        class: "pii.contact".into(),
+        count: 2,
+        first_ms: 5,
+        last_ms: 9,
+    }];
+    store
+        .audit_append(
+            0,
+            &batch(
+                0,
+                vec![
+                    activity("bot", now_hour, "allow", 3),
+                    activity("bot", now_hour - 30, "allow", 4),
+                    activity("bot", now_hour - 24 * 10, "deny", 5),
+                    activity("other", now_hour, "deny", 1),
+                ],
+                classes.clone(),
+            ),
+        )
+        .await
+        .unwrap();
+    store
+        .audit_append(1, &batch(1, vec![activity("bot", now_hour, "allow", 2)], classes))
+        .await
+        .unwrap();
+    // A refused append adds nothing.
+    let err = store
+        .audit_append(1, &batch(1, vec![activity("bot", now_hour, "allow", 100)], vec![]))
+        .await;
+    assert!(err.is_err());
+
+    let rows = store.activity(Some("bot"), now_ms).await.unwrap();
+    let allow = rows.iter().find(|r| r.outcome == "allow").unwrap();
+    assert_eq!((allow.day, allow.week, allow.month, allow.total), (5, 9, 9, 9));
+    let deny = rows.iter().find(|r| r.outcome == "deny").unwrap();
+    assert_eq!((deny.day, deny.week, deny.month, deny.total), (0, 0, 5, 5));
+    assert_eq!(store.activity(None, now_ms).await.unwrap().len(), 3);
+    let classes = store.activity_classes(Some("bot")).await.unwrap();
+    assert_eq!(classes.len(), 1);
+    assert_eq!((classes[0].count, classes[0].first_ms, classes[0].last_ms), (4, 5, 9));
+
+    // Folding keeps the totals.
+    let folded = store.compact_activity(now_hour - 24 * 2).await.unwrap();
+    assert_eq!(folded, 1);
+    let after = store.activity(Some("bot"), now_ms).await.unwrap();
+    let totals: i64 = after.iter().map(|r| r.total).sum();
+    assert_eq!(totals, 14);
+}
+
+/// Tokens are recorded once; their last use only moves forward; expired
+/// ones are forgotten.
+pub(crate) async fn inventory_tokens<S: Store + InventoryStore>(store: S) {
+    let token = |jti: &str, used: Option<i64>, issued: Option<i64>| TokenRecord {
+        jti: jti.into(),
+        agent: "bot".into(),
+        instance: "laptop".into(),
+        issued_at: issued,
+        expires_at: 1_000,
+        issued_by: issued.map(|_| "cli".to_owned()),
+        last_used_at: used,
+    };
+    store.record_token(&token("a", None, Some(10))).await.unwrap();
+    store.record_token(&token("a", None, Some(11))).await.unwrap();
+    store
+        .token_uses(&[token("a", Some(50), None), token("b", Some(40), None)])
+        .await
+        .unwrap();
+    store.token_uses(&[token("a", Some(20), None)]).await.unwrap();
+    let tokens = store.tokens(Some("bot"), 10).await.unwrap();
+    assert_eq!(tokens.len(), 2);
+    let a = tokens.iter().find(|t| t.jti == "a").unwrap();
+    assert_eq!((a.issued_at, a.last_used_at, a.issued_by.as_deref()), (Some(10), Some(50), Some("cli")));
+    assert!(store.tokens(Some("nobody"), 10).await.unwrap().is_empty());
+    assert_eq!(store.forget_tokens(1_001).await.unwrap(), 2);
+}
+
+/// Sightings add up, expire and are trimmed to the most recent.
+pub(crate) async fn inventory_sightings<S: Store + InventoryStore>(store: S) {
+    let sighting = |id: &str, count, seen, tools: &str| SightingRecord {
+        id: id.into(),
+        origin: "traffic".into(),
+        kind: "unknown_agent".into(),
+        claimed: "spiffe://example.org/agent/ghost/1".into(),
+        source: "127.0.0.1".into(),
+        user_agent: "curl".into(),
+        client: String::new(),
+        detail: "{}".into(),
+        tools: tools.into(),
+        count,
+        first_seen: seen,
+        last_seen: seen,
+    };
+    store
+        .save_sightings(&[sighting("a", 2, 100, r#"["crm/x"]"#), sighting("b", 1, 50, "[]")], 0, 10)
+        .await
+        .unwrap();
+    store
+        .save_sightings(&[sighting("a", 3, 200, "[]")], 0, 10)
+        .await
+        .unwrap();
+    let a = store.sighting("a").await.unwrap().unwrap();
+    assert_eq!((a.count, a.first_seen, a.last_seen), (5, 100, 200));
+    assert_eq!(a.tools, r#"["crm/x"]"#, "an empty list keeps the tools seen");
+    let all = store.sightings(10).await.unwrap();
+    assert_eq!(all.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    // Trimmed to the most recent one.
+    store.save_sightings(&[], 0, 1).await.unwrap();
+    assert_eq!(store.sightings(10).await.unwrap().len(), 1);
+    // Expired.
+    store.save_sightings(&[], 201, 10).await.unwrap();
+    assert!(store.sightings(10).await.unwrap().is_empty());
+    store.save_sightings(&[sighting("c", 1, 300, "[]")], 0, 10).await.unwrap();
+    assert!(store.delete_sighting("c").await.unwrap());
+    assert!(!store.delete_sighting("c").await.unwrap());
 }
