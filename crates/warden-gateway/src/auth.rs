@@ -1,6 +1,7 @@
 //! Who is calling: agents with JWT-SVIDs on the data plane, admin tokens with
 //! a role on the admin plane. The two never mix.
 
+use std::net::SocketAddr;
 use std::time::SystemTime;
 
 use axum::extract::FromRequestParts;
@@ -13,12 +14,18 @@ use warden_identity::admin_token_matches;
 use warden_types::Role;
 
 use crate::error::ApiError;
+use crate::serve::Peer;
 use crate::state::{Caller, Gateway};
 
-/// The `Authorization` header alone: extracting it does not copy the other
+/// The `Authorization` header, and what a refusal's sighting needs (the
+/// source address and `User-Agent`): extracting it does not copy the other
 /// headers, as the `HeaderMap` extractor does (this is on the hot path).
 #[derive(Debug)]
-pub(crate) struct Authorization(pub(crate) Option<HeaderValue>);
+pub(crate) struct Authorization(
+    pub(crate) Option<HeaderValue>,
+    pub(crate) Option<SocketAddr>,
+    pub(crate) Option<HeaderValue>,
+);
 
 impl<S: Send + Sync> FromRequestParts<S> for Authorization {
     type Rejection = std::convert::Infallible;
@@ -29,8 +36,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Authorization {
                 .headers
                 .get(axum::http::header::AUTHORIZATION)
                 .cloned(),
+            parts.extensions.get::<Peer>().map(|p| p.0),
+            parts.headers.get(axum::http::header::USER_AGENT).cloned(),
         ))
     }
+}
+
+/// What a refused caller tried, for its sighting.
+#[derive(Debug, Default)]
+pub(crate) struct Tried {
+    /// `server/tool`.
+    pub(crate) tool: Option<String>,
+    /// The MCP client from `initialize` (`name/version`).
+    pub(crate) client: Option<String>,
 }
 
 fn bearer(value: Option<&HeaderValue>) -> Result<&str, ApiError> {
@@ -66,8 +84,60 @@ impl Gateway {
     /// domain, for a registered agent, not revoked.
     /// The agent presenting `auth`; a refusal is recorded in the audit log.
     pub(crate) fn authenticate_agent(&self, auth: &Authorization) -> Result<Arc<Caller>, ApiError> {
-        self.agent_caller(auth)
-            .inspect_err(|e| self.record_auth_failure("data_plane", e))
+        self.authenticate_agent_trying(auth, Tried::default)
+    }
+
+    /// As [`Gateway::authenticate_agent`]; a refusal is also a sighting of
+    /// the caller, with what `tried` says it tried.
+    pub(crate) fn authenticate_agent_trying(
+        &self,
+        auth: &Authorization,
+        tried: impl FnOnce() -> Tried,
+    ) -> Result<Arc<Caller>, ApiError> {
+        match self.agent_caller(auth) {
+            Ok(caller) => {
+                caller
+                    .last_used
+                    .store(crate::now_millis(), std::sync::atomic::Ordering::Relaxed);
+                Ok(caller)
+            }
+            Err(e) => {
+                self.record_auth_failure("data_plane", &e);
+                self.note_sighting(auth, &e, &tried());
+                Err(e)
+            }
+        }
+    }
+
+    /// Counts a refused caller as a sighting.
+    fn note_sighting(&self, auth: &Authorization, error: &ApiError, tried: &Tried) {
+        let token = bearer(auth.0.as_ref()).ok();
+        let claimed = token
+            .map(warden_inventory::claimed_identity)
+            .unwrap_or_default();
+        let domain = self.config.trust_domain.to_string();
+        let kind = warden_inventory::sighting_kind(error.code, claimed.subject.as_deref(), &domain);
+        let claimed_text = match (&claimed.subject, &claimed.issuer) {
+            (Some(sub), _) => sub.clone(),
+            (None, Some(iss)) => format!("issuer {iss}"),
+            (None, None) => String::new(),
+        };
+        let source = auth.1.map(|a| a.ip().to_string()).unwrap_or_default();
+        let user_agent = auth
+            .2
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        self.sightings.note(&warden_inventory::Sighted {
+            kind,
+            claimed: &claimed_text,
+            source: &source,
+            user_agent,
+            client: tried.client.as_deref().unwrap_or_default(),
+            tool: tried.tool.as_deref(),
+            reason: &error.message,
+            at_ms: crate::now_millis(),
+        });
     }
 
     /// Records a failed authentication (rate-limited), without waiting.
@@ -94,8 +164,7 @@ impl Gateway {
                     .verifier
                     .verify(token, now)
                     .map_err(|e| ApiError::unauthorized("invalid_token", e.to_string()))?;
-                let spiffe = svid.spiffe_id.to_string();
-                let caller = Arc::new(Caller { svid, spiffe });
+                let caller = Arc::new(Caller::new(svid));
                 self.tokens.insert(key, Arc::clone(&caller));
                 caller
             }

@@ -201,12 +201,26 @@ fn check_name(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The tool a refused decision request named, for its sighting.
+fn tried_in(body: Option<&Bytes>) -> crate::auth::Tried {
+    #[derive(serde::Deserialize)]
+    struct Named<'a> {
+        server: Option<&'a str>,
+        tool: Option<&'a str>,
+    }
+    let tool = body
+        .filter(|b| b.len() <= 64 * 1024)
+        .and_then(|b| serde_json::from_slice::<Named<'_>>(b).ok())
+        .and_then(|n| Some(format!("{}/{}", n.server?, n.tool?)));
+    crate::auth::Tried { tool, client: None }
+}
+
 pub(crate) async fn post_decision(
     State(gw): State<Arc<Gateway>>,
     auth: Authorization,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let caller = gw.authenticate_agent(&auth)?;
+    let caller = gw.authenticate_agent_trying(&auth, || tried_in(body.as_ref().ok()))?;
     let req: DecisionBody = crate::error::json_body(body)?;
     check_name("server", &req.server, MAX_NAME)?;
     check_name("tool", &req.tool, MAX_NAME)?;

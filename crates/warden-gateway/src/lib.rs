@@ -57,6 +57,7 @@ mod decisions;
 mod error;
 mod injection;
 mod inputs;
+mod inventory;
 mod mcp;
 mod observe;
 mod records;
@@ -68,6 +69,7 @@ pub use error::{ApiError, GatewayError};
 pub use inputs::{
     ConfigSource, build_classifier, classifier_config, compile_inputs, load_inputs, registered_file,
 };
+pub use inventory::sighting_json;
 pub use serve::{Listeners, WATCH_PERIOD, admin_router, data_router, run};
 pub use state::Gateway;
 

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::error::GatewayError;
 use crate::state::Gateway;
-use crate::{admin, audit_api, decisions, mcp, observe};
+use crate::{admin, audit_api, decisions, inventory, mcp, observe};
 
 /// How often the gateway checks the store for changes.
 pub const WATCH_PERIOD: Duration = Duration::from_millis(250);
@@ -70,6 +70,10 @@ pub fn admin_router(gw: Arc<Gateway>) -> Router {
             get(audit_api::checkpoint).post(audit_api::make_checkpoint),
         )
         .route("/v1/audit/entries", get(audit_api::entries))
+        .route("/v1/inventory", get(inventory::list))
+        .route("/v1/inventory/discoveries", post(inventory::discoveries))
+        .route("/v1/inventory/{agent}", get(inventory::show))
+        .route("/v1/sightings", get(inventory::sightings))
         .route("/v1/audit/proofs/inclusion", get(audit_api::inclusion))
         .route("/v1/audit/proofs/consistency", get(audit_api::consistency))
         .route("/.well-known/spiffe/bundle", get(admin::bundle))
@@ -198,6 +202,10 @@ struct ConnectionLimits {
 /// How long a stopping plane waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The address a request's connection came from (a request extension).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub(crate) SocketAddr);
+
 /// Serves one plane: HTTP/1.1 with a header read timeout, at most
 /// `max_connections` connections at once, `TCP_NODELAY` (an SSE answer's last
 /// small write would otherwise wait ~40 ms for the peer's delayed ACK).
@@ -217,9 +225,9 @@ async fn serve_plane(
     };
     tokio::pin!(stopping);
     loop {
-        let tcp = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
+                Ok(pair) => pair,
                 Err(e) => {
                     // Out of file descriptors and the like: wait, go on.
                     tracing::warn!(error = %e, "accepting a connection failed");
@@ -235,7 +243,14 @@ async fn serve_plane(
             continue;
         };
         let _ = tcp.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let service =
+            hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
+                router.clone(),
+                move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(Peer(peer));
+                    request
+                },
+            ));
         let connection = http.serve_connection(hyper_util::rt::TokioIo::new(tcp), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

@@ -27,6 +27,23 @@ pub(crate) struct IdentityView {
 pub(crate) struct Caller {
     pub(crate) svid: VerifiedSvid,
     pub(crate) spiffe: String,
+    /// When the token was last presented (unix ms), for the inventory.
+    pub(crate) last_used: AtomicI64,
+    /// The last use written to the store.
+    pub(crate) saved_use: AtomicI64,
+}
+
+impl Caller {
+    /// A caller for a verified token, not yet used.
+    pub(crate) fn new(svid: VerifiedSvid) -> Self {
+        let spiffe = svid.spiffe_id.to_string();
+        Self {
+            svid,
+            spiffe,
+            last_used: AtomicI64::new(0),
+            saved_use: AtomicI64::new(0),
+        }
+    }
 }
 
 const TOKEN_CACHE_SHARDS: usize = 16;
@@ -54,6 +71,14 @@ impl TokenCache {
             .read()
             .get(key)
             .cloned()
+    }
+
+    /// Every cached caller (for saving when tokens were last used).
+    pub(crate) fn callers(&self) -> Vec<Arc<Caller>> {
+        self.shards
+            .iter()
+            .flat_map(|shard| shard.read().values().cloned().collect::<Vec<_>>())
+            .collect()
     }
 
     pub(crate) fn insert(&self, key: [u8; 32], svid: Arc<Caller>) {
@@ -99,6 +124,8 @@ pub struct Gateway {
     pub(crate) redaction_key: parking_lot::RwLock<Option<warden_classify::RedactionKey>>,
     /// Failed authentications, counted for the audit log.
     pub(crate) auth_failures: crate::auth_audit::AuthFailures,
+    /// Callers refused for identity reasons, waiting to be saved.
+    pub(crate) sightings: warden_inventory::Sightings,
 }
 
 impl Gateway {
@@ -150,6 +177,7 @@ impl Gateway {
             mcp_sessions: crate::mcp::McpSessions::default(),
             redaction_key: parking_lot::RwLock::new(None),
             auth_failures: crate::auth_audit::AuthFailures::default(),
+            sightings: warden_inventory::Sightings::default(),
         };
         gateway.reload_identity().await?;
         gateway.restore_sessions().await?;
@@ -346,6 +374,9 @@ impl Gateway {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = shutdown.changed() => {
+                    if let Err(e) = self.save_inventory().await {
+                        tracing::warn!(error = %e, "sightings and token uses could not be saved at shutdown");
+                    }
                     if let Err(e) = self.save_sessions().await {
                         tracing::error!(error = %e, "session state could not be saved at shutdown");
                     }
@@ -354,6 +385,11 @@ impl Gateway {
             }
             if let Err(e) = self.save_sessions().await {
                 tracing::error!(error = %e, "session state could not be saved; retrying");
+            }
+            if sweeps.is_multiple_of(4)
+                && let Err(e) = self.save_inventory().await
+            {
+                tracing::warn!(error = %e, "sightings and token uses could not be saved; retrying");
             }
             if let Err(e) = self.reload_if_changed().await {
                 tracing::warn!(error = %e, "reload check failed");
@@ -376,6 +412,9 @@ impl Gateway {
                 let now = crate::now_millis();
                 if let Err(e) = self.store.expire_approvals(now).await {
                     tracing::warn!(error = %e, "expiring approvals failed");
+                }
+                if sweeps.is_multiple_of(240 * 60) {
+                    self.sweep_inventory().await;
                 }
             }
         }

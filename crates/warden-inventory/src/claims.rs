@@ -37,8 +37,8 @@ pub fn claimed_identity(token: &str) -> Claimed {
     let (Some(_), Some(payload), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
         return Claimed::default();
     };
-    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
+    let Ok(bytes) =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
     else {
         return Claimed::default();
     };

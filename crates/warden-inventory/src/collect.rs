@@ -67,7 +67,12 @@ pub async fn collect<S: Store + InventoryStore>(
 }
 
 /// Builds the inventory from what [`collect`] read.
-pub fn build(config: &Config, manifests: &[&Manifest], sources: &Sources, now_ms: i64) -> Inventory {
+pub fn build(
+    config: &Config,
+    manifests: &[&Manifest],
+    sources: &Sources,
+    now_ms: i64,
+) -> Inventory {
     let mut manifests = manifests.to_vec();
     manifests.sort_by(|a, b| a.name.cmp(&b.name));
     let agents: Vec<AgentInventory> = manifests
@@ -76,7 +81,11 @@ pub fn build(config: &Config, manifests: &[&Manifest], sources: &Sources, now_ms
         .collect();
     let mut third: BTreeMap<String, ThirdParty> = BTreeMap::new();
     for a in &agents {
-        for d in a.destinations.iter().filter(|d| d.destination == "external") {
+        for d in a
+            .destinations
+            .iter()
+            .filter(|d| d.destination == "external")
+        {
             let entry = third.entry(d.server.clone()).or_insert_with(|| ThirdParty {
                 server: d.server.clone(),
                 transport: d.transport.clone(),
@@ -118,13 +127,19 @@ fn destination_of(config: &Config, server: &str, tool: &str) -> (String, Vec<Str
 
 fn agent(config: &Config, m: &Manifest, sources: &Sources, now_ms: i64) -> AgentInventory {
     let name = m.name.as_str();
-    let rows: Vec<&ActivitySummary> = sources.activity.iter().filter(|r| r.agent == name).collect();
+    let rows: Vec<&ActivitySummary> = sources
+        .activity
+        .iter()
+        .filter(|r| r.agent == name)
+        .collect();
     let tools: Vec<GrantedTool> = m
         .grants
         .iter()
         .map(|g| {
             let (destination, cleared) = destination_of(config, &g.server, &g.tool);
-            let of_tool = rows.iter().filter(|r| r.server == g.server && r.tool == g.tool);
+            let of_tool = rows
+                .iter()
+                .filter(|r| r.server == g.server && r.tool == g.tool);
             GrantedTool {
                 server: g.server.clone(),
                 tool: g.tool.clone(),
@@ -168,7 +183,11 @@ fn agent(config: &Config, m: &Manifest, sources: &Sources, now_ms: i64) -> Agent
         ] {
             *counts.entry(r.outcome.clone()).or_default() += n;
         }
-        activity.first_seen = Some(activity.first_seen.map_or(r.first_ms, |f| f.min(r.first_ms)));
+        activity.first_seen = Some(
+            activity
+                .first_seen
+                .map_or(r.first_ms, |f| f.min(r.first_ms)),
+        );
         activity.last_seen = Some(activity.last_seen.map_or(r.last_ms, |l| l.max(r.last_ms)));
     }
     for counts in [

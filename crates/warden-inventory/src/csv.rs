@@ -108,7 +108,12 @@ fn agent_row(a: &AgentInventory) -> [String; 15] {
         a.owner.clone(),
         yes_no(a.dora_critical),
         a.eu_ai_act.clone().unwrap_or_default(),
-        if a.identity.revoked { "revoked" } else { "active" }.to_owned(),
+        if a.identity.revoked {
+            "revoked"
+        } else {
+            "active"
+        }
+        .to_owned(),
         a.may_read.join(";"),
         external.join(";"),
         tools.join(";"),

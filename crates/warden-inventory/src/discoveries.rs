@@ -37,8 +37,9 @@ struct Report {
 /// The sightings a report's findings make, seen at `now_ms`; `peer` is the
 /// address it came from (used when the report names no host).
 pub fn parse(body: &[u8], peer: &str, now_ms: i64) -> Result<Vec<SightingRecord>, InventoryError> {
-    let report: Report = serde_json::from_slice(body)
-        .map_err(|e| InventoryError::BadReport(format!("not a `warden discover` JSON report: {e}")))?;
+    let report: Report = serde_json::from_slice(body).map_err(|e| {
+        InventoryError::BadReport(format!("not a `warden discover` JSON report: {e}"))
+    })?;
     if let Some(v) = report.version.filter(|v| *v != 1) {
         return Err(InventoryError::BadReport(format!(
             "report version {v} is not supported (expected 1)"
@@ -66,11 +67,15 @@ pub fn parse(body: &[u8], peer: &str, now_ms: i64) -> Result<Vec<SightingRecord>
 
 fn finding(i: usize, f: &Value, host: &str, now_ms: i64) -> Result<SightingRecord, InventoryError> {
     let text = |field: &str, max: usize| -> Option<String> {
-        f.get(field).and_then(Value::as_str).map(|s| bounded(s, max))
+        f.get(field)
+            .and_then(Value::as_str)
+            .map(|s| bounded(s, max))
     };
     let required = |field: &str, max: usize| {
         text(field, max).filter(|s| !s.is_empty()).ok_or_else(|| {
-            InventoryError::BadReport(format!("findings[{i}]: field `{field}` is missing or not a string"))
+            InventoryError::BadReport(format!(
+                "findings[{i}]: field `{field}` is missing or not a string"
+            ))
         })
     };
     let kind = required("kind", 64)?;
@@ -136,15 +141,38 @@ mod tests {
              "secrets":[{"name":"GITHUB_TOKEN","provider":"github","fingerprint":"sha256:0123456789ab"}]}]}"#;
         let s = parse(body, "127.0.0.1", 9).unwrap();
         assert_eq!(s.len(), 1);
-        assert_eq!((s[0].kind.as_str(), s[0].claimed.as_str(), s[0].source.as_str()), ("mcp_server", "filesystem", "dev-7"));
+        assert_eq!(
+            (
+                s[0].kind.as_str(),
+                s[0].claimed.as_str(),
+                s[0].source.as_str()
+            ),
+            ("mcp_server", "filesystem", "dev-7")
+        );
         assert!(s[0].detail.contains("GITHUB_TOKEN") && s[0].detail.contains("\"line\":4"));
         // The same finding pushed again has the same id.
         assert_eq!(parse(body, "127.0.0.1", 10).unwrap()[0].id, s[0].id);
 
-        let missing = parse(br#"{"findings":[{"kind":"mcp_server","path":"x"}]}"#, "h", 1).unwrap_err();
-        assert!(missing.to_string().contains("findings[0]: field `name`"), "{missing}");
-        let kind = parse(br#"{"findings":[{"kind":"virus","name":"n","path":"x"}]}"#, "h", 1).unwrap_err();
-        assert!(kind.to_string().contains("findings[0].kind: `virus`"), "{kind}");
+        let missing = parse(
+            br#"{"findings":[{"kind":"mcp_server","path":"x"}]}"#,
+            "h",
+            1,
+        )
+        .unwrap_err();
+        assert!(
+            missing.to_string().contains("findings[0]: field `name`"),
+            "{missing}"
+        );
+        let kind = parse(
+            br#"{"findings":[{"kind":"virus","name":"n","path":"x"}]}"#,
+            "h",
+            1,
+        )
+        .unwrap_err();
+        assert!(
+            kind.to_string().contains("findings[0].kind: `virus`"),
+            "{kind}"
+        );
         let extra = parse(br#"{"findings":[],"surprise":1}"#, "h", 1).unwrap_err();
         assert!(extra.to_string().contains("surprise"), "{extra}");
     }

@@ -230,7 +230,11 @@ mod tests {
                 at_ms: n as i64,
             });
         }
-        assert!(sightings.len() <= MAX_PENDING + FOLD_MARGIN, "{}", sightings.len());
+        assert!(
+            sightings.len() <= MAX_PENDING + FOLD_MARGIN,
+            "{}",
+            sightings.len()
+        );
         let taken = sightings.take();
         assert_eq!(taken.iter().map(|s| s.count).sum::<i64>(), 100_000);
         let folded: Vec<_> = taken.iter().filter(|s| s.claimed == MANY).collect();

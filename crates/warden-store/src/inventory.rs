@@ -480,7 +480,14 @@ pub(crate) async fn write_activity_sqlite(
     activity: &[ActivityDelta],
     classes: &[ClassDelta],
 ) -> Result<(), StoreError> {
-    write_activity!(tx, sqlx::Sqlite, SQLITE, activity, classes, "count activity");
+    write_activity!(
+        tx,
+        sqlx::Sqlite,
+        SQLITE,
+        activity,
+        classes,
+        "count activity"
+    );
     Ok(())
 }
 
@@ -490,7 +497,14 @@ pub(crate) async fn write_activity_postgres(
     activity: &[ActivityDelta],
     classes: &[ClassDelta],
 ) -> Result<(), StoreError> {
-    write_activity!(tx, sqlx::Postgres, POSTGRES, activity, classes, "count activity");
+    write_activity!(
+        tx,
+        sqlx::Postgres,
+        POSTGRES,
+        activity,
+        classes,
+        "count activity"
+    );
     Ok(())
 }
 
@@ -744,7 +758,11 @@ impl InventoryStore for AnyStore {
         any_dispatch!(self.token_uses(uses))
     }
 
-    async fn tokens(&self, agent: Option<&str>, limit: i64) -> Result<Vec<TokenRecord>, StoreError> {
+    async fn tokens(
+        &self,
+        agent: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
         any_dispatch!(self.tokens(agent, limit))
     }
 

@@ -18,11 +18,19 @@ use crate::serve::now_millis;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AgentCommand {
-    /// Register (or update) an agent from its manifest.
+    /// Register (or update) an agent from its manifest; or, with
+    /// `--from-sighting`, write a starting manifest (no grants) for an
+    /// unregistered agent Warden saw.
     Register {
         /// The manifest (YAML).
-        #[arg(short = 'f', long = "file")]
-        file: PathBuf,
+        #[arg(short = 'f', long = "file", required_unless_present = "from_sighting")]
+        file: Option<PathBuf>,
+        /// A sighting's id (`warden inventory --unregistered`).
+        #[arg(long, conflicts_with = "file")]
+        from_sighting: Option<String>,
+        /// The new agent's name (default: the name it claimed).
+        #[arg(long, requires = "from_sighting")]
+        name: Option<String>,
     },
     /// List agents.
     List,
@@ -77,7 +85,19 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
     let config = common.load_config(&source)?;
     let store = common.open_store().await?;
     match command {
-        AgentCommand::Register { file } => {
+        AgentCommand::Register {
+            from_sighting: Some(id),
+            name,
+            ..
+        } => {
+            crate::promote::from_sighting(&config, &source, &store, &id, name).await?;
+        }
+        AgentCommand::Register { file: None, .. } => {
+            bail!("give the manifest with `-f FILE`, or `--from-sighting ID`")
+        }
+        AgentCommand::Register {
+            file: Some(file), ..
+        } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read `{}`", file.display()))?;
             let shown = file.display().to_string();
@@ -229,12 +249,35 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
                 }
             }
             let (key, _) = common.signing_key()?;
+            let now = SystemTime::now();
             let issued = key.issue(&IssueRequest {
-                spiffe_id: SpiffeId::new(config.trust_domain.clone(), agent, instance),
+                spiffe_id: SpiffeId::new(
+                    config.trust_domain.clone(),
+                    agent.clone(),
+                    instance.clone(),
+                ),
                 audience: vec![config.serve.audience.clone()],
                 ttl,
-                now: SystemTime::now(),
+                now,
             })?;
+            let issued_at = now_millis();
+            // The inventory lists it, and when it was last used.
+            warden_store::InventoryStore::record_token(
+                &store,
+                &warden_store::TokenRecord {
+                    jti: issued.jti.clone(),
+                    agent: agent.as_str().to_owned(),
+                    instance: instance.as_str().to_owned(),
+                    issued_at: Some(issued_at),
+                    expires_at: issued
+                        .expires_at
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+                    issued_by: Some("cli".to_owned()),
+                    last_used_at: None,
+                },
+            )
+            .await?;
             println!("{}", issued.token.expose());
         }
         AgentCommand::Revoke {

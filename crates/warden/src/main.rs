@@ -7,8 +7,10 @@ mod classify;
 mod common;
 mod decide;
 mod embedded;
+mod inventory;
 mod mcp;
 mod policy;
+mod promote;
 mod serve;
 
 use std::path::PathBuf;
@@ -67,6 +69,9 @@ enum Command {
     /// Govern MCP tool servers reached over stdio.
     #[command(subcommand)]
     Mcp(mcp::McpCommand),
+    /// Every agent: owner, risk, grants, data, identity and activity; with
+    /// `--unregistered`, the agents Warden saw but does not govern.
+    Inventory(inventory::InventoryArgs),
     /// Create admin-plane tokens.
     #[command(subcommand, name = "admin-token")]
     AdminToken(agent::AdminTokenCommand),
@@ -105,6 +110,7 @@ fn main() -> ExitCode {
             Command::Audit(cmd) => audit::run(&common, cmd).await,
             Command::Classify(args) => classify::run(&common, args),
             Command::Mcp(cmd) => mcp::run(&common, cmd).await,
+            Command::Inventory(args) => inventory::run(&common, args).await,
         }
     });
     match result {

@@ -111,9 +111,15 @@ mod tests {
 
     #[test]
     fn names_come_from_spiffe_ids() {
-        assert_eq!(agent_name("spiffe://example.org/agent/invoice-bot/laptop-1"), "invoice-bot");
+        assert_eq!(
+            agent_name("spiffe://example.org/agent/invoice-bot/laptop-1"),
+            "invoice-bot"
+        );
         assert_eq!(agent_name("invoice-bot"), "invoice-bot");
-        assert_eq!(agent_name("spiffe://example.org/workload/x"), "spiffe://example.org/workload/x");
+        assert_eq!(
+            agent_name("spiffe://example.org/workload/x"),
+            "spiffe://example.org/workload/x"
+        );
     }
 
     #[test]
@@ -121,7 +127,12 @@ mod tests {
         let bot = "spiffe://example.org/agent/bot/a";
         let records = [
             record(Some(bot), "allow", 3_600_000, &["pii.contact"]),
-            record(Some(bot), "allow", 3_600_500, &["pii.contact", "financial.iban"]),
+            record(
+                Some(bot),
+                "allow",
+                3_600_500,
+                &["pii.contact", "financial.iban"],
+            ),
             record(Some(bot), "deny", 3_600_100, &[]),
             record(Some(bot), "allow", 7_200_000, &[]),
             // A failed authentication names no agent: not counted.
@@ -142,8 +153,15 @@ mod tests {
                 (2, "allow", 1, 7_200_000, 7_200_000)
             ]
         );
-        assert!(activity.iter().all(|a| a.agent == "bot" && a.tool == "lookup"));
-        let classes: Vec<_> = classes.iter().map(|c| (c.class.as_str(), c.count)).collect();
+        assert!(
+            activity
+                .iter()
+                .all(|a| a.agent == "bot" && a.tool == "lookup")
+        );
+        let classes: Vec<_> = classes
+            .iter()
+            .map(|c| (c.class.as_str(), c.count))
+            .collect();
         assert_eq!(classes, [("financial.iban", 1), ("pii.contact", 2)]);
     }
 }

@@ -188,6 +188,38 @@ fn metadata_url(headers: &HeaderMap, server: &str) -> String {
 
 /// 401 as the MCP authorization specification asks: `WWW-Authenticate`
 /// pointing at the protected-resource metadata.
+/// What a refused MCP message tried, for its sighting: the tool of a
+/// `tools/call`, the client of an `initialize`.
+fn tried_in(server: &str, body: Option<&Bytes>) -> crate::auth::Tried {
+    let mut tried = crate::auth::Tried::default();
+    let Some(msg) = body
+        .filter(|b| b.len() <= 64 * 1024)
+        .and_then(|b| Message::parse(b).ok())
+    else {
+        return tried;
+    };
+    let params = msg.params();
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+    match msg.method() {
+        Some("tools/call") => {
+            tried.tool = text(params.and_then(|p| p.get("name"))).map(|t| format!("{server}/{t}"));
+        }
+        Some("initialize") => {
+            let info = params.and_then(|p| p.get("clientInfo"));
+            let name = text(info.and_then(|i| i.get("name")));
+            let version = text(info.and_then(|i| i.get("version")));
+            tried.client = name.map(|n| match version {
+                Some(v) => format!("{n}/{v}"),
+                None => n,
+            });
+            tried.tool = Some(format!("{server}/initialize"));
+        }
+        Some(method) => tried.tool = Some(format!("{server}/{method}")),
+        None => {}
+    }
+    tried
+}
+
 fn unauthorized(headers: &HeaderMap, server: &str, e: &crate::ApiError) -> Response {
     let given = headers.contains_key(header::AUTHORIZATION);
     let challenge = if given {
@@ -258,7 +290,8 @@ pub(crate) async fn endpoint(
                 .into_response();
         }
     };
-    let caller = match gw.authenticate_agent(&auth) {
+    let caller = match gw.authenticate_agent_trying(&auth, || tried_in(&server, body.as_ref().ok()))
+    {
         Ok(c) => c,
         Err(e) => return unauthorized(&headers, &server, &e),
     };

@@ -542,24 +542,36 @@ pub(crate) async fn inventory_activity<S: Store + InventoryStore + AuditStore>(s
         .await
         .unwrap();
     store
-        .audit_append(1, &batch(1, vec![activity("bot", now_hour, "allow", 2)], classes))
+        .audit_append(
+            1,
+            &batch(1, vec![activity("bot", now_hour, "allow", 2)], classes),
+        )
         .await
         .unwrap();
     // A refused append adds nothing.
     let err = store
-        .audit_append(1, &batch(1, vec![activity("bot", now_hour, "allow", 100)], vec![]))
+        .audit_append(
+            1,
+            &batch(1, vec![activity("bot", now_hour, "allow", 100)], vec![]),
+        )
         .await;
     assert!(err.is_err());
 
     let rows = store.activity(Some("bot"), now_ms).await.unwrap();
     let allow = rows.iter().find(|r| r.outcome == "allow").unwrap();
-    assert_eq!((allow.day, allow.week, allow.month, allow.total), (5, 9, 9, 9));
+    assert_eq!(
+        (allow.day, allow.week, allow.month, allow.total),
+        (5, 9, 9, 9)
+    );
     let deny = rows.iter().find(|r| r.outcome == "deny").unwrap();
     assert_eq!((deny.day, deny.week, deny.month, deny.total), (0, 0, 5, 5));
     assert_eq!(store.activity(None, now_ms).await.unwrap().len(), 3);
     let classes = store.activity_classes(Some("bot")).await.unwrap();
     assert_eq!(classes.len(), 1);
-    assert_eq!((classes[0].count, classes[0].first_ms, classes[0].last_ms), (4, 5, 9));
+    assert_eq!(
+        (classes[0].count, classes[0].first_ms, classes[0].last_ms),
+        (4, 5, 9)
+    );
 
     // Folding keeps the totals.
     let folded = store.compact_activity(now_hour - 24 * 2).await.unwrap();
@@ -581,17 +593,29 @@ pub(crate) async fn inventory_tokens<S: Store + InventoryStore>(store: S) {
         issued_by: issued.map(|_| "cli".to_owned()),
         last_used_at: used,
     };
-    store.record_token(&token("a", None, Some(10))).await.unwrap();
-    store.record_token(&token("a", None, Some(11))).await.unwrap();
+    store
+        .record_token(&token("a", None, Some(10)))
+        .await
+        .unwrap();
+    store
+        .record_token(&token("a", None, Some(11)))
+        .await
+        .unwrap();
     store
         .token_uses(&[token("a", Some(50), None), token("b", Some(40), None)])
         .await
         .unwrap();
-    store.token_uses(&[token("a", Some(20), None)]).await.unwrap();
+    store
+        .token_uses(&[token("a", Some(20), None)])
+        .await
+        .unwrap();
     let tokens = store.tokens(Some("bot"), 10).await.unwrap();
     assert_eq!(tokens.len(), 2);
     let a = tokens.iter().find(|t| t.jti == "a").unwrap();
-    assert_eq!((a.issued_at, a.last_used_at, a.issued_by.as_deref()), (Some(10), Some(50), Some("cli")));
+    assert_eq!(
+        (a.issued_at, a.last_used_at, a.issued_by.as_deref()),
+        (Some(10), Some(50), Some("cli"))
+    );
     assert!(store.tokens(Some("nobody"), 10).await.unwrap().is_empty());
     assert_eq!(store.forget_tokens(1_001).await.unwrap(), 2);
 }
@@ -613,7 +637,14 @@ pub(crate) async fn inventory_sightings<S: Store + InventoryStore>(store: S) {
         last_seen: seen,
     };
     store
-        .save_sightings(&[sighting("a", 2, 100, r#"["crm/x"]"#), sighting("b", 1, 50, "[]")], 0, 10)
+        .save_sightings(
+            &[
+                sighting("a", 2, 100, r#"["crm/x"]"#),
+                sighting("b", 1, 50, "[]"),
+            ],
+            0,
+            10,
+        )
         .await
         .unwrap();
     store
@@ -622,16 +653,25 @@ pub(crate) async fn inventory_sightings<S: Store + InventoryStore>(store: S) {
         .unwrap();
     let a = store.sighting("a").await.unwrap().unwrap();
     assert_eq!((a.count, a.first_seen, a.last_seen), (5, 100, 200));
-    assert_eq!(a.tools, r#"["crm/x"]"#, "an empty list keeps the tools seen");
+    assert_eq!(
+        a.tools, r#"["crm/x"]"#,
+        "an empty list keeps the tools seen"
+    );
     let all = store.sightings(10).await.unwrap();
-    assert_eq!(all.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(
+        all.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
     // Trimmed to the most recent one.
     store.save_sightings(&[], 0, 1).await.unwrap();
     assert_eq!(store.sightings(10).await.unwrap().len(), 1);
     // Expired.
     store.save_sightings(&[], 201, 10).await.unwrap();
     assert!(store.sightings(10).await.unwrap().is_empty());
-    store.save_sightings(&[sighting("c", 1, 300, "[]")], 0, 10).await.unwrap();
+    store
+        .save_sightings(&[sighting("c", 1, 300, "[]")], 0, 10)
+        .await
+        .unwrap();
     assert!(store.delete_sighting("c").await.unwrap());
     assert!(!store.delete_sighting("c").await.unwrap());
 }
