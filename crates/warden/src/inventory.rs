@@ -99,7 +99,7 @@ fn count(counts: &warden_inventory::Counts, outcome: &str) -> i64 {
 
 fn print_table(inventory: &Inventory) {
     println!(
-        "{:<20} {:<28} {:<14} {:>5} {:<28} {:>13} {:<20} {:>9} STATUS",
+        "{:<20} {:<28} {:<19} {:>5} {:<28} {:>14} {:<20} {:>9} STATUS",
         "NAME", "OWNER", "RISK", "TOOLS", "DATA", "24H ALLOW/DENY", "LAST SEEN", "INSTANCES"
     );
     for a in &inventory.agents {
@@ -110,7 +110,7 @@ fn print_table(inventory: &Inventory) {
         );
         let live = a.identity.instances.iter().filter(|i| i.live).count();
         println!(
-            "{:<20} {:<28} {:<14} {:>5} {:<28} {:>13} {:<20} {:>9} {}",
+            "{:<20} {:<28} {:<19} {:>5} {:<28} {:>14} {:<20} {:>9} {}",
             a.name,
             a.owner,
             risk,
