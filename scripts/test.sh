@@ -5,7 +5,8 @@
 # tests put Warden between (tests/mcp/setup.sh: the official Python SDK from
 # PyPI into tests/mcp/.venv, the reference servers and the TypeScript SDK from
 # npm into tests/mcp/node_modules; needs python3 >= 3.10 and Node.js >= 20;
-# a second run skips it). The tests also need a PostgreSQL server.
+# a second run skips it), and promtool (Debian's `prometheus` package, with
+# apt-get). The tests also need a PostgreSQL server.
 # WARDEN_TEST_POSTGRES defaults to the local server at
 # 127.0.0.1:5432 (user postgres, database test); this script starts it if it is
 # installed but stopped. Set WARDEN_TEST_POSTGRES= (empty) to skip the
@@ -28,6 +29,16 @@ elif command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; t
 fi
 
 bash tests/mcp/setup.sh
+
+# The metrics test checks /metrics with Prometheus's own promtool (Debian's
+# `prometheus` package).
+if ! command -v promtool >/dev/null; then
+  echo "installing promtool (Debian package prometheus) for the metrics test" >&2
+  sudo=""
+  [[ "$(id -u)" -ne 0 ]] && sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends prometheus >/dev/null \
+    || echo "warning: promtool could not be installed; the metrics test will fail in strict mode" >&2
+fi
 
 # With PostgreSQL configured, nothing may be skipped: a test that would skip
 # fails instead.

@@ -59,6 +59,7 @@ mod injection;
 mod inputs;
 mod inventory;
 mod mcp;
+mod monitor_api;
 mod observe;
 mod records;
 mod serve;

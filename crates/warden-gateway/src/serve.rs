@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::error::GatewayError;
 use crate::state::Gateway;
-use crate::{admin, audit_api, decisions, inventory, mcp, observe};
+use crate::{admin, audit_api, decisions, inventory, mcp, monitor_api, observe};
 
 /// How often the gateway checks the store for changes.
 pub const WATCH_PERIOD: Duration = Duration::from_millis(250);
@@ -74,6 +74,8 @@ pub fn admin_router(gw: Arc<Gateway>) -> Router {
         .route("/v1/inventory/discoveries", post(inventory::discoveries))
         .route("/v1/inventory/{agent}", get(inventory::show))
         .route("/v1/sightings", get(inventory::sightings))
+        .route("/v1/events", get(monitor_api::events))
+        .route("/metrics", get(monitor_api::metrics))
         .route("/v1/audit/proofs/inclusion", get(audit_api::inclusion))
         .route("/v1/audit/proofs/consistency", get(audit_api::consistency))
         .route("/.well-known/spiffe/bundle", get(admin::bundle))
@@ -175,6 +177,7 @@ pub async fn run(
         rx.clone(),
     ));
     shutdown.await;
+    gw.stopping.send_replace(true);
     let _ = tx.send(true);
     let mut result = Ok(());
     for task in [data, admin] {

@@ -126,6 +126,10 @@ pub struct Gateway {
     pub(crate) auth_failures: crate::auth_audit::AuthFailures,
     /// Callers refused for identity reasons, waiting to be saved.
     pub(crate) sightings: warden_inventory::Sightings,
+    /// The event stream and metrics, fed by the audit writer.
+    pub(crate) monitor: Arc<warden_monitor::Monitor>,
+    /// Set when the gateway stops: long-lived streams end at once.
+    pub(crate) stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Gateway {
@@ -178,7 +182,11 @@ impl Gateway {
             redaction_key: parking_lot::RwLock::new(None),
             auth_failures: crate::auth_audit::AuthFailures::default(),
             sightings: warden_inventory::Sightings::default(),
+            monitor: Arc::new(warden_monitor::Monitor::new()),
+            stopping: tokio::sync::watch::channel(false).0,
         };
+        gateway.audit.set_monitor(Arc::clone(&gateway.monitor));
+        gateway.tell_monitor();
         gateway.reload_identity().await?;
         gateway.restore_sessions().await?;
         Ok(Arc::new(gateway))
@@ -208,6 +216,27 @@ impl Gateway {
     /// The configuration.
     pub fn config(&self) -> &Arc<Config> {
         &self.config
+    }
+
+    /// Tells the monitor which agents and tools may be metric labels: the
+    /// registered agents, the tools declared in `warden.toml` or granted.
+    fn tell_monitor(&self) {
+        let snapshot = self.engine.snapshot();
+        let agents = snapshot.agents.keys().map(|a| a.as_str().to_owned());
+        let declared = self
+            .config
+            .servers
+            .values()
+            .flat_map(|s| s.tools.keys().map(move |t| (s.name.clone(), t.clone())));
+        let granted = snapshot.agents.values().flat_map(|a| {
+            a.manifest
+                .grants
+                .iter()
+                .map(|g| (g.server.clone(), g.tool.clone()))
+                .collect::<Vec<_>>()
+        });
+        self.monitor
+            .set_known(agents, declared.chain(granted).collect::<Vec<_>>());
     }
 
     /// Reloads revocations and admin tokens from the store.
@@ -242,6 +271,7 @@ impl Gateway {
             Ok(snapshot) => {
                 tracing::info!(digest = %snapshot.digest, agents = snapshot.agents.len(), "policy set reloaded");
                 self.engine.replace(snapshot);
+                self.tell_monitor();
                 *self.reload_error.lock() = None;
                 Ok(())
             }

@@ -75,6 +75,8 @@ pub struct AuditLog {
     problem: Arc<ArcSwapOption<String>>,
     failing: Arc<ArcSwapOption<String>>,
     checkpoint_now: mpsc::Sender<oneshot::Sender<Result<String, String>>>,
+    /// Told of every committed record, batch and checkpoint.
+    monitor: Arc<ArcSwapOption<warden_monitor::Monitor>>,
 }
 
 impl std::fmt::Debug for Pending {
@@ -215,7 +217,9 @@ impl AuditLog {
         let (tx, mut rx) = mpsc::channel::<Pending>(QUEUE);
         let (deferred, mut deferred_rx) = mpsc::channel::<Pending>(QUEUE);
         let (cp_tx, mut cp_rx) = mpsc::channel::<oneshot::Sender<Result<String, String>>>(8);
+        let monitor = Arc::new(ArcSwapOption::empty());
         let log = AuditLog {
+            monitor: Arc::clone(&monitor),
             vkey: settings.signer.verifier_key(),
             tx,
             deferred,
@@ -232,6 +236,7 @@ impl AuditLog {
             failing,
             since_checkpoint: 0,
             last_checkpoint: Instant::now(),
+            monitor,
         };
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -311,6 +316,11 @@ impl AuditLog {
             }
         });
         Ok((log, task))
+    }
+
+    /// Tells `monitor` of every record, batch and checkpoint from now on.
+    pub fn set_monitor(&self, monitor: Arc<warden_monitor::Monitor>) {
+        self.monitor.store(Some(monitor));
     }
 
     /// Appends one record. In sync mode, returns once it is durable, with its
@@ -420,6 +430,7 @@ impl AuditLog {
 }
 
 struct Writer {
+    monitor: Arc<ArcSwapOption<warden_monitor::Monitor>>,
     store: AnyStore,
     range: CompactRange,
     settings: AuditSettings,
@@ -436,11 +447,13 @@ impl Writer {
             let mut range = self.range.clone();
             let expected = range.size();
             let (rows, indices) = build_batch(&mut range, &mut batch);
+            let started = Instant::now();
             let result = self
                 .store
                 .audit_append(expected, &rows)
                 .await
                 .map(|()| indices);
+            let commit = started.elapsed();
             match result {
                 Ok(indices) => {
                     self.range = range;
@@ -448,10 +461,17 @@ impl Writer {
                         self.failing.store(None);
                     }
                     self.since_checkpoint += indices.len() as u64;
-                    for (p, index) in batch.into_iter().zip(indices) {
-                        if let Some(done) = p.done {
+                    let mut records = Vec::with_capacity(batch.len());
+                    for (mut p, index) in batch.into_iter().zip(indices) {
+                        if let Some(done) = p.done.take() {
                             let _ = done.send(Ok(index));
                         }
+                        records.push(p.record);
+                    }
+                    // After the answers: watching costs the decisions nothing.
+                    if let Some(monitor) = self.monitor.load_full() {
+                        monitor.on_records(&records.iter().collect::<Vec<_>>());
+                        monitor.on_batch(records.len(), commit.as_secs_f64(), self.range.size());
                     }
                     if self.since_checkpoint >= self.settings.checkpoint_every {
                         let _ = self.checkpoint().await;
@@ -510,6 +530,9 @@ impl Writer {
         }
         self.since_checkpoint = 0;
         self.last_checkpoint = Instant::now();
+        if let Some(monitor) = self.monitor.load_full() {
+            monitor.on_checkpoint();
+        }
         Ok(note)
     }
 }

@@ -51,6 +51,11 @@ pub(crate) struct McpSessions {
 }
 
 impl McpSessions {
+    /// How many are live.
+    pub(crate) fn len(&self) -> usize {
+        self.map.lock().len()
+    }
+
     fn get(&self, server: &str, id: &str) -> Option<Arc<HttpSession>> {
         let s = self
             .map

@@ -15,5 +15,6 @@ mod fuzz;
 mod harness;
 mod identity;
 mod inventory;
+mod monitor;
 mod provenance;
 mod walkthrough;
