@@ -128,7 +128,8 @@ impl Gateway {
             .as_ref()
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        self.sightings.note(&warden_inventory::Sighted {
+        let now = crate::now_millis();
+        let new = self.sightings.note(&warden_inventory::Sighted {
             kind,
             claimed: &claimed_text,
             source: &source,
@@ -136,8 +137,22 @@ impl Gateway {
             client: tried.client.as_deref().unwrap_or_default(),
             tool: tried.tool.as_deref(),
             reason: &error.message,
-            at_ms: crate::now_millis(),
+            at_ms: now,
         });
+        if new {
+            let mut event = warden_monitor::Event::new("sighting", now);
+            event.outcome = Some(kind.to_owned());
+            event.note = Some(format!(
+                "{kind} from {} claiming `{claimed_text}`",
+                if source.is_empty() {
+                    "an unknown address"
+                } else {
+                    &source
+                }
+            ));
+            event.tool = tried.tool.clone();
+            self.monitor.publish(event);
+        }
     }
 
     /// Records a failed authentication (rate-limited), without waiting.

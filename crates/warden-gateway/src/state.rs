@@ -128,6 +128,8 @@ pub struct Gateway {
     pub(crate) sightings: warden_inventory::Sightings,
     /// The event stream and metrics, fed by the audit writer.
     pub(crate) monitor: Arc<warden_monitor::Monitor>,
+    /// The newest revocation published as an event (-1 before the first load).
+    revocations_seen: AtomicI64,
     /// Set when the gateway stops: long-lived streams end at once.
     pub(crate) stopping: tokio::sync::watch::Sender<bool>,
 }
@@ -184,6 +186,7 @@ impl Gateway {
             sightings: warden_inventory::Sightings::default(),
             monitor: Arc::new(warden_monitor::Monitor::new()),
             stopping: tokio::sync::watch::channel(false).0,
+            revocations_seen: AtomicI64::new(-1),
         };
         gateway.audit.set_monitor(Arc::clone(&gateway.monitor));
         gateway.tell_monitor();
@@ -242,7 +245,20 @@ impl Gateway {
     /// Reloads revocations and admin tokens from the store.
     pub(crate) async fn reload_identity(&self) -> Result<(), GatewayError> {
         let mut revocations = RevocationSet::new();
-        for r in self.store.revocations().await? {
+        let records = self.store.revocations().await?;
+        let seen = self.revocations_seen.swap(
+            records.iter().map(|r| r.id).max().unwrap_or(0),
+            Ordering::AcqRel,
+        );
+        for r in records.iter().filter(|r| seen >= 0 && r.id > seen) {
+            let mut event = warden_monitor::Event::new("revocation", r.revoked_at);
+            event.agent = Some(r.agent.as_str().to_owned());
+            event.instance = r.instance.as_ref().map(|i| i.as_str().to_owned());
+            event.reasons = vec![r.reason.clone()];
+            event.note = Some(format!("revoked by {}", r.revoked_by));
+            self.monitor.publish(event);
+        }
+        for r in records {
             match r.instance {
                 Some(i) => revocations.revoke_instance(r.agent, i),
                 None => revocations.revoke_agent(r.agent),

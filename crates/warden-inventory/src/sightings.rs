@@ -110,8 +110,9 @@ pub(crate) fn sighting_id(parts: &[&str]) -> String {
 }
 
 impl Sightings {
-    /// Counts one refused call.
-    pub fn note(&self, seen: &Sighted<'_>) {
+    /// Counts one refused call; `true` when it is the first of its kind
+    /// since the last save (worth telling someone about).
+    pub fn note(&self, seen: &Sighted<'_>) -> bool {
         let claimed = bounded(seen.claimed, 256);
         let user_agent = bounded(seen.user_agent, 256);
         let client = bounded(seen.client, 128);
@@ -144,6 +145,7 @@ impl Sightings {
             }
         }
         let tools = serde_json::to_string(tools).unwrap_or_else(|_| "[]".to_owned());
+        let new = !pending.by_id.contains_key(&id);
         let entry = pending
             .by_id
             .entry(id.clone())
@@ -166,6 +168,7 @@ impl Sightings {
         entry.last_seen = entry.last_seen.max(seen.at_ms);
         entry.tools = tools;
         entry.detail = serde_json::json!({ "reason": bounded(seen.reason, 512) }).to_string();
+        new
     }
 
     /// Takes what waits to be saved (counts since the last take).

@@ -12,6 +12,7 @@ mod mcp;
 mod policy;
 mod promote;
 mod serve;
+mod tail;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ pub(crate) mod env {
     pub(crate) const STORE: &str = "WARDEN_STORE";
     /// The gateway's data-plane URL for `warden decide`.
     pub(crate) const GATEWAY: &str = "WARDEN_GATEWAY";
+    /// A file holding an admin-plane token (`warden tail`).
+    pub(crate) const ADMIN_TOKEN_FILE: &str = "WARDEN_ADMIN_TOKEN_FILE";
     /// Log filter (`info`, `warden_gateway=debug`, …).
     pub(crate) const LOG: &str = "WARDEN_LOG";
 }
@@ -72,6 +75,8 @@ enum Command {
     /// Every agent: owner, risk, grants, data, identity and activity; with
     /// `--unregistered`, the agents Warden saw but does not govern.
     Inventory(inventory::InventoryArgs),
+    /// Follow the running gateway's decisions and other events live.
+    Tail(tail::TailArgs),
     /// Create admin-plane tokens.
     #[command(subcommand, name = "admin-token")]
     AdminToken(agent::AdminTokenCommand),
@@ -111,6 +116,7 @@ fn main() -> ExitCode {
             Command::Classify(args) => classify::run(&common, args),
             Command::Mcp(cmd) => mcp::run(&common, cmd).await,
             Command::Inventory(args) => inventory::run(&common, args).await,
+            Command::Tail(args) => tail::run(&common, args).await,
         }
     });
     match result {

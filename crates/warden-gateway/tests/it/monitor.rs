@@ -110,6 +110,26 @@ async fn events_stream_live_filtered_and_resume_after_the_last_seen() {
     let first = frames(&mut stale, 1).await;
     assert_eq!(first[0].1, "gap");
 
+    // Revocations and sightings are events too.
+    let mut others = subscribe(&gw, "?kind=revocation,sighting", None).await;
+    let (status, body) = gw
+        .admin_post(
+            &gw.admin_token,
+            "/v1/revocations",
+            json!({"agent": "support-bot", "instance": "i-1", "reason": "laptop lost"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    gw.decide(&support, read("INV-3")).await;
+    let mut seen = frames(&mut others, 2).await;
+    // The revocation's event comes from the store watcher: either order.
+    seen.sort_by(|a, b| a.1.cmp(&b.1));
+    let kinds: Vec<&str> = seen.iter().map(|(_, k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["revocation", "sighting"], "{seen:?}");
+    assert_eq!(seen[0].2["agent"], "support-bot");
+    assert_eq!(seen[0].2["reasons"][0], "laptop lost");
+    assert_eq!(seen[1].2["outcome"], "revoked");
+
     // Bad filters and tokens are refused.
     let r = gw
         .client
