@@ -176,8 +176,82 @@ pub(crate) async fn revoke(
     gw.identity.store(Arc::new(crate::state::IdentityView {
         verifier: current.verifier.clone(),
         revocations,
+        suspended: current.suspended.clone(),
     }));
     Ok(Json(json!({"revocation": record})))
+}
+
+/// `POST /v1/agents/{name}/suspend` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SuspendBody {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /v1/agents/{name}/suspend` (admin): the kill switch. Every action
+/// of the agent is denied, naming the suspension, until it is resumed.
+pub(crate) async fn suspend(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let admin = gw.authenticate_admin(&headers, Role::Admin)?;
+    let req: SuspendBody = if body.as_ref().is_ok_and(|b| b.is_empty()) {
+        SuspendBody {
+            reason: String::new(),
+        }
+    } else {
+        crate::error::json_body(body)?
+    };
+    let agent = AgentName::new(name.clone())
+        .ok()
+        .filter(|a| gw.engine.snapshot().agents.contains_key(a))
+        .ok_or_else(|| ApiError::not_found(format!("no agent `{name}`")))?;
+    let record = warden_store::SuspensionRecord {
+        agent: agent.as_str().to_owned(),
+        reason: if req.reason.is_empty() {
+            "suspended by hand".to_owned()
+        } else {
+            req.reason
+        },
+        by: admin.name,
+        at: crate::now_millis(),
+    };
+    warden_store::SuspensionStore::suspend(&gw.store, &record)
+        .await
+        .map_err(|e| ApiError::store(&e))?;
+    // In force on this node now; the others follow the change counter.
+    gw.reload_identity()
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    tracing::warn!(agent = %agent, by = %record.by, reason = %record.reason, "agent suspended");
+    Ok(Json(
+        json!({"suspended": {"agent": record.agent, "reason": record.reason, "by": record.by, "at": record.at}}),
+    ))
+}
+
+/// `POST /v1/agents/{name}/resume` (admin).
+pub(crate) async fn resume(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Answer {
+    let admin = gw.authenticate_admin(&headers, Role::Admin)?;
+    let lifted = warden_store::SuspensionStore::resume(&gw.store, &name)
+        .await
+        .map_err(|e| ApiError::store(&e))?;
+    if !lifted {
+        return Err(ApiError::not_found(format!(
+            "agent `{name}` is not suspended"
+        )));
+    }
+    gw.reload_identity()
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    tracing::warn!(agent = %name, by = %admin.name, "agent resumed");
+    Ok(Json(json!({"resumed": name})))
 }
 
 pub(crate) async fn list_policies(State(gw): State<Arc<Gateway>>, headers: HeaderMap) -> Answer {

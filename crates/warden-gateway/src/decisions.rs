@@ -334,7 +334,26 @@ impl Gateway {
             args: action.args,
             classes: &classes,
         };
-        let decision = self.engine.decide_in(&snapshot, &request);
+        let decision = match self.identity.load().suspended.get(id.agent().as_str()) {
+            // The kill switch: nothing the agent asks runs, whatever policy says.
+            Some(s) => warden_policy::Decision {
+                outcome: DecisionOutcome::Deny,
+                reasons: vec![format!(
+                    "agent `{}` is suspended ({}, by {} at {}); `warden agent resume {}` lifts it",
+                    s.agent,
+                    s.reason,
+                    s.by,
+                    warden_inventory::csv::rfc3339(s.at),
+                    s.agent
+                )],
+                policies: Vec::new(),
+                policy_digest: snapshot.digest.clone(),
+                operation: None,
+                destination: None,
+                redact: Vec::new(),
+            },
+            None => self.engine.decide_in(&snapshot, &request),
+        };
         let latency = started.elapsed();
         // The arguments in canonical form, once: their digest binds approvals and
         // the audit record, and they are the record's sealed payload.

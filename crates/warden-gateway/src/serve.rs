@@ -54,6 +54,8 @@ pub fn admin_router(gw: Arc<Gateway>) -> Router {
             get(admin::list_agents).post(admin::register_agent),
         )
         .route("/v1/agents/{name}", get(admin::show_agent))
+        .route("/v1/agents/{name}/suspend", post(admin::suspend))
+        .route("/v1/agents/{name}/resume", post(admin::resume))
         .route(
             "/v1/revocations",
             get(admin::list_revocations).post(admin::revoke),

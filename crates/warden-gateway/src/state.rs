@@ -20,6 +20,8 @@ use crate::inputs::{ConfigSource, compile_inputs, load_inputs};
 pub(crate) struct IdentityView {
     pub(crate) verifier: JwtSvidVerifier,
     pub(crate) revocations: RevocationSet,
+    /// Suspended agents, by name: every action of theirs is denied.
+    pub(crate) suspended: HashMap<String, warden_store::SuspensionRecord>,
 }
 
 /// A verified agent identity, with its SPIFFE ID rendered once.
@@ -162,6 +164,7 @@ impl Gateway {
             identity: ArcSwap::from_pointee(IdentityView {
                 verifier,
                 revocations: RevocationSet::new(),
+                suspended: HashMap::new(),
             }),
             admin_tokens: ArcSwap::from_pointee(Vec::new()),
             store,
@@ -242,6 +245,28 @@ impl Gateway {
             .set_known(agents, declared.chain(granted).collect::<Vec<_>>());
     }
 
+    /// Events for suspensions that began or ended.
+    fn publish_suspensions(
+        &self,
+        before: &HashMap<String, warden_store::SuspensionRecord>,
+        now: &HashMap<String, warden_store::SuspensionRecord>,
+    ) {
+        for (agent, s) in now {
+            if before.get(agent) != Some(s) {
+                let mut event = warden_monitor::Event::new("suspension", s.at);
+                event.agent = Some(agent.clone());
+                event.reasons = vec![s.reason.clone()];
+                event.note = Some(format!("suspended by {}", s.by));
+                self.monitor.publish(event);
+            }
+        }
+        for agent in before.keys().filter(|a| !now.contains_key(*a)) {
+            let mut event = warden_monitor::Event::new("resumption", crate::now_millis());
+            event.agent = Some(agent.clone());
+            self.monitor.publish(event);
+        }
+    }
+
     /// Reloads revocations and admin tokens from the store.
     pub(crate) async fn reload_identity(&self) -> Result<(), GatewayError> {
         let mut revocations = RevocationSet::new();
@@ -264,10 +289,20 @@ impl Gateway {
                 None => revocations.revoke_agent(r.agent),
             }
         }
+        let suspended: HashMap<String, warden_store::SuspensionRecord> =
+            warden_store::SuspensionStore::suspensions(&self.store)
+                .await?
+                .into_iter()
+                .map(|s| (s.agent.clone(), s))
+                .collect();
         let current = self.identity.load();
+        if seen >= 0 {
+            self.publish_suspensions(&current.suspended, &suspended);
+        }
         self.identity.store(Arc::new(IdentityView {
             verifier: current.verifier.clone(),
             revocations,
+            suspended,
         }));
         self.admin_tokens
             .store(Arc::new(self.store.admin_tokens().await?));

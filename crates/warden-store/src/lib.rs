@@ -53,6 +53,7 @@ mod records;
 mod rows;
 mod sessions;
 mod sqlite;
+mod suspensions;
 
 use std::future::Future;
 
@@ -73,6 +74,7 @@ pub use records::{
 };
 pub use sessions::{HourBudgetRecord, SessionStateRecord, SessionStore};
 pub use sqlite::SqliteStore;
+pub use suspensions::{SuspensionRecord, SuspensionStore};
 
 /// The most approvals [`Store::approvals`] returns.
 pub const APPROVALS_LIMIT: i64 = 500;

@@ -160,6 +160,19 @@ CREATE TABLE warden_sightings (
     tools TEXT NOT NULL, count BIGINT NOT NULL, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL);
 CREATE INDEX warden_sightings_by_time ON warden_sightings (last_seen);
 ",
+}, Migration {
+    version: 6,
+    name: "suspensions",
+    sqlite: "
+CREATE TABLE warden_suspensions (
+    agent TEXT PRIMARY KEY, reason TEXT NOT NULL, suspended_by TEXT NOT NULL,
+    suspended_at INTEGER NOT NULL);
+",
+    postgres: "
+CREATE TABLE warden_suspensions (
+    agent TEXT PRIMARY KEY, reason TEXT NOT NULL, suspended_by TEXT NOT NULL,
+    suspended_at BIGINT NOT NULL);
+",
 }];
 
 /// The newest schema version this build knows.

@@ -55,7 +55,7 @@ impl PostgresStore {
         &self.pool
     }
 
-    async fn begin_write(
+    pub(crate) async fn begin_write(
         &self,
         operation: &'static str,
     ) -> Result<Transaction<'static, Postgres>, StoreError> {
@@ -111,7 +111,7 @@ async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
 
 /// Bumps the change counter inside a write transaction and queues a
 /// notification on [`CHANGES_CHANNEL`] (delivered when the transaction commits).
-async fn bump_change(
+pub(crate) async fn bump_change(
     tx: &mut Transaction<'static, Postgres>,
     operation: &'static str,
 ) -> Result<(), StoreError> {

@@ -65,6 +65,27 @@ pub(crate) enum AgentCommand {
         #[arg(long, env = crate::env::GATEWAY)]
         gateway: Option<String>,
     },
+    /// The kill switch: deny every action of the agent, naming why, until
+    /// it is resumed (its tokens and sessions stay as they are).
+    Suspend {
+        /// The agent's name.
+        name: String,
+        /// Why (recorded, and in every denial).
+        #[arg(long, default_value = "suspended by hand")]
+        reason: String,
+        /// The running gateway's data plane, waited for until it applies the
+        /// suspension (default: `[serve] listen` of the configuration).
+        #[arg(long, env = crate::env::GATEWAY)]
+        gateway: Option<String>,
+    },
+    /// Lift a suspension.
+    Resume {
+        /// The agent's name.
+        name: String,
+        /// As for `suspend`.
+        #[arg(long, env = crate::env::GATEWAY)]
+        gateway: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -280,6 +301,22 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
             .await?;
             println!("{}", issued.token.expose());
         }
+        AgentCommand::Suspend {
+            name,
+            reason,
+            gateway,
+        } => {
+            let inputs = load_inputs(&source, Arc::clone(&config), &store)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if !inputs.manifests.iter().any(|m| m.name.as_str() == name) {
+                bail!("no agent `{name}`");
+            }
+            suspend_or_resume(&config, &store, &name, Some(reason), gateway).await?;
+        }
+        AgentCommand::Resume { name, gateway } => {
+            suspend_or_resume(&config, &store, &name, None, gateway).await?;
+        }
         AgentCommand::Revoke {
             name,
             instance,
@@ -324,6 +361,55 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `warden agent suspend|resume`: writes the store, then waits until the
+/// running gateway applied it.
+async fn suspend_or_resume(
+    config: &warden_policy::Config,
+    store: &warden_store::AnyStore,
+    name: &str,
+    suspend: Option<String>,
+    gateway: Option<String>,
+) -> anyhow::Result<()> {
+    use warden_store::SuspensionStore as _;
+    let what = match suspend {
+        Some(reason) => {
+            store
+                .suspend(&warden_store::SuspensionRecord {
+                    agent: name.to_owned(),
+                    reason,
+                    by: "cli".to_owned(),
+                    at: now_millis(),
+                })
+                .await?;
+            "suspended"
+        }
+        None => {
+            if !store.resume(name).await? {
+                bail!("agent `{name}` is not suspended");
+            }
+            "resumed"
+        }
+    };
+    let change = store.latest_change().await?;
+    let gateway = gateway.unwrap_or_else(|| format!("http://{}", config.serve.listen));
+    let gateway = gateway.trim_end_matches('/');
+    match wait_applied(gateway, change).await {
+        Applied::Yes => {
+            println!("{what} `{name}`; the gateway at {gateway} applies it from now on")
+        }
+        Applied::NoGateway => {
+            println!("{what} `{name}`; no gateway answers at {gateway}: one that starts applies it")
+        }
+        Applied::NotYet => {
+            eprintln!(
+                "warning: the gateway at {gateway} has not applied it yet (is it watching this store?)"
+            );
+            println!("{what} `{name}`");
+        }
+    }
+    Ok(())
 }
 
 /// Whether the running gateway applied a store change.

@@ -247,3 +247,90 @@ async fn metrics_pass_promtool_and_never_label_an_unregistered_name() {
     }
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_agent_is_denied_naming_why_until_resumed() {
+    for backend in crate::harness::backends() {
+        let gw = TestGateway::start(backend, |t| t).await;
+        let invoice = gw.token("invoice-bot");
+        let mut events = subscribe(&gw, "?kind=suspension,resumption", None).await;
+        assert_eq!(
+            gw.decide(&invoice, read("INV-1")).await.1["decision"],
+            "allow"
+        );
+
+        let (status, body) = gw
+            .admin_post(
+                &gw.admin_token,
+                "/v1/agents/invoice-bot/suspend",
+                json!({"reason": "payment burst"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (_, denied) = gw.decide(&invoice, read("INV-2")).await;
+        assert_eq!(denied["decision"], "deny", "{denied}");
+        let reason = denied["reasons"][0].as_str().unwrap();
+        assert!(
+            reason.contains("suspended (payment burst, by test-admin"),
+            "{reason}"
+        );
+        // The denial is on record like any other.
+        let (_, entries) = gw
+            .admin_get(&gw.admin_token, "/v1/audit/entries?from=0&to=100")
+            .await;
+        assert!(entries.to_string().contains("payment burst"));
+        // Another agent is untouched.
+        let support = gw.token("support-bot");
+        let body = json!({"server": "crm", "tool": "lookup_customer", "args": {"id": "c-1"}, "session": "s"});
+        assert_eq!(gw.decide(&support, body).await.1["decision"], "allow");
+
+        let (status, _) = gw
+            .admin_post(&gw.admin_token, "/v1/agents/invoice-bot/resume", json!({}))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            gw.decide(&invoice, read("INV-3")).await.1["decision"],
+            "allow"
+        );
+        let seen = frames(&mut events, 2).await;
+        let kinds: Vec<&str> = seen.iter().map(|(_, k, _)| k.as_str()).collect();
+        assert_eq!(kinds, ["suspension", "resumption"]);
+
+        // Written to the store by another node (or the CLI): applied by the watcher.
+        warden_store::SuspensionStore::suspend(
+            &gw.store,
+            &warden_store::SuspensionRecord {
+                agent: "invoice-bot".into(),
+                reason: "alert `burst`".into(),
+                by: "node-2".into(),
+                at: 1,
+            },
+        )
+        .await
+        .unwrap();
+        let mut applied = false;
+        for _ in 0..100 {
+            if gw.decide(&invoice, read("INV-4")).await.1["decision"] == "deny" {
+                applied = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            applied,
+            "the watcher applies a suspension written elsewhere"
+        );
+        let (status, _) = gw
+            .admin_post(&gw.admin_token, "/v1/agents/nobody/suspend", json!({}))
+            .await;
+        assert_eq!(status, 404);
+        let auditor = gw
+            .admin_token_with_role(warden_types::Role::Auditor, "aud")
+            .await;
+        let (status, _) = gw
+            .admin_post(&auditor, "/v1/agents/invoice-bot/resume", json!({}))
+            .await;
+        assert_eq!(status, 403);
+        gw.stop().await;
+    }
+}

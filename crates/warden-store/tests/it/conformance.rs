@@ -3,7 +3,7 @@
 use warden_store::{
     ActivityDelta, AgentRecord, ApprovalMatch, ApprovalRecord, ApprovalStatus, AuditBatch,
     AuditStore, ClassDelta, HourBudgetRecord, InventoryStore, SessionStateRecord, SessionStore,
-    SightingRecord, Store, StoreError, TokenRecord,
+    SightingRecord, Store, StoreError, SuspensionRecord, SuspensionStore, TokenRecord,
 };
 use warden_types::{AgentName, InstanceId, Role};
 
@@ -674,4 +674,26 @@ pub(crate) async fn inventory_sightings<S: Store + InventoryStore>(store: S) {
         .unwrap();
     assert!(store.delete_sighting("c").await.unwrap());
     assert!(!store.delete_sighting("c").await.unwrap());
+}
+
+/// A suspension replaces an earlier one, moves the change counter, and is
+/// lifted once.
+pub(crate) async fn suspensions<S: Store + SuspensionStore>(store: S) {
+    let before = store.latest_change().await.unwrap();
+    let record = |reason: &str| SuspensionRecord {
+        agent: "bot".into(),
+        reason: reason.into(),
+        by: "cli".into(),
+        at: 5,
+    };
+    store.suspend(&record("first")).await.unwrap();
+    store.suspend(&record("alert `burst`")).await.unwrap();
+    assert!(store.latest_change().await.unwrap() > before);
+    let all = store.suspensions().await.unwrap();
+    assert_eq!(all, [record("alert `burst`")]);
+    let moved = store.latest_change().await.unwrap();
+    assert!(store.resume("bot").await.unwrap());
+    assert!(store.latest_change().await.unwrap() > moved);
+    assert!(!store.resume("bot").await.unwrap());
+    assert!(store.suspensions().await.unwrap().is_empty());
 }

@@ -117,6 +117,7 @@ conformance_tests!(
     inventory_activity,
     inventory_tokens,
     inventory_sightings,
+    suspensions,
 );
 
 #[tokio::test]
