@@ -31,12 +31,14 @@ pub struct Sources {
     pub tokens: Vec<TokenRecord>,
     /// Revocations.
     pub revocations: Vec<RevocationRecord>,
+    /// Suspensions.
+    pub suspensions: Vec<warden_store::SuspensionRecord>,
 }
 
 /// Reads the store and builds the inventory of the agents in `manifests`
 /// (only `agent`'s, if given: [`InventoryError::UnknownAgent`] if it has no
 /// manifest).
-pub async fn collect<S: Store + InventoryStore>(
+pub async fn collect<S: Store + InventoryStore + warden_store::SuspensionStore>(
     store: &S,
     config: &Config,
     manifests: &[&Manifest],
@@ -62,6 +64,7 @@ pub async fn collect<S: Store + InventoryStore>(
         classes: store.activity_classes(agent).await?,
         tokens: store.tokens(agent, TOKENS_READ).await?,
         revocations: store.revocations().await?,
+        suspensions: store.suspensions().await?,
     };
     Ok(build(config, &manifests, &sources, now_ms))
 }
@@ -262,6 +265,16 @@ fn identity(config: &Config, name: &str, sources: &Sources, now_ms: i64) -> Iden
     Identity {
         spiffe_id_prefix: format!("spiffe://{}/agent/{name}/", config.trust_domain),
         revoked: agent_revoked,
+        suspended: sources
+            .suspensions
+            .iter()
+            .find(|s| s.agent == name)
+            .map(|s| Revocation {
+                instance: None,
+                reason: s.reason.clone(),
+                by: s.by.clone(),
+                at: s.at,
+            }),
         instances: instances
             .into_iter()
             .map(|(instance, last_seen)| Instance {

@@ -13,7 +13,7 @@
 //! | `owner` | the owner | — |
 //! | `supports_critical_function` | `yes`/`no` (manifest `risk.dora_critical`) | `yes` if an agent that does uses it |
 //! | `eu_ai_act_category` | manifest `risk.eu_ai_act` | — |
-//! | `status` | `active`, `revoked` | — |
+//! | `status` | `active`, `suspended`, `revoked` | — |
 //! | `data_classes` | `data.may_read` | the classes it is cleared for |
 //! | `related` | the external servers it uses | the agents that use it |
 //! | `tools_granted` | `server/tool(operation)` | — |

@@ -115,6 +115,8 @@ pub struct Identity {
     pub spiffe_id_prefix: String,
     /// Whether the whole agent is revoked.
     pub revoked: bool,
+    /// Its suspension (the kill switch), if any: why, by whom, when.
+    pub suspended: Option<Revocation>,
     /// Its instances, from the tokens issued and used.
     pub instances: Vec<Instance>,
     /// Its tokens, newest first (at most 100).
@@ -155,7 +157,7 @@ pub struct Token {
     pub state: &'static str,
 }
 
-/// One revocation.
+/// One revocation (or suspension).
 #[derive(Debug, Clone, Serialize)]
 pub struct Revocation {
     /// The instance, or none for the whole agent.

@@ -242,6 +242,9 @@ fn print_agent(a: &AgentInventory) {
             when(t.last_used_at)
         );
     }
+    if let Some(s) = &a.identity.suspended {
+        println!("SUSPENDED:   by {} at {} ({})", s.by, rfc3339(s.at), s.reason);
+    }
     for r in &a.identity.revocations {
         let which = r.instance.as_deref().unwrap_or("all instances");
         println!(
