@@ -6,6 +6,7 @@ mod audit;
 mod classify;
 mod common;
 mod decide;
+mod discover;
 mod embedded;
 mod mcp;
 mod policy;
@@ -28,6 +29,9 @@ pub(crate) mod env {
     pub(crate) const GATEWAY: &str = "WARDEN_GATEWAY";
     /// Log filter (`info`, `warden_gateway=debug`, …).
     pub(crate) const LOG: &str = "WARDEN_LOG";
+    /// An admin-plane token for `warden discover --report` (instead of
+    /// `--token-file`).
+    pub(crate) const ADMIN_TOKEN: &str = "WARDEN_ADMIN_TOKEN";
 }
 
 /// Warden: runtime governance for AI agents.
@@ -67,6 +71,8 @@ enum Command {
     /// Govern MCP tool servers reached over stdio.
     #[command(subcommand)]
     Mcp(mcp::McpCommand),
+    /// Find agents and agent tooling on hosts and in repositories that Warden does not govern.
+    Discover(discover::DiscoverArgs),
     /// Create admin-plane tokens.
     #[command(subcommand, name = "admin-token")]
     AdminToken(agent::AdminTokenCommand),
@@ -105,6 +111,7 @@ fn main() -> ExitCode {
             Command::Audit(cmd) => audit::run(&common, cmd).await,
             Command::Classify(args) => classify::run(&common, args),
             Command::Mcp(cmd) => mcp::run(&common, cmd).await,
+            Command::Discover(args) => discover::run(&common, args).await,
         }
     });
     match result {
