@@ -44,21 +44,22 @@ fn targets(path: &str) -> Vec<Target> {
     out
 }
 
-/// Reads `path` if anything analyses it, and runs the analysers.
+/// Reads `path` if anything analyses it, and runs the analysers; `place`
+/// is made only then (most files are not read).
 pub(crate) fn analyse_file(
     path: &Path,
     size: u64,
-    place: &Place,
+    place: impl FnOnce() -> Place,
     cx: &Context<'_>,
     stats: &mut Stats,
     findings: &mut Vec<Finding>,
     problems: &mut Vec<Problem>,
 ) {
-    let unix = path.to_string_lossy().replace('\\', "/");
-    let targets = targets(&unix);
+    let targets = targets(&path.to_string_lossy());
     if targets.is_empty() {
         return;
     }
+    let place = &place();
     if size > cx.max_file_bytes {
         stats.skipped_large += 1;
         return;

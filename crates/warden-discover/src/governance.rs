@@ -10,6 +10,7 @@
 use std::path::Path;
 
 use base64::Engine as _;
+use warden_address::{Host, Url};
 
 /// Where Warden gateways listen: URL entries under these are governed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +20,7 @@ pub struct Gateways {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Gateway {
-    host: String,
+    host: Host,
     port: Option<u16>,
     path: String,
 }
@@ -31,8 +32,9 @@ impl Default for Gateways {
         Gateways {
             gateways: ["localhost", "127.0.0.1", "[::1]"]
                 .into_iter()
+                .filter_map(|host| Host::parse(host).ok())
                 .map(|host| Gateway {
-                    host: host.to_owned(),
+                    host,
                     port: Some(7700),
                     path: String::new(),
                 })
@@ -49,19 +51,19 @@ impl Gateways {
             .iter()
             .map(|u| {
                 let text = u.as_ref();
-                let parsed = url::Url::parse(text).map_err(|e| crate::DiscoverError::Gateway {
+                let parsed = Url::parse(text).map_err(|e| crate::DiscoverError::Gateway {
                     url: text.to_owned(),
                     reason: e.to_string(),
                 })?;
-                let host = parsed
-                    .host_str()
-                    .ok_or_else(|| crate::DiscoverError::Gateway {
+                if !parsed.had_scheme() {
+                    return Err(crate::DiscoverError::Gateway {
                         url: text.to_owned(),
-                        reason: "it has no host".to_owned(),
-                    })?;
+                        reason: "give the scheme: `http://…` or `https://…`".to_owned(),
+                    });
+                }
                 Ok(Gateway {
-                    host: host.to_ascii_lowercase(),
-                    port: parsed.port_or_known_default(),
+                    host: parsed.host().clone(),
+                    port: parsed.port_or_default(),
                     path: parsed.path().trim_end_matches('/').to_owned(),
                 })
             })
@@ -69,17 +71,19 @@ impl Gateways {
         Ok(Gateways { gateways })
     }
 
-    /// Whether `url` is a Warden `/mcp/<server>` endpoint of one of these gateways.
+    /// Whether `url` is a Warden `/mcp/<server>` endpoint of one of these
+    /// gateways. URLs are read by `warden-address`, as the gateway reads
+    /// them: one that parsers could read two ways is not governed.
     pub(crate) fn governs_url(&self, url: &str) -> bool {
-        let Ok(parsed) = url::Url::parse(url.trim()) else {
+        let Ok(parsed) = Url::parse(url) else {
             return false;
         };
-        let Some(host) = parsed.host_str().map(str::to_ascii_lowercase) else {
+        if !parsed.had_scheme() {
             return false;
-        };
-        let port = parsed.port_or_known_default();
+        }
+        let port = parsed.port_or_default();
         self.gateways.iter().any(|g| {
-            g.host == host
+            g.host == *parsed.host()
                 && g.port == port
                 && parsed
                     .path()
@@ -307,5 +311,10 @@ mod tests {
         let v = remote("http://127.0.0.1:7700/mcp/crm", &headers, &g);
         assert_eq!(v.agent.as_deref(), Some("crm-bot"));
         assert!(Gateways::from_urls(&["not a url"]).is_err());
+        assert!(Gateways::from_urls(&["warden.corp.example"]).is_err());
+        assert!(g.governs_url("http://LOCALHOST:7700/mcp/files"));
+        assert!(g.governs_url("http://[::1]:7700/mcp/files"));
+        assert!(!g.governs_url("localhost:7700/mcp/files"));
+        assert!(!g.governs_url(r"http://localhost:7700\@evil.example:7700/mcp/x"));
     }
 }

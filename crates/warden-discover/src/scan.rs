@@ -228,12 +228,12 @@ impl ParallelVisitor for Visitor<'_> {
         let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
         self.stats.files += 1;
         self.stats.bytes += size;
-        let place = self.place(path);
+        let (roots, cx) = (self.roots, self.cx);
         analyse_file(
             path,
             size,
-            &place,
-            &self.cx,
+            || place(roots, path),
+            &cx,
             &mut self.stats,
             &mut self.findings,
             &mut self.problems,
@@ -242,27 +242,25 @@ impl ParallelVisitor for Visitor<'_> {
     }
 }
 
-impl Visitor<'_> {
-    fn place(&self, path: &Path) -> Place {
-        let (root, relative) = self
-            .roots
-            .iter()
-            .enumerate()
-            .find_map(|(i, r)| {
-                let rel = path.strip_prefix(r).ok()?;
-                let rel = if rel.as_os_str().is_empty() {
-                    Path::new(path.file_name()?)
-                } else {
-                    rel
-                };
-                Some((i, rel.to_string_lossy().replace('\\', "/")))
-            })
-            .unwrap_or_else(|| (0, path.to_string_lossy().into_owned()));
-        Place {
-            root,
-            path: path.to_string_lossy().into_owned(),
-            relative,
-        }
+/// Where `path` is: its root (the first that holds it) and its path under it.
+fn place(roots: &[PathBuf], path: &Path) -> Place {
+    let (root, relative) = roots
+        .iter()
+        .enumerate()
+        .find_map(|(i, r)| {
+            let rel = path.strip_prefix(r).ok()?;
+            let rel = if rel.as_os_str().is_empty() {
+                Path::new(path.file_name()?)
+            } else {
+                rel
+            };
+            Some((i, rel.to_string_lossy().into_owned()))
+        })
+        .unwrap_or_else(|| (0, path.to_string_lossy().into_owned()));
+    Place {
+        root,
+        path: path.to_string_lossy().into_owned(),
+        relative,
     }
 }
 
