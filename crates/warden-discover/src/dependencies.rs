@@ -154,17 +154,17 @@ pub(crate) fn analyse(
         Manifest::Pom => captures(&POM, true),
         Manifest::Gradle => captures(&GRADLE, true),
         Manifest::DotNet => captures(&NUGET, false),
+        // Only catalogue packages are looked for in the text: searching for
+        // every dependency is most of the cost on a tree of manifests.
         Manifest::PyProject | Manifest::Pipfile | Manifest::CargoToml => {
             for name in crate::manifest_toml::declared(manifest, text)? {
-                let at = declared_at(text, &name);
-                found.push((name, at));
+                if framework(manifest.ecosystem(), &name).is_some() {
+                    let at = declared_at(text, &name);
+                    found.push((name, at));
+                }
             }
         }
-        Manifest::PackageJson => {
-            for (name, at) in package_json(text)? {
-                found.push((name, at));
-            }
-        }
+        Manifest::PackageJson => found.extend(package_json(text)?),
     }
     let ecosystem = manifest.ecosystem();
     let mut seen = std::collections::HashSet::new();
@@ -228,7 +228,10 @@ fn package_json(text: &str) -> Result<Vec<(String, usize)>, String> {
             continue;
         };
         let from = crate::text::find_json_key(text, 0, section).unwrap_or(0);
-        for name in deps.keys() {
+        for name in deps
+            .keys()
+            .filter(|n| framework(Ecosystem::Npm, n).is_some())
+        {
             let at = crate::text::find_json_key(text, from, name).unwrap_or(from);
             out.push((name.clone(), at));
         }
