@@ -51,12 +51,17 @@ pub(crate) fn url(text: &str) -> String {
     short(parsed.as_str(), MAX_EVIDENCE)
 }
 
-/// `--api-key`, `--token`, `-H`-style flags whose next argument is secret.
+/// `--api-key`, `--token`-style flags whose next argument is secret; not
+/// those that name where a secret is (`--token-file`, `--api-key-env`).
 fn is_secret_flag(arg: &str) -> bool {
     let Some(flag) = arg.strip_prefix('-') else {
         return false;
     };
-    !flag.contains('=') && is_credential_name(flag.trim_start_matches('-'))
+    let name = flag.trim_start_matches('-').to_ascii_uppercase();
+    let names_a_place = ["FILE", "PATH", "DIR", "ENV", "VAR", "NAME", "ID"]
+        .iter()
+        .any(|w| name.ends_with(w));
+    !flag.contains('=') && !names_a_place && is_credential_name(&name)
 }
 
 fn redact_word(word: &str) -> String {
