@@ -6,6 +6,7 @@ mod audit;
 mod classify;
 mod common;
 mod decide;
+mod discover;
 mod embedded;
 mod inventory;
 mod mcp;
@@ -33,6 +34,9 @@ pub(crate) mod env {
     pub(crate) const ADMIN_TOKEN_FILE: &str = "WARDEN_ADMIN_TOKEN_FILE";
     /// Log filter (`info`, `warden_gateway=debug`, …).
     pub(crate) const LOG: &str = "WARDEN_LOG";
+    /// An admin-plane token for `warden discover --report` (instead of
+    /// `--token-file`).
+    pub(crate) const ADMIN_TOKEN: &str = "WARDEN_ADMIN_TOKEN";
 }
 
 /// Warden: runtime governance for AI agents.
@@ -77,6 +81,8 @@ enum Command {
     Inventory(inventory::InventoryArgs),
     /// Follow the running gateway's decisions and other events live.
     Tail(tail::TailArgs),
+    /// Find agents and agent tooling on hosts and in repositories that Warden does not govern.
+    Discover(discover::DiscoverArgs),
     /// Create admin-plane tokens.
     #[command(subcommand, name = "admin-token")]
     AdminToken(agent::AdminTokenCommand),
@@ -117,6 +123,7 @@ fn main() -> ExitCode {
             Command::Mcp(cmd) => mcp::run(&common, cmd).await,
             Command::Inventory(args) => inventory::run(&common, args).await,
             Command::Tail(args) => tail::run(&common, args).await,
+            Command::Discover(args) => discover::run(&common, args).await,
         }
     });
     match result {

@@ -9,6 +9,7 @@
 mod audit;
 mod classify;
 mod cli;
+mod discover;
 mod mcp;
 mod serve;
 

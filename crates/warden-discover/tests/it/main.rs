@@ -1,0 +1,58 @@
+//! `warden-discover` over the fixture tree: every expected finding, nothing
+//! from ignored, binary or skipped files, no secret value in any output, and
+//! SARIF that validates against the SARIF 2.1.0 schema.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+mod fixture;
+mod sarif;
+
+use std::path::{Path, PathBuf};
+
+/// Copies the fixture tree into a fresh directory outside any git
+/// repository, so only its own `.gitignore` applies.
+pub(crate) fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("tree");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tree"),
+        &root,
+    );
+    (dir, root)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The scan of the fixture copy, with `research-bot` registered.
+pub(crate) fn scan_fixture(root: &Path) -> warden_discover::Report {
+    let mut options = warden_discover::ScanOptions::new(vec![root.to_owned()]);
+    options.registered_agents.insert("research-bot".to_owned());
+    options.global_gitignore = false;
+    options.host = "fixture-host".to_owned();
+    warden_discover::scan(&options).unwrap()
+}
+
+/// Every fake secret in the fixtures holds this marker, and nothing else does.
+pub(crate) const SECRET_MARKER: &str = "WardenFixture";
+
+#[test]
+#[ignore = "prints the table for a look: cargo test -p warden-discover --test it -- --ignored --nocapture"]
+fn print_table() {
+    let (_dir, root) = fixture_copy();
+    println!("{}", scan_fixture(&root).table());
+}
