@@ -47,6 +47,7 @@ mod audit_sqlite;
 mod error;
 mod location;
 mod migrations;
+mod pins;
 mod postgres;
 mod records;
 mod rows;
@@ -63,6 +64,7 @@ pub use audit::{
 };
 pub use error::StoreError;
 pub use location::{SQLITE_FILE_NAME, StoreLocation};
+pub use pins::{ToolBaseline, ToolPinRecord, ToolPinStore, ToolSighting};
 pub use postgres::{CHANGES_CHANNEL, PostgresStore};
 pub use records::{
     AdminTokenRecord, AgentRecord, ApprovalRecord, ApprovalStatus, RevocationRecord,

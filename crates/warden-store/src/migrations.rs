@@ -121,6 +121,31 @@ CREATE TABLE warden_hour_budgets (
     agent TEXT NOT NULL, hour BIGINT NOT NULL, used BIGINT NOT NULL,
     PRIMARY KEY (agent, hour));
 ",
+}, Migration {
+    version: 5,
+    name: "tool pins",
+    sqlite: "
+CREATE TABLE warden_tool_pins (
+    server TEXT NOT NULL, tool TEXT NOT NULL,
+    pinned_fingerprint TEXT, pinned_definition TEXT,
+    seen_fingerprint TEXT NOT NULL, seen_definition TEXT NOT NULL, finding TEXT,
+    first_seen INTEGER NOT NULL, seen_at INTEGER NOT NULL, accepted_by TEXT, accepted_at INTEGER,
+    PRIMARY KEY (server, tool));
+CREATE TABLE warden_tool_baselines (
+    server TEXT NOT NULL, features TEXT NOT NULL, closed_at INTEGER NOT NULL,
+    PRIMARY KEY (server, features));
+",
+    postgres: "
+CREATE TABLE warden_tool_pins (
+    server TEXT NOT NULL, tool TEXT NOT NULL,
+    pinned_fingerprint TEXT, pinned_definition TEXT,
+    seen_fingerprint TEXT NOT NULL, seen_definition TEXT NOT NULL, finding TEXT,
+    first_seen BIGINT NOT NULL, seen_at BIGINT NOT NULL, accepted_by TEXT, accepted_at BIGINT,
+    PRIMARY KEY (server, tool));
+CREATE TABLE warden_tool_baselines (
+    server TEXT NOT NULL, features TEXT NOT NULL, closed_at BIGINT NOT NULL,
+    PRIMARY KEY (server, features));
+",
 }];
 
 /// The newest schema version this build knows.

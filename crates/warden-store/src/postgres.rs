@@ -111,7 +111,7 @@ async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
 
 /// Bumps the change counter inside a write transaction and queues a
 /// notification on [`CHANGES_CHANNEL`] (delivered when the transaction commits).
-async fn bump_change(
+pub(crate) async fn bump_change(
     tx: &mut Transaction<'static, Postgres>,
     operation: &'static str,
 ) -> Result<(), StoreError> {

@@ -137,7 +137,7 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
 }
 
 /// Bumps the change counter inside a write transaction.
-async fn bump_change(
+pub(crate) async fn bump_change(
     tx: &mut Transaction<'static, Sqlite>,
     operation: &'static str,
 ) -> Result<(), StoreError> {

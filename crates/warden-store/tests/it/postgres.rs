@@ -114,6 +114,7 @@ conformance_tests!(
     concurrent_consume_has_one_winner,
     latest_change_moves_on_writes,
     session_state,
+    tool_pins,
 );
 
 #[tokio::test]
@@ -129,7 +130,7 @@ async fn opening_twice_keeps_data_and_migrates_once() {
                 .fetch_one(second.pool())
                 .await
                 .unwrap();
-            assert_eq!(applied, 3, "every migration applied once");
+            assert_eq!(applied, 4, "every migration applied once");
 
             sqlx::query("INSERT INTO warden_migrations (version, name, applied_at) VALUES (999, 'future', 0)")
                 .execute(second.pool())

@@ -37,6 +37,7 @@ conformance_tests!(
     concurrent_consume_has_one_winner,
     latest_change_moves_on_writes,
     session_state,
+    tool_pins,
 );
 
 #[tokio::test]
@@ -62,7 +63,7 @@ async fn opening_twice_keeps_data_and_migrates_once() {
         .fetch_one(second.pool())
         .await
         .unwrap();
-    assert_eq!(applied, 3, "every migration applied once");
+    assert_eq!(applied, 4, "every migration applied once");
 }
 
 #[tokio::test]
