@@ -59,6 +59,7 @@ mod injection;
 mod inputs;
 mod mcp;
 mod observe;
+pub mod pins;
 mod records;
 mod serve;
 mod state;

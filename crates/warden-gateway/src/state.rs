@@ -99,6 +99,10 @@ pub struct Gateway {
     pub(crate) redaction_key: parking_lot::RwLock<Option<warden_classify::RedactionKey>>,
     /// Failed authentications, counted for the audit log.
     pub(crate) auth_failures: crate::auth_audit::AuthFailures,
+    /// Tool definitions pinned, as the store holds them.
+    pub(crate) pins: ArcSwap<crate::pins::PinSet>,
+    /// Held while this node records what a tool list showed.
+    pub(crate) pin_writes: tokio::sync::Mutex<()>,
 }
 
 impl Gateway {
@@ -150,8 +154,11 @@ impl Gateway {
             mcp_sessions: crate::mcp::McpSessions::default(),
             redaction_key: parking_lot::RwLock::new(None),
             auth_failures: crate::auth_audit::AuthFailures::default(),
+            pins: ArcSwap::from_pointee(crate::pins::PinSet::default()),
+            pin_writes: tokio::sync::Mutex::new(()),
         };
         gateway.reload_identity().await?;
+        gateway.reload_pins().await?;
         gateway.restore_sessions().await?;
         Ok(Arc::new(gateway))
     }
@@ -205,6 +212,7 @@ impl Gateway {
     /// running snapshot keeps serving and the error is kept for `/readyz`.
     pub async fn reload(&self) -> Result<(), GatewayError> {
         self.reload_identity().await?;
+        self.reload_pins().await?;
         let inputs = load_inputs(&self.source, Arc::clone(&self.config), &self.store).await;
         let compiled = match inputs {
             Ok(inputs) => compile_inputs(inputs).await.map_err(GatewayError::from),

@@ -14,5 +14,6 @@ mod audit;
 mod fuzz;
 mod harness;
 mod identity;
+mod pins;
 mod provenance;
 mod walkthrough;
