@@ -10,6 +10,7 @@ mod embedded;
 mod mcp;
 mod policy;
 mod serve;
+mod tools;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,6 +68,9 @@ enum Command {
     /// Govern MCP tool servers reached over stdio.
     #[command(subcommand)]
     Mcp(mcp::McpCommand),
+    /// List pinned tool definitions; accept changed ones.
+    #[command(subcommand)]
+    Tools(tools::ToolsCommand),
     /// Create admin-plane tokens.
     #[command(subcommand, name = "admin-token")]
     AdminToken(agent::AdminTokenCommand),
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
             Command::Audit(cmd) => audit::run(&common, cmd).await,
             Command::Classify(args) => classify::run(&common, args),
             Command::Mcp(cmd) => mcp::run(&common, cmd).await,
+            Command::Tools(cmd) => tools::run(&common, cmd).await,
         }
     });
     match result {

@@ -10,6 +10,7 @@ mod audit;
 mod classify;
 mod cli;
 mod mcp;
+mod pins;
 mod serve;
 
 use std::path::{Path, PathBuf};
