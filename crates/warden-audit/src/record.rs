@@ -22,17 +22,22 @@ pub enum RecordKind {
     /// What the result of an allowed action held: its digest, its data
     /// classes (which taint the session) and injected-instruction findings.
     Observation,
+    /// A tool server's tool definition against its pin: pinned on first
+    /// sight, withheld (a drift, instructions aimed at the model, a tool new
+    /// since the server's tools were pinned), accepted by an admin.
+    Tool,
 }
 
 impl RecordKind {
-    /// The name used in the encoding: `decision`, `erasure`, `approval` or
-    /// `observation`.
+    /// The name used in the encoding: `decision`, `erasure`, `approval`,
+    /// `observation` or `tool`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Decision => "decision",
             Self::Erasure => "erasure",
             Self::Approval => "approval",
             Self::Observation => "observation",
+            Self::Tool => "tool",
         }
     }
 }

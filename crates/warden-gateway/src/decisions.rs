@@ -69,6 +69,11 @@ pub struct DecisionAnswer {
     /// For `needs_approval`: when the request expires (unix ms).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// Whether the tool is withheld from agents (its definition drifted
+    /// from its pin, or carries instructions aimed at the model): a deny,
+    /// whose reason says why and how an admin accepts it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
 }
 
 /// Recent allow/deny answers, so `GET /v1/decisions/{id}` can return them
@@ -334,18 +339,33 @@ impl Gateway {
             args: action.args,
             classes: &classes,
         };
-        let decision = match self.identity.load().suspended.get(id.agent().as_str()) {
-            // The kill switch: nothing the agent asks runs, whatever policy says.
-            Some(s) => warden_policy::Decision {
+        // A granted tool whose definition is withheld (it drifted from its
+        // pin) is denied before the policy is asked, so that nothing is
+        // counted; one not granted is denied by the policy as before.
+        let withheld = self.withheld_tool(action.server, action.tool).filter(|_| {
+            snapshot
+                .agents
+                .get(id.agent())
+                .is_some_and(|a| a.is_granted(action.server, action.tool))
+        });
+        let is_withheld = withheld.is_some();
+        // The kill switch comes first: nothing a suspended agent asks runs,
+        // whatever policy says.
+        let refusal = match self.identity.load().suspended.get(id.agent().as_str()) {
+            Some(s) => Some(format!(
+                "agent `{}` is suspended ({}, by {} at {}); `warden agent resume {}` lifts it",
+                s.agent,
+                s.reason,
+                s.by,
+                warden_inventory::csv::rfc3339(s.at),
+                s.agent
+            )),
+            None => withheld,
+        };
+        let decision = match refusal {
+            Some(reason) => Decision {
                 outcome: DecisionOutcome::Deny,
-                reasons: vec![format!(
-                    "agent `{}` is suspended ({}, by {} at {}); `warden agent resume {}` lifts it",
-                    s.agent,
-                    s.reason,
-                    s.by,
-                    warden_inventory::csv::rfc3339(s.at),
-                    s.agent
-                )],
+                reasons: vec![reason],
                 policies: Vec::new(),
                 policy_digest: snapshot.digest.clone(),
                 operation: None,
@@ -377,6 +397,7 @@ impl Gateway {
             ),
         };
         answer.classes = classes.clone();
+        answer.withheld = is_withheld;
         if answer.decision == DecisionOutcome::Allow && !redact.is_empty() {
             let skip = snapshot
                 .tool(action.server, action.tool)
@@ -460,6 +481,7 @@ fn answer(id: String, agent: &str, d: Decision, expires_at: Option<i64>) -> Deci
         redact: Vec::new(),
         args: None,
         expires_at,
+        withheld: false,
     }
 }
 

@@ -61,6 +61,7 @@ mod inventory;
 mod mcp;
 mod monitor_api;
 mod observe;
+pub mod pins;
 mod records;
 mod serve;
 mod state;

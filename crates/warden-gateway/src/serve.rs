@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::error::GatewayError;
 use crate::state::Gateway;
-use crate::{admin, audit_api, decisions, inventory, mcp, monitor_api, observe};
+use crate::{admin, audit_api, decisions, inventory, mcp, monitor_api, observe, pins};
 
 /// How often the gateway checks the store for changes.
 pub const WATCH_PERIOD: Duration = Duration::from_millis(250);
@@ -28,7 +28,8 @@ pub fn data_router(gw: Arc<Gateway>) -> Router {
             .route("/v1/decisions", post(decisions::post_decision))
             .route("/v1/decisions/{id}", get(decisions::get_decision))
             .route("/v1/observations", post(observe::post_observation))
-            .route("/v1/grants", get(observe::get_grants)),
+            .route("/v1/grants", get(observe::get_grants))
+            .route("/v1/tools/screen", post(pins::post_screen)),
         timeout,
     );
     Router::new()
@@ -67,6 +68,9 @@ pub fn admin_router(gw: Arc<Gateway>) -> Router {
         .route("/v1/approvals/{id}", get(admin::show_approval))
         .route("/v1/approvals/{id}/approve", post(admin::approve))
         .route("/v1/approvals/{id}/reject", post(admin::reject))
+        .route("/v1/tools", get(pins::list))
+        .route("/v1/tools/{server}", get(pins::show))
+        .route("/v1/tools/{server}/accept", post(pins::accept))
         .route(
             "/v1/audit/checkpoint",
             get(audit_api::checkpoint).post(audit_api::make_checkpoint),

@@ -134,6 +134,10 @@ pub struct Gateway {
     revocations_seen: AtomicI64,
     /// Set when the gateway stops: long-lived streams end at once.
     pub(crate) stopping: tokio::sync::watch::Sender<bool>,
+    /// Tool definitions pinned, as the store holds them.
+    pub(crate) pins: ArcSwap<crate::pins::PinSet>,
+    /// Held while this node records what a tool list showed.
+    pub(crate) pin_writes: tokio::sync::Mutex<()>,
 }
 
 impl Gateway {
@@ -190,10 +194,13 @@ impl Gateway {
             monitor: Arc::new(warden_monitor::Monitor::new()),
             stopping: tokio::sync::watch::channel(false).0,
             revocations_seen: AtomicI64::new(-1),
+            pins: ArcSwap::from_pointee(crate::pins::PinSet::default()),
+            pin_writes: tokio::sync::Mutex::new(()),
         };
         gateway.audit.set_monitor(Arc::clone(&gateway.monitor));
         gateway.tell_monitor();
         gateway.reload_identity().await?;
+        gateway.reload_pins().await?;
         gateway.restore_sessions().await?;
         Ok(Arc::new(gateway))
     }
@@ -313,6 +320,7 @@ impl Gateway {
     /// running snapshot keeps serving and the error is kept for `/readyz`.
     pub async fn reload(&self) -> Result<(), GatewayError> {
         self.reload_identity().await?;
+        self.reload_pins().await?;
         let inputs = load_inputs(&self.source, Arc::clone(&self.config), &self.store).await;
         let compiled = match inputs {
             Ok(inputs) => compile_inputs(inputs).await.map_err(GatewayError::from),

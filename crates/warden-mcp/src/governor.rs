@@ -1,9 +1,11 @@
-//! What the mediator asks of Warden: which tools the agent is granted, a
-//! decision per action, and what a result holds. The gateway answers in
+//! What the mediator asks of Warden: which tools the agent is granted, which
+//! tool definitions are withheld (they drifted from their pins, or carry
+//! instructions aimed at the model), a decision per action, and what a
+//! result holds. The gateway answers in
 //! process ([`Governor`] implemented by the HTTP proxy); `warden mcp wrap`
 //! answers by asking the running gateway ([`crate::RemoteGovernor`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
 use serde::{Deserialize, Serialize};
@@ -63,6 +65,12 @@ pub struct Verdict {
     /// is forwarded instead of the client's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub args: Option<Value>,
+    /// Whether the tool is withheld from the agent (its definition drifted
+    /// from its pin, or carries instructions aimed at the model): the agent
+    /// never saw it listed, so the call is refused with a JSON-RPC error,
+    /// as an unknown tool is, rather than with a tool result.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
 }
 
 impl Verdict {
@@ -82,9 +90,26 @@ impl Verdict {
             )],
             classes: Vec::new(),
             args: None,
+            withheld: false,
         }
     }
 }
+
+/// One page of a `tools/list` answer, as the server sent it.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolPage<'a> {
+    /// The tool definitions (`name`, `description`, `inputSchema`, …).
+    pub tools: &'a [Value],
+    /// Whether no page follows (no `nextCursor`).
+    pub last: bool,
+    /// The client features the server was told of at `initialize`
+    /// (`elicitation`, `roots`, `sampling`, sorted): a server may list more
+    /// tools to a client that can answer its requests.
+    pub client_features: &'a [String],
+}
+
+/// The tools of a page withheld from the agent, by name, with why.
+pub type Withheld = BTreeMap<String, String>;
 
 /// What Warden found in a result.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +135,16 @@ pub trait Governor: Send + Sync + 'static {
     /// The agent's grants on this server. An error fails closed: the tool list
     /// comes back empty.
     fn grants(&self) -> impl Future<Output = Result<Grants, String>> + Send;
+
+    /// Screens the tool definitions of a `tools/list` page against the
+    /// server's pins (first sight pins them, unless they carry instructions
+    /// aimed at the model; a changed definition is a drift) and returns the
+    /// tools withheld from the agent. An error fails closed: the page comes
+    /// back empty.
+    fn screen_tools(
+        &self,
+        page: ToolPage<'_>,
+    ) -> impl Future<Output = Result<Withheld, String>> + Send;
 
     /// Decides one action; waits (bounded) for a human when the policy asks
     /// for approval. Never fails: when Warden cannot decide, the verdict is a

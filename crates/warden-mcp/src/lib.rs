@@ -7,7 +7,9 @@
 //!   requests (`sampling`, `elicitation`, `roots`) are hidden unless the
 //!   agent's manifest allows them, and the server's capabilities are kept;
 //! - `tools/list` answers are filtered to the agent's granted tools (a denied
-//!   tool is invisible), pagination untouched;
+//!   tool is invisible) and screened against the server's pinned tool
+//!   definitions (a tool whose definition drifted, or that carries
+//!   instructions aimed at the model, is withheld), pagination untouched;
 //! - `tools/call`, `resources/read` and `prompts/get` are decided before they
 //!   are forwarded; a refusal is explicit (see [`mediator`]);
 //! - results of allowed actions are reported ([`Governor::observe`]) before
@@ -25,16 +27,19 @@
 //! ```
 //! use std::sync::Arc;
 //! use serde_json::{Value, json};
-//! use warden_mcp::{Action, Governor, Grants, Mediator, Message, Observation, Step, Verdict};
+//! use warden_mcp::{Action, Governor, Grants, Mediator, Message, Observation, Step, ToolPage, Verdict, Withheld};
 //!
 //! struct OnlyEcho;
 //! impl Governor for OnlyEcho {
 //!     async fn grants(&self) -> Result<Grants, String> {
 //!         Ok(Grants { tools: ["echo".to_owned()].into(), ..Grants::default() })
 //!     }
+//!     async fn screen_tools(&self, _: ToolPage<'_>) -> Result<Withheld, String> {
+//!         Ok(Withheld::new())
+//!     }
 //!     async fn decide(&self, action: Action<'_>) -> Verdict {
 //!         let decision = if action.tool == "echo" { "allow" } else { "deny" };
-//!         Verdict { id: Some("d1".into()), decision: decision.into(), reasons: vec![], classes: vec![], args: None }
+//!         Verdict { id: Some("d1".into()), decision: decision.into(), reasons: vec![], classes: vec![], args: None, withheld: false }
 //!     }
 //!     async fn observe(&self, _: &str, _: &str, _: &Value) -> Option<Observation> { None }
 //! }
@@ -61,7 +66,7 @@ mod stdio;
 pub mod strict;
 
 pub use error::McpError;
-pub use governor::{Action, Governor, Grants, Observation, Verdict};
+pub use governor::{Action, Governor, Grants, Observation, ToolPage, Verdict, Withheld};
 pub use mediator::{META_KEY, Mediator, Step};
 pub use message::{
     Kind, Message, MessageError, codes, error_response, id_key, result_response, timed_out,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
 
-use crate::governor::{Action, Governor, Verdict};
+use crate::governor::{Action, Governor, ToolPage, Verdict};
 use crate::message::{Kind, Message, codes, error_response, id_key, result_response};
 
 /// The `_meta` key under which Warden explains a refusal.
@@ -48,6 +48,8 @@ struct State {
     server_capabilities: Option<Value>,
     /// The protocol revision the two agreed on.
     protocol_version: Option<String>,
+    /// The client features the server was told of, sorted.
+    client_features: Vec<String>,
 }
 
 /// One MCP session's mediator. Cheap to share.
@@ -309,29 +311,57 @@ impl<G: Governor> Mediator<G> {
                     );
                 }
             }
+            self.state.lock().client_features = ["elicitation", "roots", "sampling"]
+                .into_iter()
+                .filter(|f| caps.contains_key(*f))
+                .map(str::to_owned)
+                .collect();
         }
     }
 
+    /// Keeps the tools the agent is granted and Warden does not withhold.
+    /// Every tool of the page is screened, granted or not: pins are the
+    /// server's, not the agent's.
     async fn filter_tools(&self, msg: &mut Message) {
         let grants = self.governor.grants().await;
-        let Some(tools) = msg
-            .result_mut()
-            .and_then(|r| r.get_mut("tools"))
-            .and_then(Value::as_array_mut)
-        else {
+        let Some(result) = msg.result_mut() else {
             return;
         };
-        match grants {
-            Ok(grants) => tools.retain(|t| {
-                t.get("name")
-                    .and_then(Value::as_str)
-                    .is_some_and(|n| grants.tools.contains(n))
-            }),
+        let last = result.get("nextCursor").is_none_or(Value::is_null);
+        let Some(tools) = result.get_mut("tools").and_then(Value::as_array_mut) else {
+            return;
+        };
+        let grants = match grants {
+            Ok(grants) => grants,
             Err(e) => {
                 tracing::warn!(error = %e, "grants unavailable; tools/list comes back empty (fail closed)");
                 tools.clear();
+                return;
             }
-        }
+        };
+        let client_features = self.state.lock().client_features.clone();
+        let page = ToolPage {
+            tools: tools.as_slice(),
+            last,
+            client_features: &client_features,
+        };
+        let withheld = match self.governor.screen_tools(page).await {
+            Ok(withheld) => withheld,
+            Err(e) => {
+                tracing::warn!(error = %e, "tool definitions could not be screened; tools/list comes back empty (fail closed)");
+                tools.clear();
+                return;
+            }
+        };
+        tools.retain(|t| {
+            t.get("name").and_then(Value::as_str).is_some_and(|n| {
+                if let Some(why) = withheld.get(n) {
+                    tracing::debug!(tool = n, reason = %why, "tool withheld from the agent");
+                    return false;
+                }
+                grants.tools.contains(n)
+            })
+        });
     }
 }
 
@@ -364,13 +394,24 @@ fn rewrite_arguments(method: &str, msg: &mut Message, args: Value) {
 /// should see and act on; its text gives the reasons, and `_meta` carries the
 /// decision. A refused `resources/read` or `prompts/get` has no such result
 /// form: it is the JSON-RPC error [`codes::DENIED`] with the decision as
-/// `data`.
+/// `data`; so is a call to a withheld tool, which the agent was never shown
+/// (as a call to an unknown tool is a JSON-RPC error), its message the
+/// reasons (what changed, and how an admin accepts it).
 fn refusal(method: &str, id: Value, verdict: &Verdict) -> Value {
-    let decision = json!({
+    let mut decision = json!({
         "id": verdict.id,
         "decision": verdict.decision,
         "reasons": verdict.reasons,
     });
+    if verdict.withheld {
+        decision["withheld"] = Value::Bool(true);
+        return error_response(
+            id,
+            codes::DENIED,
+            &verdict.reasons.join("; "),
+            Some(decision),
+        );
+    }
     let reasons = if verdict.reasons.is_empty() {
         "no policy allows it".to_owned()
     } else {

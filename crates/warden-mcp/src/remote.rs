@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::governor::{Action, Governor, Grants, Observation, Verdict};
+use crate::governor::{Action, Governor, Grants, Observation, ToolPage, Verdict, Withheld};
 
 /// How long fetched grants are reused before asking again.
 const GRANTS_TTL: Duration = Duration::from_secs(2);
@@ -36,6 +36,14 @@ struct Answer {
     classes: Vec<String>,
     #[serde(default)]
     args: Option<Value>,
+    #[serde(default)]
+    withheld: bool,
+}
+
+/// The gateway's answer to a screened tool list.
+#[derive(Debug, Deserialize)]
+struct Screened {
+    withheld: Withheld,
 }
 
 impl RemoteGovernor {
@@ -137,6 +145,21 @@ impl Governor for RemoteGovernor {
         Ok(grants)
     }
 
+    async fn screen_tools(&self, page: ToolPage<'_>) -> Result<Withheld, String> {
+        let url = format!("{}/v1/tools/screen", self.base);
+        let body = json!({
+            "server": self.server,
+            "tools": page.tools,
+            "last": page.last,
+            "client_features": page.client_features,
+            "via": "mcp_stdio",
+        });
+        let answer = self.send(self.client.post(url).json(&body)).await?;
+        serde_json::from_value::<Screened>(answer)
+            .map(|s| s.withheld)
+            .map_err(|e| format!("the gateway's screening answer is malformed: {e}"))
+    }
+
     async fn decide(&self, action: Action<'_>) -> Verdict {
         let url = format!("{}/v1/decisions", self.base);
         let body = json!({
@@ -165,6 +188,7 @@ impl Governor for RemoteGovernor {
                 reasons: a.reasons,
                 classes: a.classes,
                 args: a.args,
+                withheld: a.withheld,
             },
             Err(e) => {
                 tracing::error!(error = %e, "no decision; denying");

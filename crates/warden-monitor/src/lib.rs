@@ -122,7 +122,7 @@ impl Monitor {
                     .decision(agent, server, tool, outcome, record.latency_us);
             }
             RecordKind::Observation => self.metrics.observation(agent),
-            RecordKind::Approval | RecordKind::Erasure => {}
+            RecordKind::Approval | RecordKind::Erasure | RecordKind::Tool => {}
         }
         for class in &record.classes {
             self.metrics.finding(class);

@@ -99,6 +99,11 @@ pub struct ServerConfig {
     pub cleared: Vec<String>,
     /// Its declared tools.
     pub tools: BTreeMap<String, ToolConfig>,
+    /// Tool definitions pinned here (`pins = { read_file = "sha256:…" }`):
+    /// tool name → fingerprint. Empty: the server's first tool list is
+    /// pinned as Warden sees it (trust on first use); otherwise a tool whose
+    /// definition does not match its pin, or that has none, is withheld.
+    pub pins: BTreeMap<String, String>,
     /// Where it is declared.
     pub location: Location,
 }
@@ -432,6 +437,7 @@ struct RawServer {
     cleared: Option<toml::Spanned<Vec<String>>>,
     #[serde(default)]
     tools: BTreeMap<String, toml::Spanned<RawTool>>,
+    pins: Option<toml::Spanned<BTreeMap<String, String>>>,
 }
 
 #[derive(Deserialize)]
@@ -443,6 +449,13 @@ struct RawTool {
     input_schema: Option<toml::Value>,
     destination_argument: Option<OneOrMany>,
     external_cleared: Option<toml::Spanned<Vec<String>>>,
+}
+
+/// Whether `text` is a tool fingerprint: `sha256:` and 64 lowercase hex digits.
+fn is_fingerprint(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
 }
 
 /// The 1-based line where keys and brackets nest deepest: dots in keys,
@@ -668,6 +681,32 @@ impl Config {
                     },
                 );
             }
+            let pins = match raw_server.pins {
+                Some(pins) => {
+                    let pins_at = at(pins.span().start);
+                    if raw_server.transport.get_ref() == "api" {
+                        diags.push(
+                            pins_at.clone(),
+                            Some(format!("{field}.pins")),
+                            "an `api` server has no tool list to pin: `pins` needs transport `stdio` or `http`",
+                        );
+                    }
+                    let pins = pins.into_inner();
+                    for (tool, pin) in &pins {
+                        if !is_fingerprint(pin) {
+                            diags.push(
+                                pins_at.clone(),
+                                Some(format!("{field}.pins.{tool}")),
+                                format!(
+                                    "`{pin}` is not a tool fingerprint: expected `sha256:` and 64 lowercase hex digits (`warden tools list {name}` shows them)"
+                                ),
+                            );
+                        }
+                    }
+                    pins
+                }
+                None => BTreeMap::new(),
+            };
             servers.insert(
                 name.clone(),
                 ServerConfig {
@@ -679,6 +718,7 @@ impl Config {
                         .map(toml::Spanned::into_inner)
                         .unwrap_or_default(),
                     tools,
+                    pins,
                     location,
                 },
             );
@@ -895,6 +935,34 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("warden.toml:6:11: field `servers.mail.cleared`: unknown data class `pi` (did you mean `pii`?)"), "{msg}");
+    }
+
+    #[test]
+    fn pins_are_fingerprints_of_servers_with_a_tool_list() {
+        let pin = format!("sha256:{}", "ab".repeat(32));
+        let text = format!(
+            "trust_domain = \"example.org\"\n[servers.fs]\ntransport = \"stdio\"\ncommand = [\"fs\"]\ndestination = \"internal\"\npins = {{ read_file = \"{pin}\" }}\n"
+        );
+        let config = Config::parse("w.toml", &text, Path::new(".")).unwrap();
+        assert_eq!(config.servers["fs"].pins["read_file"], pin);
+        let bad = text.replace(&pin, "sha256:ABC");
+        let msg = Config::parse("w.toml", &bad, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("w.toml:6:8: field `servers.fs.pins.read_file`: `sha256:ABC` is not a tool fingerprint"),
+            "{msg}"
+        );
+        let api = text
+            .replace("\"stdio\"", "\"api\"")
+            .replace("command = [\"fs\"]\n", "");
+        let msg = Config::parse("w.toml", &api, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("field `servers.fs.pins`: an `api` server has no tool list to pin"),
+            "{msg}"
+        );
     }
 
     #[test]

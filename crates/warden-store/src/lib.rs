@@ -48,6 +48,7 @@ mod error;
 mod inventory;
 mod location;
 mod migrations;
+mod pins;
 mod postgres;
 mod records;
 mod rows;
@@ -68,6 +69,7 @@ pub use inventory::{
     ActivityDelta, ActivitySummary, ClassDelta, InventoryStore, SightingRecord, TokenRecord,
 };
 pub use location::{SQLITE_FILE_NAME, StoreLocation};
+pub use pins::{ToolBaseline, ToolPinRecord, ToolPinStore, ToolSighting};
 pub use postgres::{CHANGES_CHANNEL, PostgresStore};
 pub use records::{
     AdminTokenRecord, AgentRecord, ApprovalRecord, ApprovalStatus, RevocationRecord,

@@ -161,6 +161,31 @@ CREATE TABLE warden_sightings (
 CREATE INDEX warden_sightings_by_time ON warden_sightings (last_seen);
 ",
 }, Migration {
+    version: 5,
+    name: "tool pins",
+    sqlite: "
+CREATE TABLE warden_tool_pins (
+    server TEXT NOT NULL, tool TEXT NOT NULL,
+    pinned_fingerprint TEXT, pinned_definition TEXT,
+    seen_fingerprint TEXT NOT NULL, seen_definition TEXT NOT NULL, finding TEXT,
+    first_seen INTEGER NOT NULL, seen_at INTEGER NOT NULL, accepted_by TEXT, accepted_at INTEGER,
+    PRIMARY KEY (server, tool));
+CREATE TABLE warden_tool_baselines (
+    server TEXT NOT NULL, features TEXT NOT NULL, closed_at INTEGER NOT NULL,
+    PRIMARY KEY (server, features));
+",
+    postgres: "
+CREATE TABLE warden_tool_pins (
+    server TEXT NOT NULL, tool TEXT NOT NULL,
+    pinned_fingerprint TEXT, pinned_definition TEXT,
+    seen_fingerprint TEXT NOT NULL, seen_definition TEXT NOT NULL, finding TEXT,
+    first_seen BIGINT NOT NULL, seen_at BIGINT NOT NULL, accepted_by TEXT, accepted_at BIGINT,
+    PRIMARY KEY (server, tool));
+CREATE TABLE warden_tool_baselines (
+    server TEXT NOT NULL, features TEXT NOT NULL, closed_at BIGINT NOT NULL,
+    PRIMARY KEY (server, features));
+",
+}, Migration {
     version: 6,
     name: "suspensions",
     sqlite: "

@@ -413,16 +413,16 @@ async fn suspend_or_resume(
 }
 
 /// Whether the running gateway applied a store change.
-enum Applied {
+pub(crate) enum Applied {
     Yes,
     NoGateway,
     NotYet,
 }
 
 /// Waits (at most 3 s) until the gateway at `base` reports store change
-/// `change` in force, so that `agent revoke` returns only once the
-/// revocation holds.
-async fn wait_applied(base: &str, change: i64) -> Applied {
+/// `change` in force, so that `agent revoke` (or `tools accept`) returns
+/// only once the change holds.
+pub(crate) async fn wait_applied(base: &str, change: i64) -> Applied {
     let client = reqwest::Client::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
     let mut answered = false;

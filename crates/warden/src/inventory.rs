@@ -243,7 +243,12 @@ fn print_agent(a: &AgentInventory) {
         );
     }
     if let Some(s) = &a.identity.suspended {
-        println!("SUSPENDED:   by {} at {} ({})", s.by, rfc3339(s.at), s.reason);
+        println!(
+            "SUSPENDED:   by {} at {} ({})",
+            s.by,
+            rfc3339(s.at),
+            s.reason
+        );
     }
     for r in &a.identity.revocations {
         let which = r.instance.as_deref().unwrap_or("all instances");

@@ -14,6 +14,7 @@ mod policy;
 mod promote;
 mod serve;
 mod tail;
+mod tools;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,6 +84,9 @@ enum Command {
     Tail(tail::TailArgs),
     /// Find agents and agent tooling on hosts and in repositories that Warden does not govern.
     Discover(discover::DiscoverArgs),
+    /// List pinned tool definitions; accept changed ones.
+    #[command(subcommand)]
+    Tools(tools::ToolsCommand),
     /// Create admin-plane tokens.
     #[command(subcommand, name = "admin-token")]
     AdminToken(agent::AdminTokenCommand),
@@ -124,6 +128,7 @@ fn main() -> ExitCode {
             Command::Inventory(args) => inventory::run(&common, args).await,
             Command::Tail(args) => tail::run(&common, args).await,
             Command::Discover(args) => discover::run(&common, args).await,
+            Command::Tools(cmd) => tools::run(&common, cmd).await,
         }
     });
     match result {

@@ -68,6 +68,7 @@ fn encoding_equals_generic_canonical_json_of_the_serde_form() {
         worked_example(),
         full_record(),
         AuditRecord::new(0, 0, RecordKind::Erasure, ""),
+        AuditRecord::new(1, 0, RecordKind::Tool, "mcp_http"),
     ] {
         let value = serde_json::to_value(&record).unwrap_or_default();
         assert_eq!(record.encode(), canonical_json(&value));

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use warden_mcp::{Action, Governor, Grants, Observation, Verdict};
+use warden_mcp::{Action, Governor, Grants, Observation, ToolPage, Verdict, Withheld};
 use warden_types::DecisionOutcome;
 
 use crate::decisions::{self, Via};
@@ -28,6 +28,7 @@ fn verdict(answer: &crate::DecisionAnswer) -> Verdict {
         reasons: answer.reasons.clone(),
         classes: answer.classes.clone(),
         args: answer.args.clone(),
+        withheld: answer.withheld,
     }
 }
 
@@ -35,6 +36,13 @@ impl Governor for LocalGovernor {
     async fn grants(&self) -> Result<Grants, String> {
         self.gw
             .grants(&self.caller, &self.server)
+            .map_err(|e| e.message)
+    }
+
+    async fn screen_tools(&self, page: ToolPage<'_>) -> Result<Withheld, String> {
+        self.gw
+            .screen_tools(&self.caller, &self.server, page, self.via)
+            .await
             .map_err(|e| e.message)
     }
 

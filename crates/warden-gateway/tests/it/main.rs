@@ -16,5 +16,6 @@ mod harness;
 mod identity;
 mod inventory;
 mod monitor;
+mod pins;
 mod provenance;
 mod walkthrough;

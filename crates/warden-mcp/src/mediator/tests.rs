@@ -3,23 +3,56 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::governor::{Grants, Observation};
+use crate::governor::{Grants, Observation, Withheld};
 
-/// Grants `echo`, `mask_me` and `resources/read`, allows sampling; denies
-/// `secret`; rewrites `mask_me`'s arguments; keeps what it observes.
+/// A page as screened: the tool names, whether it was the last, the client
+/// features.
+type Screened = (Vec<String>, bool, Vec<String>);
+
+/// Grants `echo`, `mask_me`, `drifted` and `resources/read`, allows
+/// sampling; denies `secret`; withholds `drifted`; rewrites `mask_me`'s
+/// arguments; keeps what it observes and the pages it screens; cannot
+/// screen when `unscreenable`.
 #[derive(Default)]
 struct Fake {
     observed: parking_lot::Mutex<Vec<(String, Value)>>,
+    screened: parking_lot::Mutex<Vec<Screened>>,
+    unscreenable: bool,
 }
 
 impl Governor for Fake {
     async fn grants(&self) -> Result<Grants, String> {
         Ok(Grants {
-            tools: ["echo", "mask_me", "unobservable", "resources/read"]
-                .map(str::to_owned)
-                .into(),
+            tools: [
+                "echo",
+                "mask_me",
+                "unobservable",
+                "drifted",
+                "resources/read",
+            ]
+            .map(str::to_owned)
+            .into(),
             client_features: ["sampling".to_owned()].into(),
         })
+    }
+
+    async fn screen_tools(&self, page: ToolPage<'_>) -> Result<Withheld, String> {
+        if self.unscreenable {
+            return Err("the gateway is unreachable".into());
+        }
+        let names: Vec<String> = page
+            .tools
+            .iter()
+            .filter_map(|t| t["name"].as_str().map(str::to_owned))
+            .collect();
+        self.screened
+            .lock()
+            .push((names.clone(), page.last, page.client_features.to_vec()));
+        Ok(names
+            .into_iter()
+            .filter(|n| n == "drifted")
+            .map(|n| (n, "its description changed since it was pinned".to_owned()))
+            .collect())
     }
 
     async fn decide(&self, action: Action<'_>) -> Verdict {
@@ -34,6 +67,7 @@ impl Governor for Fake {
             },
             classes: vec![],
             args: (action.tool == "mask_me").then(|| json!({"text": "[REDACTED:email]"})),
+            withheld: false,
         }
     }
 
@@ -78,6 +112,115 @@ async fn tools_list_is_filtered_and_keeps_its_cursor() {
     );
     assert_eq!(answer["result"]["tools"], json!([{"name": "echo"}]));
     assert_eq!(answer["result"]["nextCursor"], "page-2");
+}
+
+#[tokio::test]
+async fn withheld_tools_are_not_listed_and_every_tool_is_screened() {
+    let fake = Arc::new(Fake::default());
+    let m = Mediator::new(Arc::clone(&fake));
+    // The server is told of sampling only (elicitation is not granted).
+    forwarded(
+        m.on_client(msg(
+            json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+            "protocolVersion":"2025-11-25","clientInfo":{"name":"t","version":"0"},
+            "capabilities":{"sampling":{},"elicitation":{}}}}),
+        ))
+        .await,
+    );
+    forwarded(
+        m.on_client(msg(
+            json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":"p2"}}),
+        ))
+        .await,
+    );
+    let answer = forwarded(
+        m.on_server(msg(json!({"jsonrpc":"2.0","id":1,"result":{
+            "tools":[{"name":"echo"},{"name":"drifted"},{"name":"delete_all"}]}})))
+            .await,
+    );
+    // Granted but withheld: gone; not granted: gone, yet screened.
+    assert_eq!(answer["result"]["tools"], json!([{"name": "echo"}]));
+    assert_eq!(
+        fake.screened.lock().clone(),
+        [(
+            vec![
+                "echo".to_owned(),
+                "drifted".to_owned(),
+                "delete_all".to_owned()
+            ],
+            true,
+            vec!["sampling".to_owned()]
+        )]
+    );
+}
+
+#[tokio::test]
+async fn a_tool_list_that_cannot_be_screened_comes_back_empty() {
+    let m = Mediator::new(Arc::new(Fake {
+        unscreenable: true,
+        ..Fake::default()
+    }));
+    forwarded(
+        m.on_client(msg(json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})))
+            .await,
+    );
+    let answer = forwarded(
+        m.on_server(msg(json!({"jsonrpc":"2.0","id":1,"result":{
+            "tools":[{"name":"echo"}]}})))
+            .await,
+    );
+    assert_eq!(answer["result"]["tools"], json!([]));
+}
+
+/// Withholds every call, as the gateway does for a tool whose definition
+/// drifted from its pin.
+struct Withholding;
+
+impl Governor for Withholding {
+    async fn grants(&self) -> Result<Grants, String> {
+        Ok(Grants::default())
+    }
+
+    async fn screen_tools(&self, _: ToolPage<'_>) -> Result<Withheld, String> {
+        Ok(Withheld::new())
+    }
+
+    async fn decide(&self, action: Action<'_>) -> Verdict {
+        Verdict {
+            id: Some("d-1".into()),
+            decision: "deny".into(),
+            reasons: vec![format!(
+                "tool `fs/{}` is withheld: its definition changed since it was pinned (description changed)",
+                action.tool
+            )],
+            classes: vec![],
+            args: None,
+            withheld: true,
+        }
+    }
+
+    async fn observe(&self, _: &str, _: &str, _: &Value) -> Option<Observation> {
+        None
+    }
+}
+
+#[tokio::test]
+async fn a_call_to_a_withheld_tool_is_a_json_rpc_error_naming_the_drift() {
+    let m = Mediator::new(Arc::new(Withholding));
+    let answer = replied(
+        m.on_client(msg(json!({"jsonrpc":"2.0","id":4,"method":"tools/call",
+            "params":{"name":"read_file","arguments":{}}})))
+            .await,
+    );
+    assert_eq!(answer["id"], 4);
+    assert_eq!(answer["error"]["code"], codes::DENIED);
+    assert_eq!(
+        answer["error"]["message"],
+        "tool `fs/read_file` is withheld: its definition changed since it was pinned (description changed)"
+    );
+    assert_eq!(answer["error"]["data"]["withheld"], true);
+    assert_eq!(answer["error"]["data"]["id"], "d-1");
+    assert!(answer.get("result").is_none());
 }
 
 #[tokio::test]

@@ -12,8 +12,8 @@ use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use serde_json::{Value, json};
 use warden_mcp::{
-    Action, Governor, Grants, Kind, Mediator, Message, MessageError, Observation, Step, Verdict,
-    next_message,
+    Action, Governor, Grants, Kind, Mediator, Message, MessageError, Observation, Step, ToolPage,
+    Verdict, Withheld, next_message,
 };
 
 use warden_test::fuzz_cases as cases;
@@ -427,7 +427,19 @@ impl Governor for Fake {
             },
             classes: vec![],
             args: (action.tool == "mask_me").then(|| json!({"text": "[REDACTED:email]"})),
+            withheld: false,
         }
+    }
+
+    async fn screen_tools(&self, page: ToolPage<'_>) -> Result<Withheld, String> {
+        // A page that names `drifted` has it withheld.
+        Ok(page
+            .tools
+            .iter()
+            .filter_map(|t| t.get("name").and_then(Value::as_str))
+            .filter(|n| *n == "drifted")
+            .map(|n| (n.to_owned(), "drifted".to_owned()))
+            .collect())
     }
 
     async fn observe(&self, _: &str, tool: &str, result: &Value) -> Option<Observation> {

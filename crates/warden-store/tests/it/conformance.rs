@@ -4,6 +4,7 @@ use warden_store::{
     ActivityDelta, AgentRecord, ApprovalMatch, ApprovalRecord, ApprovalStatus, AuditBatch,
     AuditStore, ClassDelta, HourBudgetRecord, InventoryStore, SessionStateRecord, SessionStore,
     SightingRecord, Store, StoreError, SuspensionRecord, SuspensionStore, TokenRecord,
+    ToolBaseline, ToolPinStore, ToolSighting,
 };
 use warden_types::{AgentName, InstanceId, Role};
 
@@ -696,4 +697,139 @@ pub(crate) async fn suspensions<S: Store + SuspensionStore>(store: S) {
     assert!(store.latest_change().await.unwrap() > moved);
     assert!(!store.resume("bot").await.unwrap());
     assert!(store.suspensions().await.unwrap().is_empty());
+}
+
+pub(crate) async fn tool_pins<S: Store + ToolPinStore>(store: S) {
+    let sighting = |tool, fingerprint, pin| ToolSighting {
+        tool,
+        fingerprint,
+        definition: "{\"name\":\"x\"}",
+        finding: None,
+        pin,
+    };
+    let baseline = |features: &str, at| ToolBaseline {
+        server: "fs".into(),
+        features: features.into(),
+        closed_at: at,
+    };
+    let before = store.latest_change().await.unwrap();
+    // First sight: one tool pinned, one flagged and not pinned; the list was
+    // complete, so the baseline closes.
+    let flagged = ToolSighting {
+        finding: Some("instruction at $.description"),
+        ..sighting("evil", "sha256:e1", false)
+    };
+    store
+        .record_tool_sightings(
+            "fs",
+            "",
+            &[sighting("read", "sha256:r1", true), flagged],
+            true,
+            T0,
+        )
+        .await
+        .unwrap();
+    assert!(store.latest_change().await.unwrap() > before);
+    let pins = store.tool_pins().await.unwrap();
+    assert_eq!(pins.len(), 2);
+    assert_eq!(pins[0].tool, "evil");
+    assert_eq!(pins[0].pinned_fingerprint, None);
+    assert_eq!(
+        pins[0].finding.as_deref(),
+        Some("instruction at $.description")
+    );
+    assert_eq!(pins[1].tool, "read");
+    assert_eq!(pins[1].pinned_fingerprint.as_deref(), Some("sha256:r1"));
+    assert_eq!(pins[1].accepted_at, Some(T0));
+    assert_eq!(pins[1].accepted_by, None);
+    assert_eq!(store.tool_baselines().await.unwrap(), [baseline("", T0)]);
+
+    // A drift keeps the pin and records what was seen; a baseline keeps
+    // its first time; another set of client features has its own.
+    store
+        .record_tool_sightings(
+            "fs",
+            "",
+            &[sighting("read", "sha256:r2", true)],
+            true,
+            T0 + MINUTE,
+        )
+        .await
+        .unwrap();
+    store
+        .record_tool_sightings("fs", "roots,sampling", &[], true, T0 + MINUTE)
+        .await
+        .unwrap();
+    let pins = store.tool_pins().await.unwrap();
+    assert_eq!(pins[1].pinned_fingerprint.as_deref(), Some("sha256:r1"));
+    assert_eq!(pins[1].seen_fingerprint, "sha256:r2");
+    assert_eq!(pins[1].seen_at, T0 + MINUTE);
+    assert_eq!(pins[1].first_seen, T0);
+    assert_eq!(
+        store.tool_baselines().await.unwrap(),
+        [baseline("", T0), baseline("roots,sampling", T0 + MINUTE)]
+    );
+    // Seen again unchanged: `seen_at` stays.
+    store
+        .record_tool_sightings(
+            "fs",
+            "",
+            &[sighting("read", "sha256:r2", true)],
+            false,
+            T0 + 2 * MINUTE,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.tool_pins().await.unwrap()[1].seen_at, T0 + MINUTE);
+
+    // Accepting one named tool: only it; again: nothing to accept, and the
+    // change counter stays.
+    let only = ["read".to_owned()];
+    let accepted = store
+        .accept_tools("fs", Some(&only), "alice", T0 + 3 * MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(
+        accepted[0].pinned_fingerprint.as_deref(),
+        Some("sha256:r1"),
+        "as it was before"
+    );
+    let change = store.latest_change().await.unwrap();
+    assert!(
+        store
+            .accept_tools("fs", Some(&only), "alice", T0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.latest_change().await.unwrap(), change);
+    let pins = store.tool_pins().await.unwrap();
+    assert_eq!(pins[1].pinned_fingerprint.as_deref(), Some("sha256:r2"));
+    assert_eq!(pins[1].accepted_by.as_deref(), Some("alice"));
+    assert_eq!(pins[1].accepted_at, Some(T0 + 3 * MINUTE));
+    assert_eq!(pins[0].pinned_fingerprint, None);
+    // Accepting every tool of the server takes the flagged one too; other
+    // servers are untouched.
+    store
+        .record_tool_sightings(
+            "mail",
+            "",
+            &[sighting("send", "sha256:s1", false)],
+            false,
+            T0,
+        )
+        .await
+        .unwrap();
+    let accepted = store.accept_tools("fs", None, "bob", T0).await.unwrap();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].tool, "evil");
+    let pins = store.tool_pins().await.unwrap();
+    assert_eq!(pins[0].pinned_fingerprint.as_deref(), Some("sha256:e1"));
+    assert_eq!(
+        pins[0].pinned_definition.as_deref(),
+        Some("{\"name\":\"x\"}")
+    );
+    assert_eq!(pins[2].server, "mail");
+    assert_eq!(pins[2].pinned_fingerprint, None);
 }

@@ -11,6 +11,7 @@ mod classify;
 mod cli;
 mod discover;
 mod mcp;
+mod pins;
 mod serve;
 
 use std::path::{Path, PathBuf};

@@ -24,7 +24,7 @@ fn repo() -> PathBuf {
         .unwrap()
 }
 
-fn mcp_dir() -> PathBuf {
+pub(crate) fn mcp_dir() -> PathBuf {
     let dir = repo().join("tests/mcp");
     for needed in [
         ".venv/bin/python",
@@ -40,7 +40,7 @@ fn mcp_dir() -> PathBuf {
     dir
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -48,7 +48,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait_port(port: u16, what: &str) {
+pub(crate) fn wait_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -59,7 +59,7 @@ fn wait_port(port: u16, what: &str) {
     panic!("{what} did not start listening on {port}");
 }
 
-struct Killed(Child);
+pub(crate) struct Killed(pub(crate) Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
