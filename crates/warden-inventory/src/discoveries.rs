@@ -31,6 +31,12 @@ struct Report {
     #[serde(default)]
     #[expect(dead_code, reason = "accepted and ignored: the scan's own figures")]
     scanned: Option<Value>,
+    #[serde(default)]
+    #[expect(
+        dead_code,
+        reason = "accepted and ignored: files the scan could not read"
+    )]
+    problems: Option<Value>,
     findings: Vec<Value>,
 }
 

@@ -401,3 +401,77 @@ async fn a_junk_flood_stays_within_the_sightings_bound() {
     assert!(counted > 0 && counted <= total as i64, "{counted}");
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discovery_report_joins_the_sightings() {
+    let gw = TestGateway::start(crate::harness::Backend::Sqlite, |t| t).await;
+    // The shape `warden discover --format json` writes.
+    let report = json!({
+    "version": 1, "host": "dev-laptop-7",
+    "scanned": {"roots": ["/home/a"], "files": 10, "bytes": 100, "seconds": 0.1},
+    "problems": [],
+    "findings": [
+        {"id": "ae5b3fc9a43789ad", "kind": "mcp_server", "name": "filesystem",
+         "what": "MCP server `filesystem` in Cursor's configuration starts `npx` directly: it bypasses Warden",
+         "path": "/home/a/.cursor/mcp.json", "line": 3, "evidence": "npx -y @modelcontextprotocol/server-filesystem",
+         "client": "cursor", "transport": "stdio", "governed": false, "agent": null, "covered": false,
+         "secrets": [{"name": "GITHUB_TOKEN", "provider": "github", "fingerprint": "sha256:0123456789ab"}]},
+        {"id": "bb", "kind": "provider_key", "name": "OPENAI_API_KEY", "path": "/home/a/app/.env", "line": 1,
+         "governed": false, "covered": false}
+    ]});
+    let (status, body) = gw
+        .admin_post(&gw.admin_token, "/v1/inventory/discoveries", report.clone())
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["accepted"], 2);
+    // Pushed again: counted again, not duplicated.
+    gw.admin_post(&gw.admin_token, "/v1/inventory/discoveries", report)
+        .await;
+    let (_, list) = gw.admin_get(&gw.admin_token, "/v1/sightings").await;
+    let found: Vec<&Value> = list["sightings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["origin"] == "discover")
+        .collect();
+    assert_eq!(found.len(), 2, "{list}");
+    let mcp = found.iter().find(|s| s["kind"] == "mcp_server").unwrap();
+    assert_eq!(
+        (
+            mcp["claimed"].as_str(),
+            mcp["source"].as_str(),
+            mcp["count"].as_i64()
+        ),
+        (Some("filesystem"), Some("dev-laptop-7"), Some(2))
+    );
+    assert_eq!(mcp["detail"]["line"], 3);
+    assert_eq!(mcp["detail"]["secrets"][0]["name"], "GITHUB_TOKEN");
+    // Bad reports are refused, naming what is wrong; auditors cannot push.
+    let (status, body) = gw
+        .admin_post(
+            &gw.admin_token,
+            "/v1/inventory/discoveries",
+            json!({"findings": [{"kind": "mcp_server", "path": "x"}]}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("findings[0]: field `name`"),
+        "{body}"
+    );
+    let auditor = gw
+        .admin_token_with_role(warden_types::Role::Auditor, "aud")
+        .await;
+    let (status, _) = gw
+        .admin_post(
+            &auditor,
+            "/v1/inventory/discoveries",
+            json!({"findings": []}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    gw.stop().await;
+}
