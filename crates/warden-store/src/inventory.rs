@@ -724,15 +724,6 @@ macro_rules! inventory_store_impl {
 inventory_store_impl!(SqliteStore, sqlx::Sqlite, SQLITE, "BEGIN IMMEDIATE");
 inventory_store_impl!(PostgresStore, sqlx::Postgres, POSTGRES, "");
 
-macro_rules! any_dispatch {
-    ($self:ident . $method:ident ( $($arg:expr),* )) => {
-        match $self {
-            AnyStore::Sqlite(store) => store.$method($($arg),*).await,
-            AnyStore::Postgres(store) => store.$method($($arg),*).await,
-        }
-    };
-}
-
 impl InventoryStore for AnyStore {
     async fn activity(
         &self,

@@ -40,6 +40,16 @@
 //! # }
 //! ```
 
+/// Calls the same method on whichever backend an [`AnyStore`] holds.
+macro_rules! any_dispatch {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            AnyStore::Sqlite(store) => store.$method($($arg),*).await,
+            AnyStore::Postgres(store) => store.$method($($arg),*).await,
+        }
+    };
+}
+
 mod any;
 mod audit;
 mod audit_postgres;

@@ -328,15 +328,6 @@ pin_store_impl!(
 );
 pin_store_impl!(PostgresStore, POSTGRES, "", crate::postgres::bump_change);
 
-macro_rules! any_dispatch {
-    ($self:ident . $method:ident ( $($arg:expr),* )) => {
-        match $self {
-            AnyStore::Sqlite(store) => store.$method($($arg),*).await,
-            AnyStore::Postgres(store) => store.$method($($arg),*).await,
-        }
-    };
-}
-
 impl ToolPinStore for AnyStore {
     async fn tool_pins(&self) -> Result<Vec<ToolPinRecord>, StoreError> {
         any_dispatch!(self.tool_pins())

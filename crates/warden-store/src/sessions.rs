@@ -258,15 +258,6 @@ pub(crate) async fn begin<DB: sqlx::Database>(
 session_store_impl!(SqliteStore, SQLITE, "BEGIN IMMEDIATE");
 session_store_impl!(PostgresStore, POSTGRES, "");
 
-macro_rules! any_dispatch {
-    ($self:ident . $method:ident ( $($arg:expr),* )) => {
-        match $self {
-            AnyStore::Sqlite(store) => store.$method($($arg),*).await,
-            AnyStore::Postgres(store) => store.$method($($arg),*).await,
-        }
-    };
-}
-
 impl SessionStore for AnyStore {
     async fn save_sessions(&self, rows: &[SessionStateRecord]) -> Result<(), StoreError> {
         any_dispatch!(self.save_sessions(rows))

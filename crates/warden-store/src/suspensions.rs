@@ -120,23 +120,14 @@ suspension_store_impl!(
 
 impl SuspensionStore for AnyStore {
     async fn suspend(&self, record: &SuspensionRecord) -> Result<(), StoreError> {
-        match self {
-            AnyStore::Sqlite(s) => s.suspend(record).await,
-            AnyStore::Postgres(s) => s.suspend(record).await,
-        }
+        any_dispatch!(self.suspend(record))
     }
 
     async fn resume(&self, agent: &str) -> Result<bool, StoreError> {
-        match self {
-            AnyStore::Sqlite(s) => s.resume(agent).await,
-            AnyStore::Postgres(s) => s.resume(agent).await,
-        }
+        any_dispatch!(self.resume(agent))
     }
 
     async fn suspensions(&self) -> Result<Vec<SuspensionRecord>, StoreError> {
-        match self {
-            AnyStore::Sqlite(s) => s.suspensions().await,
-            AnyStore::Postgres(s) => s.suspensions().await,
-        }
+        any_dispatch!(self.suspensions())
     }
 }

@@ -195,6 +195,21 @@ async fn inventory_figures_agree_with_the_audit_log() {
     }
 }
 
+/// A token for `spiffe_id` signed by a key Warden does not know.
+fn signed_elsewhere(spiffe_id: &str) -> String {
+    warden_identity::SigningKey::generate()
+        .issue(&warden_identity::IssueRequest {
+            spiffe_id: spiffe_id.parse().unwrap(),
+            audience: vec!["warden".into()],
+            ttl: Duration::from_secs(600),
+            now: SystemTime::now(),
+        })
+        .unwrap()
+        .token
+        .expose()
+        .to_owned()
+}
+
 fn sightings_of<'a>(list: &'a Value, kind: &str) -> Vec<&'a Value> {
     list["sightings"]
         .as_array()
@@ -224,36 +239,8 @@ async fn refused_callers_become_one_sighting_each() {
                 assert_eq!(req.send().await.unwrap().status(), 401);
             }
         };
-        let foreign = {
-            let key = warden_identity::SigningKey::generate();
-            key.issue(&warden_identity::IssueRequest {
-                spiffe_id: "spiffe://partner.example/agent/their-bot/p-1"
-                    .parse()
-                    .unwrap(),
-                audience: vec!["warden".into()],
-                ttl: Duration::from_secs(600),
-                now: SystemTime::now(),
-            })
-            .unwrap()
-            .token
-            .expose()
-            .to_owned()
-        };
-        let other_key = {
-            let key = warden_identity::SigningKey::generate();
-            key.issue(&warden_identity::IssueRequest {
-                spiffe_id: "spiffe://example.org/agent/invoice-bot/stolen"
-                    .parse()
-                    .unwrap(),
-                audience: vec!["warden".into()],
-                ttl: Duration::from_secs(600),
-                now: SystemTime::now(),
-            })
-            .unwrap()
-            .token
-            .expose()
-            .to_owned()
-        };
+        let foreign = signed_elsewhere("spiffe://partner.example/agent/their-bot/p-1");
+        let other_key = signed_elsewhere("spiffe://example.org/agent/invoice-bot/stolen");
         let revoked = gw.token_at(
             "invoice-bot",
             "old-laptop",
