@@ -39,7 +39,7 @@ pub(crate) struct DiscoverArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
     /// A Warden gateway's base URL: MCP URLs under its `/mcp/` are governed
-    /// (repeatable; default: port 7700 on localhost, 127.0.0.1 and [::1]).
+    /// (repeatable; default: port 7700 on localhost, 127.0.0.1 and `[::1]`).
     #[arg(long = "gateway", value_name = "URL")]
     gateways: Vec<String>,
     /// Count this agent as registered, besides those of the configuration
@@ -66,7 +66,7 @@ pub(crate) struct DiscoverArgs {
     /// URL/v1/inventory/discoveries (e.g. http://127.0.0.1:7701).
     #[arg(long, value_name = "URL")]
     report: Option<String>,
-    /// The admin token for --report (default: $WARDEN_ADMIN_TOKEN, else <data-dir>/admin.token).
+    /// The admin token for --report (default: $WARDEN_ADMIN_TOKEN, else `<data-dir>/admin.token`).
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
 }
