@@ -50,9 +50,3 @@ pub(crate) fn scan_fixture(root: &Path) -> warden_discover::Report {
 /// Every fake secret in the fixtures holds this marker, and nothing else does.
 pub(crate) const SECRET_MARKER: &str = "WardenFixture";
 
-#[test]
-#[ignore = "prints the table for a look: cargo test -p warden-discover --test it -- --ignored --nocapture"]
-fn print_table() {
-    let (_dir, root) = fixture_copy();
-    println!("{}", scan_fixture(&root).table());
-}
