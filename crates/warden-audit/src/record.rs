@@ -111,6 +111,10 @@ pub struct AuditRecord {
     pub reasons: Vec<String>,
     /// Data classes seen in the arguments.
     pub classes: Vec<String>,
+    /// Where the action sends data: the hosts its destination arguments
+    /// name (recipients' domains, URLs' hosts), canonical. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destinations: Vec<String>,
     /// Hex SHA-256 of the canonical JSON of the tool's result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_digest: Option<String>,
@@ -156,6 +160,7 @@ impl AuditRecord {
             policy_digest: None,
             reasons: Vec::new(),
             classes: Vec::new(),
+            destinations: Vec::new(),
             result_digest: None,
             latency_us: None,
             approval: None,
@@ -188,6 +193,9 @@ impl AuditRecord {
         w.strings("classes", &self.classes);
         w.opt_string("decision", &self.decision);
         w.opt_string("decision_id", &self.decision_id);
+        if !self.destinations.is_empty() {
+            w.strings("destinations", &self.destinations);
+        }
         if let Some(erases) = self.erases {
             w.int("erases", erases);
         }

@@ -427,6 +427,7 @@ impl Gateway {
             action.via.as_str(),
         );
         record.classes = classes;
+        record.destinations = destinations_of(&snapshot, action);
         if let Err(e) = self.audit.append(record, Some(canonical)).await {
             answer.decision = DecisionOutcome::Deny;
             answer.reasons.push(format!(
@@ -456,6 +457,32 @@ impl Gateway {
         }
         Ok((answer, bytes))
     }
+}
+
+/// The hosts an action's destination arguments name (recipients' domains,
+/// URLs' hosts), for the record: at most 32, sorted.
+fn destinations_of(snapshot: &Snapshot, action: &Action<'_>) -> Vec<String> {
+    let Some(tool) = snapshot.tool(action.server, action.tool) else {
+        return Vec::new();
+    };
+    let Value::Object(args) = action.args else {
+        return Vec::new();
+    };
+    let mut hosts = std::collections::BTreeSet::new();
+    for name in &tool.destination_arguments {
+        for address in args
+            .get(name)
+            .map(warden_address::addresses_in)
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+        {
+            if hosts.len() < 32 {
+                hosts.insert(address.host().to_string());
+            }
+        }
+    }
+    hosts.into_iter().collect()
 }
 
 fn json_response(bytes: Bytes) -> Response {

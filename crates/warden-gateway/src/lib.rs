@@ -49,6 +49,7 @@
 //! ```
 
 mod admin;
+mod alerting;
 pub mod audit;
 mod audit_api;
 mod auth;

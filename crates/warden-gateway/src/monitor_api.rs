@@ -183,3 +183,17 @@ pub(crate) async fn metrics(
     )
         .into_response())
 }
+
+/// `GET /v1/alerts`: the most recent alerts and those no webhook took
+/// (auditor role).
+pub(crate) async fn alerts(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    gw.authenticate_admin(&headers, Role::Auditor)?;
+    let recent: Vec<_> = gw.alert_log.recent.lock().iter().rev().cloned().collect();
+    let dead: Vec<_> = gw.alert_log.dead.lock().iter().rev().cloned().collect();
+    Ok(axum::Json(
+        serde_json::json!({"alerts": recent, "dead_letters": dead}),
+    ))
+}

@@ -35,6 +35,7 @@ pub(crate) fn decision_record(
         policy_digest: Some(answer.policy_digest.clone()),
         reasons: answer.reasons.clone(),
         classes: Vec::new(),
+        destinations: Vec::new(),
         result_digest: None,
         latency_us: Some(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX)),
         approval,
@@ -64,6 +65,7 @@ pub(crate) fn approval_record(approval: &warden_store::ApprovalRecord, agent: &s
         policy_digest: Some(approval.policy_digest.clone()),
         reasons: approval.reasons.clone(),
         classes: Vec::new(),
+        destinations: Vec::new(),
         result_digest: None,
         latency_us: None,
         approval: Some(ApprovalInfo {

@@ -82,6 +82,7 @@ pub fn admin_router(gw: Arc<Gateway>) -> Router {
         .route("/v1/sightings", get(inventory::sightings))
         .route("/v1/events", get(monitor_api::events))
         .route("/metrics", get(monitor_api::metrics))
+        .route("/v1/alerts", get(monitor_api::alerts))
         .route("/v1/audit/proofs/inclusion", get(audit_api::inclusion))
         .route("/v1/audit/proofs/consistency", get(audit_api::consistency))
         .route("/.well-known/spiffe/bundle", get(admin::bundle))
@@ -166,6 +167,7 @@ pub async fn run(
 ) -> Result<(), GatewayError> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let watcher = tokio::spawn(Arc::clone(&gw).watch(WATCH_PERIOD, rx.clone()));
+    let alerts = tokio::spawn(Arc::clone(&gw).deliver_alerts());
     let limits = ConnectionLimits {
         max_connections: gw.config.serve.max_connections,
         header_read_timeout: Duration::from_secs(gw.config.serve.header_read_timeout_secs),
@@ -194,6 +196,9 @@ pub async fn run(
         }
     }
     let _ = watcher.await;
+    // Alerts already queued are delivered in the background until the
+    // process exits; the task itself stops with the runtime.
+    alerts.abort();
     result
 }
 

@@ -132,6 +132,8 @@ pub struct Gateway {
     pub(crate) monitor: Arc<warden_monitor::Monitor>,
     /// The newest revocation published as an event (-1 before the first load).
     revocations_seen: AtomicI64,
+    /// Recent alerts and undeliverable ones.
+    pub(crate) alert_log: crate::alerting::AlertLog,
     /// Set when the gateway stops: long-lived streams end at once.
     pub(crate) stopping: tokio::sync::watch::Sender<bool>,
     /// Tool definitions pinned, as the store holds them.
@@ -149,6 +151,14 @@ impl Gateway {
         audit: crate::audit::AuditLog,
     ) -> Result<Arc<Gateway>, GatewayError> {
         let config = Arc::new(source.config()?);
+        let alerter = warden_monitor::Alerter::new(
+            config.alerts.rules.clone(),
+            config
+                .organisation_domains
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        );
         let classifier = Arc::new(crate::inputs::build_classifier(&config)?);
         let change = store.latest_change().await?;
         let files = source.files_fingerprint(&config);
@@ -191,13 +201,18 @@ impl Gateway {
             redaction_key: parking_lot::RwLock::new(None),
             auth_failures: crate::auth_audit::AuthFailures::default(),
             sightings: warden_inventory::Sightings::default(),
-            monitor: Arc::new(warden_monitor::Monitor::new()),
+            monitor: Arc::new(warden_monitor::Monitor::with_alerts(alerter)),
+            alert_log: crate::alerting::AlertLog::default(),
             stopping: tokio::sync::watch::channel(false).0,
             revocations_seen: AtomicI64::new(-1),
             pins: ArcSwap::from_pointee(crate::pins::PinSet::default()),
             pin_writes: tokio::sync::Mutex::new(()),
         };
         gateway.audit.set_monitor(Arc::clone(&gateway.monitor));
+        // What each agent touched before: a class is new only if it never was.
+        for c in warden_store::InventoryStore::activity_classes(&gateway.store, None).await? {
+            gateway.monitor.alerter().seed_classes(&c.agent, [c.class]);
+        }
         gateway.tell_monitor();
         gateway.reload_identity().await?;
         gateway.reload_pins().await?;

@@ -35,9 +35,11 @@
 //! ));
 //! ```
 
+mod alerts;
 mod events;
 mod metrics;
 
+pub use alerts::{Alert, Alerter, Evidence};
 pub use events::{Event, Filter, LAG_LIMIT, RING, Replay, Subscription};
 pub use metrics::{Gauge, Metrics};
 
@@ -61,7 +63,13 @@ pub struct Monitor {
     events: events::Bus,
     metrics: Metrics,
     known: ArcSwap<Known>,
+    alerter: Alerter,
+    alerts: tokio::sync::mpsc::Sender<Alert>,
+    alerts_rx: parking_lot::Mutex<Option<tokio::sync::mpsc::Receiver<Alert>>>,
 }
+
+/// Alerts waiting for delivery at most; more are counted and dropped.
+pub const ALERT_QUEUE: usize = 1024;
 
 impl Default for Monitor {
     fn default() -> Self {
@@ -70,13 +78,33 @@ impl Default for Monitor {
 }
 
 impl Monitor {
-    /// An empty monitor.
+    /// An empty monitor, with no alert rules.
     pub fn new() -> Self {
+        Self::with_alerts(Alerter::default())
+    }
+
+    /// A monitor that evaluates `alerter`'s rules on every record.
+    pub fn with_alerts(alerter: Alerter) -> Self {
+        let (alerts, rx) = tokio::sync::mpsc::channel(ALERT_QUEUE);
         Self {
             events: events::Bus::new(),
             metrics: Metrics::default(),
             known: ArcSwap::from_pointee(Known::default()),
+            alerter,
+            alerts,
+            alerts_rx: parking_lot::Mutex::new(Some(rx)),
         }
+    }
+
+    /// The alerter (to seed what agents touched before).
+    pub fn alerter(&self) -> &Alerter {
+        &self.alerter
+    }
+
+    /// The alerts fired, for the one task that delivers them (`None` after
+    /// the first call).
+    pub fn take_alerts(&self) -> Option<tokio::sync::mpsc::Receiver<Alert>> {
+        self.alerts_rx.lock().take()
     }
 
     /// The registered agents and the declared or granted tools: the only
@@ -98,7 +126,13 @@ impl Monitor {
         for record in records {
             let event = Event::of_record(record);
             self.count(&known, record, &event);
+            let agent = event.agent.clone();
             self.events.publish(event);
+            if let Some(agent) = agent {
+                for alert in self.alerter.on_record(&agent, record) {
+                    self.raise(alert);
+                }
+            }
         }
     }
 
@@ -126,6 +160,22 @@ impl Monitor {
         }
         for class in &record.classes {
             self.metrics.finding(class);
+        }
+    }
+
+    /// Publishes an alert, counts it, and queues it for delivery (dropped
+    /// and counted when the queue is full: delivery never holds anyone up).
+    fn raise(&self, alert: Alert) {
+        self.metrics.alert(&alert.rule);
+        let mut event = Event::new("alert", alert.time_ms);
+        event.agent = Some(alert.agent.clone());
+        event.outcome = Some(alert.severity.to_owned());
+        event.reasons = vec![alert.message.clone()];
+        event.note = Some(alert.rule.clone());
+        event.audit_index = alert.evidence.last().map(|e| e.audit_index);
+        self.events.publish(event);
+        if self.alerts.try_send(alert).is_err() {
+            self.metrics.alert_dropped();
         }
     }
 

@@ -81,6 +81,8 @@ struct Inner {
     commit: Histogram,
     log_size: u64,
     checkpoints: u64,
+    alerts: BTreeMap<String, u64>,
+    alerts_dropped: u64,
 }
 
 /// The counters and histograms.
@@ -102,6 +104,8 @@ impl Default for Metrics {
                 commit: Histogram::new(COMMIT),
                 log_size: 0,
                 checkpoints: 0,
+                alerts: BTreeMap::new(),
+                alerts_dropped: 0,
             }),
         }
     }
@@ -186,6 +190,14 @@ impl Metrics {
         inner.batch.observe(records as f64);
         inner.commit.observe(seconds);
         inner.log_size = log_size;
+    }
+
+    pub(crate) fn alert(&self, rule: &str) {
+        *self.inner.lock().alerts.entry(rule.to_owned()).or_default() += 1;
+    }
+
+    pub(crate) fn alert_dropped(&self) {
+        self.inner.lock().alerts_dropped += 1;
     }
 
     pub(crate) fn checkpoint(&self) {
@@ -296,6 +308,22 @@ impl Metrics {
             "Checkpoints signed by this process.",
         );
         let _ = writeln!(out, "warden_audit_checkpoints_total {}", inner.checkpoints);
+        header(
+            &mut out,
+            "warden_alerts_total",
+            "counter",
+            "Alerts fired, by rule.",
+        );
+        for (rule, n) in &inner.alerts {
+            let _ = writeln!(out, "warden_alerts_total{{rule=\"{}\"}} {n}", escape(rule));
+        }
+        header(
+            &mut out,
+            "warden_alerts_dropped_total",
+            "counter",
+            "Alerts dropped because the delivery queue was full.",
+        );
+        let _ = writeln!(out, "warden_alerts_dropped_total {}", inner.alerts_dropped);
         for g in gauges {
             header(&mut out, g.name, "gauge", g.help);
             let _ = writeln!(out, "{} {}", g.name, g.value);

@@ -181,6 +181,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// The MCP gateway's settings (`[mcp]`).
     pub mcp: McpConfig,
+    /// `[alerts]`: alert rules and webhooks.
+    pub alerts: crate::alerts::AlertsConfig,
     /// The organisation's own domains (`[organisation] domains`), canonical
     /// (see `warden-address`): addresses and hosts under them are internal.
     pub organisation_domains: Vec<warden_address::Domain>,
@@ -326,6 +328,8 @@ struct RawConfig {
     classify: RawClassify,
     #[serde(default)]
     flow: RawFlow,
+    #[serde(default)]
+    alerts: crate::alerts::RawAlerts,
 }
 
 #[derive(Deserialize, Default)]
@@ -878,6 +882,7 @@ impl Config {
             classify,
             session_taint,
             organisation_domains: Vec::new(),
+            alerts: crate::alerts::lower(raw.alerts, &mut diags, &at, base_dir),
         };
         let mut config = config;
         for (i, d) in raw.organisation.domains.iter().enumerate() {

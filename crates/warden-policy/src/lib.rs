@@ -69,6 +69,7 @@
 //! host of each URL argument read as `context.hosts.<arg>`), `classes`,
 //! `instance`, `destination`, and `session` (`actions`, `tools`).
 
+mod alerts;
 mod compile;
 mod config;
 mod context;
@@ -85,6 +86,9 @@ mod rewrite;
 mod snapshot;
 mod testcases;
 
+pub use alerts::{
+    AlertAction, AlertKind, AlertRule, AlertsConfig, Severity, Webhook, WebhookFormat,
+};
 pub use compile::{PolicyInputs, compile};
 pub use config::{
     AuditConfig, BUILTIN_CLASSES, ClassifySettings, Config, Destination, DetectorSettings,

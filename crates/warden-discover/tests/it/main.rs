@@ -49,4 +49,3 @@ pub(crate) fn scan_fixture(root: &Path) -> warden_discover::Report {
 
 /// Every fake secret in the fixtures holds this marker, and nothing else does.
 pub(crate) const SECRET_MARKER: &str = "WardenFixture";
-

