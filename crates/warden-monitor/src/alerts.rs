@@ -238,7 +238,11 @@ impl Alerter {
                     )
                 }),
                 AlertKind::Rate => {
-                    let limit = state.mean + f64::from(rule.sigma) * state.deviation().max(1.0);
+                    // Far above its spread, three times its mean and ten
+                    // actions over it: a burst, not a busy hour.
+                    let limit = (state.mean + f64::from(rule.sigma) * state.deviation().max(1.0))
+                        .max(3.0 * state.mean)
+                        .max(state.mean + 10.0);
                     (is_action && warm && state.minutes >= 5 && state.in_minute as f64 > limit)
                         .then(|| {
                             (

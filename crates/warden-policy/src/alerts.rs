@@ -32,8 +32,10 @@ pub enum AlertKind {
     NewDestination,
     /// A tool result screened as carrying injected instructions.
     Injection,
-    /// Actions per minute above the agent's own baseline: mean + `sigma` ×
-    /// standard deviation of its per-minute counts (after warm-up).
+    /// Actions in a minute above the agent's own baseline: more than the
+    /// largest of mean + `sigma` × standard deviation of its per-minute
+    /// counts, 3 × the mean, and the mean + 10 (after warm-up and five
+    /// minutes of history).
     Rate,
 }
 

@@ -137,3 +137,74 @@ fn rules_apply_to_their_agents_only() {
         );
     }
 }
+
+/// A deterministic stream of pseudo-random numbers (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Poisson-distributed with mean `lambda` (Knuth).
+    fn poisson(&mut self, lambda: f64) -> u64 {
+        let limit = (-lambda).exp();
+        let mut k = 0;
+        let mut p = 1.0;
+        loop {
+            p *= (self.next() % 1_000_000) as f64 / 1_000_000.0;
+            if p <= limit {
+                return k;
+            }
+            k += 1;
+        }
+    }
+}
+
+/// Eight simulated hours of the example agents doing their usual work —
+/// rates that swing with the hour, their usual classes and hosts, a few
+/// denials — fire no alert of any rule. The figures are the README's.
+#[test]
+fn a_long_normal_run_fires_no_alert() {
+    let mut rules = vec![
+        rule("burst", AlertKind::Denials),
+        rule("class", AlertKind::NewClass),
+        rule("host", AlertKind::NewDestination),
+        rule("rate", AlertKind::Rate),
+        rule("injection", AlertKind::Injection),
+    ];
+    rules[0].threshold = 5;
+    for r in &mut rules {
+        r.warm_up = 50;
+    }
+    let alerter = Alerter::new(rules, vec!["example.com".into()]);
+    let agents: [(&str, f64, &[&str], &[&str]); 3] = [
+        ("invoice-bot", 6.0, &["financial", "financial.account"], &["bank.example.com"]),
+        ("support-bot", 4.0, &["pii.contact", "pii.address"], &["example.com", "partner.example"]),
+        ("research-bot", 2.0, &[], &["en.wikipedia.org", "arxiv.org"]),
+    ];
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let mut index = 0;
+    let mut actions = 0;
+    let mut alerts = Vec::new();
+    for minute in 0..(8 * 60_i64) {
+        // The working day: busier mid-morning and mid-afternoon.
+        let swing = 1.0 + 0.5 * ((minute as f64) / 60.0 * std::f64::consts::PI / 4.0).sin();
+        for (agent, base, classes, hosts) in agents {
+            for n in 0..rng.poisson(base * swing) {
+                index += 1;
+                actions += 1;
+                let outcome = if rng.next() % 100 < 3 { "deny" } else { "allow" };
+                let class: Vec<&str> = classes.iter().copied().filter(|_| rng.next() % 2 == 0).collect();
+                let host = [hosts[(rng.next() % hosts.len() as u64) as usize]];
+                let at = minute * 60_000 + (n as i64 * 997) % 60_000;
+                alerts.extend(alerter.on_record(agent, &decision(index, at, outcome, &class, &host)));
+            }
+        }
+    }
+    assert!(actions > 5_000, "{actions}");
+    assert!(alerts.is_empty(), "false alarms over {actions} actions: {alerts:#?}");
+}
