@@ -26,11 +26,14 @@ pub enum RecordKind {
     /// sight, withheld (a drift, instructions aimed at the model, a tool new
     /// since the server's tools were pinned), accepted by an admin.
     Tool,
+    /// An incident opened, linked to more alerts, or closed: `decision` is
+    /// `opened`, `updated` or `closed`, `decision_id` the incident's id.
+    Incident,
 }
 
 impl RecordKind {
     /// The name used in the encoding: `decision`, `erasure`, `approval`,
-    /// `observation` or `tool`.
+    /// `observation`, `tool` or `incident`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Decision => "decision",
@@ -38,6 +41,7 @@ impl RecordKind {
             Self::Approval => "approval",
             Self::Observation => "observation",
             Self::Tool => "tool",
+            Self::Incident => "incident",
         }
     }
 }

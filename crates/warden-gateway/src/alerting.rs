@@ -177,6 +177,7 @@ impl Gateway {
             if alert.action == "suspend" {
                 self.contain(&alert).await;
             }
+            self.open_or_join_incident(&alert).await;
             push_bounded(&self.alert_log.recent, alert.clone());
             for webhook in &self.config.alerts.webhooks {
                 tokio::spawn(deliver(Arc::clone(&self), webhook.clone(), alert.clone()));

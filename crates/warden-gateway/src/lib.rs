@@ -56,6 +56,7 @@ mod auth;
 mod auth_audit;
 mod decisions;
 mod error;
+mod incidents;
 mod injection;
 mod inputs;
 mod inventory;
@@ -69,6 +70,7 @@ mod state;
 
 pub use decisions::{DecisionAnswer, args_digest};
 pub use error::{ApiError, GatewayError};
+pub use incidents::{build_report, incident_record, list_incidents, load_incident, save_incident};
 pub use inputs::{
     ConfigSource, build_classifier, classifier_config, compile_inputs, load_inputs, registered_file,
 };

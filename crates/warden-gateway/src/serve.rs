@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::error::GatewayError;
 use crate::state::Gateway;
-use crate::{admin, audit_api, decisions, inventory, mcp, monitor_api, observe, pins};
+use crate::{admin, audit_api, decisions, incidents, inventory, mcp, monitor_api, observe, pins};
 
 /// How often the gateway checks the store for changes.
 pub const WATCH_PERIOD: Duration = Duration::from_millis(250);
@@ -83,6 +83,10 @@ pub fn admin_router(gw: Arc<Gateway>) -> Router {
         .route("/v1/events", get(monitor_api::events))
         .route("/metrics", get(monitor_api::metrics))
         .route("/v1/alerts", get(monitor_api::alerts))
+        .route("/v1/incidents", get(incidents::list))
+        .route("/v1/incidents/{id}", get(incidents::show))
+        .route("/v1/incidents/{id}/report", get(incidents::report))
+        .route("/v1/incidents/{id}/close", post(incidents::close))
         .route("/v1/audit/proofs/inclusion", get(audit_api::inclusion))
         .route("/v1/audit/proofs/consistency", get(audit_api::consistency))
         .route("/.well-known/spiffe/bundle", get(admin::bundle))

@@ -19,7 +19,7 @@ use warden_policy::{AlertAction, AlertKind, AlertRule};
 const EVIDENCE: usize = 64;
 
 /// A record an alert points to.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Evidence {
     /// The decision's id.
     pub decision_id: Option<String>,

@@ -37,6 +37,7 @@
 
 mod alerts;
 mod events;
+pub mod incidents;
 mod metrics;
 
 pub use alerts::{Alert, Alerter, Evidence};
@@ -156,7 +157,10 @@ impl Monitor {
                     .decision(agent, server, tool, outcome, record.latency_us);
             }
             RecordKind::Observation => self.metrics.observation(agent),
-            RecordKind::Approval | RecordKind::Erasure | RecordKind::Tool => {}
+            RecordKind::Approval
+            | RecordKind::Erasure
+            | RecordKind::Tool
+            | RecordKind::Incident => {}
         }
         for class in &record.classes {
             self.metrics.finding(class);

@@ -55,6 +55,7 @@ mod audit;
 mod audit_postgres;
 mod audit_sqlite;
 mod error;
+mod incidents;
 mod inventory;
 mod location;
 mod migrations;
@@ -75,6 +76,7 @@ pub use audit::{
     AUDIT_PAGE, AuditBatch, AuditRow, AuditStore, CheckpointRow, NodeHash, StoredNode,
 };
 pub use error::StoreError;
+pub use incidents::{IncidentRow, IncidentStore};
 pub use inventory::{
     ActivityDelta, ActivitySummary, ClassDelta, InventoryStore, SightingRecord, TokenRecord,
 };

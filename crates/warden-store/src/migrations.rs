@@ -198,6 +198,19 @@ CREATE TABLE warden_suspensions (
     agent TEXT PRIMARY KEY, reason TEXT NOT NULL, suspended_by TEXT NOT NULL,
     suspended_at BIGINT NOT NULL);
 ",
+}, Migration {
+    version: 7,
+    name: "incidents",
+    sqlite: "
+CREATE TABLE warden_incidents (
+    id TEXT PRIMARY KEY, opened_at INTEGER NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX warden_incidents_by_time ON warden_incidents (opened_at);
+",
+    postgres: "
+CREATE TABLE warden_incidents (
+    id TEXT PRIMARY KEY, opened_at BIGINT NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX warden_incidents_by_time ON warden_incidents (opened_at);
+",
 }];
 
 /// The newest schema version this build knows.

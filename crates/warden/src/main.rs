@@ -8,6 +8,7 @@ mod common;
 mod decide;
 mod discover;
 mod embedded;
+mod incident;
 mod inventory;
 mod mcp;
 mod policy;
@@ -80,6 +81,9 @@ enum Command {
     /// Every agent: owner, risk, grants, data, identity and activity; with
     /// `--unregistered`, the agents Warden saw but does not govern.
     Inventory(inventory::InventoryArgs),
+    /// Incidents with their NIS2/DORA clocks; report drafts from the audit log.
+    #[command(subcommand)]
+    Incident(incident::IncidentCommand),
     /// Follow the running gateway's decisions and other events live.
     Tail(tail::TailArgs),
     /// Find agents and agent tooling on hosts and in repositories that Warden does not govern.
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
             Command::Mcp(cmd) => mcp::run(&common, cmd).await,
             Command::Inventory(args) => inventory::run(&common, args).await,
             Command::Tail(args) => tail::run(&common, args).await,
+            Command::Incident(cmd) => incident::run(&common, cmd).await,
             Command::Discover(args) => discover::run(&common, args).await,
             Command::Tools(cmd) => tools::run(&common, cmd).await,
         }

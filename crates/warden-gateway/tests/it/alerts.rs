@@ -177,6 +177,95 @@ async fn an_agent_unlike_itself_is_reported_signed_and_suspended_until_resumed()
     );
     let (_, listed) = gw.admin_get(&gw.admin_token, "/v1/alerts").await;
     assert_eq!(listed["alerts"].as_array().unwrap().len(), 2, "{listed}");
+    // The high-severity alert opened an incident, on the clocks.
+    let mut incidents = Value::Null;
+    for _ in 0..100 {
+        let (_, listed) = gw.admin_get(&gw.admin_token, "/v1/incidents").await;
+        if !listed["incidents"].as_array().unwrap().is_empty() {
+            incidents = listed;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let incident = &incidents["incidents"][0];
+    assert_eq!(
+        incident["incident"]["agents"],
+        json!(["support-bot"]),
+        "{incidents}"
+    );
+    assert_eq!(incident["incident"]["status"], "open");
+    let detected = incident["incident"]["detected_at"].as_i64().unwrap();
+    assert_eq!(detected, class["time_ms"].as_i64().unwrap());
+    let due = |regime: &str, stage: &str| {
+        incident["clocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["regime"] == regime && c["stage"] == stage)
+            .unwrap()["due_at"]
+            .as_i64()
+            .unwrap()
+            - detected
+    };
+    const H: i64 = 3_600_000;
+    assert_eq!(due("NIS2", "early-warning"), 24 * H);
+    assert_eq!(due("NIS2", "notification"), 72 * H);
+    assert_eq!(due("DORA", "initial"), 4 * H);
+    assert_eq!(due("DORA", "intermediate"), 76 * H);
+    assert!(
+        incident["incident"]["measures"][0]["what"]
+            .as_str()
+            .unwrap()
+            .contains("suspended"),
+        "{incident}"
+    );
+    // Its report's figures are the audit log's.
+    let id = incident["incident"]["id"].as_str().unwrap();
+    let (status, report) = gw
+        .admin_get(
+            &gw.admin_token,
+            &format!("/v1/incidents/{id}/report?stage=early-warning&format=json"),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let record = &entries["entries"][0]["record"];
+    let reported = &report["records"][0];
+    assert_eq!(reported["audit_index"].as_u64(), Some(index));
+    assert_eq!(reported["classes"], record["classes"]);
+    assert_eq!(reported["destinations"], record["destinations"]);
+    assert_eq!(reported["decision"], record["decision"]);
+    assert_eq!(report["decisions"]["deny"], 1);
+    assert_eq!(report["destinations"], json!(["evil.example"]));
+    let md = gw
+        .client
+        .get(format!(
+            "{}/v1/incidents/{id}/report?stage=early-warning&format=md",
+            gw.admin
+        ))
+        .bearer_auth(&gw.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        md.contains("NIS2 early-warning: due") && md.contains("evil.example"),
+        "{md}"
+    );
+    // The incident is on record.
+    let (_, all) = gw
+        .admin_get(&gw.admin_token, "/v1/audit/entries?from=0&to=1000")
+        .await;
+    assert!(
+        all["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["record"]["kind"] == "incident" && e["record"]["decision_id"] == id),
+        "an incident record"
+    );
+
     // Resumed, it acts again.
     let (status, _) = gw
         .admin_post(&gw.admin_token, "/v1/agents/support-bot/resume", json!({}))

@@ -182,8 +182,18 @@ fn a_long_normal_run_fires_no_alert() {
     }
     let alerter = Alerter::new(rules, vec!["example.com".into()]);
     let agents: [(&str, f64, &[&str], &[&str]); 3] = [
-        ("invoice-bot", 6.0, &["financial", "financial.account"], &["bank.example.com"]),
-        ("support-bot", 4.0, &["pii.contact", "pii.address"], &["example.com", "partner.example"]),
+        (
+            "invoice-bot",
+            6.0,
+            &["financial", "financial.account"],
+            &["bank.example.com"],
+        ),
+        (
+            "support-bot",
+            4.0,
+            &["pii.contact", "pii.address"],
+            &["example.com", "partner.example"],
+        ),
         ("research-bot", 2.0, &[], &["en.wikipedia.org", "arxiv.org"]),
     ];
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
@@ -197,14 +207,26 @@ fn a_long_normal_run_fires_no_alert() {
             for n in 0..rng.poisson(base * swing) {
                 index += 1;
                 actions += 1;
-                let outcome = if rng.next() % 100 < 3 { "deny" } else { "allow" };
-                let class: Vec<&str> = classes.iter().copied().filter(|_| rng.next() % 2 == 0).collect();
+                let outcome = if rng.next() % 100 < 3 {
+                    "deny"
+                } else {
+                    "allow"
+                };
+                let class: Vec<&str> = classes
+                    .iter()
+                    .copied()
+                    .filter(|_| rng.next() % 2 == 0)
+                    .collect();
                 let host = [hosts[(rng.next() % hosts.len() as u64) as usize]];
                 let at = minute * 60_000 + (n as i64 * 997) % 60_000;
-                alerts.extend(alerter.on_record(agent, &decision(index, at, outcome, &class, &host)));
+                alerts
+                    .extend(alerter.on_record(agent, &decision(index, at, outcome, &class, &host)));
             }
         }
     }
     assert!(actions > 5_000, "{actions}");
-    assert!(alerts.is_empty(), "false alarms over {actions} actions: {alerts:#?}");
+    assert!(
+        alerts.is_empty(),
+        "false alarms over {actions} actions: {alerts:#?}"
+    );
 }

@@ -2,9 +2,9 @@
 
 use warden_store::{
     ActivityDelta, AgentRecord, ApprovalMatch, ApprovalRecord, ApprovalStatus, AuditBatch,
-    AuditStore, ClassDelta, HourBudgetRecord, InventoryStore, SessionStateRecord, SessionStore,
-    SightingRecord, Store, StoreError, SuspensionRecord, SuspensionStore, TokenRecord,
-    ToolBaseline, ToolPinStore, ToolSighting,
+    AuditStore, ClassDelta, HourBudgetRecord, IncidentRow, IncidentStore, InventoryStore,
+    SessionStateRecord, SessionStore, SightingRecord, Store, StoreError, SuspensionRecord,
+    SuspensionStore, TokenRecord, ToolBaseline, ToolPinStore, ToolSighting,
 };
 use warden_types::{AgentName, InstanceId, Role};
 
@@ -832,4 +832,27 @@ pub(crate) async fn tool_pins<S: Store + ToolPinStore>(store: S) {
     );
     assert_eq!(pins[2].server, "mail");
     assert_eq!(pins[2].pinned_fingerprint, None);
+}
+
+/// Incidents are kept whole, replaced by id, listed newest first.
+pub(crate) async fn incidents<S: Store + IncidentStore>(store: S) {
+    let row = |id: &str, at, status: &str| IncidentRow {
+        id: id.into(),
+        opened_at: at,
+        status: status.into(),
+        body: format!("{{\"id\":\"{id}\"}}"),
+    };
+    store.put_incident(&row("a", 1, "open")).await.unwrap();
+    store.put_incident(&row("b", 2, "open")).await.unwrap();
+    store.put_incident(&row("a", 1, "closed")).await.unwrap();
+    assert_eq!(store.incident("a").await.unwrap().unwrap().status, "closed");
+    let ids: Vec<String> = store
+        .incidents(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, ["b", "a"]);
+    assert!(store.incident("zz").await.unwrap().is_none());
 }
