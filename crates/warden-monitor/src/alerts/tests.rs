@@ -215,7 +215,7 @@ fn a_long_normal_run_fires_no_alert() {
                 let class: Vec<&str> = classes
                     .iter()
                     .copied()
-                    .filter(|_| rng.next() % 2 == 0)
+                    .filter(|_| rng.next().is_multiple_of(2))
                     .collect();
                 let host = [hosts[(rng.next() % hosts.len() as u64) as usize]];
                 let at = minute * 60_000 + (n as i64 * 997) % 60_000;
