@@ -194,6 +194,9 @@ pub async fn run(
         }
     }
     let _ = watcher.await;
+    if let Some(tracer) = &gw.tracer {
+        tracer.shutdown().await;
+    }
     result
 }
 

@@ -130,6 +130,8 @@ pub struct Gateway {
     pub(crate) sightings: warden_inventory::Sightings,
     /// The event stream and metrics, fed by the audit writer.
     pub(crate) monitor: Arc<warden_monitor::Monitor>,
+    /// The span exporter, when `[telemetry]` names an OTLP endpoint.
+    pub(crate) tracer: Option<warden_monitor::trace::Tracer>,
     /// The newest revocation published as an event (-1 before the first load).
     revocations_seen: AtomicI64,
     /// Set when the gateway stops: long-lived streams end at once.
@@ -159,6 +161,7 @@ impl Gateway {
             config.serve.audience.clone(),
             &key,
         );
+        let tracer = crate::telemetry::start(config.telemetry.as_ref())?;
         let gateway = Gateway {
             engine: Arc::new(
                 Engine::new(snapshot)
@@ -192,6 +195,7 @@ impl Gateway {
             auth_failures: crate::auth_audit::AuthFailures::default(),
             sightings: warden_inventory::Sightings::default(),
             monitor: Arc::new(warden_monitor::Monitor::new()),
+            tracer,
             stopping: tokio::sync::watch::channel(false).0,
             revocations_seen: AtomicI64::new(-1),
             pins: ArcSwap::from_pointee(crate::pins::PinSet::default()),

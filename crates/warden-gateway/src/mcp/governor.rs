@@ -47,12 +47,15 @@ impl Governor for LocalGovernor {
     }
 
     async fn decide(&self, action: Action<'_>) -> Verdict {
+        // The trace of the MCP request being handled, when traces are exported.
+        let trace = crate::telemetry::SCOPE.try_with(Clone::clone).ok();
         let request = decisions::Action {
             server: &self.server,
             tool: action.tool,
             args: action.args,
             session: &self.session,
             via: self.via,
+            trace: trace.as_ref(),
         };
         let answer = match self.gw.decide_action(&self.caller, &request).await {
             Ok((answer, _)) => answer,
