@@ -72,7 +72,10 @@ pub(crate) fn from_headers(headers: &HeaderMap) -> Option<TraceContext> {
 
 /// The trace context of an MCP request: `params._meta.traceparent`, else
 /// the HTTP header.
-pub(crate) fn from_mcp(params: Option<&Value>, headers: Option<&HeaderMap>) -> Option<TraceContext> {
+pub(crate) fn from_mcp(
+    params: Option<&Value>,
+    headers: Option<&HeaderMap>,
+) -> Option<TraceContext> {
     params
         .and_then(|p| p.get("_meta"))
         .and_then(|m| m.get(TRACEPARENT))
@@ -102,7 +105,10 @@ pub(crate) fn mcp_scope(
 
 /// Runs the mediator's handling of a client message inside `scope`, so
 /// that the decision it asks for is traced there.
-pub(crate) async fn in_scope<F: std::future::Future>(scope: Option<&TraceScope>, f: F) -> F::Output {
+pub(crate) async fn in_scope<F: std::future::Future>(
+    scope: Option<&TraceScope>,
+    f: F,
+) -> F::Output {
     match scope {
         Some(s) => SCOPE.scope(s.clone(), f).await,
         None => f.await,
@@ -148,9 +154,15 @@ pub(crate) fn action_span(
         ("warden.via", text(action.via.as_str())),
         ("warden.decision", text(answer.decision.as_str())),
         ("warden.decision_id", text(&answer.id)),
-        ("warden.policies", AttributeValue::Strings(answer.policies.clone())),
+        (
+            "warden.policies",
+            AttributeValue::Strings(answer.policies.clone()),
+        ),
         ("warden.policy_digest", text(&answer.policy_digest)),
-        ("warden.classes", AttributeValue::Strings(answer.classes.clone())),
+        (
+            "warden.classes",
+            AttributeValue::Strings(answer.classes.clone()),
+        ),
     ]);
     if let Some(index) = audit_index.and_then(|i| i64::try_from(i).ok()) {
         attributes.push(("warden.audit_index", AttributeValue::Int(index)));
