@@ -257,7 +257,7 @@ pub(crate) async fn post_decision(
     let trace = gw
         .tracer
         .as_ref()
-        .map(|_| TraceScope::under(crate::telemetry::from_headers(&headers), None));
+        .map(|_| TraceScope::under(crate::telemetry::from_headers(&headers)));
     let action = Action {
         server: &req.server,
         tool: &req.tool,

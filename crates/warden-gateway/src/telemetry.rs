@@ -26,17 +26,20 @@ tokio::task_local! {
 pub(crate) struct TraceScope {
     pub(crate) parent: Option<TraceContext>,
     pub(crate) context: TraceContext,
-    /// The JSON-RPC id of the `tools/call`, for MCP.
+    /// The MCP method (`tools/call`, `resources/read`, `prompts/get`).
+    pub(crate) method: Option<&'static str>,
+    /// The JSON-RPC id of a `tools/call`.
     pub(crate) call_id: Option<String>,
 }
 
 impl TraceScope {
     /// A scope under `parent` (or in a new trace).
-    pub(crate) fn under(parent: Option<TraceContext>, call_id: Option<String>) -> Self {
+    pub(crate) fn under(parent: Option<TraceContext>) -> Self {
         Self {
             context: TraceContext::child_of(parent.as_ref()),
             parent,
-            call_id,
+            method: None,
+            call_id: None,
         }
     }
 }
@@ -85,22 +88,35 @@ pub(crate) fn from_mcp(
 }
 
 /// The scope of an MCP message when traces are exported and it is a
-/// `tools/call` request (the governed action): parented by its
-/// `_meta.traceparent` or the HTTP header.
+/// governed request (`tools/call`, `resources/read`, `prompts/get`):
+/// parented by its `_meta.traceparent`, else the HTTP header.
 pub(crate) fn mcp_scope(
     tracer: Option<&Tracer>,
     msg: &warden_mcp::Message,
     headers: Option<&HeaderMap>,
 ) -> Option<TraceScope> {
     tracer?;
-    if msg.kind() != warden_mcp::Kind::Request || msg.method() != Some("tools/call") {
+    if msg.kind() != warden_mcp::Kind::Request {
         return None;
     }
-    let call_id = msg.id().map(|id| match id {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    });
-    Some(TraceScope::under(from_mcp(msg.params(), headers), call_id))
+    let method = match msg.method()? {
+        "tools/call" => "tools/call",
+        "resources/read" => "resources/read",
+        "prompts/get" => "prompts/get",
+        _ => return None,
+    };
+    let call_id = msg
+        .id()
+        .filter(|_| method == "tools/call")
+        .map(|id| match id {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+    Some(TraceScope {
+        method: Some(method),
+        call_id,
+        ..TraceScope::under(from_mcp(msg.params(), headers))
+    })
 }
 
 /// Runs the mediator's handling of a client message inside `scope`, so
@@ -144,7 +160,9 @@ pub(crate) fn action_span(
     ];
     if let Some(id) = &scope.call_id {
         attributes.push(("gen_ai.tool.call.id", text(id)));
-        attributes.push(("mcp.method.name", text("tools/call")));
+    }
+    if let Some(method) = scope.method {
+        attributes.push(("mcp.method.name", text(method)));
     }
     attributes.extend([
         ("warden.agent", text(caller.agent().as_str())),

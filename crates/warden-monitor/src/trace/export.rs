@@ -224,3 +224,63 @@ impl Exporter {
         self.counts.failed.fetch_add(n, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{SpanKind, TraceContext};
+
+    fn span() -> Span {
+        Span {
+            context: TraceContext::child_of(None),
+            parent_span_id: None,
+            name: "execute_tool t".into(),
+            kind: SpanKind::Server,
+            start_unix_nanos: 1,
+            end_unix_nanos: 2,
+            attributes: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_and_counts_without_waiting() {
+        // Nothing listens there; on this single-threaded runtime the
+        // exporter does not run while spans are recorded.
+        let tracer = Tracer::start(TracerConfig {
+            endpoint: "http://127.0.0.1:9".into(),
+            service_name: "warden".into(),
+            headers: vec![("x-api-key".into(), "k".into())],
+        })
+        .unwrap();
+        let started = std::time::Instant::now();
+        for _ in 0..QUEUE + 10 {
+            tracer.record(span());
+        }
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(tracer.counts(), (0, 10, 0));
+        assert!(
+            tracer
+                .render_metrics()
+                .contains("warden_trace_spans_dropped_total 10\n")
+        );
+    }
+
+    #[test]
+    fn a_bad_endpoint_or_header_is_an_error() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _guard = runtime.enter();
+        let bad = |endpoint: &str, header: &str| {
+            Tracer::start(TracerConfig {
+                endpoint: endpoint.into(),
+                service_name: "warden".into(),
+                headers: vec![(header.into(), "v".into())],
+            })
+            .unwrap_err()
+            .to_string()
+        };
+        assert!(bad("not a url", "x").contains("cannot export traces to `not a url`"));
+        assert!(bad("http://c:4318", "bad name").contains("header `bad name`"));
+    }
+}
