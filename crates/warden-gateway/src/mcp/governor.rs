@@ -29,6 +29,8 @@ fn verdict(answer: &crate::DecisionAnswer) -> Verdict {
         classes: answer.classes.clone(),
         args: answer.args.clone(),
         withheld: answer.withheld,
+        // The proxy puts Warden's span on the forwarded request itself.
+        traceparent: None,
     }
 }
 

@@ -21,6 +21,8 @@ const TRACE_B: &str = "0af7651916cd43dd8448eb211c80319c";
 const SPAN_B: &str = "b7ad6b7169203331";
 const TRACE_C: &str = "11111111111111111111111111111111";
 const SPAN_C: &str = "2222222222222222";
+const TRACE_D: &str = "33333333333333333333333333333333";
+const SPAN_D: &str = "4444444444444444";
 
 fn traceparent(trace: &str, span: &str) -> String {
     format!("00-{trace}-{span}-01")
@@ -289,6 +291,33 @@ async fn an_otlp_receiver_gets_one_span_per_governed_call_in_the_clients_trace()
     );
     let decision: Value = r.json().await.unwrap();
 
+    // `warden mcp wrap`: the client's `_meta.traceparent` goes to the
+    // decision API as a header; Warden's span comes back for the forwarded call.
+    let token_file = gw.dir.path().join("wrap.token");
+    std::fs::write(&token_file, gw.token("invoice-bot")).unwrap();
+    let wrap = warden_mcp::RemoteGovernor::new(
+        &gw.data,
+        "accounting",
+        "default",
+        token_file,
+        Duration::from_secs(1),
+    );
+    let wrapped = warden_mcp::Governor::decide(
+        &wrap,
+        warden_mcp::Action {
+            tool: "read_invoice",
+            args: &json!({"invoice_id": "INV-4"}),
+            traceparent: Some(&traceparent(TRACE_D, SPAN_D)),
+        },
+    )
+    .await;
+    assert_eq!(wrapped.decision, "allow", "{wrapped:?}");
+    let wrapped_span = wrapped.traceparent.unwrap();
+    assert!(
+        wrapped_span.starts_with(&format!("00-{TRACE_D}-")),
+        "{wrapped_span}"
+    );
+
     // Exported in the background, within the flush interval.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while seen.lock().otlp.is_empty() {
@@ -316,7 +345,7 @@ async fn an_otlp_receiver_gets_one_span_per_governed_call_in_the_clients_trace()
     assert!(bodies.iter().all(|(ct, _)| ct == "application/x-protobuf"));
     let dir = tempfile::tempdir().unwrap();
     let spans = decode(dir.path(), &bodies);
-    assert_eq!(spans.len(), 4, "one span per governed action: {spans:#?}");
+    assert_eq!(spans.len(), 5, "one span per governed action: {spans:#?}");
     let by_trace =
         |trace: &str| -> Vec<&Value> { spans.iter().filter(|s| s["trace_id"] == trace).collect() };
 
@@ -382,7 +411,9 @@ async fn an_otlp_receiver_gets_one_span_per_governed_call_in_the_clients_trace()
 
     let fresh: Vec<_> = spans
         .iter()
-        .filter(|s| ![TRACE_A, TRACE_B, TRACE_C].contains(&s["trace_id"].as_str().unwrap()))
+        .filter(|s| {
+            ![TRACE_A, TRACE_B, TRACE_C, TRACE_D].contains(&s["trace_id"].as_str().unwrap())
+        })
         .collect();
     assert_eq!(fresh.len(), 1, "{spans:#?}");
     assert_eq!(fresh[0]["parent_span_id"], "", "a new trace has no parent");
@@ -396,6 +427,14 @@ async fn an_otlp_receiver_gets_one_span_per_governed_call_in_the_clients_trace()
             )
             .as_str()
         )
+    );
+    let d = by_trace(TRACE_D);
+    assert_eq!(d.len(), 1, "{spans:#?}");
+    assert_eq!(d[0]["parent_span_id"], SPAN_D);
+    assert_eq!(d[0]["attributes"]["warden.via"], "mcp_stdio");
+    assert_eq!(
+        wrapped_span,
+        traceparent(TRACE_D, d[0]["span_id"].as_str().unwrap())
     );
     assert!(
         metrics.contains("warden_trace_spans_dropped_total 0"),
