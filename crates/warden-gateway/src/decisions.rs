@@ -224,7 +224,7 @@ fn tried_in(body: Option<&Bytes>) -> crate::auth::Tried {
 pub(crate) async fn post_decision(
     State(gw): State<Arc<Gateway>>,
     auth: Authorization,
-    headers: axum::http::HeaderMap,
+    traceparent: crate::telemetry::TraceparentHeader,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let caller = gw.authenticate_agent_trying(&auth, || tried_in(body.as_ref().ok()))?;
@@ -257,7 +257,7 @@ pub(crate) async fn post_decision(
     let trace = gw
         .tracer
         .as_ref()
-        .map(|_| TraceScope::under(crate::telemetry::from_headers(&headers)));
+        .map(|_| TraceScope::under(traceparent.context()));
     let action = Action {
         server: &req.server,
         tool: &req.tool,

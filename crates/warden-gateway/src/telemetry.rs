@@ -64,6 +64,32 @@ fn parse(value: &str) -> Option<TraceContext> {
         .ok()
 }
 
+/// A request's `traceparent` header, as sent (read without copying the
+/// other headers; parsed only when traces are exported).
+#[derive(Debug)]
+pub(crate) struct TraceparentHeader(pub(crate) Option<axum::http::HeaderValue>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TraceparentHeader {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.headers.get(TRACEPARENT).cloned()))
+    }
+}
+
+impl TraceparentHeader {
+    /// Its trace context, if it is a valid one.
+    pub(crate) fn context(&self) -> Option<TraceContext> {
+        self.0
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse)
+    }
+}
+
 /// The trace context of an HTTP request's `traceparent` header (an invalid
 /// one is ignored, as the W3C specification asks).
 pub(crate) fn from_headers(headers: &HeaderMap) -> Option<TraceContext> {
