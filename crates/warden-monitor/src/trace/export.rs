@@ -265,6 +265,81 @@ mod tests {
         );
     }
 
+    /// A one-connection-per-request HTTP server answering `statuses` in
+    /// turn; returns its address and the request heads it read.
+    async fn endpoint(statuses: Vec<u16>) -> (String, Arc<parking_lot::Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let heads = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&heads);
+        tokio::spawn(async move {
+            for status in statuses {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut read = 0;
+                // The head, then the body its content-length announces.
+                loop {
+                    read += conn.read(&mut buf[read..]).await.unwrap();
+                    let text = String::from_utf8_lossy(&buf[..read]).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length: usize = text
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length: ")
+                                    .map(str::to_owned)
+                            })
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if read >= end + 4 + length {
+                            seen.lock().push(text[..end].to_owned());
+                            break;
+                        }
+                    }
+                }
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                conn.write_all(answer.as_bytes()).await.unwrap();
+            }
+        });
+        (format!("http://{addr}"), heads)
+    }
+
+    #[tokio::test]
+    async fn a_refused_batch_is_retried_once_then_counted_as_failed() {
+        let (url, heads) = endpoint(vec![503, 200, 500, 500]).await;
+        let tracer = Tracer::start(TracerConfig {
+            endpoint: format!("{url}/"),
+            service_name: "warden".into(),
+            headers: vec![("x-api-key".into(), "k".into())],
+        })
+        .unwrap();
+        for _ in 0..3 {
+            tracer.record(span());
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while tracer.counts().0 < 3 {
+            assert!(std::time::Instant::now() < deadline, "{:?}", heads.lock());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tracer.record(span());
+        tracer.shutdown().await;
+        assert_eq!(tracer.counts(), (3, 0, 1));
+        let heads = heads.lock().clone();
+        assert_eq!(heads.len(), 4);
+        for head in &heads {
+            let head = head.to_ascii_lowercase();
+            assert!(head.starts_with("post /v1/traces http/1.1"), "{head}");
+            assert!(
+                head.contains("content-type: application/x-protobuf"),
+                "{head}"
+            );
+            assert!(head.contains("x-api-key: k"), "{head}");
+        }
+    }
+
     #[test]
     fn a_bad_endpoint_or_header_is_an_error() {
         let runtime = tokio::runtime::Builder::new_current_thread()
