@@ -17,6 +17,7 @@ use warden_types::{DecisionOutcome, SpiffeId};
 use crate::auth::Authorization;
 use crate::error::ApiError;
 use crate::state::{Caller, Gateway};
+use crate::telemetry::TraceScope;
 
 const RECENT_LIMIT: usize = 10_000;
 const MAX_NAME: usize = 128;
@@ -223,6 +224,7 @@ fn tried_in(body: Option<&Bytes>) -> crate::auth::Tried {
 pub(crate) async fn post_decision(
     State(gw): State<Arc<Gateway>>,
     auth: Authorization,
+    traceparent: crate::telemetry::TraceparentHeader,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let caller = gw.authenticate_agent_trying(&auth, || tried_in(body.as_ref().ok()))?;
@@ -250,15 +252,31 @@ pub(crate) async fn post_decision(
             ));
         }
     };
+    // Traced when an endpoint is configured: in the caller's trace, if it
+    // sent one; the answer names Warden's span for what comes next.
+    let trace = gw
+        .tracer
+        .as_ref()
+        .map(|_| TraceScope::under(traceparent.context()));
     let action = Action {
         server: &req.server,
         tool: &req.tool,
         args: &args,
         session: &req.session,
         via,
+        trace: trace.as_ref(),
     };
     let (_, bytes) = gw.decide_action(&caller, &action).await?;
-    Ok(json_response(bytes))
+    let mut response = json_response(bytes);
+    if let Some(value) = trace
+        .as_ref()
+        .and_then(|t| axum::http::HeaderValue::from_str(&t.context.to_header()).ok())
+    {
+        response
+            .headers_mut()
+            .insert(crate::telemetry::TRACEPARENT, value);
+    }
+    Ok(response)
 }
 
 /// Where an action was intercepted, as the audit record says.
@@ -290,6 +308,8 @@ pub(crate) struct Action<'a> {
     pub(crate) args: &'a Value,
     pub(crate) session: &'a str,
     pub(crate) via: Via,
+    /// Its span's place, when traces are exported.
+    pub(crate) trace: Option<&'a TraceScope>,
 }
 
 impl Gateway {
@@ -323,6 +343,10 @@ impl Gateway {
         action: &Action<'_>,
     ) -> Result<(DecisionAnswer, Bytes), ApiError> {
         let started = std::time::Instant::now();
+        let span_start = action
+            .trace
+            .filter(|_| self.tracer.is_some())
+            .map(|_| warden_monitor::trace::unix_nanos());
         let id = &caller.svid.spiffe_id;
         // The arguments' data classes: `context.classes`, and what the flow
         // rules check against the destination.
@@ -428,7 +452,9 @@ impl Gateway {
         );
         record.classes = classes;
         record.destinations = destinations_of(&snapshot, action);
-        if let Err(e) = self.audit.append(record, Some(canonical)).await {
+        let appended = self.audit.append(record, Some(canonical)).await;
+        let audit_index = appended.as_ref().ok().copied().flatten();
+        if let Err(e) = appended {
             answer.decision = DecisionOutcome::Deny;
             answer.reasons.push(format!(
                 "{e}: the decision could not be recorded, so it is denied"
@@ -437,6 +463,16 @@ impl Gateway {
             if let Some(id) = used_approval {
                 self.release_approval(&id, &mut answer.reasons).await;
             }
+        }
+        if let (Some(tracer), Some(scope), Some(start)) = (&self.tracer, action.trace, span_start) {
+            tracer.record(crate::telemetry::action_span(
+                scope,
+                id,
+                action,
+                &answer,
+                audit_index,
+                start,
+            ));
         }
         let bytes = Bytes::from(serde_json::to_vec(&answer).map_err(|e| {
             tracing::error!(error = %e, "cannot serialise a decision");

@@ -67,6 +67,7 @@ pub mod pins;
 mod records;
 mod serve;
 mod state;
+mod telemetry;
 
 pub use decisions::{DecisionAnswer, args_digest};
 pub use error::{ApiError, GatewayError};

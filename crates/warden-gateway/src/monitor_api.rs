@@ -174,12 +174,16 @@ pub(crate) async fn metrics(
             value: gw.engine.snapshot().agents.len() as f64,
         },
     ];
+    let mut text = gw.monitor.metrics().render(&gauges);
+    if let Some(tracer) = &gw.tracer {
+        text.push_str(&tracer.render_metrics());
+    }
     Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        gw.monitor.metrics().render(&gauges),
+        text,
     )
         .into_response())
 }

@@ -203,6 +203,9 @@ pub async fn run(
     // Alerts already queued are delivered in the background until the
     // process exits; the task itself stops with the runtime.
     alerts.abort();
+    if let Some(tracer) = &gw.tracer {
+        tracer.shutdown().await;
+    }
     result
 }
 

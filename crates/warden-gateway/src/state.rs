@@ -130,6 +130,8 @@ pub struct Gateway {
     pub(crate) sightings: warden_inventory::Sightings,
     /// The event stream and metrics, fed by the audit writer.
     pub(crate) monitor: Arc<warden_monitor::Monitor>,
+    /// The span exporter, when `[telemetry]` names an OTLP endpoint.
+    pub(crate) tracer: Option<warden_monitor::trace::Tracer>,
     /// The newest revocation published as an event (-1 before the first load).
     revocations_seen: AtomicI64,
     /// Recent alerts and undeliverable ones.
@@ -169,6 +171,7 @@ impl Gateway {
             config.serve.audience.clone(),
             &key,
         );
+        let tracer = crate::telemetry::start(config.telemetry.as_ref())?;
         let gateway = Gateway {
             engine: Arc::new(
                 Engine::new(snapshot)
@@ -203,6 +206,7 @@ impl Gateway {
             sightings: warden_inventory::Sightings::default(),
             monitor: Arc::new(warden_monitor::Monitor::with_alerts(alerter)),
             alert_log: crate::alerting::AlertLog::default(),
+            tracer,
             stopping: tokio::sync::watch::channel(false).0,
             revocations_seen: AtomicI64::new(-1),
             pins: ArcSwap::from_pointee(crate::pins::PinSet::default()),

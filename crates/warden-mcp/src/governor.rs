@@ -45,6 +45,9 @@ pub struct Action<'a> {
     pub tool: &'a str,
     /// The arguments (a JSON object).
     pub args: &'a Value,
+    /// The client's W3C trace context (`params._meta.traceparent`), when
+    /// it sent one: the parent of the decision's span.
+    pub traceparent: Option<&'a str>,
 }
 
 /// Warden's answer to one action.
@@ -71,6 +74,11 @@ pub struct Verdict {
     /// as an unknown tool is, rather than with a tool result.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub withheld: bool,
+    /// The decision's span as a W3C `traceparent`, when Warden traces: the
+    /// forwarded request carries it in `params._meta.traceparent`, so that
+    /// the tool server's spans join the trace under Warden's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl Verdict {
@@ -91,6 +99,7 @@ impl Verdict {
             classes: Vec::new(),
             args: None,
             withheld: false,
+            traceparent: None,
         }
     }
 }

@@ -39,7 +39,7 @@
 //!     }
 //!     async fn decide(&self, action: Action<'_>) -> Verdict {
 //!         let decision = if action.tool == "echo" { "allow" } else { "deny" };
-//!         Verdict { id: Some("d1".into()), decision: decision.into(), reasons: vec![], classes: vec![], args: None, withheld: false }
+//!         Verdict { id: Some("d1".into()), decision: decision.into(), reasons: vec![], classes: vec![], args: None, withheld: false, traceparent: None }
 //!     }
 //!     async fn observe(&self, _: &str, _: &str, _: &Value) -> Option<Observation> { None }
 //! }

@@ -121,6 +121,9 @@ impl<G: Governor> Mediator<G> {
                                     // A redaction obligation rewrote them.
                                     rewrite_arguments(&method, &mut msg, args);
                                 }
+                                if let Some(traceparent) = verdict.traceparent {
+                                    set_traceparent(&mut msg, traceparent);
+                                }
                                 Pending::Observed {
                                     decision: verdict.id,
                                     tool,
@@ -286,11 +289,17 @@ impl<G: Governor> Mediator<G> {
                 (method.to_owned(), args)
             }
         };
+        let traceparent = msg
+            .params()
+            .and_then(|p| p.get("_meta"))
+            .and_then(|m| m.get("traceparent"))
+            .and_then(Value::as_str);
         let verdict = self
             .governor
             .decide(Action {
                 tool: &tool,
                 args: &args,
+                traceparent,
             })
             .await;
         Ok((verdict, tool))
@@ -386,6 +395,18 @@ fn rewrite_arguments(method: &str, msg: &mut Message, args: Value) {
         for (k, v) in fields {
             params.insert(k, v);
         }
+    }
+}
+
+/// Puts Warden's span in the forwarded request's `_meta.traceparent`.
+fn set_traceparent(msg: &mut Message, traceparent: String) {
+    if let Some(params) = msg.params_mut().and_then(Value::as_object_mut)
+        && let Some(meta) = params
+            .entry("_meta")
+            .or_insert_with(|| Value::Object(Map::new()))
+            .as_object_mut()
+    {
+        meta.insert("traceparent".into(), Value::String(traceparent));
     }
 }
 

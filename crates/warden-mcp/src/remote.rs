@@ -83,6 +83,15 @@ impl RemoteGovernor {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, String> {
+        self.send_traced(request).await.map(|(body, _)| body)
+    }
+
+    /// Sends, and returns the answer with its `traceparent` header (the
+    /// decision's span, when the gateway traces).
+    async fn send_traced(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(Value, Option<String>), String> {
         let token = self.token()?;
         let response = request
             .bearer_auth(token)
@@ -90,6 +99,11 @@ impl RemoteGovernor {
             .await
             .map_err(|e| format!("the gateway at {} is unreachable: {e}", self.base))?;
         let status = response.status();
+        let traceparent = response
+            .headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body: Value = response
             .json()
             .await
@@ -101,7 +115,7 @@ impl RemoteGovernor {
                 .unwrap_or("no message");
             return Err(format!("the gateway refused ({status}): {message}"));
         }
-        Ok(body)
+        Ok((body, traceparent))
     }
 
     async fn wait_for_approval(&self, id: &str) -> Result<Answer, String> {
@@ -169,9 +183,22 @@ impl Governor for RemoteGovernor {
             "session": self.session,
             "via": "mcp_stdio",
         });
-        let answer = match self.send(self.client.post(url).json(&body)).await {
-            Ok(v) => serde_json::from_value::<Answer>(v)
-                .map_err(|e| format!("the gateway's answer is not a decision: {e}")),
+        let mut request = self.client.post(url).json(&body);
+        // The client's trace context goes on to the gateway, which answers
+        // with the decision's span (when it traces).
+        if let Some(value) = action
+            .traceparent
+            .and_then(|t| reqwest::header::HeaderValue::from_str(t).ok())
+        {
+            request = request.header("traceparent", value);
+        }
+        let mut traceparent = None;
+        let answer = match self.send_traced(request).await {
+            Ok((v, t)) => {
+                traceparent = t;
+                serde_json::from_value::<Answer>(v)
+                    .map_err(|e| format!("the gateway's answer is not a decision: {e}"))
+            }
             Err(e) => Err(e),
         };
         let answer = match answer {
@@ -189,6 +216,7 @@ impl Governor for RemoteGovernor {
                 classes: a.classes,
                 args: a.args,
                 withheld: a.withheld,
+                traceparent,
             },
             Err(e) => {
                 tracing::error!(error = %e, "no decision; denying");

@@ -14,6 +14,10 @@
 //!   text format. Label values are bounded: an agent is a label only if it
 //!   is registered, a tool only if it is declared or granted; anything else
 //!   is `other`.
+//! - **Traces** ([`trace`]): when an OTLP endpoint is configured, one span
+//!   per governed action, in the trace the client's `traceparent` names,
+//!   exported in batches from a background task that never slows a
+//!   decision.
 //!
 //! ```
 //! use warden_audit::{AuditRecord, RecordKind};
@@ -39,6 +43,7 @@ mod alerts;
 mod events;
 pub mod incidents;
 mod metrics;
+pub mod trace;
 
 pub use alerts::{Alert, Alerter, Evidence};
 pub use events::{Event, Filter, LAG_LIMIT, RING, Replay, Subscription};

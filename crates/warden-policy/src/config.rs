@@ -193,6 +193,31 @@ pub struct Config {
     /// operations that can carry data out (`send`, `write`, `execute`);
     /// values carried by an argument are checked whatever this says.
     pub session_taint: Option<Vec<String>>,
+    /// Where OpenTelemetry traces go (`[telemetry]`); `None`: no tracing.
+    pub telemetry: Option<TelemetryConfig>,
+}
+
+/// OpenTelemetry export (`[telemetry]`): one span per governed action, sent
+/// over OTLP/HTTP (protobuf) to `{otlp_endpoint}/v1/traces`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TelemetryConfig {
+    /// The OTLP/HTTP base URL (`http://127.0.0.1:4318`).
+    pub otlp_endpoint: url::Url,
+    /// The `service.name` resource attribute (default `warden`).
+    pub service_name: String,
+    /// Headers sent with every export request (an API key, a tenant). Their
+    /// values never appear in `Debug` output.
+    pub headers: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for TelemetryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelemetryConfig")
+            .field("otlp_endpoint", &self.otlp_endpoint.as_str())
+            .field("service_name", &self.service_name)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// How data is classified (`[classify]`).
@@ -330,6 +355,16 @@ struct RawConfig {
     flow: RawFlow,
     #[serde(default)]
     alerts: crate::alerts::RawAlerts,
+    telemetry: Option<toml::Spanned<RawTelemetry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTelemetry {
+    otlp_endpoint: String,
+    service_name: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -883,8 +918,59 @@ impl Config {
             session_taint,
             organisation_domains: Vec::new(),
             alerts: crate::alerts::lower(raw.alerts, &mut diags, &at, base_dir),
+            telemetry: None,
         };
         let mut config = config;
+        if let Some(spanned) = raw.telemetry {
+            let location = at(spanned.span().start);
+            let t = spanned.into_inner();
+            let mut ok = true;
+            let endpoint = match url::Url::parse(&t.otlp_endpoint) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Some(u),
+                _ => None,
+            };
+            if endpoint.is_none() {
+                ok = false;
+                diags.push(
+                    location.clone(),
+                    Some("telemetry.otlp_endpoint".into()),
+                    format!(
+                        "`{}` is not an http(s) URL: expected the OTLP/HTTP base, as in `http://127.0.0.1:4318`",
+                        t.otlp_endpoint
+                    ),
+                );
+            }
+            for (name, value) in &t.headers {
+                let token = !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+                if !token || value.chars().any(|c| c.is_control() && c != '\t') {
+                    ok = false;
+                    diags.push(
+                        location.clone(),
+                        Some(format!("telemetry.headers.{name}")),
+                        format!("`{name}` is not a valid HTTP header name, or its value holds control characters"),
+                    );
+                }
+            }
+            let service_name = t.service_name.unwrap_or_else(|| "warden".to_owned());
+            if service_name.is_empty() {
+                ok = false;
+                diags.push(
+                    location,
+                    Some("telemetry.service_name".into()),
+                    "`service_name` may not be empty".to_owned(),
+                );
+            }
+            if let (true, Some(otlp_endpoint)) = (ok, endpoint) {
+                config.telemetry = Some(TelemetryConfig {
+                    otlp_endpoint,
+                    service_name,
+                    headers: t.headers,
+                });
+            }
+        }
         for (i, d) in raw.organisation.domains.iter().enumerate() {
             let text = d.get_ref().trim();
             match warden_address::Domain::parse(text.strip_prefix('@').unwrap_or(text)) {
@@ -968,6 +1054,47 @@ mod tests {
             msg.contains("field `servers.fs.pins`: an `api` server has no tool list to pin"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn telemetry_is_off_unless_an_endpoint_is_named() {
+        let base = "trust_domain = \"example.org\"\n";
+        let config = Config::parse("w.toml", base, Path::new(".")).unwrap();
+        assert!(config.telemetry.is_none());
+        let text = format!(
+            "{base}[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318\"\nheaders = {{ x-api-key = \"s3cret\" }}\n"
+        );
+        let t = Config::parse("w.toml", &text, Path::new("."))
+            .unwrap()
+            .telemetry
+            .unwrap();
+        assert_eq!(t.otlp_endpoint.as_str(), "http://127.0.0.1:4318/");
+        assert_eq!(t.service_name, "warden");
+        assert_eq!(t.headers["x-api-key"], "s3cret");
+        assert!(!format!("{t:?}").contains("s3cret"));
+        for (bad, expected) in [
+            (
+                "otlp_endpoint = \"grpc://collector:4317\"",
+                "w.toml:2:1: field `telemetry.otlp_endpoint`: `grpc://collector:4317` is not an http(s) URL",
+            ),
+            (
+                "otlp_endpoint = \"http://c:4318\"\nheaders = { \"bad name\" = \"x\" }",
+                "field `telemetry.headers.bad name`: `bad name` is not a valid HTTP header name",
+            ),
+            (
+                "otlp_endpoint = \"http://c:4318\"\nsampler = 1",
+                "unknown field `sampler`",
+            ),
+        ] {
+            let msg = Config::parse(
+                "w.toml",
+                &format!("{base}[telemetry]\n{bad}\n"),
+                Path::new("."),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(msg.contains(expected), "{msg}");
+        }
     }
 
     #[test]

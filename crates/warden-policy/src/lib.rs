@@ -92,7 +92,8 @@ pub use alerts::{
 pub use compile::{PolicyInputs, compile};
 pub use config::{
     AuditConfig, BUILTIN_CLASSES, ClassifySettings, Config, Destination, DetectorSettings,
-    Durability, McpConfig, ServeConfig, ServerConfig, ToolConfig, Transport, VALIDATORS,
+    Durability, McpConfig, ServeConfig, ServerConfig, TelemetryConfig, ToolConfig, Transport,
+    VALIDATORS,
 };
 pub use context::SessionHistory;
 pub use engine::{DEFAULT_MAX_SESSIONS, Engine, SavedSession};

@@ -29,6 +29,8 @@ fn verdict(answer: &crate::DecisionAnswer) -> Verdict {
         classes: answer.classes.clone(),
         args: answer.args.clone(),
         withheld: answer.withheld,
+        // The proxy puts Warden's span on the forwarded request itself.
+        traceparent: None,
     }
 }
 
@@ -47,12 +49,15 @@ impl Governor for LocalGovernor {
     }
 
     async fn decide(&self, action: Action<'_>) -> Verdict {
+        // The trace of the MCP request being handled, when traces are exported.
+        let trace = crate::telemetry::SCOPE.try_with(Clone::clone).ok();
         let request = decisions::Action {
             server: &self.server,
             tool: action.tool,
             args: action.args,
             session: &self.session,
             via: self.via,
+            trace: trace.as_ref(),
         };
         let answer = match self.gw.decide_action(&self.caller, &request).await {
             Ok((answer, _)) => answer,

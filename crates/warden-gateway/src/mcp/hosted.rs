@@ -228,16 +228,22 @@ pub(crate) async fn post(
     hosted: &Arc<Hosted>,
     msg: Message,
     sid: Option<&str>,
+    headers: &axum::http::HeaderMap,
 ) -> Response {
     let mediator = Arc::clone(&session.mediator);
     let request_id = (msg.kind() == Kind::Request)
         .then(|| msg.id().cloned())
         .flatten();
-    let m = match mediator.on_client(msg).await {
+    let trace = crate::telemetry::mcp_scope(gw.tracer.as_ref(), &msg, Some(headers));
+    let mut m = match crate::telemetry::in_scope(trace.as_ref(), mediator.on_client(msg)).await {
         Step::Forward(m) => m,
         Step::Reply(v) => return with_session(rpc_response(StatusCode::OK, &v), sid),
         Step::Drop => return status_only(StatusCode::ACCEPTED),
     };
+    // The tool server's spans join the trace under Warden's.
+    if let Some(t) = &trace {
+        crate::telemetry::inject(m.params_mut(), &t.context);
+    }
     let Some(id) = request_id else {
         return if hosted.to_server.send(line(&m.into_value())).await.is_ok() {
             status_only(StatusCode::ACCEPTED)

@@ -417,7 +417,7 @@ async fn post_hosted(
         let Some(h) = session.hosted.clone() else {
             return status_only(StatusCode::NOT_FOUND);
         };
-        return hosted::post(gw, &session, &h, msg, None).await;
+        return hosted::post(gw, &session, &h, msg, None, headers).await;
     }
     if msg.method() != Some("initialize") {
         // Without a session there is no server process: only `initialize`
@@ -483,7 +483,7 @@ async fn post_hosted(
         h.stop();
         return sessions_full(msg.id().cloned().unwrap_or(Value::Null));
     }
-    hosted::post(gw, &session, &h, msg, Some(&sid)).await
+    hosted::post(gw, &session, &h, msg, Some(&sid), headers).await
 }
 
 /// A session not yet known by an id: the Warden session it decides in is

@@ -15,6 +15,7 @@ use super::governor::LocalGovernor;
 use super::sse::{Event, Parser};
 use super::{HttpSession, rpc_error, rpc_response, sessions_full, status_only};
 use crate::state::Gateway;
+use crate::telemetry;
 
 /// Headers passed to the upstream as the client sent them. `Authorization`
 /// never is: the agent's identity stays with Warden.
@@ -102,15 +103,21 @@ pub(crate) async fn post(ctx: Context, session: Arc<HttpSession>, msg: Message) 
     let request_id = (msg.kind() == Kind::Request)
         .then(|| msg.id().cloned())
         .flatten();
-    let msg = match mediator.on_client(msg).await {
+    let trace = telemetry::mcp_scope(ctx.gw.tracer.as_ref(), &msg, Some(&ctx.headers));
+    let mut msg = match telemetry::in_scope(trace.as_ref(), mediator.on_client(msg)).await {
         Step::Forward(m) => m,
         Step::Reply(v) => return rpc_response(StatusCode::OK, &v),
         Step::Drop => return status_only(StatusCode::ACCEPTED),
     };
-    let req = ctx
+    let mut req = ctx
         .request(reqwest::Method::POST, "application/json, text/event-stream")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(msg.to_bytes());
+        .header(header::CONTENT_TYPE, "application/json");
+    // The tool server's spans join the trace under Warden's.
+    if let Some(t) = &trace {
+        telemetry::inject(msg.params_mut(), &t.context);
+        req = req.header(telemetry::TRACEPARENT, t.context.to_header());
+    }
+    let req = req.body(msg.to_bytes());
     let timeout = ctx.timeout();
     let abandon = |why: String| {
         if let Some(id) = &request_id {

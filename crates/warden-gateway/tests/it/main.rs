@@ -17,6 +17,7 @@ mod harness;
 mod identity;
 mod inventory;
 mod monitor;
+mod otel;
 mod pins;
 mod provenance;
 mod walkthrough;

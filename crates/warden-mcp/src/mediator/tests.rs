@@ -68,6 +68,8 @@ impl Governor for Fake {
             classes: vec![],
             args: (action.tool == "mask_me").then(|| json!({"text": "[REDACTED:email]"})),
             withheld: false,
+            // Traced when the client sent trace context: Warden's span under it.
+            traceparent: action.traceparent.map(|t| format!("warden-under:{t}")),
         }
     }
 
@@ -196,6 +198,7 @@ impl Governor for Withholding {
             classes: vec![],
             args: None,
             withheld: true,
+            traceparent: None,
         }
     }
 
@@ -293,6 +296,28 @@ async fn results_are_observed_and_arguments_rewritten_by_obligations() {
     let observed = fake.observed.lock().clone();
     assert_eq!(observed.len(), 1);
     assert_eq!(observed[0].0, "d-mask_me");
+}
+
+#[tokio::test]
+async fn the_client_trace_context_reaches_the_governor_and_warden_span_goes_on() {
+    let m = Mediator::new(Arc::new(Fake::default()));
+    let client = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let out = forwarded(
+        m.on_client(msg(json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
+            "params":{"name":"echo","arguments":{},
+                      "_meta":{"traceparent": client, "progressToken": 7}}})))
+            .await,
+    );
+    assert_eq!(
+        out["params"]["_meta"],
+        json!({"traceparent": format!("warden-under:{client}"), "progressToken": 7})
+    );
+    let untraced = forwarded(
+        m.on_client(msg(json!({"jsonrpc":"2.0","id":2,"method":"tools/call",
+            "params":{"name":"echo","arguments":{}}})))
+            .await,
+    );
+    assert!(untraced["params"].get("_meta").is_none(), "{untraced}");
 }
 
 /// Issue 11: a result that cannot be observed was forwarded as it came.

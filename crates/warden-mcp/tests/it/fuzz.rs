@@ -428,6 +428,7 @@ impl Governor for Fake {
             classes: vec![],
             args: (action.tool == "mask_me").then(|| json!({"text": "[REDACTED:email]"})),
             withheld: false,
+            traceparent: None,
         }
     }
 
