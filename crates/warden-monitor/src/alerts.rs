@@ -17,6 +17,9 @@ use warden_policy::{AlertAction, AlertKind, AlertRule};
 
 /// Denials kept per agent for the evidence of a `denials` alert.
 const EVIDENCE: usize = 64;
+/// Actions kept per agent for `actions` rules (a threshold above this
+/// cannot fire).
+const RECENT: usize = 1024;
 
 /// A record an alert points to.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -59,6 +62,8 @@ pub struct Alert {
 #[derive(Debug, Default)]
 struct AgentState {
     actions: u64,
+    /// Recent actions: (rule-independent) tool and evidence, for `actions` rules.
+    recent: VecDeque<(String, Evidence)>,
     denials: VecDeque<Evidence>,
     classes: HashSet<String>,
     hosts: HashSet<String>,
@@ -161,6 +166,17 @@ impl Alerter {
             state.actions += 1;
             state.in_minute += 1;
         }
+        if is_action {
+            let tool = format!(
+                "{}/{}",
+                record.server.as_deref().unwrap_or_default(),
+                record.tool.as_deref().unwrap_or_default()
+            );
+            state.recent.push_back((tool, evidence(record)));
+            if state.recent.len() > RECENT {
+                state.recent.pop_front();
+            }
+        }
         if decision == Some("deny") {
             state.denials.push_back(evidence(record));
             if state.denials.len() > EVIDENCE {
@@ -201,6 +217,29 @@ impl Alerter {
             }
             let warm = state.actions > rule.warm_up;
             let found = match rule.kind {
+                AlertKind::Actions => {
+                    let recent: Vec<Evidence> = state
+                        .recent
+                        .iter()
+                        .filter(|(tool, e)| {
+                            at - e.time_ms < window_ms
+                                && (rule.tools.is_empty() || rule.tools.contains(tool))
+                        })
+                        .map(|(_, e)| e.clone())
+                        .collect();
+                    (is_action && recent.len() as u64 > rule.threshold).then(|| {
+                        let on = if rule.tools.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" on {}", rule.tools.join(", "))
+                        };
+                        (
+                            format!("{} actions{on} in {} s", recent.len(), rule.window_secs),
+                            format!("at most {} allowed", rule.threshold),
+                            recent,
+                        )
+                    })
+                }
                 AlertKind::Denials => {
                     let recent: Vec<Evidence> = state
                         .denials

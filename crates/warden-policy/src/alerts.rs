@@ -3,7 +3,7 @@
 //! ```toml
 //! [[alerts.rules]]
 //! name = "deny-burst"
-//! when = "denials"          # denials | new_class | new_destination | injection | rate
+//! when = "denials"          # actions | denials | new_class | new_destination | injection | rate
 //! threshold = 5             # denials: more than this many in window_secs
 //! window_secs = 60
 //! severity = "high"         # low | medium | high | critical
@@ -24,6 +24,9 @@ use crate::error::{Diagnostics, Location};
 /// What a rule watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertKind {
+    /// More than `threshold` actions of one agent (on `tools`, if given)
+    /// within `window_secs`, whatever was decided: a burst.
+    Actions,
     /// More than `threshold` denials of one agent within `window_secs`.
     Denials,
     /// A data class the agent's records never held before (after warm-up).
@@ -43,6 +46,7 @@ impl AlertKind {
     /// The name used in `warden.toml`.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Actions => "actions",
             Self::Denials => "denials",
             Self::NewClass => "new_class",
             Self::NewDestination => "new_destination",
@@ -99,7 +103,9 @@ pub struct AlertRule {
     pub action: AlertAction,
     /// Only these agents (empty: all).
     pub agents: Vec<String>,
-    /// `denials`: more than this many.
+    /// `actions`: only actions on these tools (`server/tool`; empty: all).
+    pub tools: Vec<String>,
+    /// `actions`, `denials`: more than this many.
     pub threshold: u64,
     /// `denials`: within this window; every rule: at most one alert per
     /// agent per window.
@@ -167,6 +173,8 @@ struct RawRule {
     action: Option<String>,
     #[serde(default)]
     agents: Vec<String>,
+    #[serde(default)]
+    tools: Vec<String>,
     warm_up: Option<u64>,
     sigma: Option<u32>,
 }
@@ -194,6 +202,7 @@ pub(crate) fn lower(
         let r = spanned.into_inner();
         let field = |f: &str| Some(format!("alerts.rules[{i}].{f}"));
         let kind = match r.when.as_str() {
+            "actions" => AlertKind::Actions,
             "denials" => AlertKind::Denials,
             "new_class" => AlertKind::NewClass,
             "new_destination" => AlertKind::NewDestination,
@@ -201,7 +210,7 @@ pub(crate) fn lower(
             "rate" => AlertKind::Rate,
             other => {
                 diags.push(place.clone(), field("when"), format!(
-                    "unknown rule kind `{other}` (expected denials, new_class, new_destination, injection or rate)"
+                    "unknown rule kind `{other}` (expected actions, denials, new_class, new_destination, injection or rate)"
                 ));
                 continue;
             }
@@ -254,6 +263,7 @@ pub(crate) fn lower(
             severity,
             action,
             agents: r.agents,
+            tools: r.tools,
             threshold: r.threshold.unwrap_or(0),
             window_secs: r.window_secs.unwrap_or(60).max(1),
             warm_up: r.warm_up.unwrap_or(50),

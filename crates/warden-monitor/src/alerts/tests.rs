@@ -9,6 +9,7 @@ fn rule(name: &str, kind: AlertKind) -> AlertRule {
         severity: Severity::High,
         action: AlertAction::Notify,
         agents: Vec::new(),
+        tools: Vec::new(),
         threshold: 3,
         window_secs: 60,
         warm_up: 10,
@@ -229,4 +230,32 @@ fn a_long_normal_run_fires_no_alert() {
         alerts.is_empty(),
         "false alarms over {actions} actions: {alerts:#?}"
     );
+}
+
+#[test]
+fn a_burst_of_actions_on_a_tool() {
+    let mut r = rule("payment-burst", AlertKind::Actions);
+    r.threshold = 5;
+    r.tools = vec!["accounting/schedule_payment".into()];
+    let alerter = Alerter::new(vec![r], vec![]);
+    let payment = |i: u64| {
+        let mut d = decision(i, 1_000 + i as i64, "allow", &[], &[]);
+        d.server = Some("accounting".into());
+        d.tool = Some("schedule_payment".into());
+        d
+    };
+    let mut fired = Vec::new();
+    for i in 0..5 {
+        fired.extend(alerter.on_record("bot", &payment(i)));
+        // Other tools do not count.
+        fired.extend(alerter.on_record("bot", &decision(100 + i, 1_000, "allow", &[], &[])));
+    }
+    assert!(fired.is_empty());
+    fired.extend(alerter.on_record("bot", &payment(5)));
+    assert_eq!(fired.len(), 1);
+    assert_eq!(
+        fired[0].observed,
+        "6 actions on accounting/schedule_payment in 60 s"
+    );
+    assert_eq!(fired[0].evidence.len(), 6);
 }
