@@ -401,32 +401,38 @@ destination_argument = "to"
                     .arg(format!("Warden-Session={session}"));
             }
         }
-        let mut child = cmd
-            .env("WARDEN_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(steps.to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        let lines: Vec<Value> = text(&out.stdout)
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect();
-        assert!(
-            !lines.is_empty() && lines[0].get("exception").is_none(),
-            "the client could not connect over {transport:?}: {lines:?}\n{}",
-            text(&out.stderr)
-        );
-        lines
+        client_lines(cmd, steps, &format!("{transport:?}"))
     }
+}
+
+/// Runs the MCP client driver `cmd` with `steps` on its standard input and
+/// returns the JSON lines it printed; fails if it could not connect.
+pub(crate) fn client_lines(mut cmd: Command, steps: &Value, over: &str) -> Vec<Value> {
+    let mut child = cmd
+        .env("WARDEN_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(steps.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let lines: Vec<Value> = text(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        !lines.is_empty() && lines[0].get("exception").is_none(),
+        "the client could not connect over {over}: {lines:?}\n{}",
+        text(&out.stderr)
+    );
+    lines
 }
 
 #[derive(Debug, Clone)]

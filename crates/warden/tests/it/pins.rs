@@ -4,7 +4,6 @@
 //! wrap` (stdio) and `/mcp/{server}` (Streamable HTTP, the gateway hosting
 //! the server), driven by the SDK's client.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -143,31 +142,7 @@ cleared = []
                 .arg("--gateway")
                 .arg(&gateway);
         }
-        let mut child = cmd
-            .env("WARDEN_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(steps.to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        let lines: Vec<Value> = text(&out.stdout)
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect();
-        assert!(
-            !lines.is_empty() && lines[0].get("exception").is_none(),
-            "the client could not connect (http: {http}): {lines:?}\n{}",
-            text(&out.stderr)
-        );
-        lines
+        crate::mcp::client_lines(cmd, steps, if http { "http" } else { "stdio" })
     }
 
     fn admin_get(&self, path: &str) -> Value {
