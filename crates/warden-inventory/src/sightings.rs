@@ -144,7 +144,6 @@ impl Sightings {
                 tools.push(tool);
             }
         }
-        let tools = serde_json::to_string(tools).unwrap_or_else(|_| "[]".to_owned());
         let new = !pending.by_id.contains_key(&id);
         let entry = pending
             .by_id
@@ -166,7 +165,6 @@ impl Sightings {
         entry.count += 1;
         entry.first_seen = entry.first_seen.min(seen.at_ms);
         entry.last_seen = entry.last_seen.max(seen.at_ms);
-        entry.tools = tools;
         entry.detail = serde_json::json!({ "reason": bounded(seen.reason, 512) }).to_string();
         new
     }
@@ -174,8 +172,16 @@ impl Sightings {
     /// Takes what waits to be saved (counts since the last take).
     pub fn take(&self) -> Vec<SightingRecord> {
         let mut pending = self.pending.lock();
-        pending.tools.clear();
-        pending.by_id.drain().map(|(_, v)| v).collect()
+        let mut tools = std::mem::take(&mut pending.tools);
+        pending
+            .by_id
+            .drain()
+            .map(|(id, mut record)| {
+                let tried = tools.remove(&id).unwrap_or_default();
+                record.tools = serde_json::to_string(&tried).unwrap_or_else(|_| "[]".to_owned());
+                record
+            })
+            .collect()
     }
 
     /// Puts back sightings that could not be saved (their counts add up).

@@ -255,18 +255,14 @@ impl Bus {
             } else if boot != self.boot {
                 replay.gap = Some(gap(
                     "Warden restarted since that event: events in between are not held",
-                    newest,
                 ));
                 0
             } else {
                 if after + 1 < oldest {
-                    replay.gap = Some(gap(
-                        &format!(
-                            "{} events after `{last}` are no longer held",
-                            oldest - after - 1
-                        ),
-                        newest,
-                    ));
+                    replay.gap = Some(gap(&format!(
+                        "{} events after `{last}` are no longer held",
+                        oldest - after - 1
+                    )));
                 }
                 after
             };
@@ -287,7 +283,7 @@ impl Bus {
     }
 }
 
-fn gap(note: &str, _newest: u64) -> Event {
+fn gap(note: &str) -> Event {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));

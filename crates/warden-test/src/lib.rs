@@ -44,3 +44,32 @@ pub fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static)
         Err(e) => std::panic::resume_unwind(e),
     }
 }
+
+/// Runs `command` with `input` on its standard input, capturing standard
+/// output and error.
+///
+/// # Panics
+///
+/// When the command cannot be started or its input written.
+#[expect(
+    clippy::expect_used,
+    reason = "test helper: a command that cannot run fails the test"
+)]
+pub fn output_with_stdin(
+    command: &mut std::process::Command,
+    input: &[u8],
+) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    // INVARIANT: only tests call this; a failure here is a failed test.
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input).expect("write the command's input");
+    }
+    child.wait_with_output().expect("wait for the command")
+}

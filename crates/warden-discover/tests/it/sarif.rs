@@ -3,9 +3,8 @@
 //! with the Python `jsonschema` package of the MCP test environment
 //! (`tests/mcp/.venv`, made by `tests/mcp/setup.sh`).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::{fixture_copy, scan_fixture};
 
@@ -34,22 +33,10 @@ sys.exit(1 if errors else 0)
 
 fn validate(log: &serde_json::Value) -> (bool, String) {
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sarif-schema-2.1.0.json");
-    let mut child = Command::new(python())
-        .arg("-c")
-        .arg(VALIDATE)
-        .arg(&schema)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(log.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = warden_test::output_with_stdin(
+        Command::new(python()).arg("-c").arg(VALIDATE).arg(&schema),
+        log.to_string().as_bytes(),
+    );
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -1,26 +1,16 @@
 //! `warden classify` as a user runs it.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::text;
 
 fn classify(args: &[&str], stdin: &str) -> (bool, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("classify")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = warden_test::output_with_stdin(
+        Command::new(env!("CARGO_BIN_EXE_warden"))
+            .arg("classify")
+            .args(args),
+        stdin.as_bytes(),
+    );
     (out.status.success(), text(&out.stdout), text(&out.stderr))
 }
 
@@ -114,22 +104,13 @@ confidence = 0.8
         .unwrap();
     };
     let run = |input: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-            .arg("--config")
-            .arg(&config)
-            .args(["classify", "--jsonl"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        warden_test::output_with_stdin(
+            Command::new(env!("CARGO_BIN_EXE_warden"))
+                .arg("--config")
+                .arg(&config)
+                .args(["classify", "--jsonl"]),
+            input.as_bytes(),
+        )
     };
     write(r"EMP-\d{6}");
     let out = run(

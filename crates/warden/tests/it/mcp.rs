@@ -7,7 +7,6 @@
 //! The software is installed by `tests/mcp/setup.sh` (scripts/test.sh runs
 //! it); without it these tests fail and say so.
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -408,20 +407,8 @@ destination_argument = "to"
 /// Runs the MCP client driver `cmd` with `steps` on its standard input and
 /// returns the JSON lines it printed; fails if it could not connect.
 pub(crate) fn client_lines(mut cmd: Command, steps: &Value, over: &str) -> Vec<Value> {
-    let mut child = cmd
-        .env("WARDEN_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(steps.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out =
+        warden_test::output_with_stdin(cmd.env("WARDEN_LOG", "warn"), steps.to_string().as_bytes());
     let lines: Vec<Value> = text(&out.stdout)
         .lines()
         .filter(|l| !l.trim().is_empty())
