@@ -29,11 +29,16 @@ pub enum RecordKind {
     /// An incident opened, linked to more alerts, or closed: `decision` is
     /// `opened`, `updated` or `closed`, `decision_id` the incident's id.
     Incident,
+    /// A change an admin-plane token made by hand: `decision` is
+    /// `suspended`, `resumed`, `revoked` or `token_issued`, `agent` the agent
+    /// (or instance) it concerns, `reasons` the reason given and `note`
+    /// `by <token name>`.
+    Admin,
 }
 
 impl RecordKind {
     /// The name used in the encoding: `decision`, `erasure`, `approval`,
-    /// `observation`, `tool` or `incident`.
+    /// `observation`, `tool`, `incident` or `admin`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Decision => "decision",
@@ -42,6 +47,7 @@ impl RecordKind {
             Self::Observation => "observation",
             Self::Tool => "tool",
             Self::Incident => "incident",
+            Self::Admin => "admin",
         }
     }
 }

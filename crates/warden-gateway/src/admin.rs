@@ -178,7 +178,33 @@ pub(crate) async fn revoke(
         revocations,
         suspended: current.suspended.clone(),
     }));
+    let subject = match &record.instance {
+        Some(i) => format!("{}{i}", agent_prefix(&gw, record.agent.as_str())),
+        None => agent_prefix(&gw, record.agent.as_str()),
+    };
+    audit_admin(&gw, "revoked", &subject, &record.reason, &admin.name).await?;
     Ok(Json(json!({"revocation": record})))
+}
+
+/// `spiffe://<trust domain>/agent/<name>/`: every instance of the agent.
+pub(crate) fn agent_prefix(gw: &Gateway, agent: &str) -> String {
+    format!("spiffe://{}/agent/{agent}/", gw.config.trust_domain)
+}
+
+/// Appends the audit record of a change made by hand. The change is already
+/// in force; when its record cannot be written, the caller is told so.
+pub(crate) async fn audit_admin(
+    gw: &Gateway,
+    change: &str,
+    subject: &str,
+    reason: &str,
+    by: &str,
+) -> Result<(), ApiError> {
+    let record = crate::records::admin_record(change, subject, reason, by);
+    gw.audit.append(record, None).await.map(|_| ()).map_err(|e| {
+        tracing::error!(error = %e, change, subject, "a change made by hand could not be audited");
+        ApiError::unavailable(format!("{e}: the change is in force but could not be audited"))
+    })
 }
 
 /// `POST /v1/agents/{name}/suspend` body.
@@ -227,6 +253,14 @@ pub(crate) async fn suspend(
         .await
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
     tracing::warn!(agent = %agent, by = %record.by, reason = %record.reason, "agent suspended");
+    audit_admin(
+        &gw,
+        "suspended",
+        &agent_prefix(&gw, agent.as_str()),
+        &record.reason,
+        &record.by,
+    )
+    .await?;
     Ok(Json(
         json!({"suspended": {"agent": record.agent, "reason": record.reason, "by": record.by, "at": record.at}}),
     ))
@@ -251,6 +285,7 @@ pub(crate) async fn resume(
         .await
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
     tracing::warn!(agent = %name, by = %admin.name, "agent resumed");
+    audit_admin(&gw, "resumed", &agent_prefix(&gw, &name), "", &admin.name).await?;
     Ok(Json(json!({"resumed": name})))
 }
 
@@ -338,7 +373,7 @@ pub(crate) async fn test_policies(
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct ApprovalQuery {
-    status: Option<String>,
+    pub(crate) status: Option<String>,
 }
 
 pub(crate) async fn list_approvals(

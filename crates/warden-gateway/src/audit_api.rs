@@ -19,7 +19,7 @@ type Answer = Result<Json<Value>, ApiError>;
 /// Most entries one request returns.
 const MAX_ENTRIES: u64 = 1000;
 
-async fn latest(gw: &Gateway) -> Result<Option<CheckpointRow>, ApiError> {
+pub(crate) async fn latest(gw: &Gateway) -> Result<Option<CheckpointRow>, ApiError> {
     let all = gw
         .store
         .audit_checkpoints()
@@ -92,8 +92,8 @@ pub(crate) async fn entries(
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct InclusionQuery {
-    index: u64,
-    size: Option<u64>,
+    pub(crate) index: u64,
+    pub(crate) size: Option<u64>,
 }
 
 /// `GET /v1/audit/proofs/inclusion?index=&size=`: against the newest

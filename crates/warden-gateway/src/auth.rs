@@ -77,6 +77,7 @@ fn bearer(value: Option<&HeaderValue>) -> Result<&str, ApiError> {
 #[derive(Debug, Clone)]
 pub(crate) struct Admin {
     pub(crate) name: String,
+    pub(crate) role: Role,
 }
 
 impl Gateway {
@@ -238,6 +239,7 @@ impl Gateway {
         }
         Ok(Admin {
             name: record.name.clone(),
+            role: record.role,
         })
     }
 }

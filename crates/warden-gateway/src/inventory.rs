@@ -94,7 +94,7 @@ impl Gateway {
         }
     }
 
-    async fn inventory(
+    pub(crate) async fn inventory(
         &self,
         agent: Option<&str>,
     ) -> Result<warden_inventory::Inventory, ApiError> {

@@ -54,6 +54,7 @@ pub mod audit;
 mod audit_api;
 mod auth;
 mod auth_audit;
+mod console;
 mod decisions;
 mod error;
 mod incidents;

@@ -78,3 +78,17 @@ pub(crate) fn approval_record(approval: &warden_store::ApprovalRecord, agent: &s
         note: approval.note.clone(),
     }
 }
+
+/// The record of a change an admin-plane token made by hand (see
+/// [`RecordKind::Admin`]): `change` on `subject` (an agent's or instance's
+/// SPIFFE ID), for `reason`, by the token named `by`.
+pub(crate) fn admin_record(change: &str, subject: &str, reason: &str, by: &str) -> AuditRecord {
+    let mut record = AuditRecord::new(0, crate::now_millis(), RecordKind::Admin, "admin_api");
+    record.decision = Some(change.to_owned());
+    record.agent = Some(subject.to_owned());
+    if !reason.is_empty() {
+        record.reasons = vec![reason.to_owned()];
+    }
+    record.note = Some(format!("by {by}"));
+    record
+}

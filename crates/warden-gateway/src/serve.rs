@@ -92,6 +92,7 @@ pub fn admin_router(gw: Arc<Gateway>) -> Router {
         .route("/.well-known/spiffe/bundle", get(admin::bundle))
         .route("/healthz", get(admin::healthz))
         .route("/readyz", get(admin::readyz))
+        .merge(crate::console::router())
         .fallback(not_found);
     with_timeout(
         router,

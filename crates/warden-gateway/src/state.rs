@@ -142,6 +142,8 @@ pub struct Gateway {
     pub(crate) pins: ArcSwap<crate::pins::PinSet>,
     /// Held while this node records what a tool list showed.
     pub(crate) pin_writes: tokio::sync::Mutex<()>,
+    /// The web console's sessions and its last verification.
+    pub(crate) console: crate::console::ConsoleState,
 }
 
 impl Gateway {
@@ -211,6 +213,7 @@ impl Gateway {
             revocations_seen: AtomicI64::new(-1),
             pins: ArcSwap::from_pointee(crate::pins::PinSet::default()),
             pin_writes: tokio::sync::Mutex::new(()),
+            console: crate::console::ConsoleState::default(),
         };
         gateway.audit.set_monitor(Arc::clone(&gateway.monitor));
         // What each agent touched before: a class is new only if it never was.

@@ -165,7 +165,8 @@ impl Monitor {
             RecordKind::Approval
             | RecordKind::Erasure
             | RecordKind::Tool
-            | RecordKind::Incident => {}
+            | RecordKind::Incident
+            | RecordKind::Admin => {}
         }
         for class in &record.classes {
             self.metrics.finding(class);

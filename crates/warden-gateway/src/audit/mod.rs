@@ -20,7 +20,7 @@ pub(crate) mod activity;
 mod verify;
 mod witness;
 
-pub use verify::{VerifyReport, verify_online};
+pub use verify::{VerifyReport, verify_online, verify_online_with_progress};
 use witness::check_witness;
 pub use witness::{fetch, latest_witness, publish, rollback_check, root_at, witness_file};
 
@@ -77,6 +77,8 @@ pub struct AuditLog {
     checkpoint_now: mpsc::Sender<oneshot::Sender<Result<String, String>>>,
     /// Told of every committed record, batch and checkpoint.
     monitor: Arc<ArcSwapOption<warden_monitor::Monitor>>,
+    /// Where checkpoints are published.
+    witness_dir: PathBuf,
 }
 
 impl std::fmt::Debug for Pending {
@@ -221,6 +223,7 @@ impl AuditLog {
         let log = AuditLog {
             monitor: Arc::clone(&monitor),
             vkey: settings.signer.verifier_key(),
+            witness_dir: settings.witness_dir.clone(),
             tx,
             deferred,
             durability: settings.durability,
@@ -416,6 +419,11 @@ impl AuditLog {
     /// The checkpoint verifier key (C2SP vkey).
     pub fn verifier_key(&self) -> String {
         self.vkey.clone()
+    }
+
+    /// The directory checkpoints are published to (the witness).
+    pub fn witness_dir(&self) -> &std::path::Path {
+        &self.witness_dir
     }
 
     /// Why the log cannot be written, if it cannot: a lasting problem (a

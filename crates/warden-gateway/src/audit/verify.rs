@@ -34,6 +34,18 @@ pub async fn verify_online(
     witness: &Path,
     from: Option<u64>,
 ) -> Result<VerifyReport, String> {
+    verify_online_with_progress(store, vkey, witness, from, &|_, _| {}).await
+}
+
+/// [`verify_online`], telling `progress` (records checked, records in the
+/// log) after each page of records.
+pub async fn verify_online_with_progress(
+    store: &AnyStore,
+    vkey: &str,
+    witness: &Path,
+    from: Option<u64>,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> Result<VerifyReport, String> {
     use std::collections::BTreeMap;
     let size = store.audit_size().await.map_err(|e| e.to_string())?;
     let mut wanted: BTreeMap<u64, (String, warden_audit::Hash)> = BTreeMap::new();
@@ -184,6 +196,7 @@ pub async fn verify_online(
             }
             check_root(&range, &wanted)?;
         }
+        progress(range.size(), size);
         for (level, nodes) in produced {
             let (Some(first), Some(last)) = (nodes.first(), nodes.last()) else {
                 continue;
