@@ -70,7 +70,10 @@ pub fn minute_bars(id: &str, label: &str, counts: &[[u64; 3]]) -> String {
 /// Horizontal bars for a ranked list: (label, count), largest first.
 pub fn ranked_bars(id: &str, label: &str, items: &[(String, u64)]) -> String {
     let max = items.iter().map(|(_, c)| *c).max().unwrap_or(1).max(1);
-    let mut out = format!("<ol id=\"{id}\" class=\"ranked\" aria-label=\"{}\">", esc(label));
+    let mut out = format!(
+        "<ol id=\"{id}\" class=\"ranked\" aria-label=\"{}\">",
+        esc(label)
+    );
     for (text, count) in items {
         let share = (*count as f64 / max as f64 * 100.0).round();
         let _ = write!(

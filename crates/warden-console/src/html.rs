@@ -117,7 +117,10 @@ pub fn badge(word: &str) -> String {
 
 /// A hidden CSRF field for a form.
 pub fn csrf_field(csrf: &str) -> String {
-    format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", esc(csrf))
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        esc(csrf)
+    )
 }
 
 /// A table: `head` cells and rows of already-rendered cells, with an

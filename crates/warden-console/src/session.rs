@@ -178,10 +178,7 @@ mod tests {
 
     #[test]
     fn the_cookie_is_found_among_others() {
-        assert_eq!(
-            cookie_value("a=1; warden_console=abc; b=2"),
-            Some("abc")
-        );
+        assert_eq!(cookie_value("a=1; warden_console=abc; b=2"), Some("abc"));
         assert_eq!(cookie_value("warden_console="), None);
         assert_eq!(cookie_value("other=1"), None);
         let cookie = set_cookie("abc", false);

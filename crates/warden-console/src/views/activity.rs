@@ -105,7 +105,11 @@ pub fn list_page(filters: &Filters, records: &[Value], scanned: u64) -> String {
     let option = |value: &str, label: &str| {
         format!(
             "<option value=\"{value}\"{}>{label}</option>",
-            if filters.outcome == value { " selected" } else { "" }
+            if filters.outcome == value {
+                " selected"
+            } else {
+                ""
+            }
         )
     };
     let mut out = format!(
@@ -153,7 +157,10 @@ pub fn record_page(record: &Value, extras: &RecordExtras) -> String {
     let mut out = facts(&[
         ("Outcome", badge(&outcome(record))),
         ("Kind", esc(&s(record, "kind"))),
-        ("Decision id", format!("<code>{}</code>", esc(&s(record, "decision_id")))),
+        (
+            "Decision id",
+            format!("<code>{}</code>", esc(&s(record, "decision_id"))),
+        ),
         ("Time", time(n(record, "time_ms"))),
         (
             "Agent",
@@ -176,8 +183,14 @@ pub fn record_page(record: &Value, extras: &RecordExtras) -> String {
         ("Interception", esc(&s(record, "interception"))),
         ("Classes found", joined(record, "classes")),
         ("Destinations", joined(record, "destinations")),
-        ("Arguments digest", format!("<code>{}</code>", esc(&s(record, "args_digest")))),
-        ("Policy set", format!("<code>{}</code>", esc(&s(record, "policy_digest")))),
+        (
+            "Arguments digest",
+            format!("<code>{}</code>", esc(&s(record, "args_digest"))),
+        ),
+        (
+            "Policy set",
+            format!("<code>{}</code>", esc(&s(record, "policy_digest"))),
+        ),
         ("Latency", format!("{} µs", n(record, "latency_us"))),
         ("Note", esc(&s(record, "note"))),
     ]);
@@ -189,7 +202,13 @@ pub fn record_page(record: &Value, extras: &RecordExtras) -> String {
     let policies: Vec<String> = extras
         .policies
         .iter()
-        .map(|(id, at)| format!("<tr><td><code>{}</code></td><td>{}</td></tr>", esc(id), esc(at)))
+        .map(|(id, at)| {
+            format!(
+                "<tr><td><code>{}</code></td><td>{}</td></tr>",
+                esc(id),
+                esc(at)
+            )
+        })
         .collect();
     out.push_str(&table(
         "policies",
@@ -220,6 +239,10 @@ pub fn record_page(record: &Value, extras: &RecordExtras) -> String {
         esc(&extras.canonical)
     );
     out.push_str("<h2>Earlier actions of this instance</h2>");
-    out.push_str(&rows_table(&extras.earlier, "earlier", "None in the records read."));
+    out.push_str(&rows_table(
+        &extras.earlier,
+        "earlier",
+        "None in the records read.",
+    ));
     out
 }

@@ -139,7 +139,11 @@ pub fn agent_page(viewer: &Viewer, agent: &Value, extras: &AgentExtras) -> Strin
     let st = state(agent);
     let mut out = String::new();
     if let Some(notice) = &extras.notice {
-        let _ = write!(out, "<p class=\"notice\" role=\"status\">{}</p>", esc(notice));
+        let _ = write!(
+            out,
+            "<p class=\"notice\" role=\"status\">{}</p>",
+            esc(notice)
+        );
     }
     if let Some(token) = &extras.new_token {
         let _ = write!(
@@ -336,7 +340,14 @@ pub fn agent_page(viewer: &Viewer, agent: &Value, extras: &AgentExtras) -> Strin
     out.push_str(&table(
         "tokens",
         "Tokens",
-        &["Token id", "Instance", "Issued by", "Issued", "Expires", "State"],
+        &[
+            "Token id",
+            "Instance",
+            "Issued by",
+            "Issued",
+            "Expires",
+            "State",
+        ],
         &tokens,
         "No token recorded.",
     ));
@@ -360,7 +371,11 @@ pub fn agent_page(viewer: &Viewer, agent: &Value, extras: &AgentExtras) -> Strin
         "Never revoked.",
     ));
     out.push_str("<h2>Recent decisions</h2>");
-    out.push_str(&super::activity::rows_table(&extras.recent, "recent", "No decisions yet."));
+    out.push_str(&super::activity::rows_table(
+        &extras.recent,
+        "recent",
+        "No decisions yet.",
+    ));
     let _ = write!(
         out,
         "<p><a href=\"/console/activity?agent={}\">All of its activity</a></p>",
@@ -370,7 +385,5 @@ pub fn agent_page(viewer: &Viewer, agent: &Value, extras: &AgentExtras) -> Strin
 }
 
 fn budget(value: &Value) -> String {
-    value
-        .as_u64()
-        .map_or("none".to_owned(), |v| v.to_string())
+    value.as_u64().map_or("none".to_owned(), |v| v.to_string())
 }

@@ -64,15 +64,27 @@ pub fn page(viewer: &Viewer, a: &AuditView) -> String {
         .bad_index
         .map_or(String::new(), |i| format!(" data-bad-index=\"{i}\""));
     let mut out = super::facts(&[
-        ("Records", format!("<span data-figure=\"audit-size\">{}</span>", a.size)),
+        (
+            "Records",
+            format!("<span data-figure=\"audit-size\">{}</span>", a.size),
+        ),
         (
             "Witness",
             match &a.witness {
-                Some((size, file)) => format!("newest published checkpoint covers {size} records (<code>{}</code>)", esc(file)),
-                None => format!("nothing published yet in <code>{}</code>", esc(&a.witness_dir)),
+                Some((size, file)) => format!(
+                    "newest published checkpoint covers {size} records (<code>{}</code>)",
+                    esc(file)
+                ),
+                None => format!(
+                    "nothing published yet in <code>{}</code>",
+                    esc(&a.witness_dir)
+                ),
             },
         ),
-        ("Verifier key", format!("<code class=\"wrap\">{}</code>", esc(&a.vkey))),
+        (
+            "Verifier key",
+            format!("<code class=\"wrap\">{}</code>", esc(&a.vkey)),
+        ),
     ]);
     let _ = write!(
         out,

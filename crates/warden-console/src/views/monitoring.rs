@@ -109,7 +109,13 @@ pub fn incidents_page(incidents: &Value, now_ms: i64) -> String {
         "incidents",
         "Incidents, newest first",
         &[
-            "Incident", "Title", "Severity", "Status", "Detected", "Agents", "Next clock",
+            "Incident",
+            "Title",
+            "Severity",
+            "Status",
+            "Detected",
+            "Agents",
+            "Next clock",
         ],
         &rows,
         "No incident.",
@@ -133,7 +139,11 @@ pub fn incident_page(viewer: &Viewer, item: &Value, now_ms: i64) -> String {
         .iter()
         .map(|c| {
             let due = n(c, "due_at");
-            let state = if due <= now_ms { "overdue or past" } else { "open" };
+            let state = if due <= now_ms {
+                "overdue or past"
+            } else {
+                "open"
+            };
             format!(
                 "<tr class=\"clock\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&s(c, "regime")),
@@ -167,7 +177,12 @@ pub fn incident_page(viewer: &Viewer, item: &Value, now_ms: i64) -> String {
         evidence_links(list(i, "evidence"))
     );
     for m in list(i, "measures") {
-        let _ = write!(out, "<li>{} — {}</li>", time(n(m, "at")), esc(&s(m, "what")));
+        let _ = write!(
+            out,
+            "<li>{} — {}</li>",
+            time(n(m, "at")),
+            esc(&s(m, "what"))
+        );
     }
     out.push_str("</ul><h2>Report drafts</h2><ul>");
     for stage in ["early-warning", "notification", "final"] {

@@ -48,7 +48,9 @@ fn figure(key: &str, label: &str, value: String, href: &str) -> String {
 
 /// The overview's body.
 pub fn render(o: &Overview) -> String {
-    let mut out = String::from("<section aria-labelledby=\"h-decisions\"><h2 id=\"h-decisions\">Decisions</h2><dl class=\"figures\">");
+    let mut out = String::from(
+        "<section aria-labelledby=\"h-decisions\"><h2 id=\"h-decisions\">Decisions</h2><dl class=\"figures\">",
+    );
     for (i, (key, label)) in [
         ("allow", "Allowed"),
         ("deny", "Denied"),
@@ -67,7 +69,10 @@ pub fn render(o: &Overview) -> String {
     out.push_str(&figure(
         "pending",
         "Pending approvals",
-        format!("<span id=\"pending-approvals\">{}</span>", o.pending_approvals),
+        format!(
+            "<span id=\"pending-approvals\">{}</span>",
+            o.pending_approvals
+        ),
         "/console/approvals",
     ));
     out.push_str("</dl>");
@@ -85,9 +90,15 @@ pub fn render(o: &Overview) -> String {
     );
     out.push_str("<div class=\"columns\"><section aria-labelledby=\"h-reasons\"><h2 id=\"h-reasons\">Top denial reasons</h2>");
     if o.top_reasons.is_empty() {
-        out.push_str("<p class=\"empty\">No denials in the window.</p><ol id=\"top-reasons\"></ol>");
+        out.push_str(
+            "<p class=\"empty\">No denials in the window.</p><ol id=\"top-reasons\"></ol>",
+        );
     } else {
-        out.push_str(&ranked_bars("top-reasons", "Denial reasons", &o.top_reasons));
+        out.push_str(&ranked_bars(
+            "top-reasons",
+            "Denial reasons",
+            &o.top_reasons,
+        ));
     }
     out.push_str("</section><section aria-labelledby=\"h-now\"><h2 id=\"h-now\">Now</h2><dl class=\"figures\">");
     out.push_str(&figure(
@@ -159,7 +170,11 @@ pub fn render(o: &Overview) -> String {
     let verified = match &o.verified {
         None => "not since this node started".to_owned(),
         Some((at, None)) => format!("ok, {}", time(*at)),
-        Some((at, Some(e))) => format!("<strong class=\"bad-text\">failed</strong>, {}: {}", time(*at), esc(e)),
+        Some((at, Some(e))) => format!(
+            "<strong class=\"bad-text\">failed</strong>, {}: {}",
+            time(*at),
+            esc(e)
+        ),
     };
     out.push_str(&figure(
         "verified",

@@ -11,9 +11,16 @@ use crate::html::{badge, esc, list, n, s, table};
 /// result of compiling the current inputs (`Ok` with a summary, or the
 /// error); `tests` the result of `POST /v1/policies/test` on the test file
 /// beside `warden.toml`, if there is one.
-pub fn page(policies: &Value, lint: &Result<Value, String>, tests: &Option<(String, Result<Value, String>)>) -> String {
+pub fn page(
+    policies: &Value,
+    lint: &Result<Value, String>,
+    tests: &Option<(String, Result<Value, String>)>,
+) -> String {
     let mut out = super::facts(&[
-        ("Digest", format!("<code id=\"digest\">{}</code>", esc(&s(policies, "digest")))),
+        (
+            "Digest",
+            format!("<code id=\"digest\">{}</code>", esc(&s(policies, "digest"))),
+        ),
         ("Policies", list(policies, "policies").len().to_string()),
         (
             "Lint",
@@ -71,7 +78,11 @@ pub fn page(policies: &Value, lint: &Result<Value, String>, tests: &Option<(Stri
             "<section class=\"policy card\"><h3><code>{}</code> <span class=\"muted\">{}</span>{}</h3><pre>{}</pre></section>",
             esc(&s(p, "id")),
             esc(&s(p, "location")),
-            if p["approval"].as_bool().unwrap_or(false) { " <span class=\"badge warn\">approval</span>" } else { "" },
+            if p["approval"].as_bool().unwrap_or(false) {
+                " <span class=\"badge warn\">approval</span>"
+            } else {
+                ""
+            },
             esc(&s(p, "cedar"))
         );
     }

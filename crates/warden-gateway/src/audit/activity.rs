@@ -30,9 +30,7 @@ fn outcome(record: &AuditRecord) -> Option<&str> {
         RecordKind::Decision => record.decision.as_deref(),
         RecordKind::Observation => Some("observation"),
         RecordKind::Approval => Some("approval"),
-        RecordKind::Erasure | RecordKind::Tool | RecordKind::Incident | RecordKind::Admin => {
-            None
-        }
+        RecordKind::Erasure | RecordKind::Tool | RecordKind::Incident | RecordKind::Admin => None,
     }
 }
 

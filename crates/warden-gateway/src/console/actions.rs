@@ -29,7 +29,11 @@ fn form(body: &[u8]) -> HashMap<String, String> {
 }
 
 /// The request's CSRF token (form field or `X-CSRF-Token`) is the session's.
-fn check_csrf(signed: &Signed, headers: &HeaderMap, fields: &HashMap<String, String>) -> Result<(), Response> {
+fn check_csrf(
+    signed: &Signed,
+    headers: &HeaderMap,
+    fields: &HashMap<String, String>,
+) -> Result<(), Response> {
     let given = fields
         .get("csrf")
         .map(String::as_str)
@@ -70,10 +74,10 @@ pub(super) async fn login(State(gw): State<Arc<Gateway>>, body: Bytes) -> Respon
     headers.insert(header::AUTHORIZATION, value);
     match gw.authenticate_admin(&headers, Role::Auditor) {
         Ok(admin) => {
-            let (id, _) = gw
-                .console
-                .sessions
-                .open(admin.name.clone(), admin.role, token.to_owned());
+            let (id, _) =
+                gw.console
+                    .sessions
+                    .open(admin.name.clone(), admin.role, token.to_owned());
             tracing::info!(token = %admin.name, role = %admin.role, "console sign-in");
             (
                 [(header::SET_COOKIE, set_cookie(&id, false))],
@@ -178,9 +182,12 @@ async fn issue_token(
     ttl: &str,
 ) -> Result<String, ApiError> {
     let admin = gw.authenticate_admin(&signed.headers(), Role::Admin)?;
-    let bad = |field: &str, e: String| ApiError::bad_request("bad_request", format!("field `{field}`: {e}"));
+    let bad = |field: &str, e: String| {
+        ApiError::bad_request("bad_request", format!("field `{field}`: {e}"))
+    };
     let agent = AgentName::new(agent.to_owned()).map_err(|e| bad("agent", e.to_string()))?;
-    let instance = InstanceId::new(instance.to_owned()).map_err(|e| bad("instance", e.to_string()))?;
+    let instance =
+        InstanceId::new(instance.to_owned()).map_err(|e| bad("instance", e.to_string()))?;
     let ttl = match ttl {
         "15m" => Duration::from_secs(900),
         "1h" => Duration::from_secs(3600),
@@ -198,7 +205,11 @@ async fn issue_token(
             format!("agent `{agent}` is revoked; refusing to issue a token"),
         ));
     }
-    let spiffe = SpiffeId::new(gw.config.trust_domain.clone(), agent.clone(), instance.clone());
+    let spiffe = SpiffeId::new(
+        gw.config.trust_domain.clone(),
+        agent.clone(),
+        instance.clone(),
+    );
     let now = SystemTime::now();
     let issued = gw
         .key
@@ -259,7 +270,10 @@ pub(super) async fn decide(
     if let Err(r) = check_csrf(&signed, &headers, &fields) {
         return r;
     }
-    let note = fields.get("note").map(|n| n.trim()).filter(|n| !n.is_empty());
+    let note = fields
+        .get("note")
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty());
     let body = json_body(json!({ "note": note }));
     let result = match verdict.as_str() {
         "approve" => admin::approve(State(gw.clone()), signed.headers(), Path(id), body)
@@ -288,7 +302,10 @@ pub(super) async fn close_incident(
     if let Err(r) = check_csrf(&signed, &headers, &fields) {
         return r;
     }
-    let note = fields.get("note").map(|n| n.trim()).filter(|n| !n.is_empty());
+    let note = fields
+        .get("note")
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty());
     match incidents::close(
         State(gw.clone()),
         signed.headers(),
@@ -383,7 +400,10 @@ pub(super) async fn verify(
 /// The record index a verification failure names (`record N: …`).
 fn first_index(message: &str) -> Option<u64> {
     let rest = message.strip_prefix("record ")?;
-    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -392,7 +412,10 @@ mod tests {
 
     #[test]
     fn the_failing_record_is_read_from_the_message() {
-        assert_eq!(first_index("record 17: its stored leaf hash does not match"), Some(17));
+        assert_eq!(
+            first_index("record 17: its stored leaf hash does not match"),
+            Some(17)
+        );
         assert_eq!(first_index("stored checkpoint of size 4: bad"), None);
     }
 }

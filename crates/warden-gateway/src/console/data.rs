@@ -18,7 +18,11 @@ pub(crate) const TAIL: u64 = 5_000;
 /// The newest `count` records (decoded, as JSON), newest first, and the
 /// log's size.
 pub(crate) async fn tail(gw: &Gateway, count: u64) -> Result<(Vec<Value>, u64), ApiError> {
-    let size = gw.store.audit_size().await.map_err(|e| ApiError::store(&e))?;
+    let size = gw
+        .store
+        .audit_size()
+        .await
+        .map_err(|e| ApiError::store(&e))?;
     let mut from = size.saturating_sub(count);
     let mut out = Vec::new();
     while from < size {

@@ -55,7 +55,10 @@ pub(crate) fn router() -> Router<Arc<Gateway>> {
         .route("/console/incidents", get(pages::incidents))
         .route("/console/incidents/{id}", get(pages::incident))
         .route("/console/incidents/{id}/report", get(pages::report))
-        .route("/console/incidents/{id}/close", post(actions::close_incident))
+        .route(
+            "/console/incidents/{id}/close",
+            post(actions::close_incident),
+        )
         .route("/console/audit", get(pages::audit))
         .route(
             "/console/audit/verify",
@@ -152,7 +155,13 @@ impl Signed {
 
     /// A page for this viewer.
     pub(crate) fn page(&self, title: &str, key: &str, body: &str) -> Response {
-        Html(warden_console::layout::page(&self.viewer(), title, key, body)).into_response()
+        Html(warden_console::layout::page(
+            &self.viewer(),
+            title,
+            key,
+            body,
+        ))
+        .into_response()
     }
 
     /// The answer to an admin API error: back to sign-in when the token no

@@ -69,7 +69,11 @@ pub(super) async fn agents(State(gw): State<Arc<Gateway>>, signed: Signed) -> Re
     let result: Result<Response, ApiError> = async {
         gw.authenticate_admin(&signed.headers(), Role::Auditor)?;
         let inventory = json!(gw.inventory(None).await?);
-        let sightings = call(crate::inventory::sightings(State(gw.clone()), signed.headers())).await?;
+        let sightings = call(crate::inventory::sightings(
+            State(gw.clone()),
+            signed.headers(),
+        ))
+        .await?;
         Ok(signed.page(
             "Agents",
             "agents",
@@ -250,7 +254,11 @@ pub(super) async fn proof(
         let checkpoint = audit_api::latest(&gw).await?.filter(|c| c.size > index);
         let size = match &checkpoint {
             Some(c) => c.size,
-            None => gw.store.audit_size().await.map_err(|e| ApiError::store(&e))?,
+            None => gw
+                .store
+                .audit_size()
+                .await
+                .map_err(|e| ApiError::store(&e))?,
         };
         let mut proof = call(audit_api::inclusion(
             State(gw.clone()),
@@ -408,7 +416,11 @@ pub(super) async fn audit(State(gw): State<Arc<Gateway>>, signed: Signed) -> Res
     let result: Result<Response, ApiError> = async {
         gw.authenticate_admin(&signed.headers(), Role::Auditor)?;
         let vkey = gw.audit.verifier_key();
-        let size = gw.store.audit_size().await.map_err(|e| ApiError::store(&e))?;
+        let size = gw
+            .store
+            .audit_size()
+            .await
+            .map_err(|e| ApiError::store(&e))?;
         let mut checkpoints: Vec<(u64, String, i64)> = gw
             .store
             .audit_checkpoints()
@@ -427,14 +439,24 @@ pub(super) async fn audit(State(gw): State<Arc<Gateway>>, signed: Signed) -> Res
         let view = views::audit::AuditView {
             size,
             checkpoints,
-            witness: crate::audit::latest_witness(dir).ok().flatten().map(|(size, _)| {
-                (size, crate::audit::witness_file(dir, size).display().to_string())
-            }),
+            witness: crate::audit::latest_witness(dir)
+                .ok()
+                .flatten()
+                .map(|(size, _)| {
+                    (
+                        size,
+                        crate::audit::witness_file(dir, size).display().to_string(),
+                    )
+                }),
             witness_dir: dir.display().to_string(),
             vkey,
             verify: gw.console.verify.lock().clone(),
         };
-        Ok(signed.page("Audit", "audit", &views::audit::page(&signed.viewer(), &view)))
+        Ok(signed.page(
+            "Audit",
+            "audit",
+            &views::audit::page(&signed.viewer(), &view),
+        ))
     }
     .await;
     answer(&gw, &signed, result)
@@ -464,7 +486,11 @@ pub(super) async fn export(
 ) -> Response {
     let result: Result<Response, ApiError> = async {
         gw.authenticate_admin(&signed.headers(), Role::Auditor)?;
-        let size = gw.store.audit_size().await.map_err(|e| ApiError::store(&e))?;
+        let size = gw
+            .store
+            .audit_size()
+            .await
+            .map_err(|e| ApiError::store(&e))?;
         let to = size.min(q.from.saturating_add(EXPORT_MAX));
         let checkpoint = audit_api::latest(&gw).await?;
         let mut out = serde_json::to_string(&json!({
@@ -498,7 +524,10 @@ pub(super) async fn export(
                 (header::CONTENT_TYPE, "application/x-ndjson".to_owned()),
                 (
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"warden-audit-{}-{to}.jsonl\"", q.from),
+                    format!(
+                        "attachment; filename=\"warden-audit-{}-{to}.jsonl\"",
+                        q.from
+                    ),
                 ),
             ],
             out,

@@ -7,7 +7,7 @@ use warden_store::{AnyStore, AuditStore};
 
 use crate::harness::{TestGateway, backends, payment};
 
-async fn raw_sql(store: &AnyStore, sql: &str) {
+pub(crate) async fn raw_sql(store: &AnyStore, sql: &str) {
     match store {
         AnyStore::Sqlite(s) => {
             sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))

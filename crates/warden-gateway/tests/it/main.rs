@@ -12,6 +12,7 @@ mod admin;
 mod alerts;
 mod attacks;
 mod audit;
+mod console;
 mod fuzz;
 mod harness;
 mod identity;
