@@ -5,7 +5,10 @@
 # tests put Warden between (tests/mcp/setup.sh: the official Python SDK from
 # PyPI into tests/mcp/.venv, the reference servers and the TypeScript SDK from
 # npm into tests/mcp/node_modules; needs python3 >= 3.10 and Node.js >= 20;
-# a second run skips it), and promtool (Debian's `prometheus` package, with
+# a second run skips it), what the console's browser tests drive
+# (tests/console/setup.sh: Debian's `chromium` with apt-get, Playwright for
+# Python from PyPI into tests/console/.venv, axe-core from npm into
+# tests/console/node_modules), and promtool (Debian's `prometheus` package, with
 # apt-get). The tests also need a PostgreSQL server.
 # WARDEN_TEST_POSTGRES defaults to the local server at
 # 127.0.0.1:5432 (user postgres, database test); this script starts it if it is
@@ -29,6 +32,7 @@ elif command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; t
 fi
 
 bash tests/mcp/setup.sh
+bash tests/console/setup.sh
 
 # The metrics test checks /metrics with Prometheus's own promtool (Debian's
 # `prometheus` package).

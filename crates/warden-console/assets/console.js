@@ -145,7 +145,11 @@
 
   // The checkpoint's signature, with the browser's Ed25519 where it has one.
   async function checkSignature(note, vkey) {
-    const [name, , key] = vkey.split("+");
+    // `<name>+<hash>+<base64 key>`: the key's base64 may itself hold `+`.
+    const first = vkey.indexOf("+");
+    const second = vkey.indexOf("+", first + 1);
+    const name = vkey.slice(0, first);
+    const key = vkey.slice(second + 1);
     const split = note.lastIndexOf("\n\n");
     const text = note.slice(0, split + 1);
     const line = note.slice(split + 2).split("\n").find((l) => l.startsWith("— " + name + " "));

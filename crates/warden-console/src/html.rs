@@ -130,8 +130,8 @@ pub fn table(id: &str, caption: &str, head: &[&str], rows: &[String], empty: &st
         return format!("<p class=\"empty\" id=\"{id}-empty\">{}</p>", esc(empty));
     }
     let mut out = format!(
-        "<div class=\"scroll\"><table id=\"{id}\"><caption>{}</caption><thead><tr>",
-        esc(caption)
+        "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"{c}\"><table id=\"{id}\"><caption>{c}</caption><thead><tr>",
+        c = esc(caption)
     );
     for h in head {
         let _ = write!(out, "<th scope=\"col\">{}</th>", esc(h));

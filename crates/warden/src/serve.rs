@@ -114,6 +114,10 @@ pub(crate) async fn run(common: &Common, args: ServeArgs) -> anyhow::Result<Exit
         digest = %snapshot.digest,
         "warden is serving"
     );
+    println!(
+        "console: http://{}/console/ (sign in with an admin-plane token)",
+        listeners.admin_addr()?
+    );
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]

@@ -81,7 +81,7 @@ pub fn rows_table(records: &[Value], id: &str, empty: &str) -> String {
 
 fn table_shell(id: &str, rows: &str) -> String {
     format!(
-        "<div class=\"scroll\"><table id=\"{id}\"><caption>Records, newest first</caption><thead><tr>\
+        "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Records, newest first\"><table id=\"{id}\"><caption>Records, newest first</caption><thead><tr>\
          <th scope=\"col\">Index</th><th scope=\"col\">Time</th><th scope=\"col\">Agent</th>\
          <th scope=\"col\">Tool</th><th scope=\"col\">Outcome</th><th scope=\"col\">First reason</th>\
          </tr></thead><tbody>{rows}</tbody></table></div>"

@@ -9,6 +9,7 @@
 mod audit;
 mod classify;
 mod cli;
+mod console;
 mod discover;
 mod mcp;
 mod pins;
