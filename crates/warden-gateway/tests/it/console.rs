@@ -462,3 +462,68 @@ async fn verify_now_names_the_first_bad_record() {
     );
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_and_incidents_show_their_evidence_and_clocks() {
+    let gw = TestGateway::start(Backend::Sqlite, |t| {
+        format!(
+            "{t}\n[[alerts.rules]]\nname = \"deny-burst\"\nwhen = \"denials\"\nthreshold = 1\nseverity = \"high\"\n"
+        )
+    })
+    .await;
+    let bot = gw.token("invoice-bot");
+    for _ in 0..2 {
+        let body = json!({"server": "crm", "tool": "delete_customer", "args": {"id": "c-1"}, "session": "s"});
+        assert_eq!(gw.decide(&bot, body).await.1["decision"], "deny");
+    }
+    let mut id = String::new();
+    for _ in 0..100 {
+        let (_, listed) = gw.admin_get(&gw.admin_token, "/v1/incidents").await;
+        if let Some(found) = listed["incidents"][0]["incident"]["id"].as_str() {
+            id = found.to_owned();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!id.is_empty(), "the high-severity alert opened an incident");
+    let mut admin = Browser::new(&gw);
+    admin.sign_in(&gw.admin_token).await;
+    let (_, alerts) = admin.get("/console/alerts").await;
+    assert!(
+        alerts.contains("deny-burst") && alerts.contains("2 denials in 60 s"),
+        "{alerts}"
+    );
+    assert!(
+        alerts.contains("href=\"/console/records/"),
+        "evidence links to its records"
+    );
+    let (_, list) = admin.get("/console/incidents").await;
+    assert!(list.contains(&format!("data-incident=\"{id}\"")), "{list}");
+    let (_, page) = admin.get(&format!("/console/incidents/{id}")).await;
+    assert_eq!(
+        page.matches("class=\"clock\"").count(),
+        6,
+        "NIS2 and DORA, three stages each: {page}"
+    );
+    assert!(page.contains("NIS2") && page.contains("DORA"), "{page}");
+    let (status, report) = admin
+        .get(&format!(
+            "/console/incidents/{id}/report?stage=early-warning"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert!(report.contains("id=\"report\""), "{report}");
+    let csrf = admin.csrf(&format!("/console/incidents/{id}")).await;
+    let (status, _) = admin
+        .post(
+            &format!("/console/incidents/{id}/close"),
+            &[("csrf", &csrf), ("note", "contained")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, closed) = gw
+        .admin_get(&gw.admin_token, &format!("/v1/incidents/{id}"))
+        .await;
+    assert_eq!(closed["incident"]["status"], "closed", "{closed}");
+    gw.stop().await;
+}
