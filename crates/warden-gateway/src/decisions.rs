@@ -288,6 +288,8 @@ pub(crate) enum Via {
     McpStdio,
     /// The Streamable HTTP proxy.
     McpHttp,
+    /// The LLM proxy (`/llm/{provider}/…`).
+    LlmProxy,
 }
 
 impl Via {
@@ -296,6 +298,7 @@ impl Via {
             Via::DecisionApi => "decision_api",
             Via::McpStdio => "mcp_stdio",
             Via::McpHttp => "mcp_http",
+            Via::LlmProxy => "llm_proxy",
         }
     }
 }

@@ -59,6 +59,7 @@ mod decisions;
 mod error;
 mod incidents;
 mod injection;
+mod llm;
 mod inputs;
 mod inventory;
 mod mcp;

@@ -234,6 +234,56 @@ impl Gateway {
                 ),
             ));
         }
+        let of = ResultOf {
+            session: &action.session,
+            server: &action.server,
+            tool: &action.tool,
+            decision: Some(decision),
+            via: action.via.as_str(),
+            source: format!("{}/{} (decision {decision})", action.server, action.tool),
+            note: None,
+        };
+        let (classes, injection, withheld) = self.record_result(caller, &of, output).await?;
+        let rewritten =
+            (!action.redact.is_empty()).then(|| self.redacted(output, &action.redact, &[]));
+        Ok(Observation {
+            classes,
+            injection,
+            rewritten,
+            withheld,
+        })
+    }
+}
+
+/// What produced an output: where [`Gateway::record_result`] files it.
+pub(crate) struct ResultOf<'a> {
+    /// The session it taints.
+    pub(crate) session: &'a str,
+    /// The server (or provider) it came from.
+    pub(crate) server: &'a str,
+    /// The tool.
+    pub(crate) tool: &'a str,
+    /// The decision that allowed the action, if one did.
+    pub(crate) decision: Option<&'a str>,
+    /// The interception point, for the record.
+    pub(crate) via: &'a str,
+    /// How provenance names it (`server/tool (decision …)`).
+    pub(crate) source: String,
+    /// A note for the record besides the findings.
+    pub(crate) note: Option<String>,
+}
+
+impl Gateway {
+    /// Classifies `output`, taints the session with its classes, records its
+    /// values for provenance, screens it for injected instructions and files
+    /// an observation record. Returns the classes, the injection findings,
+    /// and why the agent may not read it, if it may not.
+    pub(crate) async fn record_result(
+        &self,
+        caller: &Arc<Caller>,
+        of: &ResultOf<'_>,
+        output: &Value,
+    ) -> Result<(Vec<String>, Vec<String>, Option<String>), ApiError> {
         let findings = self.classifier.classify_json(output);
         let classes: Vec<String> = findings
             .iter()
@@ -270,14 +320,13 @@ impl Gateway {
             });
         let injection = crate::injection::scan(output);
         let kinds = (!injection.is_empty()).then(|| injection.join(", "));
-        let source = format!("{}/{} (decision {decision})", action.server, action.tool);
         let id = &caller.svid.spiffe_id;
         let request = DecisionRequest {
             agent: id.agent(),
             instance: id.instance(),
-            session: &action.session,
-            server: &action.server,
-            tool: &action.tool,
+            session: of.session,
+            server: of.server,
+            tool: of.tool,
             args: &Value::Null,
             classes: &[],
         };
@@ -286,28 +335,25 @@ impl Gateway {
             classes: &classes,
             sensitive: &sensitive,
             injection: kinds.as_deref(),
-            source: &source,
+            source: &of.source,
         };
         if !self.engine.observe_result(&request, &observed) {
             return Err(ApiError::unavailable(
                 "too many live sessions: the observation cannot be kept",
             ));
         }
-        let mut record = AuditRecord::new(
-            0,
-            crate::now_millis(),
-            RecordKind::Observation,
-            action.via.as_str(),
-        );
-        record.decision_id = Some(decision.to_owned());
+        let mut record = AuditRecord::new(0, crate::now_millis(), RecordKind::Observation, of.via);
+        record.decision_id = of.decision.map(str::to_owned);
         record.agent = Some(caller.spiffe.clone());
-        record.server = Some(action.server.clone());
-        record.tool = Some(action.tool.clone());
+        record.server = Some(of.server.to_owned());
+        record.tool = Some(of.tool.to_owned());
         record.classes = classes.clone();
         record.result_digest = Some(warden_audit::json_digest(output));
-        let notes: Vec<String> = kinds
+        let notes: Vec<String> = of
+            .note
             .iter()
-            .map(|k| format!("injected instructions: {k}"))
+            .cloned()
+            .chain(kinds.iter().map(|k| format!("injected instructions: {k}")))
             .chain(withheld.iter().map(|w| format!("withheld: {w}")))
             .collect();
         record.note = (!notes.is_empty()).then(|| notes.join("; "));
@@ -316,13 +362,6 @@ impl Gateway {
         if let Err(e) = self.audit.append_deferred(record).await {
             tracing::error!(error = %e, "an observation could not be recorded");
         }
-        let rewritten =
-            (!action.redact.is_empty()).then(|| self.redacted(output, &action.redact, &[]));
-        Ok(Observation {
-            classes,
-            injection,
-            rewritten,
-            withheld,
-        })
+        Ok((classes, injection, withheld))
     }
 }

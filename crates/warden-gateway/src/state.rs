@@ -144,6 +144,8 @@ pub struct Gateway {
     pub(crate) pin_writes: tokio::sync::Mutex<()>,
     /// The web console's sessions and its last verification.
     pub(crate) console: crate::console::ConsoleState,
+    /// The LLM proxy's provider keys and token use.
+    pub(crate) llm: crate::llm::LlmState,
 }
 
 impl Gateway {
@@ -174,6 +176,7 @@ impl Gateway {
             &key,
         );
         let tracer = crate::telemetry::start(config.telemetry.as_ref())?;
+        let llm = crate::llm::LlmState::new(&config.providers);
         let gateway = Gateway {
             engine: Arc::new(
                 Engine::new(snapshot)
@@ -214,6 +217,7 @@ impl Gateway {
             pins: ArcSwap::from_pointee(crate::pins::PinSet::default()),
             pin_writes: tokio::sync::Mutex::new(()),
             console: crate::console::ConsoleState::default(),
+            llm,
         };
         gateway.audit.set_monitor(Arc::clone(&gateway.monitor));
         // What each agent touched before: a class is new only if it never was.

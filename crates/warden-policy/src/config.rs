@@ -195,6 +195,9 @@ pub struct Config {
     pub session_taint: Option<Vec<String>>,
     /// Where OpenTelemetry traces go (`[telemetry]`); `None`: no tracing.
     pub telemetry: Option<TelemetryConfig>,
+    /// Model providers for the LLM proxy (`[providers]`), by name; each is
+    /// also in `servers`, with the one tool `chat`.
+    pub providers: BTreeMap<String, crate::providers::ProviderConfig>,
 }
 
 /// OpenTelemetry export (`[telemetry]`): one span per governed action, sent
@@ -337,6 +340,8 @@ struct RawConfig {
     policies_dir: Option<String>,
     #[serde(default)]
     servers: BTreeMap<String, toml::Spanned<RawServer>>,
+    #[serde(default)]
+    providers: BTreeMap<String, toml::Spanned<crate::providers::RawProvider>>,
     #[serde(default)]
     lists: BTreeMap<String, Vec<String>>,
     #[serde(default)]
@@ -762,6 +767,53 @@ impl Config {
                 },
             );
         }
+        // Model providers: destinations like servers, with the one tool `chat`.
+        let mut providers = BTreeMap::new();
+        for (name, spanned) in raw.providers {
+            let location = at(spanned.span().start);
+            let raw_provider = spanned.into_inner();
+            let field = format!("providers.{name}");
+            if !valid_name(&name) || servers.contains_key(&name) {
+                diags.push(
+                    location.clone(),
+                    Some(field.clone()),
+                    format!(
+                        "provider name `{name}` must be lowercase letters, digits, `-` and `_`, and not a server's name"
+                    ),
+                );
+                continue;
+            }
+            if let Some(cleared) = raw_provider.cleared() {
+                check_classes(&mut diags, cleared, format!("{field}.cleared"));
+            }
+            let Some(provider) =
+                crate::providers::lower(&name, raw_provider, location.clone(), &mut diags, base_dir)
+            else {
+                continue;
+            };
+            let chat = ToolConfig {
+                operation: Some(Operation::Send),
+                destination: None,
+                cleared: None,
+                input_schema: Some(serde_json::json!({"type": "object", "required": ["model"]})),
+                destination_arguments: Vec::new(),
+                external_cleared: Vec::new(),
+                location: location.clone(),
+            };
+            servers.insert(
+                name.clone(),
+                ServerConfig {
+                    name: name.clone(),
+                    transport: Transport::Api,
+                    destination: Destination::External,
+                    cleared: provider.cleared.clone(),
+                    tools: BTreeMap::from([(crate::providers::CHAT_TOOL.to_owned(), chat)]),
+                    pins: BTreeMap::new(),
+                    location,
+                },
+            );
+            providers.insert(name, provider);
+        }
         for name in raw.lists.keys() {
             if !valid_name(name) {
                 diags.push(
@@ -919,6 +971,7 @@ impl Config {
             organisation_domains: Vec::new(),
             alerts: crate::alerts::lower(raw.alerts, &mut diags, &at, base_dir),
             telemetry: None,
+            providers,
         };
         let mut config = config;
         if let Some(spanned) = raw.telemetry {

@@ -7,8 +7,8 @@
 //! | `Warden::Agent::"<name>"` | an agent (principal) | `owner`, `eu_ai_act`, `dora_critical`; in its `Warden::Group`s |
 //! | `Warden::Group::"<group>"` | a group named in `groups:` | — |
 //! | `Warden::Action::"read"` … `"execute"` | the operation kind (action) | — |
-//! | `Warden::Tool::"<server>/<tool>"` | a tool (resource) | `name`, `server`, `operation`, `destination`; in its server |
-//! | `Warden::Server::"<server>"` | a tool server | `destination` |
+//! | `Warden::Tool::"<server>/<tool>"` | a tool (resource) | `name`, `server`, `operation`, `destination`, `kind` (`tool`, or `model` for a provider's `chat`); in its server |
+//! | `Warden::Server::"<server>"` | a tool server or model provider | `destination` |
 //! | `Warden::List::"<name>"` | a named list | `members` (set of strings) |
 
 use std::collections::{HashMap, HashSet};
@@ -64,12 +64,14 @@ pub(crate) fn tool_entity(
     tool: &str,
     op: Operation,
     destination: &str,
+    kind: &str,
 ) -> Result<Entity, String> {
     let attrs = HashMap::from([
         ("name".to_owned(), string(tool)),
         ("server".to_owned(), string(server)),
         ("operation".to_owned(), string(op.as_str())),
         ("destination".to_owned(), string(destination)),
+        ("kind".to_owned(), string(kind)),
     ]);
     let parents = HashSet::from([uid("Server", server)]);
     Entity::new(uid("Tool", &format!("{server}/{tool}")), attrs, parents).map_err(|e| e.to_string())
@@ -181,7 +183,7 @@ pub(crate) fn schema_json(
             "Group": {},
             "Agent": {"memberOfTypes": ["Group"], "shape": {"type": "Record", "attributes": agent_attrs}},
             "Server": {"shape": {"type": "Record", "attributes": s(&["destination"])}},
-            "Tool": {"memberOfTypes": ["Server"], "shape": {"type": "Record", "attributes": s(&["name", "server", "operation", "destination"])}},
+            "Tool": {"memberOfTypes": ["Server"], "shape": {"type": "Record", "attributes": s(&["name", "server", "operation", "destination", "kind"])}},
             "List": {"shape": {"type": "Record", "attributes": {"members": {"type": "Set", "element": {"type": "String"}}}}},
         },
         "actions": actions,

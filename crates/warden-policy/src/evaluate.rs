@@ -184,8 +184,39 @@ impl Snapshot {
         decision.operation = Some(tool.operation);
         decision.destination = Some(destination);
         if decision.outcome != DecisionOutcome::Deny {
+            for id in &decision.policies {
+                if let Some(p) = self.policy(id) {
+                    for r in &p.redact {
+                        if !decision.redact.contains(r) {
+                            decision.redact.push(r.clone());
+                        }
+                    }
+                }
+            }
+        }
+        if decision.outcome != DecisionOutcome::Deny {
             // Flow rules: whatever the policies say, data goes only where it
-            // is cleared to go.
+            // is cleared to go. A class the allowing policies mask is not
+            // carried: its values are rewritten before the data moves on
+            // (hashing and tokenizing keep a pseudonym, which still counts).
+            let masked: Vec<String> = decision
+                .redact
+                .iter()
+                .filter(|r| r.action == crate::RedactAction::Mask)
+                .map(|r| r.class.clone())
+                .collect();
+            let unmasked: Vec<String>;
+            let classes = if masked.is_empty() {
+                request.classes
+            } else {
+                unmasked = request
+                    .classes
+                    .iter()
+                    .filter(|c| !crate::flow::is_cleared(&masked, c))
+                    .cloned()
+                    .collect();
+                &unmasked
+            };
             let mut carried = Vec::new();
             if histories.has_classes() {
                 for (name, value) in args {
@@ -199,7 +230,7 @@ impl Snapshot {
                 destination,
                 cleared,
                 why: why.as_deref(),
-                classes: request.classes,
+                classes,
                 carried: &carried,
                 session_taint: self.config.session_taint.as_deref(),
             };
@@ -207,17 +238,7 @@ impl Snapshot {
                 decision.outcome = DecisionOutcome::Deny;
                 decision.reasons = vec![reason];
                 decision.policies = vec![FLOW_RULE.to_owned()];
-            }
-        }
-        if decision.outcome != DecisionOutcome::Deny {
-            for id in &decision.policies {
-                if let Some(p) = self.policy(id) {
-                    for r in &p.redact {
-                        if !decision.redact.contains(r) {
-                            decision.redact.push(r.clone());
-                        }
-                    }
-                }
+                decision.redact.clear();
             }
         }
         decision

@@ -81,6 +81,7 @@ mod flow;
 mod manifest;
 pub mod numbers;
 mod provenance;
+pub mod providers;
 mod redaction;
 mod rewrite;
 mod snapshot;

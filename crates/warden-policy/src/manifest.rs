@@ -54,6 +54,12 @@ pub struct Budgets {
     pub per_session: Option<u64>,
     /// Allowed actions per hour, across all instances of the agent.
     pub per_hour: Option<u64>,
+    /// Model tokens (prompt and completion) per session, through the LLM proxy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_per_session: Option<u64>,
+    /// Model tokens per hour, across all instances of the agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_per_hour: Option<u64>,
 }
 
 /// A parsed, checked agent manifest.
@@ -418,9 +424,15 @@ impl Manifest {
         if let Some(node) = map.get_node("budgets")
             && let Some(b) = cx.mapping(node, "budgets")
         {
-            cx.unknown_keys(b, "budgets", &["per_session", "per_hour"]);
+            cx.unknown_keys(
+                b,
+                "budgets",
+                &["per_session", "per_hour", "tokens_per_session", "tokens_per_hour"],
+            );
             budgets.per_session = cx.u64_field(b, "per_session", "budgets");
             budgets.per_hour = cx.u64_field(b, "per_hour", "budgets");
+            budgets.tokens_per_session = cx.u64_field(b, "tokens_per_session", "budgets");
+            budgets.tokens_per_hour = cx.u64_field(b, "tokens_per_hour", "budgets");
         }
 
         let mut client_features = Vec::new();

@@ -261,6 +261,11 @@ impl Snapshot {
                     tname,
                     t.operation,
                     t.destination.as_str(),
+                    if config.providers.contains_key(sname.as_str()) {
+                        "model"
+                    } else {
+                        "tool"
+                    },
                 )?);
             }
         }

@@ -66,7 +66,10 @@ pub const AUDIT_PAGE: u64 = 10_000;
 
 /// Storage for the audit log. Implemented by both backends.
 pub trait AuditStore: Clone + Send + Sync + 'static {
-    /// The number of records in the log.
+    /// The size of the log: one past the highest record index (records are
+    /// appended densely, so this is their number; a record deleted from the
+    /// middle shows as missing when the log is verified). Read from the
+    /// primary key's end, not by counting.
     fn audit_size(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Appends `batch` if the log holds exactly `expected_size` records, in one

@@ -7,10 +7,10 @@ use serde_json::Value;
 
 use crate::html::{badge, esc, list, n, s, table};
 
-/// `/console/policies`: `policies` is `GET /v1/policies`; `lint` the
-/// result of compiling the current inputs (`Ok` with a summary, or the
-/// error); `tests` the result of `POST /v1/policies/test` on the test file
-/// beside `warden.toml`, if there is one.
+/// `/console/policies`: `policies` is `GET /v1/policies` (filtered, with
+/// `total`, `matching` and `q`); `lint` whether the files compile (`Ok`
+/// with a summary, or the error); `tests` the results of the test file
+/// beside `warden.toml` on the active set, if there is one.
 pub fn page(
     policies: &Value,
     lint: &Result<Value, String>,
@@ -71,7 +71,16 @@ pub fn page(
             }
         }
     }
-    out.push_str("<h2>Active policies</h2>");
+    let _ = write!(
+        out,
+        "<h2>Active policies</h2><form class=\"filters\" method=\"get\" action=\"/console/policies\" role=\"search\">\
+         <label>Policy or file <input name=\"q\" value=\"{}\"></label><button type=\"submit\">Filter</button></form>\
+         <p class=\"muted\" id=\"policy-count\">{} of {} policies match; the first {} are shown.</p>",
+        esc(&s(policies, "q")),
+        n(policies, "matching"),
+        n(policies, "total"),
+        list(policies, "policies").len()
+    );
     for p in list(policies, "policies") {
         let _ = write!(
             out,

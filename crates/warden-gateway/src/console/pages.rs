@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -538,39 +537,71 @@ pub(super) async fn export(
     answer(&gw, &signed, result)
 }
 
-pub(super) async fn policies(State(gw): State<Arc<Gateway>>, signed: Signed) -> Response {
+#[derive(Debug, Deserialize, Default)]
+pub(super) struct PolicyQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// Most policies one page lists.
+const POLICIES_SHOWN: usize = 100;
+
+pub(super) async fn policies(
+    State(gw): State<Arc<Gateway>>,
+    signed: Signed,
+    Query(q): Query<PolicyQuery>,
+) -> Response {
     let result: Result<Response, ApiError> = async {
-        let list = call(admin::list_policies(State(gw.clone()), signed.headers())).await?;
-        let lint = call(admin::lint_policies(
-            State(gw.clone()),
-            signed.headers(),
-            Ok(Bytes::from_static(b"{}")),
-        ))
-        .await
-        .map_err(|e| e.message);
+        let mut list = call(admin::list_policies(State(gw.clone()), signed.headers())).await?;
+        // The running set compiled when it was loaded; a later edit that does
+        // not compile is the reload error (the running set keeps serving).
+        let lint = match gw.reload_error.lock().clone() {
+            None => Ok(json!({
+                "policies": list["policies"].as_array().map_or(0, Vec::len),
+                "agents": gw.engine.snapshot().agents.len(),
+            })),
+            Some(e) => Err(format!("the files changed and do not compile (the last good set keeps serving): {e}")),
+        };
         let tests = match &gw.source {
             crate::ConfigSource::File(path) => {
                 let file = path
                     .parent()
                     .unwrap_or(std::path::Path::new("."))
                     .join("policy-tests.yaml");
-                match std::fs::read_to_string(&file) {
-                    Ok(cases) => {
-                        let body = serde_json::to_vec(&json!({"cases": cases})).unwrap_or_default();
-                        let result = call(admin::test_policies(
-                            State(gw.clone()),
-                            signed.headers(),
-                            Ok(Bytes::from(body)),
-                        ))
-                        .await
-                        .map_err(|e| e.message);
-                        Some((file.display().to_string(), result))
-                    }
-                    Err(_) => None,
-                }
+                std::fs::read_to_string(&file).ok().map(|cases| {
+                    let name = file.display().to_string();
+                    let result = warden_policy::TestCases::parse(&name, &cases)
+                        .map_err(|e| e.to_string())
+                        .map(|cases| {
+                            let report = cases.run(&gw.engine.snapshot());
+                            json!({
+                                "passed": report.passed,
+                                "failed": report.failures.len(),
+                                "failures": report.failures.iter().map(|f| json!({
+                                    "name": f.name, "expected": f.expected, "got": f.got, "reasons": f.reasons,
+                                })).collect::<Vec<_>>(),
+                            })
+                        });
+                    (name, result)
+                })
             }
             crate::ConfigSource::Embedded { .. } => None,
         };
+        // Filtered by `?q=` (a part of the policy's id or file), bounded.
+        let needle = q.q.to_lowercase();
+        if let Some(all) = list["policies"].as_array_mut() {
+            let total = all.len();
+            all.retain(|p| {
+                needle.is_empty()
+                    || p["id"].as_str().unwrap_or_default().to_lowercase().contains(&needle)
+                    || p["location"].as_str().unwrap_or_default().to_lowercase().contains(&needle)
+            });
+            let matching = all.len();
+            all.truncate(POLICIES_SHOWN);
+            list["total"] = json!(total);
+            list["matching"] = json!(matching);
+            list["q"] = json!(q.q);
+        }
         Ok(signed.page(
             "Policies",
             "policies",
