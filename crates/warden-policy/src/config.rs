@@ -795,7 +795,10 @@ impl Config {
                 operation: Some(Operation::Send),
                 destination: None,
                 cleared: None,
-                input_schema: Some(serde_json::json!({"type": "object", "required": ["model"]})),
+                input_schema: Some(serde_json::json!({
+                    "type": "object", "required": ["model"],
+                    "properties": {"model": {"type": "string"}},
+                })),
                 destination_arguments: Vec::new(),
                 external_cleared: Vec::new(),
                 location: location.clone(),
