@@ -8,7 +8,9 @@
 # a second run skips it), what the console's browser tests drive
 # (tests/console/setup.sh: Debian's `chromium` with apt-get, Playwright for
 # Python from PyPI into tests/console/.venv, axe-core from npm into
-# tests/console/node_modules), and promtool (Debian's `prometheus` package, with
+# tests/console/node_modules), the official OpenAI and Anthropic Python SDKs
+# the LLM proxy's tests drive (tests/llm/setup.sh: from PyPI into
+# tests/llm/.venv), and promtool (Debian's `prometheus` package, with
 # apt-get). The tests also need a PostgreSQL server.
 # WARDEN_TEST_POSTGRES defaults to the local server at
 # 127.0.0.1:5432 (user postgres, database test); this script starts it if it is
@@ -33,6 +35,7 @@ fi
 
 bash tests/mcp/setup.sh
 bash tests/console/setup.sh
+bash tests/llm/setup.sh
 
 # The metrics test checks /metrics with Prometheus's own promtool (Debian's
 # `prometheus` package).

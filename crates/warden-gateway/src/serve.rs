@@ -35,7 +35,10 @@ pub fn data_router(gw: Arc<Gateway>) -> Router {
     Router::new()
         .merge(timed)
         .route("/mcp/{server}", axum::routing::any(mcp::endpoint))
-        .route("/llm/{provider}/{*path}", axum::routing::any(crate::llm::endpoint))
+        .route(
+            "/llm/{provider}/{*path}",
+            axum::routing::any(crate::llm::endpoint),
+        )
         .route(
             "/.well-known/oauth-protected-resource/mcp/{server}",
             get(mcp::resource_metadata),

@@ -786,9 +786,13 @@ impl Config {
             if let Some(cleared) = raw_provider.cleared() {
                 check_classes(&mut diags, cleared, format!("{field}.cleared"));
             }
-            let Some(provider) =
-                crate::providers::lower(&name, raw_provider, location.clone(), &mut diags, base_dir)
-            else {
+            let Some(provider) = crate::providers::lower(
+                &name,
+                raw_provider,
+                location.clone(),
+                &mut diags,
+                base_dir,
+            ) else {
                 continue;
             };
             let chat = ToolConfig {

@@ -427,7 +427,12 @@ impl Manifest {
             cx.unknown_keys(
                 b,
                 "budgets",
-                &["per_session", "per_hour", "tokens_per_session", "tokens_per_hour"],
+                &[
+                    "per_session",
+                    "per_hour",
+                    "tokens_per_session",
+                    "tokens_per_hour",
+                ],
             );
             budgets.per_session = cx.u64_field(b, "per_session", "budgets");
             budgets.per_hour = cx.u64_field(b, "per_hour", "budgets");

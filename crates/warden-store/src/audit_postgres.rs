@@ -46,10 +46,12 @@ fn record_row(row: &sqlx::postgres::PgRow) -> Result<AuditRow, StoreError> {
 
 impl AuditStore for PostgresStore {
     async fn audit_size(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(idx) + 1, 0)::BIGINT FROM warden_audit_records")
-            .fetch_one(self.pool())
-            .await
-            .map_err(StoreError::query("audit size"))?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(idx) + 1, 0)::BIGINT FROM warden_audit_records",
+        )
+        .fetch_one(self.pool())
+        .await
+        .map_err(StoreError::query("audit size"))?;
         to_u64(n, "audit size")
     }
 

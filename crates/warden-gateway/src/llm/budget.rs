@@ -34,7 +34,9 @@ impl TokenUse {
     ) -> Option<String> {
         if let Some(limit) = budgets.tokens_per_session {
             let sessions = self.sessions.lock();
-            let used = sessions.get(&session_key(agent, instance, session)).copied();
+            let used = sessions
+                .get(&session_key(agent, instance, session))
+                .copied();
             match used {
                 Some(used) if used >= limit => {
                     return Some(format!(
@@ -100,11 +102,17 @@ mod tests {
         assert!(use_.refusal(&budgets, "a", "i", "s1", hour).is_none());
         use_.add("a", "i", "s1", 100, hour);
         let spent = use_.refusal(&budgets, "a", "i", "s1", hour).unwrap();
-        assert!(spent.contains("100 of 100") && spent.contains("s1"), "{spent}");
+        assert!(
+            spent.contains("100 of 100") && spent.contains("s1"),
+            "{spent}"
+        );
         assert!(use_.refusal(&budgets, "a", "i", "s2", hour).is_none());
         use_.add("a", "i", "s2", 60, hour);
         let hourly = use_.refusal(&budgets, "a", "i", "s2", hour).unwrap();
         assert!(hourly.contains("this hour"), "{hourly}");
-        assert!(use_.refusal(&budgets, "a", "i", "s3", hour + 3_600_000).is_none());
+        assert!(
+            use_.refusal(&budgets, "a", "i", "s3", hour + 3_600_000)
+                .is_none()
+        );
     }
 }

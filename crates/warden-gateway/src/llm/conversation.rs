@@ -57,9 +57,7 @@ pub(crate) fn read(body: &Value) -> Conversation {
         match (role, kind) {
             ("user", _) => match item.get("content") {
                 // Messages: a user turn holds text and tool_result blocks.
-                Some(Value::Array(blocks))
-                    if blocks.iter().any(|b| b["type"] == "tool_result") =>
-                {
+                Some(Value::Array(blocks)) if blocks.iter().any(|b| b["type"] == "tool_result") => {
                     for b in blocks {
                         if b["type"] == "tool_result" {
                             let id = b["tool_use_id"].as_str().unwrap_or_default();
@@ -84,7 +82,8 @@ pub(crate) fn read(body: &Value) -> Conversation {
                 }
                 for block in item["content"].as_array().map_or(&[][..], Vec::as_slice) {
                     if block["type"] == "tool_use"
-                        && let (Some(id), Some(name)) = (block["id"].as_str(), block["name"].as_str())
+                        && let (Some(id), Some(name)) =
+                            (block["id"].as_str(), block["name"].as_str())
                     {
                         names.insert(id.to_owned(), name.to_owned());
                     }
@@ -128,7 +127,10 @@ mod tests {
             {"role": "tool", "tool_call_id": "call_1", "content": "eve@evil.example"}]});
         let c = read(&body);
         assert_eq!(c.user, vec![json!("mail the customer")]);
-        assert_eq!(c.results, vec![("lookup_customer".to_owned(), json!("eve@evil.example"))]);
+        assert_eq!(
+            c.results,
+            vec![("lookup_customer".to_owned(), json!("eve@evil.example"))]
+        );
     }
 
     #[test]
@@ -139,14 +141,23 @@ mod tests {
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "tu_1", "content": [{"type": "text", "text": "x@y.example"}]}]}]});
         let c = read(&messages);
         assert_eq!(c.user, vec![json!(["hi"])]);
-        assert_eq!(c.results, vec![("lookup_customer".to_owned(), json!(["x@y.example"]))]);
+        assert_eq!(
+            c.results,
+            vec![("lookup_customer".to_owned(), json!(["x@y.example"]))]
+        );
         let responses = json!({"model": "m", "input": [
             {"role": "user", "content": "find her"},
             {"type": "function_call", "call_id": "c1", "name": "lookup_customer", "arguments": "{}"},
             {"type": "function_call_output", "call_id": "c1", "output": "z@w.example"}]});
         let c = read(&responses);
         assert_eq!(c.user, vec![json!("find her")]);
-        assert_eq!(c.results, vec![("lookup_customer".to_owned(), json!("z@w.example"))]);
-        assert_eq!(read(&json!({"model": "m", "input": "just text"})).user, vec![json!("just text")]);
+        assert_eq!(
+            c.results,
+            vec![("lookup_customer".to_owned(), json!("z@w.example"))]
+        );
+        assert_eq!(
+            read(&json!({"model": "m", "input": "just text"})).user,
+            vec![json!("just text")]
+        );
     }
 }

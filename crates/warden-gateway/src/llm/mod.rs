@@ -191,7 +191,14 @@ fn downstream_headers(from: &reqwest::header::HeaderMap) -> HeaderMap {
         let n = name.as_str();
         if matches!(
             n,
-            "connection" | "keep-alive" | "transfer-encoding" | "content-length" | "upgrade" | "proxy-connection" | "te" | "trailer"
+            "connection"
+                | "keep-alive"
+                | "transfer-encoding"
+                | "content-length"
+                | "upgrade"
+                | "proxy-connection"
+                | "te"
+                | "trailer"
         ) {
             continue;
         }
@@ -335,18 +342,33 @@ async fn forward_plain(
     request = with_key(request, kind, key);
     match request.send().await {
         Ok(answer) => {
-            let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let status =
+                StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
             let headers = downstream_headers(answer.headers());
             match answer.bytes().await {
                 Ok(body) => (status, headers, body).into_response(),
-                Err(e) => refuse(kind, StatusCode::BAD_GATEWAY, "upstream_error", &format!("the provider's answer broke off: {e}")),
+                Err(e) => refuse(
+                    kind,
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_error",
+                    &format!("the provider's answer broke off: {e}"),
+                ),
             }
         }
-        Err(e) => refuse(kind, StatusCode::BAD_GATEWAY, "upstream_unreachable", &format!("cannot reach the provider: {e}")),
+        Err(e) => refuse(
+            kind,
+            StatusCode::BAD_GATEWAY,
+            "upstream_unreachable",
+            &format!("cannot reach the provider: {e}"),
+        ),
     }
 }
 
-fn with_key(request: reqwest::RequestBuilder, kind: ProviderKind, key: &HeaderValue) -> reqwest::RequestBuilder {
+fn with_key(
+    request: reqwest::RequestBuilder,
+    kind: ProviderKind,
+    key: &HeaderValue,
+) -> reqwest::RequestBuilder {
     match kind {
         ProviderKind::OpenAi => request.header(reqwest::header::AUTHORIZATION, key.as_bytes()),
         ProviderKind::Anthropic => request.header("x-api-key", key.as_bytes()),
@@ -385,7 +407,12 @@ impl Call {
             &self.session,
             crate::now_millis(),
         ) {
-            return Err(refuse(self.kind(), StatusCode::TOO_MANY_REQUESTS, "warden_token_budget", &why));
+            return Err(refuse(
+                self.kind(),
+                StatusCode::TOO_MANY_REQUESTS,
+                "warden_token_budget",
+                &why,
+            ));
         }
         // What the conversation holds, before the decision: the user's words
         // are theirs; tool results taint the session and are named sources.
@@ -399,7 +426,11 @@ impl Call {
         }
         for (name, output) in &conversation.results {
             if gw.llm.first_sight(&self.session, &json!([name, output])) {
-                let tool = if name.is_empty() { "unnamed" } else { name.as_str() };
+                let tool = if name.is_empty() {
+                    "unnamed"
+                } else {
+                    name.as_str()
+                };
                 let of = ResultOf {
                     session: &self.session,
                     server: "conversation",
@@ -407,7 +438,10 @@ impl Call {
                     decision: None,
                     via: Via::LlmProxy.as_str(),
                     source: format!("model conversation: result of {tool}"),
-                    note: Some(format!("a tool result in a conversation with `{}`", self.provider.name)),
+                    note: Some(format!(
+                        "a tool result in a conversation with `{}`",
+                        self.provider.name
+                    )),
                 };
                 gw.record_result(&self.caller, &of, output)
                     .await
@@ -486,7 +520,13 @@ impl Call {
     }
 
     /// Sends the request and passes the answer back.
-    async fn forward(self, key: &HeaderValue, headers: &HeaderMap, url: url::Url, body: Bytes) -> Response {
+    async fn forward(
+        self,
+        key: &HeaderValue,
+        headers: &HeaderMap,
+        url: url::Url,
+        body: Bytes,
+    ) -> Response {
         let kind = self.kind();
         let request = with_key(
             self.gw
@@ -500,10 +540,16 @@ impl Call {
         let answer = match request.send().await {
             Ok(a) => a,
             Err(e) => {
-                return refuse(kind, StatusCode::BAD_GATEWAY, "upstream_unreachable", &format!("cannot reach provider `{}`: {e}", self.provider.name));
+                return refuse(
+                    kind,
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unreachable",
+                    &format!("cannot reach provider `{}`: {e}", self.provider.name),
+                );
             }
         };
-        let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        let status =
+            StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
         let mut out_headers = downstream_headers(answer.headers());
         self.mark(&mut out_headers);
         let streaming = answer
@@ -521,7 +567,9 @@ impl Call {
                 call: Some(self),
             };
             let stream = futures_util::stream::unfold(tee, |mut tee| async move {
-                tee.next().await.map(|chunk| (Ok::<Bytes, std::io::Error>(chunk), tee))
+                tee.next()
+                    .await
+                    .map(|chunk| (Ok::<Bytes, std::io::Error>(chunk), tee))
             });
             return (status, out_headers, Body::from_stream(stream)).into_response();
         }
@@ -534,13 +582,22 @@ impl Call {
             let value = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
             watch.read(&value);
             let granted = self.granted();
-            let flagged: Vec<String> = watch.tools.iter().filter(|t| !granted.contains(*t)).cloned().collect();
+            let flagged: Vec<String> = watch
+                .tools
+                .iter()
+                .filter(|t| !granted.contains(*t))
+                .cloned()
+                .collect();
             if !flagged.is_empty()
                 && let Ok(v) = HeaderValue::from_str(&flagged.join(","))
             {
                 out_headers.insert("x-warden-flagged-tool-calls", v);
             }
-            let output = if value.is_null() { Value::String(watch.text.clone()) } else { value };
+            let output = if value.is_null() {
+                Value::String(watch.text.clone())
+            } else {
+                value
+            };
             self.finish(watch, output).await;
         }
         (status, out_headers, body).into_response()
@@ -552,7 +609,13 @@ impl Call {
         let gw = &self.gw;
         let id = &self.caller.svid.spiffe_id;
         let now = crate::now_millis();
-        gw.llm.tokens.add(id.agent().as_str(), id.instance().as_str(), &self.session, watch.tokens(), now);
+        gw.llm.tokens.add(
+            id.agent().as_str(),
+            id.instance().as_str(),
+            &self.session,
+            watch.tokens(),
+            now,
+        );
         let granted = self.granted();
         for tool in &watch.tools {
             let mut event = warden_monitor::Event::new("model_tool_call", now);
@@ -578,7 +641,10 @@ impl Call {
             self.model, self.provider.name, watch.input_tokens, watch.output_tokens
         );
         if !watch.tools.is_empty() {
-            note.push_str(&format!("; tool calls proposed: {}", watch.tools.join(", ")));
+            note.push_str(&format!(
+                "; tool calls proposed: {}",
+                watch.tools.join(", ")
+            ));
         }
         if watch.truncated {
             note.push_str("; the answer's text was classified up to 1 MiB");
@@ -589,7 +655,10 @@ impl Call {
             tool: CHAT_TOOL,
             decision: Some(&self.decision),
             via: Via::LlmProxy.as_str(),
-            source: format!("{}/{CHAT_TOOL} (decision {})", self.provider.name, self.decision),
+            source: format!(
+                "{}/{CHAT_TOOL} (decision {})",
+                self.provider.name, self.decision
+            ),
             note: Some(note),
         };
         if let Err(e) = gw.record_result(&self.caller, &of, &output).await {
@@ -600,9 +669,15 @@ impl Call {
 
 async fn read_bounded(mut answer: reqwest::Response) -> Result<Bytes, String> {
     let mut out = Vec::new();
-    while let Some(chunk) = answer.chunk().await.map_err(|e| format!("the provider's answer broke off: {e}"))? {
+    while let Some(chunk) = answer
+        .chunk()
+        .await
+        .map_err(|e| format!("the provider's answer broke off: {e}"))?
+    {
         if out.len() + chunk.len() > MAX_ANSWER {
-            return Err(format!("the provider's answer is larger than {MAX_ANSWER} bytes"));
+            return Err(format!(
+                "the provider's answer is larger than {MAX_ANSWER} bytes"
+            ));
         }
         out.extend_from_slice(&chunk);
     }
@@ -638,14 +713,18 @@ impl Tee {
                 }
                 let mut out = chunk.to_vec();
                 for tool in self.flags.drain(..) {
-                    out.extend_from_slice(format!(": warden flagged tool call {tool}\n\n").as_bytes());
+                    out.extend_from_slice(
+                        format!(": warden flagged tool call {tool}\n\n").as_bytes(),
+                    );
                 }
                 Some(Bytes::from(out))
             }
             Ok(None) | Err(_) => {
                 let mut tail = Vec::new();
                 for tool in self.flags.drain(..) {
-                    tail.extend_from_slice(format!("\n: warden flagged tool call {tool}\n\n").as_bytes());
+                    tail.extend_from_slice(
+                        format!("\n: warden flagged tool call {tool}\n\n").as_bytes(),
+                    );
                 }
                 self.finish().await;
                 (!tail.is_empty()).then(|| Bytes::from(tail))

@@ -92,7 +92,10 @@ impl Watch {
                 }
                 for (key, v) in map {
                     match (key.as_str(), v) {
-                        ("content" | "text" | "arguments" | "partial_json" | "delta" | "refusal", Value::String(s)) => {
+                        (
+                            "content" | "text" | "arguments" | "partial_json" | "delta" | "refusal",
+                            Value::String(s),
+                        ) => {
                             self.text(s);
                             self.text("\n");
                         }
@@ -163,7 +166,10 @@ mod tests {
         let mut w = Watch::default();
         w.read(&json!({"content": [{"type": "text", "text": "hi"}, {"type": "tool_use", "id": "t", "name": "lookup", "input": {}}],
             "usage": {"input_tokens": 3, "output_tokens": 4}}));
-        assert_eq!((w.tools.as_slice(), w.tokens()), (&["lookup".to_owned()][..], 7));
+        assert_eq!(
+            (w.tools.as_slice(), w.tokens()),
+            (&["lookup".to_owned()][..], 7)
+        );
         let mut w = Watch::default();
         w.read(&json!({"output": [{"type": "function_call", "name": "wire", "arguments": "{}"}], "usage": {"input_tokens": 1, "output_tokens": 1}}));
         assert_eq!(w.tools, ["wire"]);

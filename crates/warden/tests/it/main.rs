@@ -11,6 +11,7 @@ mod classify;
 mod cli;
 mod console;
 mod discover;
+mod llm;
 mod mcp;
 mod pins;
 mod serve;
