@@ -102,6 +102,58 @@ pub struct Finding {
     pub end: usize,
 }
 
+/// Turns byte offsets of one text into character offsets and line numbers,
+/// walking only the distance between successive questions: asked in
+/// increasing order (findings sorted by start), the whole text is walked
+/// once, whatever the number of findings. [`char_span`] counts from the
+/// start each time.
+///
+/// ```
+/// let mut at = warden_classify::Positions::new("añb\nc@x.io");
+/// assert_eq!(at.at(3), (1, 2));
+/// assert_eq!(at.at(5), (2, 4));
+/// assert_eq!(at.at(1), (1, 1));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Positions<'a> {
+    text: &'a [u8],
+    byte: usize,
+    chars: usize,
+    newlines: usize,
+}
+
+impl<'a> Positions<'a> {
+    /// At the start of `text`.
+    pub fn new(text: &'a str) -> Self {
+        Self {
+            text: text.as_bytes(),
+            byte: 0,
+            chars: 0,
+            newlines: 0,
+        }
+    }
+
+    /// The 1-based line and the character offset of byte offset `byte`
+    /// (clamped to the text; inside a character, the characters that start
+    /// before it).
+    pub fn at(&mut self, byte: usize) -> (usize, usize) {
+        let byte = byte.min(self.text.len());
+        let starts = |slice: &[u8]| slice.iter().filter(|b| (**b as i8) >= -0x40).count();
+        let lines = |slice: &[u8]| memchr::memchr_iter(b'\n', slice).count();
+        if byte >= self.byte {
+            let slice = &self.text[self.byte..byte];
+            self.chars += starts(slice);
+            self.newlines += lines(slice);
+        } else {
+            let slice = &self.text[byte..self.byte];
+            self.chars -= starts(slice);
+            self.newlines -= lines(slice);
+        }
+        self.byte = byte;
+        (self.newlines + 1, self.chars)
+    }
+}
+
 /// Converts a byte span of `text` into a span counted in Unicode characters.
 ///
 /// Offsets past the end are clamped; an offset inside a character counts the

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use serde_json::json;
-use warden_classify::{Finding, char_span};
+use warden_classify::{Finding, Positions};
 
 #[derive(Debug, Args)]
 pub(crate) struct ClassifyArgs {
@@ -18,8 +18,9 @@ pub(crate) struct ClassifyArgs {
     jsonl: bool,
 }
 
-fn finding_json(text: &str, f: &Finding) -> serde_json::Value {
-    let (start, end) = char_span(text, f.start, f.end);
+fn finding_json(at: &mut Positions<'_>, f: &Finding) -> serde_json::Value {
+    let (_, start) = at.at(f.start);
+    let (_, end) = at.at(f.end);
     // Two decimals: the f32 confidence would otherwise print as 0.949999988….
     let confidence = (f64::from(f.confidence) * 100.0).round() / 100.0;
     json!({"type": f.detector, "class": f.class, "start": start, "end": end, "confidence": confidence})
@@ -54,10 +55,13 @@ pub(crate) fn run(common: &crate::common::Common, args: ClassifyArgs) -> anyhow:
         input
             .read_to_string(&mut text)
             .with_context(|| format!("`{name}` is not UTF-8 text"))?;
-        let findings = classifier.classify_text(&text);
+        let mut findings = classifier.classify_text(&text);
+        // In order, so that positions are found in one walk of the text.
+        findings.sort_by_key(|f| (f.start, f.end));
+        let mut at = Positions::new(&text);
         for f in &findings {
-            let (start, end) = char_span(&text, f.start, f.end);
-            let line = text[..f.start].matches('\n').count() + 1;
+            let (line, start) = at.at(f.start);
+            let (_, end) = at.at(f.end);
             writeln!(
                 out,
                 "{name}:{line}: {:<16} {:<18} chars {start}..{end}  confidence {:.2}",
@@ -78,11 +82,10 @@ pub(crate) fn run(common: &crate::common::Common, args: ClassifyArgs) -> anyhow:
             });
         let answer = match text {
             Ok(text) => {
-                let findings: Vec<_> = classifier
-                    .classify_text(&text)
-                    .iter()
-                    .map(|f| finding_json(&text, f))
-                    .collect();
+                let mut findings = classifier.classify_text(&text);
+                findings.sort_by_key(|f| (f.start, f.end));
+                let mut at = Positions::new(&text);
+                let findings: Vec<_> = findings.iter().map(|f| finding_json(&mut at, f)).collect();
                 json!({"findings": findings})
             }
             Err(message) => {

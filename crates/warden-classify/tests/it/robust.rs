@@ -116,3 +116,25 @@ proptest! {
         }
     }
 }
+
+/// `Positions` answers as `char_span` and a line count from the start do,
+/// for offsets asked in any order, inside characters and past the end.
+#[test]
+fn positions_agree_with_counting_from_the_start() {
+    let text = "añb\nc@x.io 😀 zz\n\nend — ünïcode\n4111 1111 1111 1111\n";
+    let mut at = warden_classify::Positions::new(text);
+    let mut offsets: Vec<usize> = (0..=text.len() + 3).collect();
+    // A fixed shuffle: forwards, backwards and jumps.
+    offsets.reverse();
+    offsets.extend((0..text.len()).step_by(7));
+    offsets.extend((0..text.len()).rev().step_by(5));
+    for byte in offsets {
+        let (chars, _) = char_span(text, byte, byte);
+        let line = text.as_bytes()[..byte.min(text.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        assert_eq!(at.at(byte), (line, chars), "byte {byte}");
+    }
+}

@@ -321,6 +321,7 @@ pub(crate) async fn endpoint(
         provider: config,
         session,
         model: request["model"].as_str().unwrap_or_default().to_owned(),
+        stream: request["stream"] == true,
         decision: String::new(),
     };
     let mut call = call;
@@ -382,6 +383,8 @@ struct Call {
     provider: ProviderConfig,
     session: String,
     model: String,
+    /// Whether the client asked for a stream.
+    stream: bool,
     decision: String,
 }
 
@@ -528,7 +531,7 @@ impl Call {
         body: Bytes,
     ) -> Response {
         let kind = self.kind();
-        let request = with_key(
+        let mut request = with_key(
             self.gw
                 .http
                 .post(url.as_str())
@@ -537,6 +540,13 @@ impl Call {
             kind,
             key,
         );
+        if !self.stream {
+            // A whole answer has the request timeout; a stream runs as long
+            // as the provider sends and the client reads.
+            request = request.timeout(std::time::Duration::from_secs(
+                self.gw.config.serve.request_timeout_secs,
+            ));
+        }
         let answer = match request.send().await {
             Ok(a) => a,
             Err(e) => {
@@ -745,9 +755,11 @@ impl Drop for Tee {
     /// A client that left mid-stream: the upstream request is dropped with
     /// this (closing its connection); what was seen is still recorded.
     fn drop(&mut self) {
-        if let Some(call) = self.call.take() {
+        if let Some(call) = self.call.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
             let watch = std::mem::take(&mut self.watch);
-            tokio::spawn(async move {
+            runtime.spawn(async move {
                 let text = Value::String(watch.text.clone());
                 call.finish(watch, text).await;
             });
