@@ -269,7 +269,10 @@ fn main() -> anyhow::Result<()> {
             rates[1],
             rates[1] / rates[0] * 100.0
         );
-        println!("(audit durability: {durability}; {requests} requests of each kind, alternating)");
+        println!(
+            "(audit durability: {durability}; {requests} requests of each kind, alternating; peak resident size {:.0} MiB, Warden, the fake provider and the client together)",
+            common::proc_status_mib("VmHWM")?
+        );
         Ok(())
     })
 }
