@@ -322,28 +322,32 @@ impl Alerter {
 }
 
 /// `actions`: more than `threshold` actions (on `tools`) in the window.
+/// Counted first (newest back, stopping at the window's start); the
+/// evidence is copied only when the rule fires.
 fn actions(rule: &AlertRule, state: &AgentState, at: i64, window_ms: i64) -> Found {
-    let recent: Vec<Evidence> = state
-        .recent
-        .iter()
-        .filter(|a| {
-            at - a.evidence.time_ms < window_ms
-                && (rule.tools.is_empty() || rule.tools.contains(&a.tool))
-        })
-        .map(|a| a.evidence.clone())
-        .collect();
-    (recent.len() as u64 > rule.threshold).then(|| {
-        let on = if rule.tools.is_empty() {
-            String::new()
-        } else {
-            format!(" on {}", rule.tools.join(", "))
-        };
-        (
-            format!("{} actions{on} in {} s", recent.len(), rule.window_secs),
-            format!("at most {} allowed", rule.threshold),
-            recent,
-        )
-    })
+    let in_window = || {
+        state
+            .recent
+            .iter()
+            .rev()
+            .take_while(|a| at - a.evidence.time_ms < window_ms)
+            .filter(|a| rule.tools.is_empty() || rule.tools.contains(&a.tool))
+    };
+    if in_window().count() as u64 <= rule.threshold {
+        return None;
+    }
+    let mut recent: Vec<Evidence> = in_window().map(|a| a.evidence.clone()).collect();
+    recent.reverse();
+    let on = if rule.tools.is_empty() {
+        String::new()
+    } else {
+        format!(" on {}", rule.tools.join(", "))
+    };
+    Some((
+        format!("{} actions{on} in {} s", recent.len(), rule.window_secs),
+        format!("at most {} allowed", rule.threshold),
+        recent,
+    ))
 }
 
 /// `rate`: far above its spread, three times its mean and ten actions over
