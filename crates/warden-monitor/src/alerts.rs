@@ -22,7 +22,7 @@ use warden_audit::{AuditRecord, RecordKind};
 use warden_policy::{AlertKind, AlertRule, AlertScope};
 
 use baseline::{Found, LnFactorials};
-use state::{AgentState, tool_of};
+use state::{AgentState, New};
 
 /// Instances whose history is kept at most; beyond, the one seen least
 /// recently is forgotten.
@@ -110,6 +110,8 @@ fn instance_of(record: &AuditRecord) -> Option<&str> {
 /// What one record showed, for every rule of one scope.
 struct Seen<'a> {
     agent: &'a str,
+    /// `server/tool`.
+    tool: String,
     instance: Option<&'a str>,
     scope: AlertScope,
     record: &'a AuditRecord,
@@ -167,6 +169,11 @@ impl Alerter {
         let instance = instance_of(record);
         let mut seen = Seen {
             agent,
+            tool: format!(
+                "{}/{}",
+                record.server.as_deref().unwrap_or_default(),
+                record.tool.as_deref().unwrap_or_default()
+            ),
             instance,
             scope: AlertScope::Agent,
             record,
@@ -200,8 +207,9 @@ impl Alerter {
         let record = seen.record;
         let at = record.time_ms;
         let is_action = record.kind == RecordKind::Decision;
-        let new_tool = is_action && !state.tools.contains_key(&tool_of(record));
-        state.count(record, &seen.evidence);
+        let tool = seen.tool.as_str();
+        let new_tool = is_action && !state.tools.contains_key(tool);
+        state.count(record, tool, &seen.evidence);
         let new_classes: Vec<String> = record
             .classes
             .iter()
@@ -215,7 +223,7 @@ impl Alerter {
             .filter(|h| !self.is_internal(h) && !state.hosts.contains(*h))
             .cloned()
             .collect();
-        let (new_shape, tool_calls) = state.new_shape(record);
+        let (new_shape, tool_calls) = state.new_shape(record, tool);
         let injected = record.kind == RecordKind::Observation
             && record
                 .note
@@ -283,13 +291,13 @@ impl Alerter {
                     .flatten(),
                 AlertKind::NewTool => (warm && new_tool).then(|| {
                     (
-                        format!("a first call of {}", tool_of(record)),
+                        format!("a first call of {}", tool),
                         format!("{} tools called before", state.tools.len() - 1),
                         one(),
                     )
                 }),
                 AlertKind::ToolMix => is_action
-                    .then(|| baseline::tool_mix(rule, state, record, &self.ln))
+                    .then(|| baseline::tool_mix(rule, state, tool, &self.ln))
                     .flatten(),
                 AlertKind::DenialRatio => is_action
                     .then(|| baseline::denial_ratio(rule, state, record, &self.ln))
@@ -297,13 +305,10 @@ impl Alerter {
                 AlertKind::ArgumentShape => (tool_calls >= rule.warm_up && !new_shape.is_empty())
                     .then(|| {
                         (
-                            format!("{} called with {}", tool_of(record), new_shape.join(", ")),
+                            format!("{} called with {}", tool, new_shape.join(", ")),
                             format!(
                                 "{} shape entries seen over {tool_calls} calls",
-                                state
-                                    .shapes
-                                    .get(&tool_of(record))
-                                    .map_or(0, |s| s.seen.len())
+                                state.shapes.get(tool).map_or(0, |s| s.seen.len())
                             ),
                             one(),
                         )
@@ -317,7 +322,12 @@ impl Alerter {
                 fired.push(alert(rule, seen, observed, baseline, evidence));
             }
         }
-        state.learn(record, new_classes, new_hosts);
+        let new = New {
+            classes: new_classes,
+            hosts: new_hosts,
+            shape: new_shape,
+        };
+        state.learn(record, tool, new);
     }
 }
 
@@ -325,19 +335,26 @@ impl Alerter {
 /// Counted first (newest back, stopping at the window's start); the
 /// evidence is copied only when the rule fires.
 fn actions(rule: &AlertRule, state: &AgentState, at: i64, window_ms: i64) -> Found {
+    // The latest actions are in commit order, which is time order within
+    // a batch's milliseconds: the window starts where they turn recent.
+    let start = state
+        .recent
+        .partition_point(|a| at - a.evidence.time_ms >= window_ms);
     let in_window = || {
         state
             .recent
-            .iter()
-            .rev()
-            .take_while(|a| at - a.evidence.time_ms < window_ms)
+            .range(start..)
             .filter(|a| rule.tools.is_empty() || rule.tools.contains(&a.tool))
     };
-    if in_window().count() as u64 <= rule.threshold {
+    let count = if rule.tools.is_empty() {
+        state.recent.len() - start
+    } else {
+        in_window().count()
+    };
+    if count as u64 <= rule.threshold {
         return None;
     }
-    let mut recent: Vec<Evidence> = in_window().map(|a| a.evidence.clone()).collect();
-    recent.reverse();
+    let recent: Vec<Evidence> = in_window().map(|a| a.evidence.clone()).collect();
     let on = if rule.tools.is_empty() {
         String::new()
     } else {

@@ -14,7 +14,7 @@ use warden_audit::AuditRecord;
 use warden_policy::AlertRule;
 
 use super::Evidence;
-use super::state::{AgentState, RECENT, tool_of};
+use super::state::{AgentState, RECENT, RecentAction};
 
 /// What an alert reports: observed, baseline, evidence.
 pub(super) type Found = Option<(String, String, Vec<Evidence>)>;
@@ -117,11 +117,42 @@ impl LnFactorials {
     }
 }
 
+impl LnFactorials {
+    /// P(X ≥ x) for X ~ Binomial(n, p) when it is at most `bound`. Cheap
+    /// when it is not: a count at or below the mean, or one whose own
+    /// probability P(X = x) — a lower bound of the tail — exceeds `bound`,
+    /// is answered without the sum.
+    pub(super) fn binomial_tail_at_most(&self, x: u64, n: u64, p: f64, bound: f64) -> Option<f64> {
+        if x == 0 || x > n || x as f64 <= n as f64 * p {
+            return None;
+        }
+        let q = p.clamp(1e-12, 1.0 - 1e-12);
+        let ln_pmf = self.at(n) - self.at(x) - self.at(n - x)
+            + x as f64 * q.ln()
+            + (n - x) as f64 * (1.0 - q).ln();
+        if ln_pmf > bound.ln() {
+            return None;
+        }
+        let tail = self.binomial_tail(x, n, p);
+        (tail <= bound).then_some(tail)
+    }
+}
+
 /// The last `n` actions, oldest first, if there are that many.
-fn window(state: &AgentState, n: u32) -> Option<impl Iterator<Item = &super::state::RecentAction>> {
+fn window(state: &AgentState, n: u32) -> Option<impl Iterator<Item = &RecentAction>> {
     let n = n as usize;
     let skip = state.recent.len().checked_sub(n)?;
     Some(state.recent.iter().skip(skip))
+}
+
+/// The evidence of the last `n` actions that `keep` keeps.
+fn evidence(state: &AgentState, n: u32, keep: impl Fn(&&RecentAction) -> bool) -> Vec<Evidence> {
+    window(state, n)
+        .into_iter()
+        .flatten()
+        .filter(keep)
+        .map(|a| a.evidence.clone())
+        .collect()
 }
 
 /// `tool_mix`: the current tool's count in the last `recent` actions
@@ -129,33 +160,25 @@ fn window(state: &AgentState, n: u32) -> Option<impl Iterator<Item = &super::sta
 pub(super) fn tool_mix(
     rule: &AlertRule,
     state: &AgentState,
-    record: &AuditRecord,
+    tool: &str,
     ln: &LnFactorials,
 ) -> Found {
-    let tool = tool_of(record);
     let n = u64::from(rule.recent);
-    let recent: Vec<&Evidence> = window(state, rule.recent)?
-        .filter(|a| a.tool == tool)
-        .map(|a| &a.evidence)
-        .collect();
-    let x = recent.len() as u64;
+    let of_tool = |a: &&RecentAction| a.tool == tool;
+    let x = window(state, rule.recent)?.filter(of_tool).count() as u64;
     let long_n = state.decisions.checked_sub(n)?;
     if x < rule.threshold || long_n < rule.warm_up {
         return None;
     }
     let long_x = state
         .tools
-        .get(&tool)
+        .get(tool)
         .copied()
         .unwrap_or(0)
         .saturating_sub(x);
     let share = (long_x as f64 + 1.0) / (long_n as f64 + 2.0);
-    if x as f64 <= n as f64 * share {
-        return None;
-    }
-    let tail = ln.binomial_tail(x, n, share);
     let bound = normal_tail(rule.sigma);
-    (tail <= bound).then(|| {
+    ln.binomial_tail_at_most(x, n, share, bound).map(|tail| {
         (
             format!(
                 "{tool}: {x} of the last {n} actions ({:.0} %)",
@@ -166,7 +189,7 @@ pub(super) fn tool_mix(
                 100.0 * long_x as f64 / long_n.max(1) as f64,
                 rule.sigma.clamp(1, 10)
             ),
-            recent.into_iter().cloned().collect(),
+            evidence(state, rule.recent, of_tool),
         )
     })
 }
@@ -183,23 +206,16 @@ pub(super) fn denial_ratio(
         return None;
     }
     let n = u64::from(rule.recent);
-    let recent: Vec<&Evidence> = window(state, rule.recent)?
-        .filter(|a| a.denied)
-        .map(|a| &a.evidence)
-        .collect();
-    let x = recent.len() as u64;
+    let denied = |a: &&RecentAction| a.denied;
+    let x = window(state, rule.recent)?.filter(denied).count() as u64;
     let long_n = state.decisions.checked_sub(n)?;
     if x < rule.threshold || long_n < rule.warm_up {
         return None;
     }
     let long_x = state.denied.saturating_sub(x);
     let ratio = (long_x as f64 + 1.0) / (long_n as f64 + 2.0);
-    if x as f64 <= n as f64 * ratio {
-        return None;
-    }
-    let tail = ln.binomial_tail(x, n, ratio);
     let bound = normal_tail(rule.sigma);
-    (tail <= bound).then(|| {
+    ln.binomial_tail_at_most(x, n, ratio, bound).map(|tail| {
         (
             format!(
                 "{x} denials in the last {n} actions ({:.0} %)",
@@ -210,7 +226,7 @@ pub(super) fn denial_ratio(
                 100.0 * long_x as f64 / long_n.max(1) as f64,
                 rule.sigma.clamp(1, 10)
             ),
-            recent.into_iter().cloned().collect(),
+            evidence(state, rule.recent, denied),
         )
     })
 }

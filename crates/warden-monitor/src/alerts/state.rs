@@ -20,6 +20,15 @@ const SHAPE_ENTRIES: usize = 256;
 /// offset from UTC in use is a whole number of quarter hours).
 const QUARTERS: usize = 96;
 
+/// What a record showed that its agent's state had not seen.
+#[derive(Debug, Default)]
+pub(super) struct New {
+    pub(super) classes: Vec<String>,
+    pub(super) hosts: Vec<String>,
+    /// Argument shape entries new for the record's tool.
+    pub(super) shape: Vec<String>,
+}
+
 /// One of the latest actions.
 #[derive(Debug)]
 pub(super) struct RecentAction {
@@ -67,15 +76,6 @@ pub(super) struct AgentState {
     pub(super) last_fired: HashMap<String, i64>,
 }
 
-/// `server/tool` of a record.
-pub(super) fn tool_of(record: &AuditRecord) -> String {
-    format!(
-        "{}/{}",
-        record.server.as_deref().unwrap_or_default(),
-        record.tool.as_deref().unwrap_or_default()
-    )
-}
-
 fn push_bounded<T>(list: &mut VecDeque<T>, item: T, bound: usize) {
     list.push_back(item);
     if list.len() > bound {
@@ -117,7 +117,7 @@ impl AgentState {
     /// Counts `record` in before the rules look: the action, its minute,
     /// its tool, its denial. (What is new — classes, hosts, shapes, the
     /// hour — is learned after, by [`learn`](Self::learn).)
-    pub(super) fn count(&mut self, record: &AuditRecord, evidence: &Evidence) {
+    pub(super) fn count(&mut self, record: &AuditRecord, tool: &str, evidence: &Evidence) {
         let denied = record.decision.as_deref() == Some("deny");
         if denied {
             push_bounded(&mut self.denials, evidence.clone(), EVIDENCE);
@@ -132,10 +132,14 @@ impl AgentState {
         self.denied += u64::from(denied);
         self.last_ms = record.time_ms;
         self.first_ms.get_or_insert(record.time_ms);
-        let tool = tool_of(record);
-        *self.tools.entry(tool.clone()).or_default() += 1;
+        match self.tools.get_mut(tool) {
+            Some(n) => *n += 1,
+            None => {
+                self.tools.insert(tool.to_owned(), 1);
+            }
+        }
         let action = RecentAction {
-            tool,
+            tool: tool.to_owned(),
             denied,
             evidence: evidence.clone(),
         };
@@ -144,11 +148,11 @@ impl AgentState {
 
     /// The shape entries of `record` never seen for its tool, and how many
     /// calls of the tool came before.
-    pub(super) fn new_shape(&self, record: &AuditRecord) -> (Vec<String>, u64) {
+    pub(super) fn new_shape(&self, record: &AuditRecord, tool: &str) -> (Vec<String>, u64) {
         if record.kind != RecordKind::Decision || record.args_shape.is_empty() {
             return (Vec::new(), 0);
         }
-        match self.shapes.get(&tool_of(record)) {
+        match self.shapes.get(tool) {
             Some(shapes) => (
                 record
                     .args_shape
@@ -162,9 +166,14 @@ impl AgentState {
         }
     }
 
-    /// Learns what `record` showed after the rules looked: its classes,
-    /// hosts, argument shape and hour.
-    pub(super) fn learn(&mut self, record: &AuditRecord, classes: Vec<String>, hosts: Vec<String>) {
+    /// Learns what `record` showed after the rules looked: its new classes,
+    /// hosts and argument shape entries, and its hour.
+    pub(super) fn learn(&mut self, record: &AuditRecord, tool: &str, new: New) {
+        let New {
+            classes,
+            hosts,
+            shape,
+        } = new;
         self.classes.extend(classes);
         self.hosts.extend(hosts);
         if record.kind != RecordKind::Decision {
@@ -181,15 +190,19 @@ impl AgentState {
         if record.args_shape.is_empty() {
             return;
         }
-        let tool = tool_of(record);
-        if !self.shapes.contains_key(&tool) && self.shapes.len() >= SHAPE_TOOLS {
-            return;
+        if !self.shapes.contains_key(tool) {
+            if self.shapes.len() >= SHAPE_TOOLS {
+                return;
+            }
+            self.shapes.insert(tool.to_owned(), Shapes::default());
         }
-        let shapes = self.shapes.entry(tool).or_default();
+        let Some(shapes) = self.shapes.get_mut(tool) else {
+            return;
+        };
         shapes.calls += 1;
-        for entry in &record.args_shape {
+        for entry in shape {
             if shapes.seen.len() < SHAPE_ENTRIES {
-                shapes.seen.insert(entry.clone());
+                shapes.seen.insert(entry);
             }
         }
     }
