@@ -178,7 +178,7 @@ mod tests {
         let long = "x".repeat(200);
         let mut args = serde_json::Map::new();
         for i in 0..100 {
-            args.insert(format!("{long}{i}"), json!(i));
+            args.insert(format!("{i:03}{long}"), json!(i));
         }
         args.insert("é".repeat(40), json!("v"));
         let shape = args_shape(&Value::Object(args), &BTreeMap::new());

@@ -73,7 +73,7 @@ fn record(i: u64) -> (String, AuditRecord) {
     r.decision_id = Some(format!("0190b7e4-7d3a-7c2e-9f00-{i:012}"));
     r.server = Some("accounting".into());
     r.tool = Some(
-        if i % 4 == 0 {
+        if i.is_multiple_of(4) {
             "read_invoice"
         } else {
             "schedule_payment"
