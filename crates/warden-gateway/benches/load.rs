@@ -36,14 +36,8 @@ use warden_types::{AgentName, DecisionOutcome, InstanceId};
 use crate::client::{Row, load};
 use crate::common::{env_or, proc_status_mib, runtime};
 use crate::fixture::{AGENTS, agent, payee, request_body, write_fixture};
-use crate::servers::{Servers, issue_tokens};
+use crate::servers::{CLIENT_THREADS_VAR, SECS_VAR, SERVER_THREADS_VAR, Servers, issue_tokens};
 
-/// Seconds measured per run, after one second of warm-up (default 5).
-const SECS_VAR: &str = "WARDEN_LOAD_SECS";
-/// Worker threads of the servers' runtime (default 1).
-const SERVER_THREADS_VAR: &str = "WARDEN_LOAD_SERVER_THREADS";
-/// Worker threads of the load generator's runtime (default 1).
-const CLIENT_THREADS_VAR: &str = "WARDEN_LOAD_CLIENT_THREADS";
 /// Comma-separated concurrency levels (default `16,64`).
 const CONCURRENCY_VAR: &str = "WARDEN_LOAD_CONCURRENCY";
 /// `bare`, `warden` or `both` (default): which servers are loaded.

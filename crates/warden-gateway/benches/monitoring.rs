@@ -49,10 +49,8 @@ use warden_types::Role;
 use crate::client::{Row, load};
 use crate::common::{env_or, runtime};
 use crate::fixture::{AGENTS, request_body, write_fixture};
-use crate::servers::{Servers, issue_tokens};
+use crate::servers::{CLIENT_THREADS_VAR, SECS_VAR, SERVER_THREADS_VAR, Servers, issue_tokens};
 
-/// Seconds measured per run, after one second of warm-up (default 5).
-const SECS_VAR: &str = "WARDEN_LOAD_SECS";
 /// `off`/`on` pairs of runs (default 3).
 const ROUNDS_VAR: &str = "WARDEN_MONITOR_ROUNDS";
 /// Concurrency of the cost runs (default 16).
@@ -65,10 +63,6 @@ const PARTS_VAR: &str = "WARDEN_MONITOR_PARTS";
 const ALERTS_VAR: &str = "WARDEN_MONITOR_ALERTS";
 /// Their pace, per second (default 200).
 const ALERT_RATE_VAR: &str = "WARDEN_MONITOR_ALERT_RATE";
-/// Worker threads of the servers' and the load generator's runtimes
-/// (default 1 each).
-const SERVER_THREADS_VAR: &str = "WARDEN_LOAD_SERVER_THREADS";
-const CLIENT_THREADS_VAR: &str = "WARDEN_LOAD_CLIENT_THREADS";
 
 /// Every rule kind; the baselines also per instance.
 const RULES: &str = r#"

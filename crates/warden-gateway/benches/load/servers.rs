@@ -16,13 +16,18 @@ use axum::http::StatusCode;
 use hyper::body::Bytes;
 use hyper::header::HeaderValue;
 use serde_json::{Value, json};
-use warden_gateway::{ConfigSource, Gateway, Listeners, run};
+use warden_gateway::{Gateway, Listeners, run};
 use warden_identity::{IssueRequest, SigningKey};
 use warden_types::{AgentName, InstanceId, SpiffeId};
 
 use crate::fixture::{AGENTS, agent};
-use warden_store::{AnyStore, StoreLocation};
 
+/// Seconds measured per run, after one second of warm-up (default 5).
+pub(crate) const SECS_VAR: &str = "WARDEN_LOAD_SECS";
+/// Worker threads of the servers' runtime (default 1).
+pub(crate) const SERVER_THREADS_VAR: &str = "WARDEN_LOAD_SERVER_THREADS";
+/// Worker threads of the load generator's runtime (default 1).
+pub(crate) const CLIENT_THREADS_VAR: &str = "WARDEN_LOAD_CLIENT_THREADS";
 /// `sync` (default) or `batched`: the audit log's durability.
 pub(crate) const DURABILITY_VAR: &str = "WARDEN_LOAD_DURABILITY";
 
@@ -51,30 +56,7 @@ impl Servers {
         config: PathBuf,
         key: Arc<SigningKey>,
     ) -> anyhow::Result<Servers> {
-        let store = AnyStore::open(&StoreLocation::parse(None, &dir.join("data"))?).await?;
-        // The audit log is on, as in production: `sync` durability by default
-        // (each answer waits for its record's group commit).
-        let durability = match std::env::var(DURABILITY_VAR).as_deref() {
-            Ok("batched") => warden_policy::Durability::Batched,
-            _ => warden_policy::Durability::Sync,
-        };
-        let settings = warden_gateway::audit::AuditSettings {
-            durability,
-            checkpoint_every: 100_000,
-            checkpoint_interval: std::time::Duration::from_secs(10),
-            witness_dir: dir.join("witness"),
-            signer: Arc::new(warden_audit::CheckpointSigner::generate(
-                "example.org/warden-audit",
-            )?),
-            origin: "example.org/warden-audit".into(),
-        };
-        // The audit writer lives as long as the process.
-        let (audit_stop, audit_stopped) = tokio::sync::watch::channel(false);
-        std::mem::forget(audit_stop);
-        let (audit, _audit_task) =
-            warden_gateway::audit::AuditLog::start(store.clone(), settings, audit_stopped).await?;
-        println!("audit log: durability {durability:?}");
-        let gw = Gateway::start(ConfigSource::File(config), store, key, audit).await?;
+        let gw = crate::common::start_gateway(dir, config, key, DURABILITY_VAR).await?;
         let listeners = Listeners::bind("127.0.0.1:0", "127.0.0.1:0").await?;
         let data_addr = listeners.data_addr()?;
         let admin_addr = listeners.admin_addr()?;

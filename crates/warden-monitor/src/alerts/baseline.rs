@@ -155,6 +155,44 @@ fn evidence(state: &AgentState, n: u32, keep: impl Fn(&&RecentAction) -> bool) -
         .collect()
 }
 
+/// The binomial test `tool_mix` and `denial_ratio` share: how many of the
+/// last `recent` actions `keep` keeps, against how many of all the actions
+/// before them it would have kept (`ever` counts them all, the window's
+/// included). `what(x)` names the count.
+fn binomial_test(
+    rule: &AlertRule,
+    state: &AgentState,
+    ln: &LnFactorials,
+    keep: impl Fn(&&RecentAction) -> bool + Copy,
+    ever: u64,
+    what: impl Fn(u64) -> String,
+    long_run: &str,
+) -> Found {
+    let n = u64::from(rule.recent);
+    let x = window(state, rule.recent)?.filter(keep).count() as u64;
+    let long_n = state.decisions.checked_sub(n)?;
+    if x < rule.threshold || long_n < rule.warm_up {
+        return None;
+    }
+    let long_x = ever.saturating_sub(x);
+    let p = (long_x as f64 + 1.0) / (long_n as f64 + 2.0);
+    let bound = normal_tail(rule.sigma);
+    let tail = ln.binomial_tail_at_most(x, n, p, bound)?;
+    Some((
+        format!(
+            "{} the last {n} actions ({:.0} %)",
+            what(x),
+            100.0 * x as f64 / n as f64
+        ),
+        format!(
+            "{long_run} {:.1} % ({long_x} of {long_n} actions); P(≥ {x}) = {tail:.1e} ≤ {bound:.1e} ({}σ)",
+            100.0 * long_x as f64 / long_n.max(1) as f64,
+            rule.sigma.clamp(1, 10)
+        ),
+        evidence(state, rule.recent, keep),
+    ))
+}
+
 /// `tool_mix`: the current tool's count in the last `recent` actions
 /// against its long-run share.
 pub(super) fn tool_mix(
@@ -163,35 +201,16 @@ pub(super) fn tool_mix(
     tool: &str,
     ln: &LnFactorials,
 ) -> Found {
-    let n = u64::from(rule.recent);
-    let of_tool = |a: &&RecentAction| a.tool == tool;
-    let x = window(state, rule.recent)?.filter(of_tool).count() as u64;
-    let long_n = state.decisions.checked_sub(n)?;
-    if x < rule.threshold || long_n < rule.warm_up {
-        return None;
-    }
-    let long_x = state
-        .tools
-        .get(tool)
-        .copied()
-        .unwrap_or(0)
-        .saturating_sub(x);
-    let share = (long_x as f64 + 1.0) / (long_n as f64 + 2.0);
-    let bound = normal_tail(rule.sigma);
-    ln.binomial_tail_at_most(x, n, share, bound).map(|tail| {
-        (
-            format!(
-                "{tool}: {x} of the last {n} actions ({:.0} %)",
-                100.0 * x as f64 / n as f64
-            ),
-            format!(
-                "long-run share {:.1} % ({long_x} of {long_n} actions); P(≥ {x}) = {tail:.1e} ≤ {bound:.1e} ({}σ)",
-                100.0 * long_x as f64 / long_n.max(1) as f64,
-                rule.sigma.clamp(1, 10)
-            ),
-            evidence(state, rule.recent, of_tool),
-        )
-    })
+    let ever = state.tools.get(tool).copied().unwrap_or(0);
+    binomial_test(
+        rule,
+        state,
+        ln,
+        |a| a.tool == tool,
+        ever,
+        |x| format!("{tool}: {x} of"),
+        "long-run share",
+    )
 }
 
 /// `denial_ratio`: denials in the last `recent` actions against the
@@ -205,30 +224,15 @@ pub(super) fn denial_ratio(
     if record.decision.as_deref() != Some("deny") {
         return None;
     }
-    let n = u64::from(rule.recent);
-    let denied = |a: &&RecentAction| a.denied;
-    let x = window(state, rule.recent)?.filter(denied).count() as u64;
-    let long_n = state.decisions.checked_sub(n)?;
-    if x < rule.threshold || long_n < rule.warm_up {
-        return None;
-    }
-    let long_x = state.denied.saturating_sub(x);
-    let ratio = (long_x as f64 + 1.0) / (long_n as f64 + 2.0);
-    let bound = normal_tail(rule.sigma);
-    ln.binomial_tail_at_most(x, n, ratio, bound).map(|tail| {
-        (
-            format!(
-                "{x} denials in the last {n} actions ({:.0} %)",
-                100.0 * x as f64 / n as f64
-            ),
-            format!(
-                "long-run denial ratio {:.1} % ({long_x} of {long_n} actions); P(≥ {x}) = {tail:.1e} ≤ {bound:.1e} ({}σ)",
-                100.0 * long_x as f64 / long_n.max(1) as f64,
-                rule.sigma.clamp(1, 10)
-            ),
-            evidence(state, rule.recent, denied),
-        )
-    })
+    binomial_test(
+        rule,
+        state,
+        ln,
+        |a| a.denied,
+        state.denied,
+        |x| format!("{x} denials in"),
+        "long-run denial ratio",
+    )
 }
 
 /// `time_of_day`: an action in a local hour that held at most `threshold`
