@@ -109,6 +109,14 @@ pub struct AuditRecord {
     /// Hex SHA-256 of the canonical JSON of the arguments ([`json_digest`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub args_digest: Option<String>,
+    /// The arguments' shape, never their values: sorted, distinct entries
+    /// `field:type` (type one of `string`, `number`, `bool`, `array`,
+    /// `object`, `null`; one level of nesting as `parent.child:type`) and
+    /// `field:type:class` for each data class the classifier found in a
+    /// top-level field. Bounded; absent when empty, so records written
+    /// before it keep their encoding and hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args_shape: Vec<String>,
     /// The decision: `allow`, `deny`, `needs_approval`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<String>,
@@ -165,6 +173,7 @@ impl AuditRecord {
             tool: None,
             operation: None,
             args_digest: None,
+            args_shape: Vec::new(),
             decision: None,
             policies: Vec::new(),
             policy_digest: None,
@@ -200,6 +209,9 @@ impl AuditRecord {
             a.finish();
         }
         w.opt_string("args_digest", &self.args_digest);
+        if !self.args_shape.is_empty() {
+            w.strings("args_shape", &self.args_shape);
+        }
         w.strings("classes", &self.classes);
         w.opt_string("decision", &self.decision);
         w.opt_string("decision_id", &self.decision_id);

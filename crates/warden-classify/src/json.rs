@@ -1,6 +1,6 @@
 //! Walking JSON: every string and number is scanned with its key as context.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -37,6 +37,31 @@ impl Classifier {
             .into_iter()
             .map(|f| f.finding.class)
             .collect()
+    }
+
+    /// The classes found under each top-level member of `value`, as
+    /// [`classes`](Self::classes) finds them (the member's name is the
+    /// context); members with none are left out, and a `value` that is not
+    /// an object has no members.
+    pub fn classes_by_field(&self, value: &Value) -> BTreeMap<String, BTreeSet<String>> {
+        let mut out = BTreeMap::new();
+        let Value::Object(map) = value else {
+            return out;
+        };
+        let mut path = String::from("$");
+        let mut findings = Vec::new();
+        for (key, member) in map {
+            push_key(&mut path, key);
+            self.walk(member, Some(key), &mut path, &mut findings);
+            path.truncate(1);
+            if !findings.is_empty() {
+                out.insert(
+                    key.clone(),
+                    findings.drain(..).map(|f| f.finding.class).collect(),
+                );
+            }
+        }
+        out
     }
 
     fn walk(

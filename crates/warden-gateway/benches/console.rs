@@ -20,11 +20,11 @@ mod common;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use warden_audit::{AuditRecord, CheckpointSigner, RecordKind};
-use warden_gateway::audit::{AuditLog, AuditSettings, append_direct};
-use warden_gateway::{ConfigSource, Gateway, Listeners, run};
+use warden_audit::{AuditRecord, RecordKind};
+use warden_gateway::audit::append_direct;
+use warden_gateway::{Listeners, run};
 use warden_store::{AnyStore, Store, StoreLocation};
 use warden_types::Role;
 
@@ -63,7 +63,7 @@ fn record(i: u64, agents: u64, now: i64, total: u64) -> AuditRecord {
     ));
     r.server = Some("accounting".into());
     r.tool = Some(
-        if i % 4 == 0 {
+        if i.is_multiple_of(4) {
             "read_invoice"
         } else {
             "schedule_payment"
@@ -144,30 +144,21 @@ fn main() -> anyhow::Result<()> {
             "filled: {records} records for {agents} agents in {:.1} s",
             filled.elapsed().as_secs_f64()
         );
-        let signer = Arc::new(CheckpointSigner::generate("example.org/warden-audit")?);
-        let (_stop, stopped) = tokio::sync::watch::channel(false);
-        let settings = AuditSettings {
-            durability: warden_policy::Durability::Sync,
-            checkpoint_every: 1000,
-            checkpoint_interval: Duration::from_secs(3600),
-            witness_dir: dir.path().join("witness"),
-            signer,
-            origin: "example.org/warden-audit".into(),
-        };
-        let (audit, _writer) = AuditLog::start(store.clone(), settings, stopped).await?;
-        audit
+        drop(store);
+        let key = Arc::new(warden_identity::SigningKey::generate());
+        let started = Instant::now();
+        let gateway = common::start_gateway(
+            dir.path(),
+            config.join("warden.toml"),
+            key,
+            "WARDEN_CONSOLE_DURABILITY",
+        )
+        .await?;
+        gateway
+            .audit()
             .checkpoint()
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let key = Arc::new(warden_identity::SigningKey::generate());
-        let started = Instant::now();
-        let gateway = Gateway::start(
-            ConfigSource::File(config.join("warden.toml")),
-            store,
-            key,
-            audit,
-        )
-        .await?;
         println!(
             "gateway started with {} agents in {:.1} s",
             gateway.engine().snapshot().agents.len(),

@@ -28,11 +28,8 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::body::{Body, Bytes};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
-use warden_audit::CheckpointSigner;
-use warden_gateway::audit::{AuditLog, AuditSettings};
-use warden_gateway::{ConfigSource, Gateway, Listeners, run};
+use warden_gateway::{Listeners, run};
 use warden_identity::{IssueRequest, SigningKey};
-use warden_store::{AnyStore, StoreLocation};
 use warden_types::{AgentName, InstanceId, SpiffeId};
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -132,10 +129,6 @@ fn main() -> anyhow::Result<()> {
             .replace(
                 "api_key_env = \"OPENAI_API_KEY\"",
                 "api_key_file = \"openai.key\"",
-            )
-            .replace(
-                "durability = \"sync\"",
-                &format!("durability = \"{durability}\""),
             );
         std::fs::write(config.join("warden.toml"), toml)?;
         std::fs::write(config.join("openai.key"), "sk-bench")?;
@@ -144,28 +137,12 @@ fn main() -> anyhow::Result<()> {
             "per_session: 1000000, per_hour: 100000000",
         );
         std::fs::write(config.join("agents/support-bot.yaml"), manifest)?;
-        let store = AnyStore::open(&StoreLocation::parse(None, &dir.path().join("data"))?).await?;
-        let signer = Arc::new(CheckpointSigner::generate("example.org/warden-audit")?);
-        let (_stop, stopped) = tokio::sync::watch::channel(false);
-        let settings = AuditSettings {
-            durability: if durability == "batched" {
-                warden_policy::Durability::Batched
-            } else {
-                warden_policy::Durability::Sync
-            },
-            checkpoint_every: 1000,
-            checkpoint_interval: Duration::from_secs(10),
-            witness_dir: dir.path().join("witness"),
-            signer,
-            origin: "example.org/warden-audit".into(),
-        };
-        let (audit, _writer) = AuditLog::start(store.clone(), settings, stopped).await?;
         let key = Arc::new(SigningKey::generate());
-        let gateway = Gateway::start(
-            ConfigSource::File(config.join("warden.toml")),
-            store,
+        let gateway = common::start_gateway(
+            dir.path(),
+            config.join("warden.toml"),
             Arc::clone(&key),
-            audit,
+            "WARDEN_LLM_DURABILITY",
         )
         .await?;
         let audience = gateway.config().serve.audience.clone();

@@ -20,156 +20,31 @@ mod client;
 mod common;
 #[path = "load/fixture.rs"]
 mod fixture;
+#[path = "load/servers.rs"]
+mod servers;
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use axum::Json;
-use axum::http::StatusCode;
-use hyper::body::Bytes;
-use hyper::header::HeaderValue;
 use serde_json::{Value, json};
-use warden_gateway::{ConfigSource, Gateway, Listeners, run};
-use warden_identity::{IssueRequest, SigningKey};
+use warden_gateway::Gateway;
+use warden_identity::SigningKey;
 use warden_policy::DecisionRequest;
-use warden_store::{AnyStore, StoreLocation};
-use warden_types::{AgentName, DecisionOutcome, InstanceId, SpiffeId};
+use warden_types::{AgentName, DecisionOutcome, InstanceId};
 
 use crate::client::{Row, load};
 use crate::common::{env_or, proc_status_mib, runtime};
 use crate::fixture::{AGENTS, agent, payee, request_body, write_fixture};
+use crate::servers::{CLIENT_THREADS_VAR, SECS_VAR, SERVER_THREADS_VAR, Servers, issue_tokens};
 
-/// Seconds measured per run, after one second of warm-up (default 5).
-const SECS_VAR: &str = "WARDEN_LOAD_SECS";
-/// Worker threads of the servers' runtime (default 1).
-const SERVER_THREADS_VAR: &str = "WARDEN_LOAD_SERVER_THREADS";
-/// Worker threads of the load generator's runtime (default 1).
-const CLIENT_THREADS_VAR: &str = "WARDEN_LOAD_CLIENT_THREADS";
 /// Comma-separated concurrency levels (default `16,64`).
 const CONCURRENCY_VAR: &str = "WARDEN_LOAD_CONCURRENCY";
-/// `sync` (default) or `batched`: the audit log's durability.
-const DURABILITY_VAR: &str = "WARDEN_LOAD_DURABILITY";
 /// `bare`, `warden` or `both` (default): which servers are loaded.
 const TARGETS_VAR: &str = "WARDEN_LOAD_TARGETS";
 
 const TOKENS: usize = 64;
 const SESSIONS: usize = 10_000;
-
-/// The bare baseline: parse the body, answer a small JSON.
-async fn bare(body: Bytes) -> Result<Json<Value>, StatusCode> {
-    let value: Value = serde_json::from_slice(&body).map_err(|_| StatusCode::BAD_REQUEST)?;
-    let fields = value.as_object().map_or(0, serde_json::Map::len);
-    Ok(Json(
-        json!({"id": "bare", "decision": "allow", "fields": fields}),
-    ))
-}
-
-/// Both servers, running on the servers' runtime until [`Servers::stop`].
-struct Servers {
-    gw: Arc<Gateway>,
-    data_addr: SocketAddr,
-    bare_addr: SocketAddr,
-    stop: Vec<tokio::sync::oneshot::Sender<()>>,
-    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
-}
-
-impl Servers {
-    async fn start(dir: &Path, config: PathBuf, key: Arc<SigningKey>) -> anyhow::Result<Servers> {
-        let store = AnyStore::open(&StoreLocation::parse(None, &dir.join("data"))?).await?;
-        // The audit log is on, as in production: `sync` durability by default
-        // (each answer waits for its record's group commit).
-        let durability = match std::env::var(DURABILITY_VAR).as_deref() {
-            Ok("batched") => warden_policy::Durability::Batched,
-            _ => warden_policy::Durability::Sync,
-        };
-        let settings = warden_gateway::audit::AuditSettings {
-            durability,
-            checkpoint_every: 100_000,
-            checkpoint_interval: std::time::Duration::from_secs(10),
-            witness_dir: dir.join("witness"),
-            signer: Arc::new(warden_audit::CheckpointSigner::generate(
-                "example.org/warden-audit",
-            )?),
-            origin: "example.org/warden-audit".into(),
-        };
-        // The audit writer lives as long as the process.
-        let (audit_stop, audit_stopped) = tokio::sync::watch::channel(false);
-        std::mem::forget(audit_stop);
-        let (audit, _audit_task) =
-            warden_gateway::audit::AuditLog::start(store.clone(), settings, audit_stopped).await?;
-        println!("audit log: durability {durability:?}");
-        let gw = Gateway::start(ConfigSource::File(config), store, key, audit).await?;
-        let listeners = Listeners::bind("127.0.0.1:0", "127.0.0.1:0").await?;
-        let data_addr = listeners.data_addr()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let shutdown = async move {
-            let _ = stopped.await;
-        };
-        let warden = tokio::spawn(run(Arc::clone(&gw), listeners, shutdown));
-        let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let bare_addr = bare_listener.local_addr()?;
-        let (bare_stop, bare_stopped) = tokio::sync::oneshot::channel::<()>();
-        let router = axum::Router::new().route("/v1/decisions", axum::routing::post(bare));
-        let bare = tokio::spawn(async move {
-            axum::serve(bare_listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = bare_stopped.await;
-                })
-                .await
-        });
-        let tasks = vec![
-            tokio::spawn(async move { Ok(warden.await??) }),
-            tokio::spawn(async move { Ok(bare.await??) }),
-        ];
-        Ok(Servers {
-            gw,
-            data_addr,
-            bare_addr,
-            stop: vec![stop, bare_stop],
-            tasks,
-        })
-    }
-
-    /// Stops accepting, lets requests in flight finish, and waits for both.
-    async fn stop(self) -> anyhow::Result<()> {
-        for stop in self.stop {
-            let _ = stop.send(());
-        }
-        for task in self.tasks {
-            task.await??;
-        }
-        Ok(())
-    }
-}
-
-/// Bearer headers of JWT-SVIDs for [`TOKENS`] agents spread over the set.
-fn issue_tokens(gw: &Gateway, key: &SigningKey) -> anyhow::Result<Vec<HeaderValue>> {
-    let trust_domain = &gw.config().trust_domain;
-    (0..TOKENS)
-        .map(|k| {
-            let agent = AgentName::new(agent(k * (AGENTS / TOKENS)))?;
-            let spiffe_id = SpiffeId::new(
-                trust_domain.clone(),
-                agent,
-                InstanceId::new(format!("i-{k}"))?,
-            );
-            let audience = vec![gw.config().serve.audience.clone()];
-            let issued = key.issue(&IssueRequest {
-                spiffe_id,
-                audience,
-                ttl: Duration::from_secs(3600),
-                now: SystemTime::now(),
-            })?;
-            Ok(HeaderValue::from_str(&format!(
-                "Bearer {}",
-                issued.token.expose()
-            ))?)
-        })
-        .collect()
-}
 
 /// Times `f` over `n` calls, per call.
 fn per_call(n: u32, mut f: impl FnMut(u32) -> anyhow::Result<()>) -> anyhow::Result<Duration> {
@@ -317,7 +192,7 @@ fn main() -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(" "),
     );
-    let tokens = issue_tokens(&servers.gw, &key)?;
+    let tokens = issue_tokens(&servers.gw, &key, TOKENS)?;
     println!(
         "request body: {} bytes; {} bearer tokens; warm-up {} s, measured {secs} s per run",
         request_body(0)?.len(),

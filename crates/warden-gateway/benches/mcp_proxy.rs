@@ -46,9 +46,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::bail;
 use hyper::header::HeaderValue;
-use warden_gateway::{ConfigSource, Gateway, Listeners, run};
+use warden_gateway::{Gateway, Listeners, run};
 use warden_identity::{IssueRequest, SigningKey};
-use warden_store::{AnyStore, StoreLocation};
 use warden_types::{AgentName, InstanceId, SpiffeId};
 
 use crate::client::{Target, WARM_UP};
@@ -112,29 +111,7 @@ impl Warden {
         config: std::path::PathBuf,
         key: Arc<SigningKey>,
     ) -> anyhow::Result<Warden> {
-        let store = AnyStore::open(&StoreLocation::parse(None, &dir.join("data"))?).await?;
-        let durability = match std::env::var(DURABILITY_VAR).as_deref() {
-            Ok("batched") => warden_policy::Durability::Batched,
-            Ok("sync") | Err(_) => warden_policy::Durability::Sync,
-            Ok(other) => bail!("`{other}` is not a valid {DURABILITY_VAR} (sync or batched)"),
-        };
-        let settings = warden_gateway::audit::AuditSettings {
-            durability,
-            checkpoint_every: 100_000,
-            checkpoint_interval: Duration::from_secs(10),
-            witness_dir: dir.join("witness"),
-            signer: Arc::new(warden_audit::CheckpointSigner::generate(
-                "example.org/warden-audit",
-            )?),
-            origin: "example.org/warden-audit".into(),
-        };
-        // The audit writer lives as long as the process.
-        let (audit_stop, audit_stopped) = tokio::sync::watch::channel(false);
-        std::mem::forget(audit_stop);
-        let (audit, _audit_task) =
-            warden_gateway::audit::AuditLog::start(store.clone(), settings, audit_stopped).await?;
-        println!("audit log: durability {durability:?}");
-        let gw = Gateway::start(ConfigSource::File(config), store, key, audit).await?;
+        let gw = crate::common::start_gateway(dir, config, key, DURABILITY_VAR).await?;
         let listeners = Listeners::bind("127.0.0.1:0", "127.0.0.1:0").await?;
         let addr = listeners.data_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

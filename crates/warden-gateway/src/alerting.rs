@@ -1,5 +1,6 @@
 //! What happens to an alert: containment first (a `suspend` rule suspends
-//! the agent, on every node through the store), then delivery to every
+//! the agent, a `revoke` rule revokes the instance or the agent, on every
+//! node through the store), then delivery to every
 //! webhook, each in its own task with bounded retries; an alert that cannot
 //! be delivered lands in a bounded dead-letter list. Nothing here is on the
 //! decision path: the monitor queues alerts after the records are
@@ -174,8 +175,10 @@ impl Gateway {
         };
         while let Some(alert) = alerts.recv().await {
             tracing::warn!(rule = %alert.rule, agent = %alert.agent, message = %alert.message, "alert");
-            if alert.action == "suspend" {
-                self.contain(&alert).await;
+            match alert.action {
+                "suspend" => self.contain(&alert).await,
+                "revoke" => self.revoke_for(&alert).await,
+                _ => {}
             }
             self.open_or_join_incident(&alert).await;
             push_bounded(&self.alert_log.recent, alert.clone());
@@ -199,6 +202,40 @@ impl Gateway {
         };
         if let Err(e) = applied {
             tracing::error!(agent = %alert.agent, error = %e, "an alert could not suspend its agent");
+        }
+    }
+}
+
+impl Gateway {
+    /// Revokes what the alert is about, as `warden agent revoke` does: the
+    /// instance for a rule kept per instance, every instance of the agent
+    /// for a rule kept per agent. The reason names the alert.
+    async fn revoke_for(&self, alert: &Alert) {
+        let applied = async {
+            let agent =
+                warden_types::AgentName::new(alert.agent.clone()).map_err(|e| e.to_string())?;
+            let instance = match (alert.per, &alert.instance) {
+                ("instance", Some(i)) => {
+                    Some(warden_types::InstanceId::new(i.clone()).map_err(|e| e.to_string())?)
+                }
+                _ => None,
+            };
+            let reason = format!("alert `{}` ({}): {}", alert.rule, alert.id, alert.observed);
+            warden_store::Store::add_revocation(
+                &self.store,
+                &agent,
+                instance.as_ref(),
+                &reason,
+                &format!("alert rule `{}`", alert.rule),
+                alert.time_ms,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            // In force on this node now; the others follow the change feed.
+            self.reload_identity().await.map_err(|e| e.to_string())
+        };
+        if let Err(e) = applied.await {
+            tracing::error!(agent = %alert.agent, error = %e, "an alert could not revoke its agent");
         }
     }
 }

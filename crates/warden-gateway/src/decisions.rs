@@ -1,6 +1,6 @@
 //! The decision API: `POST /v1/decisions`, `GET /v1/decisions/{id}`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -303,6 +303,9 @@ impl Via {
     }
 }
 
+/// An action's argument classes: all of them, and by top-level argument.
+type ArgumentClasses = (Vec<String>, BTreeMap<String, BTreeSet<String>>);
+
 /// One action to decide, from any interception point.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Action<'a> {
@@ -316,26 +319,31 @@ pub(crate) struct Action<'a> {
 }
 
 impl Gateway {
-    /// The data classes in an action's arguments. An argument that names the
-    /// destination (an address the data goes to) is where the data goes, not
-    /// data: it is left out.
-    fn argument_classes(&self, snapshot: &Snapshot, action: &Action<'_>) -> Vec<String> {
+    /// The data classes in an action's arguments, in all and by top-level
+    /// argument (for the record's shape). An argument that names the
+    /// destination (an address the data goes to) is where the data goes,
+    /// not data: it is left out.
+    fn argument_classes(&self, snapshot: &Snapshot, action: &Action<'_>) -> ArgumentClasses {
         let skip = snapshot
             .tool(action.server, action.tool)
             .map(|t| t.destination_arguments.as_slice())
             .unwrap_or_default();
-        match action.args {
+        let by_field = match action.args {
             Value::Object(map) if skip.iter().any(|name| map.contains_key(name)) => {
                 let mut rest = map.clone();
                 for name in skip {
                     rest.remove(name);
                 }
-                self.classifier.classes(&Value::Object(rest))
+                self.classifier.classes_by_field(&Value::Object(rest))
             }
-            _ => self.classifier.classes(action.args),
-        }
-        .into_iter()
-        .collect()
+            Value::Object(_) => self.classifier.classes_by_field(action.args),
+            _ => {
+                let all = self.classifier.classes(action.args).into_iter().collect();
+                return (all, BTreeMap::new());
+            }
+        };
+        let all: BTreeSet<&String> = by_field.values().flatten().collect();
+        (all.into_iter().cloned().collect(), by_field)
     }
 
     /// Decides one action, records it, and returns the answer with its wire
@@ -356,7 +364,7 @@ impl Gateway {
         // One policy snapshot for the whole decision: a reload in between
         // cannot mix versions.
         let snapshot = self.engine.snapshot();
-        let classes = self.argument_classes(&snapshot, action);
+        let (classes, field_classes) = self.argument_classes(&snapshot, action);
         let request = DecisionRequest {
             agent: id.agent(),
             instance: id.instance(),
@@ -454,6 +462,7 @@ impl Gateway {
             action.via.as_str(),
         );
         record.classes = classes;
+        record.args_shape = crate::records::args_shape(action.args, &field_classes);
         record.destinations = destinations_of(&snapshot, action);
         let appended = self.audit.append(record, Some(canonical)).await;
         let audit_index = appended.as_ref().ok().copied().flatten();
@@ -756,7 +765,7 @@ impl Gateway {
                             at_ms: record.decided_at.unwrap_or(now),
                         };
                         let operation = record.operation.parse().ok();
-                        let audit = crate::records::decision_record(
+                        let mut audit = crate::records::decision_record(
                             &allowed,
                             &request,
                             &record.args_digest,
@@ -765,6 +774,8 @@ impl Gateway {
                             Some(info),
                             via.as_str(),
                         );
+                        audit.args_shape =
+                            crate::records::args_shape(&record.args, &BTreeMap::new());
                         if let Err(e) = self.audit.append(audit, Some(canonical)).await {
                             allowed.decision = DecisionOutcome::Deny;
                             allowed.reasons.push(format!(

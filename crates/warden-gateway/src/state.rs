@@ -224,6 +224,32 @@ impl Gateway {
         for c in warden_store::InventoryStore::activity_classes(&gateway.store, None).await? {
             gateway.monitor.alerter().seed_classes(&c.agent, [c.class]);
         }
+        // …and which tools it called, how often, and how often it was
+        // denied: the long run of `new_tool`, `tool_mix` and `denial_ratio`.
+        let mut seeds: HashMap<(String, String), (u64, u64)> = HashMap::new();
+        for a in warden_store::InventoryStore::activity(&gateway.store, None, crate::now_millis())
+            .await?
+        {
+            if a.server.is_empty()
+                || !matches!(a.outcome.as_str(), "allow" | "deny" | "needs_approval")
+            {
+                continue;
+            }
+            let seed = seeds
+                .entry((a.agent, format!("{}/{}", a.server, a.tool)))
+                .or_default();
+            let total = u64::try_from(a.total).unwrap_or(0);
+            seed.0 += total;
+            if a.outcome == "deny" {
+                seed.1 += total;
+            }
+        }
+        for ((agent, tool), (actions, denials)) in seeds {
+            gateway
+                .monitor
+                .alerter()
+                .seed_tool(&agent, &tool, actions, denials);
+        }
         gateway.tell_monitor();
         gateway.reload_identity().await?;
         gateway.reload_pins().await?;

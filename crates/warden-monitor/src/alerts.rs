@@ -1,25 +1,32 @@
 //! Alert rules, evaluated on every committed record, off the decision path.
 //!
-//! Per agent, the alerter keeps what its rules need and nothing more: the
-//! recent denials (with their evidence), the classes and external hosts it
-//! has touched, how many actions it took, and its per-minute action counts
-//! as a running mean and variance (Welford). Learning is per node and
-//! starts with the process, except classes, which are seeded from the
-//! store's activity at start. Each rule fires at most once per agent per
-//! `window_secs`.
+//! Per agent — and, for rules with `per = "instance"`, per instance (SPIFFE
+//! ID) — the alerter keeps what its rules need and nothing more
+//! ([`state`]): the recent actions and denials (with their evidence), the
+//! classes, external hosts and tools it used, its argument shapes per tool,
+//! its actions per quarter hour of the day, its long-run action and denial
+//! counts, and its per-minute action counts as a running mean and variance
+//! (Welford). The baseline statistics are in [`baseline`]. Learning is per
+//! node and starts with the process, except classes and the per-tool and
+//! denial counts, which are seeded from the store's activity at start.
+//! Each rule fires at most once per agent (or instance) per `window_secs`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+mod baseline;
+mod state;
+
+use std::collections::HashMap;
 
 use parking_lot::Mutex;
 use serde::Serialize;
 use warden_audit::{AuditRecord, RecordKind};
-use warden_policy::{AlertAction, AlertKind, AlertRule};
+use warden_policy::{AlertKind, AlertRule, AlertScope};
 
-/// Denials kept per agent for the evidence of a `denials` alert.
-const EVIDENCE: usize = 64;
-/// Actions kept per agent for `actions` rules (a threshold above this
-/// cannot fire).
-const RECENT: usize = 1024;
+use baseline::{Found, LnFactorials};
+use state::{AgentState, New};
+
+/// Instances whose history is kept at most; beyond, the one seen least
+/// recently is forgotten.
+const INSTANCES: usize = 10_000;
 
 /// A record an alert points to.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -35,7 +42,8 @@ pub struct Evidence {
 /// One alert.
 #[derive(Debug, Clone, Serialize)]
 pub struct Alert {
-    /// Unique: `<rule>-<agent>-<time_ms>`.
+    /// Unique: `<rule>-<agent>-<time_ms>` (`<rule>-<agent>-<instance>-<time_ms>`
+    /// for a rule kept per instance).
     pub id: String,
     /// The rule's name.
     pub rule: String,
@@ -43,10 +51,14 @@ pub struct Alert {
     pub kind: &'static str,
     /// `low`, `medium`, `high`, `critical`.
     pub severity: &'static str,
-    /// `notify` or `suspend`.
+    /// `notify`, `suspend` or `revoke`.
     pub action: &'static str,
+    /// Whose baseline: `agent` or `instance`.
+    pub per: &'static str,
     /// The agent.
     pub agent: String,
+    /// The instance of the record that fired it, when the record names one.
+    pub instance: Option<String>,
     /// When (unix ms).
     pub time_ms: i64,
     /// In words.
@@ -60,49 +72,10 @@ pub struct Alert {
 }
 
 #[derive(Debug, Default)]
-struct AgentState {
-    actions: u64,
-    /// Recent actions: (rule-independent) tool and evidence, for `actions` rules.
-    recent: VecDeque<(String, Evidence)>,
-    denials: VecDeque<Evidence>,
-    classes: HashSet<String>,
-    hosts: HashSet<String>,
-    minute: i64,
-    in_minute: u64,
-    minutes: u64,
-    mean: f64,
-    m2: f64,
-    last_fired: HashMap<String, i64>,
-}
-
-impl AgentState {
-    /// Closes finished minutes into the running mean and variance (idle
-    /// minutes count as zero, at most a day of them).
-    fn roll_to(&mut self, minute: i64) {
-        if self.minute == 0 {
-            self.minute = minute;
-            return;
-        }
-        let mut gap = (minute - self.minute).clamp(0, 1440);
-        while gap > 0 {
-            let x = self.in_minute as f64;
-            self.minutes += 1;
-            let delta = x - self.mean;
-            self.mean += delta / self.minutes as f64;
-            self.m2 += delta * (x - self.mean);
-            self.in_minute = 0;
-            gap -= 1;
-        }
-        self.minute = self.minute.max(minute);
-    }
-
-    fn deviation(&self) -> f64 {
-        if self.minutes < 2 {
-            0.0
-        } else {
-            (self.m2 / (self.minutes - 1) as f64).sqrt()
-        }
-    }
+struct States {
+    agents: HashMap<String, AgentState>,
+    /// By `agent/instance`.
+    instances: HashMap<String, AgentState>,
 }
 
 /// The rules and each agent's state.
@@ -110,7 +83,9 @@ impl AgentState {
 pub struct Alerter {
     rules: Vec<AlertRule>,
     internal: Vec<String>,
-    agents: Mutex<HashMap<String, AgentState>>,
+    per_instance: bool,
+    ln: LnFactorials,
+    states: Mutex<States>,
 }
 
 fn evidence(record: &AuditRecord) -> Evidence {
@@ -121,25 +96,60 @@ fn evidence(record: &AuditRecord) -> Evidence {
     }
 }
 
+/// The instance named by a record's SPIFFE ID
+/// (`spiffe://td/agent/NAME/INSTANCE`).
+fn instance_of(record: &AuditRecord) -> Option<&str> {
+    let spiffe = record.agent.as_deref()?;
+    let mut parts = spiffe.strip_prefix("spiffe://")?.split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(_), Some("agent"), Some(_), Some(instance)) if !instance.is_empty() => Some(instance),
+        _ => None,
+    }
+}
+
+/// What one record showed, for every rule of one scope.
+struct Seen<'a> {
+    agent: &'a str,
+    /// `server/tool`.
+    tool: String,
+    instance: Option<&'a str>,
+    scope: AlertScope,
+    record: &'a AuditRecord,
+    evidence: Evidence,
+}
+
 impl Alerter {
     /// An alerter for `rules`; hosts under `internal` domains are not
     /// external destinations.
     pub fn new(rules: Vec<AlertRule>, internal: Vec<String>) -> Self {
         Self {
+            per_instance: rules.iter().any(|r| r.per == AlertScope::Instance),
             rules,
             internal,
-            agents: Mutex::new(HashMap::new()),
+            ln: LnFactorials::default(),
+            states: Mutex::new(States::default()),
         }
     }
 
     /// Seeds an agent's known classes (from the store's activity).
     pub fn seed_classes(&self, agent: &str, classes: impl IntoIterator<Item = String>) {
-        self.agents
+        self.states
             .lock()
+            .agents
             .entry(agent.to_owned())
             .or_default()
             .classes
             .extend(classes);
+    }
+
+    /// Seeds an agent's long-run counts (from the store's activity): its
+    /// `actions` on `server/tool`, `denials` of them.
+    pub fn seed_tool(&self, agent: &str, tool: &str, actions: u64, denials: u64) {
+        let mut states = self.states.lock();
+        let state = states.agents.entry(agent.to_owned()).or_default();
+        *state.tools.entry(tool.to_owned()).or_default() += actions;
+        state.decisions += actions;
+        state.denied += denials;
     }
 
     fn is_internal(&self, host: &str) -> bool {
@@ -156,33 +166,50 @@ impl Alerter {
         if self.rules.is_empty() {
             return Vec::new();
         }
-        let mut agents = self.agents.lock();
-        let state = agents.entry(agent.to_owned()).or_default();
-        let at = record.time_ms;
-        let decision = record.decision.as_deref();
-        let is_action = record.kind == RecordKind::Decision;
-        if is_action {
-            state.roll_to(at.div_euclid(60_000));
-            state.actions += 1;
-            state.in_minute += 1;
-        }
-        if is_action {
-            let tool = format!(
+        let instance = instance_of(record);
+        let mut seen = Seen {
+            agent,
+            tool: format!(
                 "{}/{}",
                 record.server.as_deref().unwrap_or_default(),
                 record.tool.as_deref().unwrap_or_default()
-            );
-            state.recent.push_back((tool, evidence(record)));
-            if state.recent.len() > RECENT {
-                state.recent.pop_front();
+            ),
+            instance,
+            scope: AlertScope::Agent,
+            record,
+            evidence: evidence(record),
+        };
+        let mut fired = Vec::new();
+        let mut states = self.states.lock();
+        let state = states.agents.entry(agent.to_owned()).or_default();
+        self.evaluate(state, &seen, &mut fired);
+        if let (true, Some(instance)) = (self.per_instance, instance) {
+            let key = format!("{agent}/{instance}");
+            if !states.instances.contains_key(&key) && states.instances.len() >= INSTANCES {
+                let oldest = states
+                    .instances
+                    .iter()
+                    .min_by_key(|(_, s)| s.last_ms)
+                    .map(|(k, _)| k.clone());
+                if let Some(oldest) = oldest {
+                    states.instances.remove(&oldest);
+                }
             }
+            seen.scope = AlertScope::Instance;
+            self.evaluate(states.instances.entry(key).or_default(), &seen, &mut fired);
         }
-        if decision == Some("deny") {
-            state.denials.push_back(evidence(record));
-            if state.denials.len() > EVIDENCE {
-                state.denials.pop_front();
-            }
-        }
+        fired
+    }
+
+    /// Counts the record into `state`, runs the rules of `seen.scope` on
+    /// it, then learns what it showed.
+    fn evaluate(&self, state: &mut AgentState, seen: &Seen<'_>, fired: &mut Vec<Alert>) {
+        let record = seen.record;
+        let at = record.time_ms;
+        let is_action = record.kind == RecordKind::Decision;
+        let tool = seen.tool.as_str();
+        let new_tool = is_action && !state.tools.contains_key(tool);
+        state.count(record, tool, &seen.evidence);
         let new_classes: Vec<String> = record
             .classes
             .iter()
@@ -196,14 +223,14 @@ impl Alerter {
             .filter(|h| !self.is_internal(h) && !state.hosts.contains(*h))
             .cloned()
             .collect();
+        let (new_shape, tool_calls) = state.new_shape(record, tool);
         let injected = record.kind == RecordKind::Observation
             && record
                 .note
                 .as_deref()
                 .is_some_and(|n| n.contains("injected instructions"));
-        let mut fired = Vec::new();
-        for rule in &self.rules {
-            if !rule.agents.is_empty() && !rule.agents.iter().any(|a| a == agent) {
+        for rule in self.rules.iter().filter(|r| r.per == seen.scope) {
+            if !rule.agents.is_empty() && !rule.agents.iter().any(|a| a == seen.agent) {
                 continue;
             }
             let window_ms =
@@ -216,30 +243,11 @@ impl Alerter {
                 continue;
             }
             let warm = state.actions > rule.warm_up;
-            let found = match rule.kind {
-                AlertKind::Actions => {
-                    let recent: Vec<Evidence> = state
-                        .recent
-                        .iter()
-                        .filter(|(tool, e)| {
-                            at - e.time_ms < window_ms
-                                && (rule.tools.is_empty() || rule.tools.contains(tool))
-                        })
-                        .map(|(_, e)| e.clone())
-                        .collect();
-                    (is_action && recent.len() as u64 > rule.threshold).then(|| {
-                        let on = if rule.tools.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" on {}", rule.tools.join(", "))
-                        };
-                        (
-                            format!("{} actions{on} in {} s", recent.len(), rule.window_secs),
-                            format!("at most {} allowed", rule.threshold),
-                            recent,
-                        )
-                    })
-                }
+            let one = || vec![seen.evidence.clone()];
+            let found: Found = match rule.kind {
+                AlertKind::Actions => is_action
+                    .then(|| actions(rule, state, at, window_ms))
+                    .flatten(),
                 AlertKind::Denials => {
                     let recent: Vec<Evidence> = state
                         .denials
@@ -247,7 +255,9 @@ impl Alerter {
                         .filter(|e| at - e.time_ms < window_ms)
                         .cloned()
                         .collect();
-                    (recent.len() as u64 > rule.threshold && decision == Some("deny")).then(|| {
+                    (recent.len() as u64 > rule.threshold
+                        && record.decision.as_deref() == Some("deny"))
+                    .then(|| {
                         (
                             format!("{} denials in {} s", recent.len(), rule.window_secs),
                             format!("at most {} allowed", rule.threshold),
@@ -259,72 +269,167 @@ impl Alerter {
                     (
                         new_classes.join(", "),
                         format!("{} classes touched before", state.classes.len()),
-                        vec![evidence(record)],
+                        one(),
                     )
                 }),
                 AlertKind::NewDestination => (warm && !new_hosts.is_empty()).then(|| {
                     (
                         new_hosts.join(", "),
                         format!("{} external hosts sent to before", state.hosts.len()),
-                        vec![evidence(record)],
+                        one(),
                     )
                 }),
                 AlertKind::Injection => injected.then(|| {
                     (
                         "a tool result carrying injected instructions".to_owned(),
                         "none expected".to_owned(),
-                        vec![evidence(record)],
+                        one(),
                     )
                 }),
-                AlertKind::Rate => {
-                    // Far above its spread, three times its mean and ten
-                    // actions over it: a burst, not a busy hour.
-                    let limit = (state.mean + f64::from(rule.sigma) * state.deviation().max(1.0))
-                        .max(3.0 * state.mean)
-                        .max(state.mean + 10.0);
-                    (is_action && warm && state.minutes >= 5 && state.in_minute as f64 > limit)
-                        .then(|| {
-                            (
-                                format!("{} actions this minute", state.in_minute),
-                                format!(
-                                    "mean {:.1} ± {:.1} per minute over {} minutes (limit {:.1})",
-                                    state.mean,
-                                    state.deviation(),
-                                    state.minutes,
-                                    limit
-                                ),
-                                vec![evidence(record)],
-                            )
-                        })
-                }
+                AlertKind::Rate => (is_action && warm)
+                    .then(|| rate(rule, state, &self.ln, one()))
+                    .flatten(),
+                AlertKind::NewTool => (warm && new_tool).then(|| {
+                    (
+                        format!("a first call of {}", tool),
+                        format!("{} tools called before", state.tools.len() - 1),
+                        one(),
+                    )
+                }),
+                AlertKind::ToolMix => is_action
+                    .then(|| baseline::tool_mix(rule, state, tool, &self.ln))
+                    .flatten(),
+                AlertKind::DenialRatio => is_action
+                    .then(|| baseline::denial_ratio(rule, state, record, &self.ln))
+                    .flatten(),
+                AlertKind::ArgumentShape => (tool_calls >= rule.warm_up && !new_shape.is_empty())
+                    .then(|| {
+                        (
+                            format!("{} called with {}", tool, new_shape.join(", ")),
+                            format!(
+                                "{} shape entries seen over {tool_calls} calls",
+                                state.shapes.get(tool).map_or(0, |s| s.seen.len())
+                            ),
+                            one(),
+                        )
+                    }),
+                AlertKind::TimeOfDay => is_action
+                    .then(|| baseline::time_of_day(rule, state, record, &seen.evidence))
+                    .flatten(),
             };
             if let Some((observed, baseline, evidence)) = found {
                 state.last_fired.insert(rule.name.clone(), at);
-                fired.push(Alert {
-                    id: format!("{}-{agent}-{at}", rule.name),
-                    rule: rule.name.clone(),
-                    kind: rule.kind.as_str(),
-                    severity: rule.severity.as_str(),
-                    action: match rule.action {
-                        AlertAction::Notify => "notify",
-                        AlertAction::Suspend => "suspend",
-                    },
-                    agent: agent.to_owned(),
-                    time_ms: at,
-                    message: format!(
-                        "{} ({}): agent `{agent}`: {observed}; {baseline}",
-                        rule.name,
-                        rule.kind.as_str()
-                    ),
-                    observed,
-                    baseline,
-                    evidence,
-                });
+                fired.push(alert(rule, seen, observed, baseline, evidence));
             }
         }
-        state.classes.extend(new_classes);
-        state.hosts.extend(new_hosts);
-        fired
+        let new = New {
+            classes: new_classes,
+            hosts: new_hosts,
+            shape: new_shape,
+        };
+        state.learn(record, tool, new);
+    }
+}
+
+/// `actions`: more than `threshold` actions (on `tools`) in the window.
+/// Counted first (newest back, stopping at the window's start); the
+/// evidence is copied only when the rule fires.
+fn actions(rule: &AlertRule, state: &AgentState, at: i64, window_ms: i64) -> Found {
+    // The latest actions are in commit order, which is time order within
+    // a batch's milliseconds: the window starts where they turn recent.
+    let start = state
+        .recent
+        .partition_point(|a| at - a.evidence.time_ms >= window_ms);
+    let in_window = || {
+        state
+            .recent
+            .range(start..)
+            .filter(|a| rule.tools.is_empty() || rule.tools.contains(&a.tool))
+    };
+    let count = if rule.tools.is_empty() {
+        state.recent.len() - start
+    } else {
+        in_window().count()
+    };
+    if count as u64 <= rule.threshold {
+        return None;
+    }
+    let recent: Vec<Evidence> = in_window().map(|a| a.evidence.clone()).collect();
+    let on = if rule.tools.is_empty() {
+        String::new()
+    } else {
+        format!(" on {}", rule.tools.join(", "))
+    };
+    Some((
+        format!("{} actions{on} in {} s", recent.len(), rule.window_secs),
+        format!("at most {} allowed", rule.threshold),
+        recent,
+    ))
+}
+
+/// `rate`: far above its spread, three times its mean and ten actions over
+/// it — a burst, not a busy hour — and as unlikely as a `sigma`-σ
+/// deviation under a Poisson law at its mean plus one deviation (counts
+/// are skewed and busy hours swing: a normal bound alone fires on them).
+fn rate(rule: &AlertRule, state: &AgentState, ln: &LnFactorials, evidence: Vec<Evidence>) -> Found {
+    let limit = (state.mean + f64::from(rule.sigma) * state.deviation().max(1.0))
+        .max(3.0 * state.mean)
+        .max(state.mean + 10.0);
+    if state.minutes < 5 || state.in_minute as f64 <= limit {
+        return None;
+    }
+    let tail = ln.poisson_tail(state.in_minute, state.mean + state.deviation());
+    (tail <= baseline::normal_tail(rule.sigma)).then(|| {
+        (
+            format!("{} actions this minute", state.in_minute),
+            format!(
+                "mean {:.1} ± {:.1} per minute over {} minutes (limit {:.1}; Poisson P = {tail:.1e})",
+                state.mean,
+                state.deviation(),
+                state.minutes,
+                limit
+            ),
+            evidence,
+        )
+    })
+}
+
+fn alert(
+    rule: &AlertRule,
+    seen: &Seen<'_>,
+    observed: String,
+    baseline: String,
+    evidence: Vec<Evidence>,
+) -> Alert {
+    let (agent, at) = (seen.agent, seen.record.time_ms);
+    let (id, who) = match (seen.scope, seen.instance) {
+        (AlertScope::Instance, Some(i)) => (
+            format!("{}-{agent}-{i}-{at}", rule.name),
+            format!("agent `{agent}` instance `{i}`"),
+        ),
+        _ => (
+            format!("{}-{agent}-{at}", rule.name),
+            format!("agent `{agent}`"),
+        ),
+    };
+    Alert {
+        id,
+        rule: rule.name.clone(),
+        kind: rule.kind.as_str(),
+        severity: rule.severity.as_str(),
+        action: rule.action.as_str(),
+        per: rule.per.as_str(),
+        agent: agent.to_owned(),
+        instance: seen.instance.map(str::to_owned),
+        time_ms: at,
+        message: format!(
+            "{} ({}): {who}: {observed}; {baseline}",
+            rule.name,
+            rule.kind.as_str()
+        ),
+        observed,
+        baseline,
+        evidence,
     }
 }
 

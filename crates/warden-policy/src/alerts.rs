@@ -4,11 +4,26 @@
 //! [[alerts.rules]]
 //! name = "deny-burst"
 //! when = "denials"          # actions | denials | new_class | new_destination | injection | rate
+//!                           # | new_tool | tool_mix | denial_ratio | argument_shape | time_of_day
 //! threshold = 5             # denials: more than this many in window_secs
 //! window_secs = 60
 //! severity = "high"         # low | medium | high | critical
-//! action = "suspend"        # notify (default) | suspend
+//! action = "suspend"        # notify (default) | suspend | revoke
 //! agents = ["invoice-bot"]  # default: every agent
+//!
+//! [[alerts.rules]]
+//! name = "odd-denials"
+//! when = "denial_ratio"     # the last `recent` actions' denials against the long-run ratio
+//! per = "instance"          # agent (default) | instance: one baseline per SPIFFE ID
+//! recent = 50
+//! sigma = 5                 # as unlikely as a 5σ deviation (binomial tail ≤ 2.9e-7)
+//! action = "revoke"         # revokes the instance (per agent: all its instances)
+//!
+//! [[alerts.rules]]
+//! name = "night-work"
+//! when = "time_of_day"      # an hour of the day the agent was never active in
+//! warm_up_days = 7
+//! utc_offset = "+01:00"     # the hours' clock (default UTC)
 //!
 //! [[alerts.webhooks]]
 //! name = "soc"
@@ -17,9 +32,9 @@
 //! secret_env = "WARDEN_WEBHOOK_SECRET"   # or secret_file = "keys/webhook.secret"
 //! ```
 
-use serde::Deserialize;
+mod lower;
 
-use crate::error::{Diagnostics, Location};
+pub(crate) use lower::{RawAlerts, lower};
 
 /// What a rule watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,10 +50,35 @@ pub enum AlertKind {
     NewDestination,
     /// A tool result screened as carrying injected instructions.
     Injection,
+    /// A tool the agent never called before (after warm-up; tools are
+    /// seeded from the store's activity).
+    NewTool,
+    /// A tool taking a large share of the agent's recent actions that its
+    /// history makes improbable: at least `threshold` of the last `recent`
+    /// actions (default a fifth of them), and the binomial probability of
+    /// that many or more, given the tool's long-run share (Laplace-smoothed,
+    /// from the actions before the window), at most that of a `sigma`-σ
+    /// normal deviation. After `warm_up` actions before the window.
+    ToolMix,
+    /// A denial ratio over the last `recent` actions far above the agent's
+    /// long-run ratio: at least `threshold` denials (default 5), and their
+    /// binomial tail probability given the long-run ratio
+    /// (Laplace-smoothed) at most that of a `sigma`-σ normal deviation.
+    /// After `warm_up` actions before the window.
+    DenialRatio,
+    /// A tool called with an argument shape never seen for it: a field, a
+    /// value type for a field, or a data class in a field (after `warm_up`
+    /// calls of that tool).
+    ArgumentShape,
+    /// An action in an hour of the day (on the `utc_offset` clock) in which
+    /// the agent held at most `threshold` actions (default 0: never), after
+    /// `warm_up` actions over at least `warm_up_days` days.
+    TimeOfDay,
     /// Actions in a minute above the agent's own baseline: more than the
     /// largest of mean + `sigma` × standard deviation of its per-minute
-    /// counts, 3 × the mean, and the mean + 10 (after warm-up and five
-    /// minutes of history).
+    /// counts, 3 × the mean, and the mean + 10, and a Poisson tail
+    /// probability at the mean + one deviation as small as a `sigma`-σ
+    /// deviation's (after warm-up and five minutes of history).
     Rate,
 }
 
@@ -52,6 +92,11 @@ impl AlertKind {
             Self::NewDestination => "new_destination",
             Self::Injection => "injection",
             Self::Rate => "rate",
+            Self::NewTool => "new_tool",
+            Self::ToolMix => "tool_mix",
+            Self::DenialRatio => "denial_ratio",
+            Self::ArgumentShape => "argument_shape",
+            Self::TimeOfDay => "time_of_day",
         }
     }
 }
@@ -88,6 +133,40 @@ pub enum AlertAction {
     Notify,
     /// Suspend the agent (the kill switch) until an admin resumes it.
     Suspend,
+    /// Revoke the instance the alert is about (a rule kept per agent: all
+    /// the agent's instances), as `warden agent revoke` does.
+    Revoke,
+}
+
+impl AlertAction {
+    /// The name used in `warden.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Notify => "notify",
+            Self::Suspend => "suspend",
+            Self::Revoke => "revoke",
+        }
+    }
+}
+
+/// Whose history a rule's statistic is kept over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AlertScope {
+    /// All the agent's instances together.
+    #[default]
+    Agent,
+    /// Each instance (SPIFFE ID) on its own.
+    Instance,
+}
+
+impl AlertScope {
+    /// The name used in `warden.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Instance => "instance",
+        }
+    }
 }
 
 /// One alert rule.
@@ -101,6 +180,8 @@ pub struct AlertRule {
     pub severity: Severity,
     /// What it does besides telling.
     pub action: AlertAction,
+    /// Whose history its statistic is kept over.
+    pub per: AlertScope,
     /// Only these agents (empty: all).
     pub agents: Vec<String>,
     /// `actions`: only actions on these tools (`server/tool`; empty: all).
@@ -113,8 +194,18 @@ pub struct AlertRule {
     /// `new_class`, `new_destination`, `rate`: actions of the agent seen
     /// before the rule may fire.
     pub warm_up: u64,
-    /// `rate`: how many standard deviations above the mean.
+    /// `rate`: how many standard deviations above the mean (default 4);
+    /// `tool_mix`, `denial_ratio`: a probability as small as a `sigma`-σ
+    /// deviation's (default 5).
     pub sigma: u32,
+    /// `tool_mix`, `denial_ratio`: how many of the latest actions are
+    /// "recent" (10 to 1000).
+    pub recent: u32,
+    /// `time_of_day`: days of history before the rule may fire.
+    pub warm_up_days: u32,
+    /// `time_of_day`: the clock's offset from UTC, in minutes (a multiple
+    /// of 15).
+    pub utc_offset_minutes: i32,
 }
 
 /// The shape of a webhook's body.
@@ -153,158 +244,5 @@ pub struct AlertsConfig {
     pub webhooks: Vec<Webhook>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawAlerts {
-    #[serde(default)]
-    rules: Vec<toml::Spanned<RawRule>>,
-    #[serde(default)]
-    webhooks: Vec<toml::Spanned<RawWebhook>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRule {
-    name: String,
-    when: String,
-    threshold: Option<u64>,
-    window_secs: Option<u64>,
-    severity: Option<String>,
-    action: Option<String>,
-    #[serde(default)]
-    agents: Vec<String>,
-    #[serde(default)]
-    tools: Vec<String>,
-    warm_up: Option<u64>,
-    sigma: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawWebhook {
-    name: String,
-    url: String,
-    format: Option<String>,
-    secret_env: Option<String>,
-    secret_file: Option<String>,
-}
-
-/// Lowers `[alerts]`, naming every mistake with its place.
-pub(crate) fn lower(
-    raw: RawAlerts,
-    diags: &mut Diagnostics,
-    at: &dyn Fn(usize) -> Location,
-    base_dir: &std::path::Path,
-) -> AlertsConfig {
-    let mut out = AlertsConfig::default();
-    for (i, spanned) in raw.rules.into_iter().enumerate() {
-        let place = at(spanned.span().start);
-        let r = spanned.into_inner();
-        let field = |f: &str| Some(format!("alerts.rules[{i}].{f}"));
-        let kind = match r.when.as_str() {
-            "actions" => AlertKind::Actions,
-            "denials" => AlertKind::Denials,
-            "new_class" => AlertKind::NewClass,
-            "new_destination" => AlertKind::NewDestination,
-            "injection" => AlertKind::Injection,
-            "rate" => AlertKind::Rate,
-            other => {
-                diags.push(place.clone(), field("when"), format!(
-                    "unknown rule kind `{other}` (expected actions, denials, new_class, new_destination, injection or rate)"
-                ));
-                continue;
-            }
-        };
-        let severity = match r.severity.as_deref().unwrap_or("medium") {
-            "low" => Severity::Low,
-            "medium" => Severity::Medium,
-            "high" => Severity::High,
-            "critical" => Severity::Critical,
-            other => {
-                diags.push(
-                    place.clone(),
-                    field("severity"),
-                    format!("unknown severity `{other}` (expected low, medium, high or critical)"),
-                );
-                continue;
-            }
-        };
-        let action = match r.action.as_deref().unwrap_or("notify") {
-            "notify" => AlertAction::Notify,
-            "suspend" => AlertAction::Suspend,
-            other => {
-                diags.push(
-                    place.clone(),
-                    field("action"),
-                    format!("unknown action `{other}` (expected notify or suspend)"),
-                );
-                continue;
-            }
-        };
-        if r.name.is_empty() || out.rules.iter().any(|x| x.name == r.name) {
-            diags.push(
-                place.clone(),
-                field("name"),
-                format!("rule name `{}` is empty or used twice", r.name),
-            );
-            continue;
-        }
-        if kind == AlertKind::Denials && r.threshold.is_none() {
-            diags.push(
-                place.clone(),
-                field("threshold"),
-                "a `denials` rule needs `threshold`",
-            );
-            continue;
-        }
-        out.rules.push(AlertRule {
-            name: r.name,
-            kind,
-            severity,
-            action,
-            agents: r.agents,
-            tools: r.tools,
-            threshold: r.threshold.unwrap_or(0),
-            window_secs: r.window_secs.unwrap_or(60).max(1),
-            warm_up: r.warm_up.unwrap_or(50),
-            sigma: r.sigma.unwrap_or(4).max(1),
-        });
-    }
-    for (i, spanned) in raw.webhooks.into_iter().enumerate() {
-        let place = at(spanned.span().start);
-        let w = spanned.into_inner();
-        let field = |f: &str| Some(format!("alerts.webhooks[{i}].{f}"));
-        let url = match url::Url::parse(&w.url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
-            _ => {
-                diags.push(
-                    place.clone(),
-                    field("url"),
-                    format!("`{}` is not an http(s) URL", w.url),
-                );
-                continue;
-            }
-        };
-        let format = match w.format.as_deref().unwrap_or("generic") {
-            "generic" => WebhookFormat::Generic,
-            "slack" => WebhookFormat::Slack,
-            "teams" => WebhookFormat::Teams,
-            other => {
-                diags.push(
-                    place.clone(),
-                    field("format"),
-                    format!("unknown format `{other}` (expected generic, slack or teams)"),
-                );
-                continue;
-            }
-        };
-        out.webhooks.push(Webhook {
-            name: w.name,
-            url,
-            format,
-            secret_env: w.secret_env,
-            secret_file: w.secret_file.map(|f| base_dir.join(f)),
-        });
-    }
-    out
-}
+#[cfg(test)]
+mod tests;

@@ -88,7 +88,7 @@ mod snapshot;
 mod testcases;
 
 pub use alerts::{
-    AlertAction, AlertKind, AlertRule, AlertsConfig, Severity, Webhook, WebhookFormat,
+    AlertAction, AlertKind, AlertRule, AlertScope, AlertsConfig, Severity, Webhook, WebhookFormat,
 };
 pub use compile::{PolicyInputs, compile};
 pub use config::{

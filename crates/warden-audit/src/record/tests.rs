@@ -59,6 +59,7 @@ fn full_record() -> AuditRecord {
     record.erases = Some(3);
     record.note = Some("note".into());
     record.decision_id = Some("d-1".into());
+    record.args_shape = vec!["amount:number".into(), "payee:string:pii.contact".into()];
     record
 }
 

@@ -53,3 +53,28 @@ fn json_paths_and_key_context() {
         assert!(classes.contains(class), "{class} missing from {classes:?}");
     }
 }
+
+#[test]
+fn classes_by_top_level_field_match_the_whole_documents() {
+    let c = classifier();
+    let doc = json!({
+        "to": "ann@example.com",
+        "payment": {"iban": "GB82 WEST 1234 5698 7654 32", "amount": 12},
+        "note": "ok",
+        "e-mail": ["bob@example.org"]
+    });
+    let by_field = c.classes_by_field(&doc);
+    assert_eq!(
+        by_field.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["e-mail", "payment", "to"],
+        "members with no class are left out: {by_field:?}"
+    );
+    assert!(by_field["to"].contains("pii.contact"), "{by_field:?}");
+    assert!(
+        by_field["payment"].contains("financial.account"),
+        "{by_field:?}"
+    );
+    let union: std::collections::BTreeSet<String> = by_field.into_values().flatten().collect();
+    assert_eq!(union, c.classes(&doc));
+    assert!(c.classes_by_field(&json!(["ann@example.com"])).is_empty());
+}

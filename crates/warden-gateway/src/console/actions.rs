@@ -28,29 +28,32 @@ fn form(body: &[u8]) -> HashMap<String, String> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 
-/// The request's CSRF token (form field or `X-CSRF-Token`) is the session's.
-fn check_csrf(
+/// The refusal of a request whose CSRF token (form field or
+/// `X-CSRF-Token`) is not the session's; `None` when it is.
+fn csrf_refusal(
     signed: &Signed,
     headers: &HeaderMap,
     fields: &HashMap<String, String>,
-) -> Result<(), Response> {
+) -> Option<Response> {
     let given = fields
         .get("csrf")
         .map(String::as_str)
         .or_else(|| headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))
         .unwrap_or_default();
     if csrf_matches(&signed.session, given) {
-        Ok(())
+        None
     } else {
-        Err((
-            StatusCode::FORBIDDEN,
-            Html(warden_console::layout::error_page(
-                &signed.viewer(),
-                403,
-                "This request has no valid CSRF token; reload the page and try again.",
-            )),
+        Some(
+            (
+                StatusCode::FORBIDDEN,
+                Html(warden_console::layout::error_page(
+                    &signed.viewer(),
+                    403,
+                    "This request has no valid CSRF token; reload the page and try again.",
+                )),
+            )
+                .into_response(),
         )
-            .into_response())
     }
 }
 
@@ -95,7 +98,7 @@ pub(super) async fn logout(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = check_csrf(&signed, &headers, &form(&body)) {
+    if let Some(r) = csrf_refusal(&signed, &headers, &form(&body)) {
         return r;
     }
     gw.console.sessions.close(&signed.id);
@@ -119,7 +122,7 @@ pub(super) async fn agent(
     body: Bytes,
 ) -> Response {
     let fields = form(&body);
-    if let Err(r) = check_csrf(&signed, &headers, &fields) {
+    if let Some(r) = csrf_refusal(&signed, &headers, &fields) {
         return r;
     }
     let reason = fields.get("reason").cloned().unwrap_or_default();
@@ -251,7 +254,7 @@ async fn issue_token(
 
 fn humantime(ttl: Duration) -> String {
     let secs = ttl.as_secs();
-    if secs % 3600 == 0 {
+    if secs.is_multiple_of(3600) {
         format!("{} h", secs / 3600)
     } else {
         format!("{} min", secs / 60)
@@ -267,7 +270,7 @@ pub(super) async fn decide(
     body: Bytes,
 ) -> Response {
     let fields = form(&body);
-    if let Err(r) = check_csrf(&signed, &headers, &fields) {
+    if let Some(r) = csrf_refusal(&signed, &headers, &fields) {
         return r;
     }
     let note = fields
@@ -299,7 +302,7 @@ pub(super) async fn close_incident(
     body: Bytes,
 ) -> Response {
     let fields = form(&body);
-    if let Err(r) = check_csrf(&signed, &headers, &fields) {
+    if let Some(r) = csrf_refusal(&signed, &headers, &fields) {
         return r;
     }
     let note = fields
@@ -331,7 +334,7 @@ pub(super) async fn verify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = check_csrf(&signed, &headers, &form(&body)) {
+    if let Some(r) = csrf_refusal(&signed, &headers, &form(&body)) {
         return r;
     }
     if let Err(e) = gw.authenticate_admin(&signed.headers(), Role::Auditor) {

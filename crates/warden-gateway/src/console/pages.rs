@@ -201,7 +201,7 @@ pub(super) async fn record(
                 let at = snapshot
                     .policies
                     .iter()
-                    .find(|p| p.id.to_string() == *id)
+                    .find(|p| p.id == *id)
                     .map_or("not in the active set".to_owned(), |p| {
                         p.location.to_string()
                     });

@@ -364,3 +364,119 @@ format = "slack"
     assert_eq!(dead["alert"]["rule"], "deny-burst");
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_argument_shape_revokes_the_instance_that_sent_it() {
+    let mut hook = receiver(vec![], false).await;
+    let url = hook.url.clone();
+    let gw = TestGateway::start(Backend::Sqlite, move |t| {
+        t + &format!(
+            r#"
+[[alerts.rules]]
+name = "odd-arguments"
+when = "argument_shape"
+per = "instance"
+warm_up = 8
+severity = "high"
+action = "revoke"
+
+[[alerts.webhooks]]
+name = "soc"
+url = "{url}"
+"#
+        )
+    })
+    .await;
+    let now = std::time::SystemTime::now();
+    let ttl = Duration::from_secs(900);
+    let (one, two) = (
+        gw.token_at("invoice-bot", "i-1", now, ttl),
+        gw.token_at("invoice-bot", "i-2", now, ttl),
+    );
+    let read = |args: Value| json!({"server": "accounting", "tool": "read_invoice", "args": args, "session": "s"});
+    // Its usual calls, from both instances.
+    for n in 0..10 {
+        for token in [&one, &two] {
+            let (_, d) = gw
+                .decide(token, read(json!({"invoice_id": format!("INV-{n}")})))
+                .await;
+            assert_eq!(d["decision"], "allow", "{d}");
+        }
+    }
+    assert!(hook.hits.try_recv().is_err(), "no alert during normal work");
+    // Then i-2 reads with a field it never used, holding an email address.
+    let (_, odd) = gw
+        .decide(
+            &two,
+            read(json!({"invoice_id": "INV-1", "forward_to": "eve@evil.example"})),
+        )
+        .await;
+    let decided = Instant::now();
+    let (_, body, at) = tokio::time::timeout(Duration::from_secs(5), hook.hits.recv())
+        .await
+        .expect("the alert reaches the webhook")
+        .unwrap();
+    assert!(
+        at.duration_since(decided) < Duration::from_secs(1),
+        "within 1 s"
+    );
+    let alert = &body["alert"];
+    assert_eq!(alert["rule"], "odd-arguments");
+    assert_eq!(alert["kind"], "argument_shape");
+    assert_eq!(
+        (alert["per"].as_str(), alert["instance"].as_str()),
+        (Some("instance"), Some("i-2"))
+    );
+    assert_eq!(
+        alert["observed"],
+        "accounting/read_invoice called with forward_to:string, forward_to:string:pii.contact"
+    );
+    assert_eq!(alert["baseline"], "1 shape entries seen over 10 calls");
+    assert_eq!(alert["evidence"][0]["decision_id"], odd["id"]);
+    // The record holds the shape, never the values.
+    let index = alert["evidence"][0]["audit_index"].as_u64().unwrap();
+    let (_, entries) = gw
+        .admin_get(
+            &gw.admin_token,
+            &format!("/v1/audit/entries?from={index}&to={}", index + 1),
+        )
+        .await;
+    let record = &entries["entries"][0]["record"];
+    assert_eq!(
+        record["args_shape"],
+        json!([
+            "forward_to:string",
+            "forward_to:string:pii.contact",
+            "invoice_id:string"
+        ])
+    );
+    assert!(!record.to_string().contains("evil.example"), "{record}");
+
+    // Revoked: i-2 is refused; its sibling i-1 goes on.
+    let mut refused = 0;
+    for _ in 0..100 {
+        refused = gw
+            .decide(&two, read(json!({"invoice_id": "INV-2"})))
+            .await
+            .0;
+        if refused == 401 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(refused, 401, "the instance is revoked");
+    let (_, sibling) = gw.decide(&one, read(json!({"invoice_id": "INV-2"}))).await;
+    assert_eq!(sibling["decision"], "allow", "{sibling}");
+    let (_, listed) = gw.admin_get(&gw.admin_token, "/v1/revocations").await;
+    let revocation = &listed["revocations"][0];
+    assert_eq!(revocation["instance"], "i-2", "{listed}");
+    assert_eq!(revocation["revoked_by"], "alert rule `odd-arguments`");
+    assert!(
+        revocation["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("alert `odd-arguments` (odd-arguments-invoice-bot-i-2-"),
+        "{revocation}"
+    );
+    gw.stop().await;
+}

@@ -1,23 +1,36 @@
-use warden_policy::Severity;
+use warden_policy::{AlertAction, Severity};
 
 use super::*;
 
-fn rule(name: &str, kind: AlertKind) -> AlertRule {
+mod baselines;
+mod normal_run;
+
+pub(super) fn rule(name: &str, kind: AlertKind) -> AlertRule {
     AlertRule {
         name: name.into(),
         kind,
         severity: Severity::High,
         action: AlertAction::Notify,
+        per: AlertScope::Agent,
         agents: Vec::new(),
         tools: Vec::new(),
         threshold: 3,
         window_secs: 60,
         warm_up: 10,
         sigma: 4,
+        recent: 50,
+        warm_up_days: 7,
+        utc_offset_minutes: 0,
     }
 }
 
-fn decision(index: u64, at: i64, outcome: &str, classes: &[&str], hosts: &[&str]) -> AuditRecord {
+pub(super) fn decision(
+    index: u64,
+    at: i64,
+    outcome: &str,
+    classes: &[&str],
+    hosts: &[&str],
+) -> AuditRecord {
     let mut r = AuditRecord::new(index, at, RecordKind::Decision, "decision_api");
     r.decision = Some(outcome.into());
     r.decision_id = Some(format!("d-{index}"));
@@ -139,99 +152,6 @@ fn rules_apply_to_their_agents_only() {
     }
 }
 
-/// A deterministic stream of pseudo-random numbers (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// Poisson-distributed with mean `lambda` (Knuth).
-    fn poisson(&mut self, lambda: f64) -> u64 {
-        let limit = (-lambda).exp();
-        let mut k = 0;
-        let mut p = 1.0;
-        loop {
-            p *= (self.next() % 1_000_000) as f64 / 1_000_000.0;
-            if p <= limit {
-                return k;
-            }
-            k += 1;
-        }
-    }
-}
-
-/// Eight simulated hours of the example agents doing their usual work —
-/// rates that swing with the hour, their usual classes and hosts, a few
-/// denials — fire no alert of any rule. The figures are the README's.
-#[test]
-fn a_long_normal_run_fires_no_alert() {
-    let mut rules = vec![
-        rule("burst", AlertKind::Denials),
-        rule("class", AlertKind::NewClass),
-        rule("host", AlertKind::NewDestination),
-        rule("rate", AlertKind::Rate),
-        rule("injection", AlertKind::Injection),
-    ];
-    rules[0].threshold = 5;
-    for r in &mut rules {
-        r.warm_up = 50;
-    }
-    let alerter = Alerter::new(rules, vec!["example.com".into()]);
-    let agents: [(&str, f64, &[&str], &[&str]); 3] = [
-        (
-            "invoice-bot",
-            6.0,
-            &["financial", "financial.account"],
-            &["bank.example.com"],
-        ),
-        (
-            "support-bot",
-            4.0,
-            &["pii.contact", "pii.address"],
-            &["example.com", "partner.example"],
-        ),
-        ("research-bot", 2.0, &[], &["en.wikipedia.org", "arxiv.org"]),
-    ];
-    let mut rng = Rng(0x5eed_1234_abcd_ef01);
-    let mut index = 0;
-    let mut actions = 0;
-    let mut alerts = Vec::new();
-    for minute in 0..(8 * 60_i64) {
-        // The working day: busier mid-morning and mid-afternoon.
-        let swing = 1.0 + 0.5 * ((minute as f64) / 60.0 * std::f64::consts::PI / 4.0).sin();
-        for (agent, base, classes, hosts) in agents {
-            for n in 0..rng.poisson(base * swing) {
-                index += 1;
-                actions += 1;
-                let outcome = if rng.next() % 100 < 3 {
-                    "deny"
-                } else {
-                    "allow"
-                };
-                let class: Vec<&str> = classes
-                    .iter()
-                    .copied()
-                    .filter(|_| rng.next().is_multiple_of(2))
-                    .collect();
-                let host = [hosts[(rng.next() % hosts.len() as u64) as usize]];
-                let at = minute * 60_000 + (n as i64 * 997) % 60_000;
-                alerts
-                    .extend(alerter.on_record(agent, &decision(index, at, outcome, &class, &host)));
-            }
-        }
-    }
-    assert!(actions > 5_000, "{actions}");
-    assert!(
-        alerts.is_empty(),
-        "false alarms over {actions} actions: {alerts:#?}"
-    );
-}
-
 #[test]
 fn a_burst_of_actions_on_a_tool() {
     let mut r = rule("payment-burst", AlertKind::Actions);
@@ -258,4 +178,23 @@ fn a_burst_of_actions_on_a_tool() {
         "6 actions on accounting/schedule_payment in 60 s"
     );
     assert_eq!(fired[0].evidence.len(), 6);
+}
+
+/// A decision of `instance` of invoice-bot on `server/tool`, with its
+/// argument shape.
+pub(super) fn call(
+    index: u64,
+    at: i64,
+    instance: &str,
+    tool: &str,
+    outcome: &str,
+    shape: &[&str],
+) -> AuditRecord {
+    let mut r = decision(index, at, outcome, &[], &[]);
+    r.agent = Some(format!("spiffe://example.org/agent/invoice-bot/{instance}"));
+    let (server, tool) = tool.split_once('/').unwrap_or(("", tool));
+    r.server = Some(server.into());
+    r.tool = Some(tool.into());
+    r.args_shape = shape.iter().map(|e| (*e).to_owned()).collect();
+    r
 }

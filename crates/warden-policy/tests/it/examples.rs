@@ -53,3 +53,50 @@ fn example_policy_tests_pass() {
     );
     assert_eq!(report.passed, cases.len());
 }
+
+/// The commented `[alerts]` example in `examples/warden.toml`, uncommented,
+/// parses, with the rules it documents.
+#[test]
+fn the_commented_alerts_example_parses() {
+    let path = examples().join("warden.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut in_alerts = false;
+    let mut uncommented = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    uncommented.push('\n');
+    for line in text.lines() {
+        in_alerts |= line.starts_with("# [[alerts.");
+        if in_alerts {
+            match line.strip_prefix("# ") {
+                Some(l) if !l.starts_with(' ') => {
+                    uncommented.push_str(l);
+                    uncommented.push('\n');
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+    }
+    let config = Config::parse("warden.toml", &uncommented, &examples())
+        .unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+    let kinds: Vec<&str> = config
+        .alerts
+        .rules
+        .iter()
+        .map(|r| r.kind.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "actions",
+            "new_class",
+            "argument_shape",
+            "tool_mix",
+            "time_of_day"
+        ]
+    );
+    assert_eq!(config.alerts.webhooks.len(), 1);
+}
