@@ -28,19 +28,6 @@ use warden_gateway::{Listeners, run};
 use warden_store::{AnyStore, Store, StoreLocation};
 use warden_types::Role;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 fn manifest(i: usize) -> String {
     format!(
         "name: bench-{i:04}\nowner: team-{}@example.com\npurpose: a benchmark agent\n\
@@ -106,7 +93,7 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         let dir = tempfile::tempdir()?;
         let config = dir.path().join("config");
-        copy_dir(
+        warden_test::copy_dir(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples"),
             &config,
         );

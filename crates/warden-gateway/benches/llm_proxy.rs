@@ -32,19 +32,6 @@ use warden_gateway::{Listeners, run};
 use warden_identity::{IssueRequest, SigningKey};
 use warden_types::{AgentName, InstanceId, SpiffeId};
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 const ANSWER: &str = "The printer in room 4 is jammed; a technician is on the way.";
 
 /// A fast provider: a fixed completion, or eight chunks at once.
@@ -117,7 +104,7 @@ fn main() -> anyhow::Result<()> {
         });
         let dir = tempfile::tempdir()?;
         let config = dir.path().join("config");
-        copy_dir(
+        warden_test::copy_dir(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples"),
             &config,
         );

@@ -73,3 +73,74 @@ pub fn output_with_stdin(
     }
     child.wait_with_output().expect("wait for the command")
 }
+
+/// Copies the directory `from` into `to`, recursively (a test's own copy
+/// of the examples, say).
+///
+/// # Panics
+///
+/// When a file cannot be read or written: a test's setup has failed.
+#[allow(clippy::unwrap_used, reason = "a test's setup")]
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Waits for `child` at most `limit`, polling; kills it when it takes
+/// longer. `None`: it did not finish in time.
+///
+/// # Panics
+///
+/// When the child's state cannot be read.
+#[allow(clippy::unwrap_used, reason = "a test's harness")]
+pub fn wait_at_most(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// The last `n` characters of a file (empty when it cannot be read), for a
+/// failure message.
+pub fn file_tail(path: &std::path::Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let skip = text.chars().count().saturating_sub(n);
+    text.chars().skip(skip).collect()
+}
+
+/// For a test that needs software a setup script installs (`missing` names
+/// what is absent): under `WARDEN_TEST_STRICT` (what `scripts/test.sh` sets)
+/// it fails, since nothing may be skipped there; otherwise it says loudly
+/// that `test` is skipped. The caller returns after this.
+///
+/// # Panics
+///
+/// Under `WARDEN_TEST_STRICT`, always.
+#[allow(clippy::panic, clippy::print_stderr, reason = "a test's verdict")]
+pub fn skip_unless_strict(test: &str, missing: &str, setup: &str) {
+    if std::env::var_os("WARDEN_TEST_STRICT").is_some() {
+        panic!(
+            "WARDEN_TEST_STRICT is set: {test} may not be skipped ({missing} is missing: run {setup})"
+        );
+    }
+    eprintln!("SKIPPED: {test} ({missing} is missing: run {setup}, as scripts/test.sh does)");
+}

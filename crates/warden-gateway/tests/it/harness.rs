@@ -50,19 +50,6 @@ pub(crate) struct TestGateway {
     audit_task: Option<tokio::task::JoinHandle<()>>,
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 pub(crate) fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
@@ -122,7 +109,7 @@ impl TestGateway {
     ) -> TestGateway {
         let dir = tempfile::tempdir().unwrap();
         let config_dir = dir.path().join("config");
-        copy_dir(&examples_dir(), &config_dir);
+        warden_test::copy_dir(&examples_dir(), &config_dir);
         let config_path = config_dir.join("warden.toml");
         let text = std::fs::read_to_string(&config_path).unwrap();
         std::fs::write(&config_path, tweak(text)).unwrap();

@@ -261,12 +261,10 @@ fn load(served: &Served, tokens: &Value, approver: &str) {
 fn the_console_works_in_headless_chromium() {
     let dir = console_dir();
     if let Some(what) = missing(&dir) {
-        assert!(
-            std::env::var_os("WARDEN_TEST_STRICT").is_none(),
-            "WARDEN_TEST_STRICT is set: the console browser test may not be skipped ({what} is missing: run tests/console/setup.sh)"
-        );
-        eprintln!(
-            "SKIPPED: the console browser test ({what} is missing: run tests/console/setup.sh, as scripts/test.sh does)"
+        warden_test::skip_unless_strict(
+            "the console browser test",
+            &what,
+            "tests/console/setup.sh",
         );
         return;
     }
@@ -330,25 +328,12 @@ fn the_console_works_in_headless_chromium() {
         .stdout(file.try_clone().unwrap())
         .stderr(file);
     let mut child = python.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(600);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let status = warden_test::wait_at_most(&mut child, Duration::from_secs(600));
     let report = std::fs::read_to_string(&output).unwrap_or_default();
     if status.is_some_and(|s| s.success()) {
         eprintln!("{report}");
     }
-    let log = std::fs::read_to_string(&served.log).unwrap_or_default();
-    let skip = log.chars().count().saturating_sub(4000);
-    let log_tail: String = log.chars().skip(skip).collect();
+    let log_tail = warden_test::file_tail(&served.log, 4000);
     assert!(
         status.is_some_and(|s| s.success()),
         "console_test.py {}:\n{report}\n--- warden serve's log (last 4,000 characters) ---\n{}",

@@ -14,19 +14,6 @@ use crate::{examples, text};
 /// Every fake secret in the fixtures holds this marker, and nothing else does.
 const SECRET_MARKER: &str = "WardenFixture";
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 struct Fixture {
     dir: tempfile::TempDir,
     tree: PathBuf,
@@ -37,7 +24,7 @@ fn fixture() -> Fixture {
     let tree = dir.path().join("tree");
     let source =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../warden-discover/tests/fixtures/tree");
-    copy_dir(&source, &tree);
+    warden_test::copy_dir(&source, &tree);
     Fixture { dir, tree }
 }
 

@@ -44,23 +44,10 @@ fn missing(dir: &Path) -> Option<String> {
     (!imports).then(|| "the openai and anthropic SDKs in tests/llm/.venv".to_owned())
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// The examples with providers at the fake and the support bot granted them
 /// (docs/llm.md; the checks are listed in tests/llm/README.md).
 fn configure(config: &Path, fake_port: u16) {
-    copy_dir(&examples(), config);
+    warden_test::copy_dir(&examples(), config);
     let base_url = format!("http://127.0.0.1:{fake_port}");
     let toml = config.join("warden.toml");
     let mut text = without_providers(&std::fs::read_to_string(&toml).unwrap());
@@ -233,13 +220,13 @@ fn serve(config: &Path, data: &Path) -> Served {
             if let Some(status) = server.0.try_wait().unwrap() {
                 panic!(
                     "warden serve exited ({status}); its log:\n{}",
-                    tail(&log, 4000)
+                    warden_test::file_tail(&log, 4000)
                 );
             }
             assert!(
                 Instant::now() < deadline,
                 "warden serve did not listen on {port} in 30 s; its log:\n{}",
-                tail(&log, 4000)
+                warden_test::file_tail(&log, 4000)
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -253,24 +240,11 @@ fn serve(config: &Path, data: &Path) -> Served {
     }
 }
 
-/// The last `n` characters of a file, for a failure message.
-fn tail(path: &Path, n: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let skip = text.chars().count().saturating_sub(n);
-    text.chars().skip(skip).collect()
-}
-
 #[test]
 fn the_official_sdks_work_through_the_llm_proxy() {
     let dir = llm_dir();
     if let Some(what) = missing(&dir) {
-        assert!(
-            std::env::var_os("WARDEN_TEST_STRICT").is_none(),
-            "WARDEN_TEST_STRICT is set: the LLM proxy SDK test may not be skipped ({what} is missing: run tests/llm/setup.sh)"
-        );
-        eprintln!(
-            "SKIPPED: the LLM proxy SDK test ({what} is missing: run tests/llm/setup.sh, as scripts/test.sh does)"
-        );
+        warden_test::skip_unless_strict("the LLM proxy SDK test", &what, "tests/llm/setup.sh");
         return;
     }
     let root = tempfile::tempdir().unwrap();
@@ -341,18 +315,7 @@ fn the_official_sdks_work_through_the_llm_proxy() {
         .stderr(file)
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let status = warden_test::wait_at_most(&mut child, Duration::from_secs(300));
     let report = std::fs::read_to_string(&output).unwrap_or_default();
     if status.is_some_and(|s| s.success()) {
         eprintln!("{report}");
@@ -363,7 +326,7 @@ fn the_official_sdks_work_through_the_llm_proxy() {
         status.map_or("did not finish in 5 minutes".to_owned(), |s| format!(
             "failed ({s})"
         )),
-        tail(&served.log, 4000),
-        tail(&root.path().join("fake_upstream.err"), 2000),
+        warden_test::file_tail(&served.log, 4000),
+        warden_test::file_tail(&root.path().join("fake_upstream.err"), 2000),
     );
 }
