@@ -1,4 +1,5 @@
-//! `warden classify [FILE|-] [--jsonl]`: find sensitive data in text.
+//! `warden classify [FILE|-] [--jsonl|--json]`: find sensitive data in text
+//! or in a JSON document.
 
 use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
@@ -14,8 +15,13 @@ pub(crate) struct ClassifyArgs {
     /// The file to read; `-` or nothing reads standard input.
     file: Option<PathBuf>,
     /// Read one JSON object `{"text": …}` per line; write one `{"findings": […]}` line per input.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     jsonl: bool,
+    /// Read one JSON document; findings name the JSON path of the value
+    /// they are in, with the nearest key as context (as the gateway reads
+    /// arguments and results).
+    #[arg(long)]
+    json: bool,
 }
 
 fn finding_json(at: &mut Positions<'_>, f: &Finding) -> serde_json::Value {
@@ -50,6 +56,36 @@ pub(crate) fn run(common: &crate::common::Common, args: ClassifyArgs) -> anyhow:
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    if args.json {
+        let mut text = String::new();
+        input
+            .read_to_string(&mut text)
+            .with_context(|| format!("`{name}` is not UTF-8 text"))?;
+        let document: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "`{name}` line {} column {}: not a JSON document: {e}",
+                e.line(),
+                e.column()
+            )
+        })?;
+        let findings = classifier.classify_json(&document);
+        // The path and the span in the value, never the value itself.
+        for f in &findings {
+            writeln!(
+                out,
+                "{name}:{}: {:<16} {:<18} bytes {}..{}  confidence {:.2}",
+                f.path,
+                f.finding.detector,
+                f.finding.class,
+                f.finding.start,
+                f.finding.end,
+                f.finding.confidence
+            )?;
+        }
+        writeln!(out, "{} findings", findings.len())?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if !args.jsonl {
         let mut text = String::new();
         input

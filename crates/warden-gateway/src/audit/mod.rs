@@ -17,6 +17,7 @@ use warden_policy::Durability;
 use warden_store::{AnyStore, AuditBatch, AuditRow, AuditStore, CheckpointRow, StoreError};
 
 pub(crate) mod activity;
+mod feed;
 mod verify;
 mod witness;
 
@@ -239,7 +240,7 @@ impl AuditLog {
             failing,
             since_checkpoint: 0,
             last_checkpoint: Instant::now(),
-            monitor,
+            feed: feed::Feed::start(monitor),
         };
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -438,7 +439,8 @@ impl AuditLog {
 }
 
 struct Writer {
-    monitor: Arc<ArcSwapOption<warden_monitor::Monitor>>,
+    /// The monitor's own thread, told of every commit and checkpoint.
+    feed: feed::Feed,
     store: AnyStore,
     range: CompactRange,
     settings: AuditSettings,
@@ -476,11 +478,10 @@ impl Writer {
                         }
                         records.push(p.record);
                     }
-                    // After the answers: watching costs the decisions nothing.
-                    if let Some(monitor) = self.monitor.load_full() {
-                        monitor.on_records(&records.iter().collect::<Vec<_>>());
-                        monitor.on_batch(records.len(), commit.as_secs_f64(), self.range.size());
-                    }
+                    // After the answers, on the monitor's thread: watching
+                    // costs neither the decisions nor the next batch.
+                    self.feed
+                        .batch(records, commit.as_secs_f64(), self.range.size());
                     if self.since_checkpoint >= self.settings.checkpoint_every {
                         let _ = self.checkpoint().await;
                     }
@@ -538,9 +539,7 @@ impl Writer {
         }
         self.since_checkpoint = 0;
         self.last_checkpoint = Instant::now();
-        if let Some(monitor) = self.monitor.load_full() {
-            monitor.on_checkpoint();
-        }
+        self.feed.checkpoint();
         Ok(note)
     }
 }

@@ -77,6 +77,27 @@ fn plain_text_findings_name_the_line() {
 }
 
 #[test]
+fn a_json_document_names_the_path_and_never_the_value() {
+    let doc = r#"{"customer": {"iban": "DE89370400440532013000", "note": "fine"},
+                  "items": [{"card": "4111 1111 1111 1111"}]}"#;
+    let (ok, out, _) = classify(&["--json"], doc);
+    assert!(ok, "{out}");
+    assert!(out.contains("<stdin>:$.customer.iban: iban"), "{out}");
+    assert!(out.contains("$.items[0].card: card"), "{out}");
+    assert!(
+        !out.contains("DE8937") && !out.contains("4111"),
+        "values leak: {out}"
+    );
+    assert!(out.ends_with("2 findings\n"), "{out}");
+    let (ok, _, err) = classify(&["--json"], "{\"a\": 1,\n \"b\": }");
+    assert!(!ok);
+    assert!(
+        err.contains("line 2 column") && err.contains("not a JSON document"),
+        "{err}"
+    );
+}
+
+#[test]
 fn detectors_from_warden_toml_are_used_and_bad_ones_named() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("warden.toml");
