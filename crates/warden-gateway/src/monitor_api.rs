@@ -43,10 +43,9 @@ fn list(value: Option<&String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// One SSE frame.
+/// One SSE frame: made once when the event was published, copied here.
 fn frame(event: &Event) -> String {
-    let data = serde_json::to_string(event).unwrap_or_else(|_| "{}".to_owned());
-    format!("id: {}\nevent: {}\ndata: {data}\n\n", event.id, event.kind)
+    event.sse_frame().into_owned()
 }
 
 /// A live subscription and the gateway's stop signal.

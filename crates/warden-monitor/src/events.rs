@@ -64,6 +64,27 @@ pub struct Event {
     /// A note.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The event as one Server-Sent Events frame (`id:`, `event:`, `data:`
+    /// lines), made once when it is published — on the publisher's thread,
+    /// the monitor's for audit records — and shared by every consumer.
+    #[serde(skip)]
+    pub frame: Option<Arc<str>>,
+}
+
+impl Event {
+    /// The event as one Server-Sent Events frame: the one made when it was
+    /// published, or made now.
+    pub fn sse_frame(&self) -> std::borrow::Cow<'_, str> {
+        match &self.frame {
+            Some(frame) => std::borrow::Cow::Borrowed(frame),
+            None => std::borrow::Cow::Owned(render(self)),
+        }
+    }
+}
+
+fn render(event: &Event) -> String {
+    let data = serde_json::to_string(event).unwrap_or_else(|_| "{}".to_owned());
+    format!("id: {}\nevent: {}\ndata: {data}\n\n", event.id, event.kind)
 }
 
 impl Event {
@@ -84,6 +105,7 @@ impl Event {
             classes: Vec::new(),
             via: None,
             note: None,
+            frame: None,
         }
     }
 
@@ -231,6 +253,7 @@ impl Bus {
         let mut ring = self.ring.lock();
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
         event.id = format!("{}-{seq}", self.boot);
+        event.frame = Some(render(&event).into());
         let event = Arc::new(event);
         if ring.len() == RING {
             ring.pop_front();

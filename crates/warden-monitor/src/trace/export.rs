@@ -44,11 +44,14 @@ pub struct Tracer {
     queue: mpsc::Sender<Span>,
     counts: Arc<Counts>,
     stop: watch::Sender<bool>,
-    task: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Told when the exporter's thread has sent what was queued.
+    done: parking_lot::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
 }
 
 impl Tracer {
-    /// Starts the exporter task (on the current Tokio runtime).
+    /// Starts the exporter on a thread of its own (with its own small
+    /// runtime), so that encoding and sending spans never takes the
+    /// server's threads.
     pub fn start(config: TracerConfig) -> Result<Tracer, TraceError> {
         let fail = |why: String| TraceError::Exporter {
             endpoint: config.endpoint.clone(),
@@ -82,12 +85,25 @@ impl Tracer {
             service_name: config.service_name,
             counts: Arc::clone(&counts),
         };
-        let task = tokio::spawn(exporter.run(spans, stopped));
+        let (finished, done) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("warden-otlp".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(exporter.run(spans, stopped)),
+                    Err(e) => tracing::error!(error = %e, "cannot start the trace exporter"),
+                }
+                let _ = finished.send(());
+            })
+            .map_err(|e| fail(format!("cannot start its thread: {e}")))?;
         Ok(Tracer {
             queue,
             counts,
             stop,
-            task: parking_lot::Mutex::new(Some(task)),
+            done: parking_lot::Mutex::new(Some(done)),
         })
     }
 
@@ -98,14 +114,14 @@ impl Tracer {
         }
     }
 
-    /// Sends what is queued and stops the exporter task.
+    /// Sends what is queued and stops the exporter.
     pub async fn shutdown(&self) {
         self.stop.send_replace(true);
-        let task = self.task.lock().take();
-        if let Some(task) = task
-            && let Err(e) = task.await
+        let done = self.done.lock().take();
+        if let Some(done) = done
+            && done.await.is_err()
         {
-            tracing::error!(error = %e, "the trace exporter ended badly");
+            tracing::error!("the trace exporter ended badly");
         }
     }
 
@@ -244,25 +260,32 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_drops_and_counts_without_waiting() {
-        // Nothing listens there; on this single-threaded runtime the
-        // exporter does not run while spans are recorded.
+        // An endpoint that takes the connection and never answers: the
+        // exporter (on its own thread) is stuck on its first batch while
+        // the queue fills.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let held = std::thread::spawn(move || listener.accept().map(|(socket, _)| socket));
         let tracer = Tracer::start(TracerConfig {
-            endpoint: "http://127.0.0.1:9".into(),
+            endpoint: format!("http://{addr}"),
             service_name: "warden".into(),
             headers: vec![("x-api-key".into(), "k".into())],
         })
         .unwrap();
         let started = std::time::Instant::now();
-        for _ in 0..QUEUE + 10 {
+        for _ in 0..QUEUE + BATCH + 10 {
             tracer.record(span());
         }
         assert!(started.elapsed() < Duration::from_secs(1));
-        assert_eq!(tracer.counts(), (0, 10, 0));
+        let (exported, dropped, _) = tracer.counts();
+        assert_eq!(exported, 0);
+        assert!(dropped >= 10, "{dropped}");
         assert!(
             tracer
                 .render_metrics()
-                .contains("warden_trace_spans_dropped_total 10\n")
+                .contains(&format!("warden_trace_spans_dropped_total {dropped}\n"))
         );
+        drop(held);
     }
 
     /// A one-connection-per-request HTTP server answering `statuses` in
