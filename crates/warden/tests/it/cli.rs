@@ -158,3 +158,44 @@ fn register_then_token_prints_the_token_alone() {
         text(&bad_ttl.stderr)
     );
 }
+
+/// `warden … | head`: a reader that closes the pipe early ends the command
+/// quietly (status 0 or 141, as for SIGPIPE), never with a panic, whether
+/// it prints line by line (`policy lint`) or through a buffer (`classify`).
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let data = tempfile::tempdir().unwrap();
+    let many = "mail ann@example.com card 4111 1111 1111 1111\n".repeat(20_000);
+    for (args, input) in [
+        (vec!["policy", "lint"], String::new()),
+        (vec!["classify"], many),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .arg("--config")
+            .arg(examples().join("warden.toml"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(&args)
+            .env("WARDEN_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before anything is read.
+        drop(child.stdout.take());
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(input.as_bytes());
+        }
+        let out = child.wait_with_output().unwrap();
+        let err = text(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            out.status.success() || out.status.code() == Some(141),
+            "{args:?}: {:?} {err}",
+            out.status
+        );
+    }
+}
