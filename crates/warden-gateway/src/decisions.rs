@@ -623,6 +623,28 @@ impl Gateway {
             Ok(None) => {}
             Err(e) => return fail(&e, decision),
         }
+        // One agent may not bury the approvers' queue.
+        let limit = self.config.serve.max_pending_approvals_per_agent;
+        match self
+            .store
+            .pending_approvals_of(id.agent().as_str(), now)
+            .await
+        {
+            Ok(waiting) if waiting >= limit => {
+                let mut d = decision;
+                d.outcome = DecisionOutcome::Deny;
+                d.reasons.push(format!(
+                    "agent `{}` already has {waiting} approvals waiting (at most {limit}: [serve] max_pending_approvals_per_agent); decide or let them expire first",
+                    id.agent()
+                ));
+                return (
+                    answer(uuid::Uuid::now_v7().to_string(), agent, d, None),
+                    None,
+                );
+            }
+            Ok(_) => {}
+            Err(e) => return fail(&e, decision),
+        }
         let expires_at = now
             + i64::try_from(self.config.serve.approval_timeout_secs).unwrap_or(i64::MAX / 2) * 1000;
         let record = ApprovalRecord {

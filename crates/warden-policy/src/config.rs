@@ -128,6 +128,10 @@ pub struct ServeConfig {
     /// Live sessions of one agent at most (all its instances), so that one
     /// agent cannot lock the others out; a new one beyond is denied.
     pub max_sessions_per_agent: usize,
+    /// Approvals one agent (all its instances) may have waiting for a
+    /// person at once; a request beyond is denied, so that one agent cannot
+    /// bury the approvers' queue.
+    pub max_pending_approvals_per_agent: u64,
     /// Open connections per plane at most; one more is closed at once.
     pub max_connections: usize,
     /// Seconds a client may take to send a request's headers (also how long
@@ -149,6 +153,7 @@ impl Default for ServeConfig {
             session_idle_secs: 3600,
             max_sessions: crate::engine::DEFAULT_MAX_SESSIONS,
             max_sessions_per_agent: crate::engine::DEFAULT_MAX_SESSIONS / 10,
+            max_pending_approvals_per_agent: 50,
             max_connections: 4096,
             header_read_timeout_secs: 10,
             request_timeout_secs: 90,
@@ -466,6 +471,7 @@ struct RawServe {
     session_idle_secs: Option<u64>,
     max_sessions: Option<usize>,
     max_sessions_per_agent: Option<usize>,
+    max_pending_approvals_per_agent: Option<u64>,
     max_connections: Option<usize>,
     header_read_timeout_secs: Option<u64>,
     request_timeout_secs: Option<u64>,
@@ -851,6 +857,11 @@ impl Config {
                 .serve
                 .max_sessions_per_agent
                 .unwrap_or(defaults.max_sessions_per_agent)
+                .max(1),
+            max_pending_approvals_per_agent: raw
+                .serve
+                .max_pending_approvals_per_agent
+                .unwrap_or(defaults.max_pending_approvals_per_agent)
                 .max(1),
             max_connections: raw
                 .serve

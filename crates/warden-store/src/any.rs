@@ -141,6 +141,10 @@ impl Store for AnyStore {
         dispatch!(self.expire_approvals(now))
     }
 
+    async fn pending_approvals_of(&self, agent: &str, now: i64) -> Result<u64, StoreError> {
+        dispatch!(self.pending_approvals_of(agent, now))
+    }
+
     async fn consume_approval(
         &self,
         wanted: &ApprovalMatch<'_>,

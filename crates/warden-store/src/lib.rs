@@ -212,6 +212,14 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// expired; returns how many.
     fn expire_approvals(&self, now: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// How many of `agent`'s approvals (any instance) wait for a person and
+    /// have not expired at `now`.
+    fn pending_approvals_of(
+        &self,
+        agent: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Atomically takes one approved, unconsumed approval matching `wanted` (approved
     /// before it expired) and marks it consumed at `now`. Approvals are
     /// single-use: of concurrent callers, at most one gets it.

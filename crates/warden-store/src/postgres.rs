@@ -402,6 +402,18 @@ impl Store for PostgresStore {
         }
     }
 
+    async fn pending_approvals_of(&self, agent: &str, now: i64) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*)::BIGINT FROM warden_approvals WHERE agent = $1 AND status = 'pending' AND expires_at > $2",
+        )
+        .bind(agent)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::query("pending_approvals_of"))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn expire_approvals(&self, now: i64) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "UPDATE warden_approvals SET status = 'expired' \

@@ -424,6 +424,18 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn pending_approvals_of(&self, agent: &str, now: i64) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM warden_approvals WHERE agent = ? AND status = 'pending' AND expires_at > ?",
+        )
+        .bind(agent)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::query("pending_approvals_of"))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn expire_approvals(&self, now: i64) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "UPDATE warden_approvals SET status = 'expired' \

@@ -297,3 +297,62 @@ async fn resource_metadata_names_only_accepted_hosts() {
     }
     gw.stop().await;
 }
+
+/// One agent cannot bury the approvers' queue: beyond
+/// `max_pending_approvals_per_agent` waiting requests, the next is denied
+/// naming the limit, on every backend; another agent still asks; a decided
+/// one frees its place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_agent_cannot_flood_the_approvals_queue() {
+    for backend in crate::harness::backends() {
+        let gw = TestGateway::start(backend, |t| {
+            t.replace(
+                "max_sessions_per_agent = 20000",
+                "max_sessions_per_agent = 20000\nmax_pending_approvals_per_agent = 2",
+            )
+        })
+        .await;
+        let bot = gw.token("invoice-bot");
+        let mut ids = Vec::new();
+        for amount in [7001, 7002] {
+            let (_, d) = gw
+                .decide(&bot, crate::harness::payment(json!(amount), "flood"))
+                .await;
+            assert_eq!(d["decision"], "needs_approval", "{d}");
+            ids.push(d["id"].as_str().unwrap().to_owned());
+        }
+        let (_, d) = gw
+            .decide(&bot, crate::harness::payment(json!(7003), "flood"))
+            .await;
+        assert_eq!(d["decision"], "deny", "{d}");
+        assert!(
+            d["reasons"]
+                .to_string()
+                .contains("2 approvals waiting (at most 2"),
+            "{d}"
+        );
+        // Another agent's requests are its own.
+        let support = gw.token("support-bot");
+        let (_, d) = gw
+            .decide(
+                &support,
+                json!({"server": "crm", "tool": "delete_customer", "args": {"id": "c-1"}, "session": "s"}),
+            )
+            .await;
+        assert_eq!(d["decision"], "needs_approval", "{d}");
+        // A decided request frees its place.
+        let (s, e) = gw
+            .admin_post(
+                &gw.admin_token,
+                &format!("/v1/approvals/{}/reject", ids[0]),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, 200, "{e}");
+        let (_, d) = gw
+            .decide(&bot, crate::harness::payment(json!(7004), "flood"))
+            .await;
+        assert_eq!(d["decision"], "needs_approval", "{d}");
+        gw.stop().await;
+    }
+}
