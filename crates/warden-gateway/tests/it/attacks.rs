@@ -306,10 +306,12 @@ async fn resource_metadata_names_only_accepted_hosts() {
 async fn one_agent_cannot_flood_the_approvals_queue() {
     for backend in crate::harness::backends() {
         let gw = TestGateway::start(backend, |t| {
-            t.replace(
-                "max_sessions_per_agent = 20000",
-                "max_sessions_per_agent = 20000\nmax_pending_approvals_per_agent = 2",
-            )
+            let limited = t.replace(
+                "max_pending_approvals_per_agent = 50",
+                "max_pending_approvals_per_agent = 2",
+            );
+            assert_ne!(limited, t, "examples/warden.toml sets the limit");
+            limited
         })
         .await;
         let bot = gw.token("invoice-bot");
