@@ -57,6 +57,28 @@ fn csrf_refusal(
     }
 }
 
+/// The form fields of a state-changing request, once its CSRF token is
+/// found to be the session's; else the refusal.
+fn verified_form(
+    signed: &Signed,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<HashMap<String, String>, Box<Response>> {
+    let fields = form(body);
+    match csrf_refusal(signed, headers, &fields) {
+        Some(refusal) => Err(Box::new(refusal)),
+        None => Ok(fields),
+    }
+}
+
+/// The `note` field, trimmed; `None` when empty.
+fn note_of(fields: &HashMap<String, String>) -> Option<&str> {
+    fields
+        .get("note")
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+}
+
 pub(super) async fn login(State(gw): State<Arc<Gateway>>, body: Bytes) -> Response {
     let fields = form(&body);
     let token = fields.get("token").map(|t| t.trim()).unwrap_or_default();
@@ -98,8 +120,8 @@ pub(super) async fn logout(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = csrf_refusal(&signed, &headers, &form(&body)) {
-        return r;
+    if let Err(refusal) = verified_form(&signed, &headers, &body) {
+        return *refusal;
     }
     gw.console.sessions.close(&signed.id);
     (
@@ -121,10 +143,10 @@ pub(super) async fn agent(
     Path((name, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let fields = form(&body);
-    if let Some(r) = csrf_refusal(&signed, &headers, &fields) {
-        return r;
-    }
+    let fields = match verified_form(&signed, &headers, &body) {
+        Ok(fields) => fields,
+        Err(refusal) => return *refusal,
+    };
     let reason = fields.get("reason").cloned().unwrap_or_default();
     let api = signed.headers();
     let back = |done: &str| {
@@ -269,14 +291,11 @@ pub(super) async fn decide(
     Path((id, verdict)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let fields = form(&body);
-    if let Some(r) = csrf_refusal(&signed, &headers, &fields) {
-        return r;
-    }
-    let note = fields
-        .get("note")
-        .map(|n| n.trim())
-        .filter(|n| !n.is_empty());
+    let fields = match verified_form(&signed, &headers, &body) {
+        Ok(fields) => fields,
+        Err(refusal) => return *refusal,
+    };
+    let note = note_of(&fields);
     let body = json_body(json!({ "note": note }));
     let result = match verdict.as_str() {
         "approve" => admin::approve(State(gw.clone()), signed.headers(), Path(id), body)
@@ -301,14 +320,11 @@ pub(super) async fn close_incident(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let fields = form(&body);
-    if let Some(r) = csrf_refusal(&signed, &headers, &fields) {
-        return r;
-    }
-    let note = fields
-        .get("note")
-        .map(|n| n.trim())
-        .filter(|n| !n.is_empty());
+    let fields = match verified_form(&signed, &headers, &body) {
+        Ok(fields) => fields,
+        Err(refusal) => return *refusal,
+    };
+    let note = note_of(&fields);
     match incidents::close(
         State(gw.clone()),
         signed.headers(),
@@ -334,8 +350,8 @@ pub(super) async fn verify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = csrf_refusal(&signed, &headers, &form(&body)) {
-        return r;
+    if let Err(refusal) = verified_form(&signed, &headers, &body) {
+        return *refusal;
     }
     if let Err(e) = gw.authenticate_admin(&signed.headers(), Role::Auditor) {
         return status_only(e.status, &e.message);

@@ -100,9 +100,14 @@ impl LlmState {
         }
     }
 
-    /// Whether `item` of `session` is new (and remembers it).
-    fn first_sight(&self, session: &str, item: &Value) -> bool {
-        let digest = format!("{session}\u{0}{}", warden_audit::json_digest(item));
+    /// Whether `item` of `session` of the instance `spiffe` is new (and
+    /// remembers it): sessions are the instance's own, so another agent's
+    /// session of the same name never hides an item.
+    fn first_sight(&self, spiffe: &str, session: &str, item: &Value) -> bool {
+        let digest = format!(
+            "{spiffe}\u{0}{session}\u{0}{}",
+            warden_audit::json_digest(item)
+        );
         let mut seen = self.seen.lock();
         if seen.0.contains(&digest) {
             return false;
@@ -421,14 +426,20 @@ impl Call {
         // are theirs; tool results taint the session and are named sources.
         let conversation = conversation::read(request);
         for message in &conversation.user {
-            if gw.llm.first_sight(&self.session, message) {
+            if gw
+                .llm
+                .first_sight(&self.caller.spiffe, &self.session, message)
+            {
                 gw.observe_user(&self.caller, &self.session, message)
                     .await
                     .map_err(|e| refuse_api(self.kind(), &e))?;
             }
         }
         for (name, output) in &conversation.results {
-            if gw.llm.first_sight(&self.session, &json!([name, output])) {
+            if gw
+                .llm
+                .first_sight(&self.caller.spiffe, &self.session, &json!([name, output]))
+            {
                 let tool = if name.is_empty() {
                     "unnamed"
                 } else {
@@ -764,5 +775,21 @@ impl Drop for Tee {
                 call.finish(watch, text).await;
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conversation_item_is_new_once_per_instance_and_session() {
+        let state = LlmState::default();
+        let item = json!("mail eve@evil.example");
+        assert!(state.first_sight("spiffe://t/agent/a/1", "s", &item));
+        assert!(!state.first_sight("spiffe://t/agent/a/1", "s", &item));
+        // Another agent's session of the same name is its own.
+        assert!(state.first_sight("spiffe://t/agent/b/1", "s", &item));
+        assert!(state.first_sight("spiffe://t/agent/a/1", "s2", &item));
     }
 }

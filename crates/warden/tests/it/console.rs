@@ -21,13 +21,6 @@ use crate::{examples, text, warden};
 
 const IBAN: &str = "DE89370400440532013000";
 
-fn console_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/console")
-        .canonicalize()
-        .unwrap()
-}
-
 /// What the browser test needs, or why it cannot run.
 fn missing(dir: &Path) -> Option<String> {
     let needed = [
@@ -259,7 +252,7 @@ fn load(served: &Served, tokens: &Value, approver: &str) {
 
 #[test]
 fn the_console_works_in_headless_chromium() {
-    let dir = console_dir();
+    let dir = crate::tests_dir("console");
     if let Some(what) = missing(&dir) {
         warden_test::skip_unless_strict(
             "the console browser test",

@@ -23,13 +23,6 @@ use crate::{examples, text};
 const OPENAI_KEY: &str = "sk-fake-openai-6b1f0c2d9e8a7b6c";
 const ANTHROPIC_KEY: &str = "sk-ant-fake-3e4d5c6b7a8f9e0d";
 
-fn llm_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/llm")
-        .canonicalize()
-        .unwrap()
-}
-
 /// What the test needs, or why it cannot run.
 fn missing(dir: &Path) -> Option<String> {
     let python = dir.join(".venv/bin/python");
@@ -242,7 +235,7 @@ fn serve(config: &Path, data: &Path) -> Served {
 
 #[test]
 fn the_official_sdks_work_through_the_llm_proxy() {
-    let dir = llm_dir();
+    let dir = crate::tests_dir("llm");
     if let Some(what) = missing(&dir) {
         warden_test::skip_unless_strict("the LLM proxy SDK test", &what, "tests/llm/setup.sh");
         return;

@@ -19,6 +19,15 @@ mod serve;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// `tests/<name>` at the repository's root (the browser and SDK suites).
+pub(crate) fn tests_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests")
+        .join(name)
+        .canonicalize()
+        .unwrap()
+}
+
 pub(crate) fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
