@@ -26,6 +26,23 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
+    // What the decision path classifies per request: the load harness's
+    // ~1 KB arguments (7 top-level fields, 30 leaves, no findings).
+    let lines: Vec<serde_json::Value> = (0..6)
+        .map(|l| serde_json::json!({"sku": format!("SKU-0000-{l}"), "description": "office supplies, quarterly", "quantity": l + 1, "unit_price": 4.95}))
+        .collect();
+    let args = serde_json::json!({
+        "amount": 98.7, "iban": "DE89370400440532013000", "reference": "INV-2025-000000",
+        "currency": "EUR", "due_date": "2025-07-31", "lines": lines,
+        "memo": "Payment for the supplies listed above; see the attached purchase order. ".repeat(8),
+    });
+    let mut group = c.benchmark_group("decision_args");
+    group.throughput(Throughput::Bytes(args.to_string().len() as u64));
+    group.bench_function("classes_by_field_1KiB", |b| {
+        b.iter(|| classifier.classes_by_field(black_box(&args)).len())
+    });
+    group.finish();
+
     let mut group = c.benchmark_group("injection");
     group.sample_size(10);
     // The rules compile on first use; not part of the measurement.

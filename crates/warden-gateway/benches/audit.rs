@@ -99,13 +99,32 @@ async fn open(durability: Durability) -> Log {
     }
 }
 
-/// `concurrency` tasks append for `secs`; returns (appends/s, p50, p99).
-async fn load(
-    log: &AuditLog,
-    concurrency: usize,
-    secs: u64,
-    with_payload: bool,
-) -> (f64, Duration, Duration) {
+/// Appends per second and the latency percentiles of one run.
+struct Run {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+    p999: Duration,
+    max: Duration,
+}
+
+impl Run {
+    fn print(&self, mode: &str, conc: usize) {
+        println!(
+            "{:<32} {:>6} {:>12.0} {:>10} {:>10} {:>10} {:>10}",
+            mode,
+            conc,
+            self.rate,
+            us(self.p50),
+            us(self.p99),
+            us(self.p999),
+            us(self.max)
+        );
+    }
+}
+
+/// `concurrency` tasks append for `secs`.
+async fn load(log: &AuditLog, concurrency: usize, secs: u64, with_payload: bool) -> Run {
     let payload = Arc::new(payload());
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();
@@ -133,7 +152,13 @@ async fn load(
     let elapsed = started.elapsed().as_secs_f64();
     all.sort_unstable();
     let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
-    (all.len() as f64 / elapsed, at(0.5), at(0.99))
+    Run {
+        rate: all.len() as f64 / elapsed,
+        p50: at(0.5),
+        p99: at(0.99),
+        p999: at(0.999),
+        max: all[all.len() - 1],
+    }
 }
 
 fn us(d: Duration) -> String {
@@ -152,18 +177,18 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         println!("SQLite (WAL, synchronous=FULL: every commit is fsynced), 2 cores, records of ~420 bytes + a sealed 1 KB payload; {secs} s per run");
-        println!("{:<32} {:>6} {:>12} {:>10} {:>10}", "mode", "conc", "appends/s", "p50", "p99");
+        println!(
+            "{:<32} {:>6} {:>12} {:>10} {:>10} {:>10} {:>10}",
+            "mode", "conc", "appends/s", "p50", "p99", "p99.9", "max"
+        );
         let sync = open(Durability::Sync).await;
         for conc in [1, 16, 256, 2048] {
-            let (rate, p50, p99) = load(&sync.log, conc, secs, true).await;
-            println!("{:<32} {:>6} {:>12.0} {:>10} {:>10}", "sync (answer after fsync)", conc, rate, us(p50), us(p99));
+            load(&sync.log, conc, secs, true).await.print("sync (answer after fsync)", conc);
         }
         let bare = open(Durability::Sync).await;
-        let (rate, p50, p99) = load(&bare.log, 2048, secs, false).await;
-        println!("{:<32} {:>6} {:>12.0} {:>10} {:>10}", "sync, records without payload", 2048, rate, us(p50), us(p99));
+        load(&bare.log, 2048, secs, false).await.print("sync, records without payload", 2048);
         let batched = open(Durability::Batched).await;
-        let (rate, p50, p99) = load(&batched.log, 256, secs, true).await;
-        println!("{:<32} {:>6} {:>12.0} {:>10} {:>10}", "batched (answer when queued)", 256, rate, us(p50), us(p99));
+        load(&batched.log, 256, secs, true).await.print("batched (answer when queued)", 256);
 
         // Proofs and verification over what the sync run wrote.
         sync.log.checkpoint().await.unwrap();

@@ -13,6 +13,10 @@
 //! cargo bench -p warden-gateway --bench load
 //! WARDEN_LOAD_SECS=10 WARDEN_LOAD_SERVER_THREADS=2 cargo bench -p warden-gateway --bench load
 //! ```
+//!
+//! With `WARDEN_LOAD_BASELINE=FILE` (CI's short run, `scripts/bench-ci.sh`)
+//! it also compares each Warden row's share of the bare handler, in this
+//! run, with the share recorded in FILE and fails when it fell below half.
 
 #[path = "load/client.rs"]
 mod client;
@@ -36,12 +40,18 @@ use warden_types::{AgentName, DecisionOutcome, InstanceId};
 use crate::client::{Row, load};
 use crate::common::{env_or, proc_status_mib, runtime};
 use crate::fixture::{AGENTS, agent, payee, request_body, write_fixture};
-use crate::servers::{CLIENT_THREADS_VAR, SECS_VAR, SERVER_THREADS_VAR, Servers, issue_tokens};
+use crate::servers::{
+    CLIENT_THREADS_VAR, DURABILITY_VAR, SECS_VAR, SERVER_THREADS_VAR, Servers, issue_tokens,
+};
 
 /// Comma-separated concurrency levels (default `16,64`).
 const CONCURRENCY_VAR: &str = "WARDEN_LOAD_CONCURRENCY";
 /// `bare`, `warden` or `both` (default): which servers are loaded.
 const TARGETS_VAR: &str = "WARDEN_LOAD_TARGETS";
+/// A JSON file of recorded shares of the bare handler (`{"sync@16": 0.11}`):
+/// a run whose share fell below half of one fails.
+const BASELINE_VAR: &str = "WARDEN_LOAD_BASELINE";
+
 
 const TOKENS: usize = 64;
 const SESSIONS: usize = 10_000;
@@ -102,11 +112,31 @@ fn pieces(gw: &Gateway) -> anyhow::Result<Pieces> {
     Ok(Pieces { parse, hot, cold })
 }
 
+/// One durable write alone on this disk, as the sync audit log pays it: a
+/// 1 KB append to a file in `dir` and `fdatasync`, 200 times; the median.
+fn fsync_alone(dir: &std::path::Path) -> anyhow::Result<Duration> {
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("fsync-probe"))?;
+    let block = [0x5au8; 1024];
+    let mut times = Vec::with_capacity(200);
+    for _ in 0..200 {
+        let started = Instant::now();
+        file.write_all(&block)?;
+        file.sync_data()?;
+        times.push(started.elapsed());
+    }
+    times.sort_unstable();
+    Ok(times[times.len() / 2])
+}
+
 fn print_report(rows: &[Row], pieces: &Pieces, gw: &Gateway) -> anyhow::Result<()> {
     println!();
     println!(
-        "{:<20} {:>4} {:>8} {:>9} {:>9} {:>7} {:>14} {:>7}",
-        "path", "conc", "req/s", "p50", "p99", "errors", "server CPU", "cores"
+        "{:<20} {:>4} {:>8} {:>9} {:>9} {:>9} {:>9} {:>7} {:>14} {:>7}",
+        "path", "conc", "req/s", "p50", "p99", "p99.9", "max", "errors", "server CPU", "cores"
     );
     for row in rows {
         let bare = rows.iter().find(|b| {
@@ -121,12 +151,14 @@ fn print_report(rows: &[Row], pieces: &Pieces, gw: &Gateway) -> anyhow::Result<(
             )
         });
         println!(
-            "{:<20} {:>4} {:>8.0} {:>6.0} µs {:>6.0} µs {:>7} {:>7.1} µs/req {:>3.1}+{:.1}{ratio}",
+            "{:<20} {:>4} {:>8.0} {:>6.0} µs {:>6.0} µs {:>6.0} µs {:>6.0} µs {:>7} {:>7.1} µs/req {:>3.1}+{:.1}{ratio}",
             row.path,
             row.concurrency,
             row.throughput,
             row.p50.as_secs_f64() * 1e6,
             row.p99.as_secs_f64() * 1e6,
+            row.p999.as_secs_f64() * 1e6,
+            row.max.as_secs_f64() * 1e6,
             row.errors,
             row.server_cpu.as_secs_f64() * 1e6,
             row.cores.0,
@@ -225,9 +257,63 @@ fn main() -> anyhow::Result<()> {
     }
     let pieces = pieces(&servers.gw)?;
     print_report(&rows, &pieces, &servers.gw)?;
+    println!(
+        "fsync alone on this disk (1 KB append + fdatasync, median of 200): {:.0} µs",
+        fsync_alone(dir.path())?.as_secs_f64() * 1e6
+    );
     server_runtime.block_on(servers.stop())?;
     if rows.iter().any(|r| r.errors > 0) {
         bail!("some answers were not `200` with `\"decision\":\"allow\"`");
+    }
+    if let Ok(file) = std::env::var(BASELINE_VAR) {
+        check_baseline(&file, &rows)?;
+    }
+    Ok(())
+}
+
+/// Compares each Warden row's share of the bare handler (same concurrency,
+/// this run) with the share recorded in `file` under `<durability>@<c>`;
+/// fails when one fell below half of it (wide enough for a noisy machine).
+fn check_baseline(file: &str, rows: &[Row]) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("cannot read the baseline `{file}`: {e}"))?;
+    let recorded: std::collections::BTreeMap<String, f64> = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("the baseline `{file}` is not a JSON object of shares: {e}"))?;
+    let durability = std::env::var(DURABILITY_VAR).unwrap_or_else(|_| "sync".into());
+    let mut failed = Vec::new();
+    let mut checked = 0;
+    for row in rows.iter().filter(|r| !r.path.starts_with("bare")) {
+        let Some(bare) = rows
+            .iter()
+            .find(|b| b.path.starts_with("bare") && b.concurrency == row.concurrency)
+        else {
+            continue;
+        };
+        let key = format!("{durability}@{}", row.concurrency);
+        let Some(&floor) = recorded.get(&key) else {
+            bail!("the baseline `{file}` has no share for `{key}`");
+        };
+        let share = row.throughput / bare.throughput;
+        checked += 1;
+        let verdict = if share < floor / 2.0 { "REGRESSED" } else { "ok" };
+        println!(
+            "baseline {key}: {:.1} % of bare now, {:.1} % recorded, fails below {:.1} %: {verdict}",
+            share * 100.0,
+            floor * 100.0,
+            floor * 50.0
+        );
+        if share < floor / 2.0 {
+            failed.push(key);
+        }
+    }
+    if checked == 0 {
+        bail!("no row to compare with the baseline `{file}` (run both targets)");
+    }
+    if !failed.is_empty() {
+        bail!(
+            "throughput regressed beyond 2x against the bare handler: {}",
+            failed.join(", ")
+        );
     }
     Ok(())
 }

@@ -82,6 +82,8 @@ pub(crate) struct Row {
     pub(crate) throughput: f64,
     pub(crate) p50: Duration,
     pub(crate) p99: Duration,
+    pub(crate) p999: Duration,
+    pub(crate) max: Duration,
     pub(crate) errors: u64,
     pub(crate) answer_bytes: usize,
     /// Server threads' CPU time per request, over warm-up and measurement.
@@ -164,6 +166,8 @@ pub(crate) fn load(
         throughput: latencies.len() as f64 / secs as f64,
         p50: at(500),
         p99: at(990),
+        p999: latencies[(latencies.len() * 999 / 1000).min(latencies.len() - 1)],
+        max: latencies[latencies.len() - 1],
         errors,
         answer_bytes: outcomes[0].answer_bytes,
         server_cpu: server_cpu / u32::try_from(all.max(1))?,
