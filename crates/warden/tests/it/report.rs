@@ -181,6 +181,22 @@ fn scripted_run() -> Run {
         ],
     );
     assert!(opened.status.success(), "{}", text(&opened.stderr));
+    // A revocation from the command line is an audit record too.
+    let revoked = warden(
+        data.path(),
+        &[
+            "agent",
+            "revoke",
+            "invoice-bot",
+            "--instance",
+            "laptop-1",
+            "--reason",
+            "laptop lost",
+            "--gateway",
+            &gateway,
+        ],
+    );
+    assert!(revoked.status.success(), "{}", text(&revoked.stderr));
     Run {
         data,
         admin,
@@ -369,6 +385,7 @@ fn reports_count_what_the_audit_export_holds_and_verify_offline() {
         &json!(1)
     );
     assert_eq!(claim(&doc, "eu-ai-act/invoice-bot/suspensions"), &json!(1));
+    assert_eq!(claim(&doc, "eu-ai-act/invoice-bot/revocations"), &json!(1));
     assert_eq!(claim(&doc, "nis2/incidents/opened"), &json!(1));
     assert_eq!(
         claim(&doc, "eu-ai-act/invoice-bot/approvers"),
