@@ -217,6 +217,9 @@ pub enum Measure {
     MedianDecisionMs,
     /// The distinct approvers (`approval.by`) of approval records, sorted.
     Approvers,
+    /// The distinct `policy_digest`s of the records, sorted: the policy
+    /// sets that decided.
+    PolicyDigests,
     /// `needs_approval` decisions no approval record answers, whose
     /// `timeout_ms` ran out before `as_of_ms`: how many.
     TimedOut {
@@ -314,6 +317,13 @@ pub fn measure(
                 .filter_map(|r| r.approval.as_ref().map(|a| a.by.as_str()))
                 .collect();
             Value::from(by.into_iter().collect::<Vec<_>>())
+        }
+        Measure::PolicyDigests => {
+            let digests: BTreeSet<&str> = selected
+                .iter()
+                .filter_map(|r| r.policy_digest.as_deref())
+                .collect();
+            Value::from(digests.into_iter().collect::<Vec<_>>())
         }
         Measure::TimedOut {
             timeout_ms,

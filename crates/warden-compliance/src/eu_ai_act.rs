@@ -261,6 +261,12 @@ fn logging(inputs: &ReportInputs<'_>, c: &Claims<'_>) -> Section {
         claims: vec![
             c.count(id("events"), "events logged in the period, all agents and kinds", c.filter(&[], &[], None)),
             c.log(id("integrity")),
+            c.records(
+                id("policy-digests"),
+                "policy sets that decided in the period (digests; the one in force now is the deployment's)",
+                Measure::PolicyDigests,
+                c.filter(&[RecordKind::Decision], &[], None),
+            ),
             c.file(
                 id("retention"),
                 "audit retention configured, against the six-month minimum (Art. 19, 26(6))",

@@ -31,7 +31,7 @@ pub struct ReportRequest {
     pub kinds: Vec<ReportKind>,
     /// Only this agent.
     pub agent: Option<String>,
-    /// Start of the period (unix ms); default the log's beginning.
+    /// Start of the period (unix ms); default the log's first record.
     pub from_ms: Option<i64>,
     /// End of the period, exclusive (unix ms); default now.
     pub to_ms: Option<i64>,
@@ -86,11 +86,6 @@ pub async fn evidence_pack(
         })?;
     let opened = warden_audit::open_checkpoint(&checkpoint.note, vkey)
         .map_err(|e| GatewayError::Report(format!("the newest checkpoint does not verify: {e}")))?;
-    let period = Period {
-        from_ms: request.from_ms.unwrap_or(0),
-        to_ms: request.to_ms.unwrap_or(now_ms + 1),
-    };
-
     // The records of the period, as one contiguous slice of the log.
     let mut rows = Vec::new();
     let mut from = 0;
@@ -105,6 +100,12 @@ pub async fn evidence_pack(
             rows.push((record, row.record));
         }
     }
+    let period = Period {
+        from_ms: request
+            .from_ms
+            .unwrap_or_else(|| rows.first().map_or(now_ms, |(r, _)| r.time_ms)),
+        to_ms: request.to_ms.unwrap_or(now_ms + 1),
+    };
     let inside = |r: &AuditRecord| r.time_ms >= period.from_ms && r.time_ms < period.to_ms;
     let first = rows.iter().position(|(r, _)| inside(r));
     let (first, end) = match first {

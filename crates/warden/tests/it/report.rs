@@ -16,20 +16,24 @@ use crate::{examples, tests_dir, text, warden};
 
 const IBAN: &str = "DE89370400440532013000";
 
-/// The standalone verifier, built beside `warden` if it is not there yet.
+/// The standalone verifier, built beside `warden` (once per run, so that it
+/// is never older than the code under test; cargo does nothing when it is
+/// up to date).
 fn verifier() -> PathBuf {
-    let warden = Path::new(env!("CARGO_BIN_EXE_warden"));
-    let path = warden.with_file_name("warden-audit-verify");
-    if !path.is_file() {
-        let target = warden.parent().and_then(Path::parent).unwrap();
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "-q", "-p", "warden-audit-verify", "--target-dir"])
-            .arg(target)
-            .status()
-            .unwrap();
-        assert!(status.success(), "cannot build warden-audit-verify");
-    }
-    path
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let warden = Path::new(env!("CARGO_BIN_EXE_warden"));
+            let target = warden.parent().and_then(Path::parent).unwrap();
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "-q", "-p", "warden-audit-verify", "--target-dir"])
+                .arg(target)
+                .status()
+                .unwrap();
+            assert!(status.success(), "cannot build warden-audit-verify");
+            warden.with_file_name("warden-audit-verify")
+        })
+        .clone()
 }
 
 fn verify(dir: &Path) -> Output {
@@ -240,6 +244,14 @@ fn expected(id: &str, records: &[Value], now: i64) -> Value {
     match parts.as_slice() {
         ["eu-ai-act", "logging", "events"] => json!(records.len()),
         ["eu-ai-act", "logging", "erasures"] => count(&|r| is(r, "erasure", "")),
+        ["eu-ai-act", "logging", "policy-digests"] => {
+            let digests: BTreeSet<&str> = records
+                .iter()
+                .filter(|r| is(r, "decision", ""))
+                .filter_map(|r| r["policy_digest"].as_str())
+                .collect();
+            json!(digests)
+        }
         ["eu-ai-act", a, "events-logged"] => count(&|r| of(r, a)),
         ["eu-ai-act", a, "events-period"] => {
             let times: Vec<i64> = records
@@ -398,6 +410,10 @@ fn reports_count_what_the_audit_export_holds_and_verify_offline() {
             >= 3
     );
     assert_eq!(claim(&doc, "dora/invoice-bot/critical"), &json!(true));
+    assert_eq!(
+        claim(&doc, "eu-ai-act/logging/policy-digests"),
+        &json!([doc["deployment"]["policy_digest"]])
+    );
     assert_eq!(
         claim(&doc, "eu-ai-act/support-bot/class"),
         &json!("limited")
