@@ -201,6 +201,12 @@ fn scripted_run() -> Run {
         ],
     );
     assert!(revoked.status.success(), "{}", text(&revoked.stderr));
+    // A payload erased (crypto-shredding): the first decision's arguments.
+    let erased = warden(
+        data.path(),
+        &["audit", "erase", "0", "--reason", "GDPR request 42"],
+    );
+    assert!(erased.status.success(), "{}", text(&erased.stderr));
     Run {
         data,
         admin,
@@ -399,6 +405,26 @@ fn reports_count_what_the_audit_export_holds_and_verify_offline() {
     assert_eq!(claim(&doc, "eu-ai-act/invoice-bot/suspensions"), &json!(1));
     assert_eq!(claim(&doc, "eu-ai-act/invoice-bot/revocations"), &json!(1));
     assert_eq!(claim(&doc, "nis2/incidents/opened"), &json!(1));
+    assert_eq!(claim(&doc, "eu-ai-act/logging/erasures"), &json!(1));
+    assert_eq!(
+        claim(&doc, "eu-ai-act/logging/retention")["retain_days"],
+        json!(365)
+    );
+    let timeline = doc["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "nis2")
+        .flat_map(|r| r["sections"].as_array().unwrap())
+        .find(|s| s["id"].as_str().unwrap().starts_with("nis2/incidents/inc-"))
+        .expect("the incident's NIS2 section");
+    let stages: Vec<&str> = timeline["table"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["early-warning", "notification", "final"]);
     assert_eq!(
         claim(&doc, "eu-ai-act/invoice-bot/approvers"),
         &json!(["initial-admin"])
