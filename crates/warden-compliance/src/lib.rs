@@ -9,7 +9,7 @@
 //! recomputes each one ([`warden_audit::pack::verify_pack`]).
 //!
 //! - [`ReportInputs`]: what the reports are built from; [`build`] makes
-//!   the [`PackDocument`](warden_audit::pack::PackDocument).
+//!   the [`PackDocument`].
 //! - [`write_pack`]: `report.json`, `report.html`, `evidence/`, `files/`.
 //! - [`html::render`]: the print-ready page (Chromium prints it to PDF).
 //!

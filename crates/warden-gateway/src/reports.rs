@@ -57,23 +57,39 @@ pub fn config_text(source: &ConfigSource) -> Result<String, GatewayError> {
     }
 }
 
+/// What a deployment's reports are read from.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportSources<'a> {
+    /// The store: the audit log and the incidents.
+    pub store: &'a AnyStore,
+    /// The configuration in force.
+    pub config: &'a Config,
+    /// Its file's text.
+    pub config_text: &'a str,
+    /// The manifests and org-wide policies.
+    pub inputs: &'a PolicyInputs,
+    /// The digest of the policy set in force.
+    pub policy_digest: &'a str,
+    /// The audit log's verifier key.
+    pub vkey: &'a str,
+}
+
 /// Builds the evidence pack `request` asks for against the newest signed
-/// checkpoint in `store`: records after it are not covered (sign one first
-/// to include them).
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the inputs of a report, each distinct"
-)]
+/// checkpoint in the store: records after it are not covered (sign one
+/// first to include them).
 pub async fn evidence_pack(
-    store: &AnyStore,
-    config: &Config,
-    config_text: &str,
-    inputs: &PolicyInputs,
-    policy_digest: &str,
-    vkey: &str,
+    sources: ReportSources<'_>,
     request: &ReportRequest,
     now_ms: i64,
 ) -> Result<EvidencePack, GatewayError> {
+    let ReportSources {
+        store,
+        config,
+        config_text,
+        inputs,
+        policy_digest,
+        vkey,
+    } = sources;
     let checkpoint = store
         .audit_checkpoints()
         .await?
@@ -220,18 +236,18 @@ pub(crate) async fn report(
         from_ms: q.from,
         to_ms: q.to,
     };
-    let pack = evidence_pack(
-        &gw.store,
-        &gw.config,
-        &text,
-        &inputs,
-        &digest,
-        &gw.audit.verifier_key(),
-        &request,
-        crate::now_millis(),
-    )
-    .await
-    .map_err(|e| ApiError::bad_request("report", e.to_string()))?;
+    let vkey = gw.audit.verifier_key();
+    let sources = ReportSources {
+        store: &gw.store,
+        config: &gw.config,
+        config_text: &text,
+        inputs: &inputs,
+        policy_digest: &digest,
+        vkey: &vkey,
+    };
+    let pack = evidence_pack(sources, &request, crate::now_millis())
+        .await
+        .map_err(|e| ApiError::bad_request("report", e.to_string()))?;
     Ok(Json(serde_json::to_value(&pack.document).map_err(|e| {
         ApiError::unavailable(format!("cannot encode the report: {e}"))
     })?))

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::Args;
 use warden_compliance::{PDF_FILE, ReportKind};
-use warden_gateway::reports::{ReportRequest, config_text, evidence_pack};
+use warden_gateway::reports::{ReportRequest, ReportSources, config_text, evidence_pack};
 use warden_gateway::{compile_inputs, load_inputs};
 use warden_store::AuditStore as _;
 
@@ -82,17 +82,15 @@ pub(crate) async fn run(common: &Common, args: ReportArgs) -> anyhow::Result<Exi
         from_ms,
         to_ms,
     };
-    let pack = evidence_pack(
-        &store,
-        &config,
-        &text,
-        &inputs,
-        &snapshot.digest,
-        &vkey,
-        &request,
-        now_millis(),
-    )
-    .await?;
+    let sources = ReportSources {
+        store: &store,
+        config: &config,
+        config_text: &text,
+        inputs: &inputs,
+        policy_digest: &snapshot.digest,
+        vkey: &vkey,
+    };
+    let pack = evidence_pack(sources, &request, now_millis()).await?;
     warden_compliance::write_pack(&args.out, &pack.document, &pack.files, &pack.audit)?;
     let claims: usize = pack
         .document
