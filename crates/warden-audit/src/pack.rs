@@ -364,6 +364,7 @@ fn requests(slice: &[AuditRecord]) -> BTreeMap<&str, i64> {
 /// The indices of the `needs_approval` records the approval records among
 /// `indices` answer: what a [`Measure::MedianDecisionMs`] also rests on.
 pub fn request_indices(slice: &[AuditRecord], indices: &[u64]) -> Vec<u64> {
+    let indices: BTreeSet<u64> = indices.iter().copied().collect();
     let wanted: BTreeSet<&str> = slice
         .iter()
         .filter(|r| indices.contains(&r.index))

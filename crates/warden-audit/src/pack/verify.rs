@@ -281,8 +281,13 @@ fn check_claim(
             if *how == Measure::MedianDecisionMs {
                 cited.extend(request_indices(slice, indices));
             }
+            let held = |i: u64| {
+                slice
+                    .first()
+                    .is_some_and(|f| i >= f.index && i - f.index < slice.len() as u64)
+            };
             for i in &cited {
-                if !slice.iter().any(|r| r.index == *i) {
+                if !held(*i) {
                     return Err(claim_error(claim, format!("record {i} is not in the pack")));
                 }
                 if !proven.contains(i) {
