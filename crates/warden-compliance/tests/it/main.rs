@@ -202,3 +202,137 @@ fn an_unknown_kind_is_refused_by_name() {
         "unknown report `sox`: expected eu-ai-act, dora, nis2 or all"
     );
 }
+
+/// Rewrites the pack's report.json through `change`.
+fn edit(dir: &Path, change: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join("report.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    change(&mut doc);
+    std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+}
+
+fn claim_mut<'a>(doc: &'a mut serde_json::Value, id: &str) -> &'a mut serde_json::Value {
+    doc["reports"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .flat_map(|r| r["sections"].as_array_mut().unwrap())
+        .flat_map(|s| s["claims"].as_array_mut().unwrap())
+        .find(|c| c["id"] == id)
+        .unwrap()
+}
+
+#[test]
+fn a_claim_citing_other_records_or_a_person_claim_with_a_value_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (vkey, _) = pack(dir.path());
+    edit(dir.path(), |doc| {
+        claim_mut(doc, "eu-ai-act/invoice-bot/decisions-denied")["evidence"]["indices"] =
+            serde_json::json!([0]);
+    });
+    let err = verify_pack(dir.path(), &vkey).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "claim `eu-ai-act/invoice-bot/decisions-denied`: it cites records [0], its filter selects [1]"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (vkey, _) = pack(dir.path());
+    edit(dir.path(), |doc| {
+        claim_mut(doc, "eu-ai-act/invoice-bot/annex-iv/5-risk-management")["value"] =
+            serde_json::json!("done");
+    });
+    let err = verify_pack(dir.path(), &vkey).unwrap_err().to_string();
+    assert!(
+        err.contains("a claim left to a person carries no value from Warden"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_changed_record_or_a_file_outside_the_pack_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (vkey, _) = pack(dir.path());
+    let records = dir.path().join("evidence/records.jsonl");
+    let text = std::fs::read_to_string(&records).unwrap();
+    std::fs::write(&records, text.replacen("\"deny\"", "\"allow\"", 1)).unwrap();
+    let err = verify_pack(dir.path(), &vkey).unwrap_err().to_string();
+    assert!(
+        err.starts_with("evidence: record 1: inclusion proof does not verify"),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (vkey, _) = pack(dir.path());
+    edit(dir.path(), |doc| {
+        doc["files"][0]["path"] = serde_json::json!("../../etc/passwd")
+    });
+    let err = verify_pack(dir.path(), &vkey).unwrap_err().to_string();
+    assert!(
+        err.contains("file path `../../etc/passwd` leaves the pack"),
+        "{err}"
+    );
+}
+
+#[test]
+fn measures_take_the_lower_median_and_count_unanswered_approvals_once_timed_out() {
+    use warden_audit::pack::{Measure, RecordFilter, measure};
+    let mut records = log();
+    // A second request, answered after 10 s: waits are 4 s and 10 s.
+    records.push(record(
+        5,
+        RecordKind::Decision,
+        "invoice-bot",
+        "needs_approval",
+        "a2",
+    ));
+    let mut late = record(6, RecordKind::Approval, "invoice-bot", "rejected", "a2");
+    late.approval = Some(ApprovalInfo {
+        id: "a2".into(),
+        by: "bob".into(),
+        at_ms: T0 + 15_000,
+    });
+    records.push(late);
+    // And one nobody answered.
+    records.push(record(
+        7,
+        RecordKind::Decision,
+        "invoice-bot",
+        "needs_approval",
+        "a3",
+    ));
+    let all = RecordFilter {
+        from_ms: T0,
+        to_ms: T0 + 60_000,
+        ..RecordFilter::default()
+    };
+    let approvals = RecordFilter {
+        kinds: vec!["approval".into()],
+        ..all.clone()
+    };
+    let (indices, median) = measure(&records, &approvals, &Measure::MedianDecisionMs);
+    assert_eq!(indices, [4, 6]);
+    assert_eq!(median, 4000);
+    assert_eq!(
+        measure(&records, &approvals, &Measure::Approvers).1,
+        serde_json::json!(["alice <script>", "bob"])
+    );
+    let asked = RecordFilter {
+        decisions: vec!["needs_approval".into()],
+        ..all
+    };
+    let timed_out = |as_of_ms| {
+        measure(
+            &records,
+            &asked,
+            &Measure::TimedOut {
+                timeout_ms: 900_000,
+                as_of_ms,
+            },
+        )
+        .1
+    };
+    assert_eq!(timed_out(T0 + 7_000 + 899_999), 0);
+    assert_eq!(timed_out(T0 + 7_000 + 900_000), 1);
+}
