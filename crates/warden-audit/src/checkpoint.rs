@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{AuditError, Hash};
 
-mod keyfile;
+pub(crate) mod keyfile;
 
 /// The C2SP signed-note signature type byte for Ed25519.
 const ALGORITHM_ED25519: u8 = 0x01;

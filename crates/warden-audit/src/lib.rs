@@ -53,6 +53,7 @@ mod proof;
 mod record;
 mod seal;
 mod tree;
+mod wrap;
 
 pub use canonical::{canonical_json, json_digest};
 pub use checkpoint::{
@@ -67,3 +68,4 @@ pub use proof::{
 pub use record::{ApprovalInfo, AuditRecord, RECORD_VERSION, RecordKind};
 pub use seal::{PayloadKey, SealedPayload, open, seal};
 pub use tree::{CompactRange, NodeId, border};
+pub use wrap::{WRAPPED_LEN, WrapKey, WrapKeyDir, WrapKeyId};

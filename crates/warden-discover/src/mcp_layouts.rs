@@ -31,7 +31,7 @@ pub(crate) fn parse(file: ClientFile, text: &str) -> Result<(Value, String), Str
             Ok((value, stripped))
         }
         Syntax::Yaml => {
-            let value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+            let value = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
             Ok((value, text.to_owned()))
         }
         Syntax::Toml => {

@@ -18,7 +18,7 @@ pub(crate) fn may_be_kubernetes(text: &str) -> bool {
 
 /// The services of a Compose file; `Err` when it does not parse.
 pub(crate) fn compose(text: &str) -> Result<Vec<Workload>, String> {
-    let root: Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    let root: Value = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
     let Some(services) = root.get("services").and_then(Value::as_object) else {
         return Ok(Vec::new());
     };
@@ -52,7 +52,7 @@ pub(crate) fn kubernetes(text: &str) -> Vec<Workload> {
     for doc in split_documents(text) {
         let start = offset;
         offset += doc.len();
-        let Ok(root) = serde_yaml::from_str::<Value>(doc) else {
+        let Ok(root) = serde_yaml_ng::from_str::<Value>(doc) else {
             continue;
         };
         let Some(kind) = root.get("kind").and_then(Value::as_str) else {

@@ -84,6 +84,7 @@ async fn open(durability: Durability) -> Log {
         witness_dir: witness.clone(),
         signer: Arc::clone(&signer),
         origin: "example.org/warden-audit".into(),
+        payload_keys: warden_audit::WrapKeyDir::new(dir.path().join("payload-keys")),
     };
     let (log, _task) = AuditLog::start(store.clone(), settings, stopped)
         .await

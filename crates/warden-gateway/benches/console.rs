@@ -104,6 +104,7 @@ fn main() -> anyhow::Result<()> {
             )?;
         }
         let store = AnyStore::open(&StoreLocation::parse(None, &dir.path().join("data"))?).await?;
+        let keys = warden_audit::WrapKeyDir::new(dir.path().join("payload-keys"));
         let token = warden_identity::generate_admin_token();
         store
             .add_admin_token(
@@ -125,7 +126,7 @@ fn main() -> anyhow::Result<()> {
                 .map(|j| (record(j, agents as u64, now, records), Some(payload())))
                 .collect();
             i += batch.len() as u64;
-            append_direct(&store, batch).await?;
+            append_direct(&store, Some(&keys), batch).await?;
         }
         println!(
             "filled: {records} records for {agents} agents in {:.1} s",

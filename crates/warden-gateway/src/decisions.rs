@@ -234,7 +234,7 @@ pub(crate) async fn post_decision(
     check_name("session", &req.session, MAX_SESSION)?;
     let via = match req.via.as_deref() {
         None | Some("decision_api") => Via::DecisionApi,
-        Some("mcp_stdio") => Via::McpStdio,
+        Some("mcp_stdio") => Via::McpStdioReported,
         Some(other) => {
             return Err(ApiError::bad_request(
                 "bad_request",
@@ -284,8 +284,10 @@ pub(crate) async fn post_decision(
 pub(crate) enum Via {
     /// `POST /v1/decisions`.
     DecisionApi,
-    /// `warden mcp wrap`, through the decision API.
-    McpStdio,
+    /// The decision API, called by a client that says it is `warden mcp
+    /// wrap` (the stdio wrapper). Warden cannot check the claim: it is
+    /// recorded as `mcp_stdio_reported`, never as an interception seen.
+    McpStdioReported,
     /// The Streamable HTTP proxy.
     McpHttp,
     /// The LLM proxy (`/llm/{provider}/…`).
@@ -296,7 +298,7 @@ impl Via {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Via::DecisionApi => "decision_api",
-            Via::McpStdio => "mcp_stdio",
+            Via::McpStdioReported => "mcp_stdio_reported",
             Via::McpHttp => "mcp_http",
             Via::LlmProxy => "llm_proxy",
         }

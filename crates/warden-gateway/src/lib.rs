@@ -36,6 +36,7 @@
 //!     witness_dir: "warden-data/witness".into(),
 //!     signer: Arc::new(signer),
 //!     origin: "example.org/warden-audit".into(),
+//!     payload_keys: warden_audit::WrapKeyDir::new("warden-data/keys/payload-wrap"),
 //! };
 //! let (stop_audit, audit_stopped) = tokio::sync::watch::channel(false);
 //! let (audit, writer) = AuditLog::start(store.clone(), settings, audit_stopped).await?;

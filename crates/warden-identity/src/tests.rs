@@ -621,3 +621,41 @@ fn duplicate_claims_are_refused() {
         Err(TokenError::Malformed { .. })
     ));
 }
+
+/// RFC 7515 Appendix A.3: the ES256 example (key from its Figure 19, the JWS
+/// from A.3.1). Its signature happens to be the high-S form: the ECDSA math
+/// must accept it and its low-S twin, and Warden's malleability rule must
+/// take only the low-S one.
+#[test]
+fn rfc_7515_a3_es256_vector() {
+    use p256::elliptic_curve::ops::Reduce as _;
+    let jwk = serde_json::json!({
+        "kty": "EC", "crv": "P-256", "kid": "rfc7515-a3",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+    });
+    let key = VerifyingKeyEntry::from_jwk(&jwk).unwrap();
+    let jws = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
+    let (input, signature) = jws.rsplit_once('.').unwrap();
+    let signature =
+        p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).unwrap()).unwrap();
+
+    // The RFC's signature verifies under plain ECDSA…
+    use p256::ecdsa::signature::Verifier as _;
+    key.ecdsa().verify(input.as_bytes(), &signature).unwrap();
+    // …is the high-S form, which Warden refuses…
+    let low = signature.normalize_s().expect("the RFC's S is above n/2");
+    assert!(matches!(
+        crate::verify::verify_signature(key.ecdsa(), input.as_bytes(), &signature),
+        Err(TokenError::BadSignature)
+    ));
+    // …and its low-S twin (r, n - s) passes.
+    crate::verify::verify_signature(key.ecdsa(), input.as_bytes(), &low).unwrap();
+    // A changed payload or signature does not.
+    let changed = input.replace("eyJpc3MiOiJqb2Ui", "eyJpc3MiOiJqb2Ei");
+    assert!(crate::verify::verify_signature(key.ecdsa(), changed.as_bytes(), &low).is_err());
+    let (r, s) = low.split_scalars();
+    let bumped = p256::Scalar::reduce_bytes(&s.to_bytes()) + p256::Scalar::ONE;
+    let other = p256::ecdsa::Signature::from_scalars(r.to_bytes(), bumped.to_bytes()).unwrap();
+    assert!(crate::verify::verify_signature(key.ecdsa(), input.as_bytes(), &other).is_err());
+}

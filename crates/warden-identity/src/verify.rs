@@ -257,7 +257,7 @@ impl JwtSvidVerifier {
     }
 }
 
-fn verify_signature(
+pub(crate) fn verify_signature(
     key: &ecdsa::VerifyingKey,
     message: &[u8],
     signature: &Signature,

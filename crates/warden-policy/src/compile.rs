@@ -217,6 +217,7 @@ impl Builder<'_> {
                 .and_then(|d| d.cleared.clone())
                 .or(server_config.map(|s| s.cleared.clone()))
                 .unwrap_or_default();
+            info.resolve_paths = server_config.is_some_and(|s| s.resolve_paths);
             if let Some(d) = declared {
                 info.destination_arguments = d.destination_arguments.clone();
                 info.external_cleared = d.external_cleared.clone();

@@ -99,6 +99,12 @@ pub struct ServerConfig {
     pub cleared: Vec<String>,
     /// Its declared tools.
     pub tools: BTreeMap<String, ToolConfig>,
+    /// Whether path arguments are judged after symbolic links are resolved
+    /// on this host (`resolve_paths = true`): for a server that sees the
+    /// gateway's file system (a hosted `stdio` server). `context.paths.X` is
+    /// then the real path, so a link under an allowed folder that points
+    /// outside it is judged where it leads.
+    pub resolve_paths: bool,
     /// Tool definitions pinned here (`pins = { read_file = "sha256:…" }`):
     /// tool name → fingerprint. Empty: the server's first tool list is
     /// pinned as Warden sees it (trust on first use); otherwise a tool whose
@@ -504,6 +510,8 @@ struct RawServer {
     #[serde(default)]
     tools: BTreeMap<String, toml::Spanned<RawTool>>,
     pins: Option<toml::Spanned<BTreeMap<String, String>>>,
+    #[serde(default)]
+    resolve_paths: bool,
 }
 
 #[derive(Deserialize)]
@@ -785,6 +793,7 @@ impl Config {
                         .unwrap_or_default(),
                     tools,
                     pins,
+                    resolve_paths: raw_server.resolve_paths,
                     location,
                 },
             );
@@ -838,6 +847,7 @@ impl Config {
                     cleared: provider.cleared.clone(),
                     tools: BTreeMap::from([(crate::providers::CHAT_TOOL.to_owned(), chat)]),
                     pins: BTreeMap::new(),
+                    resolve_paths: false,
                     location,
                 },
             );

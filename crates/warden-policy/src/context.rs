@@ -189,6 +189,50 @@ pub(crate) fn normal_path(value: &str) -> Option<String> {
     Some(format!("/{}", parts.join("/")))
 }
 
+/// Most path components [`real_path`] resolves.
+const MAX_PATH_COMPONENTS: usize = 256;
+
+/// An absolute path as the kernel would reach it on this host: the longest
+/// prefix that exists is resolved (symbolic links followed, `..` applied
+/// after them, as the kernel does), and the rest, which does not exist yet,
+/// is appended as written. `None` when the path is not absolute, too deep,
+/// holds a NUL, cannot be resolved (a loop, no permission), or its
+/// non-existent rest holds `..` or `.`: then a condition on it fails, and
+/// the action is denied.
+pub(crate) fn real_path(value: &str) -> Option<String> {
+    use std::path::{Component, Path};
+    if !value.starts_with('/') || value.contains('\0') {
+        return None;
+    }
+    let path = Path::new(value);
+    if path.components().count() > MAX_PATH_COMPONENTS {
+        return None;
+    }
+    let mut tail: Vec<&std::ffi::OsStr> = Vec::new();
+    let mut prefix: &Path = path;
+    loop {
+        match std::fs::canonicalize(prefix) {
+            Ok(mut resolved) => {
+                for part in tail.iter().rev() {
+                    resolved.push(part);
+                }
+                return resolved.to_str().map(str::to_owned);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let last = prefix.components().next_back()?;
+                match last {
+                    Component::Normal(name) => tail.push(name),
+                    // `..` or `.` under a path that does not exist: the
+                    // kernel would refuse it; so does Warden.
+                    _ => return None,
+                }
+                prefix = prefix.parent()?;
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
 /// The host of a URL argument in canonical form (`warden-address`: lowercase,
 /// IDNA to ASCII, no trailing dot); an error says why a value is not a URL
 /// whose host every common parser reads the same way.
@@ -255,8 +299,13 @@ pub(crate) fn build(
         ));
     }
     let mut path_fields = Vec::new();
+    let judge = if tool.resolve_paths {
+        real_path
+    } else {
+        normal_path
+    };
     for name in &tool.refs.paths {
-        if let Some(path) = args.get(name).and_then(Value::as_str).and_then(normal_path) {
+        if let Some(path) = args.get(name).and_then(Value::as_str).and_then(judge) {
             path_fields.push((name.clone(), RestrictedExpression::new_string(path)));
         }
     }
@@ -364,6 +413,55 @@ mod tests {
         ] {
             assert_eq!(normal_path(raw).as_deref(), want, "{raw}");
         }
+    }
+
+    #[test]
+    fn real_paths_follow_links_as_the_kernel_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let public = root.join("public");
+        let secret = root.join("secret");
+        std::fs::create_dir_all(public.join("docs")).unwrap();
+        std::fs::create_dir_all(&secret).unwrap();
+        std::fs::write(secret.join("keys.txt"), "k").unwrap();
+        std::os::unix::fs::symlink(&secret, public.join("link")).unwrap();
+        std::os::unix::fs::symlink(public.join("loop"), public.join("loop")).unwrap();
+        let at = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+        let real = |raw: String| real_path(&raw);
+        // A link under the public folder is judged where it leads.
+        assert_eq!(
+            real(format!("{}/link/keys.txt", at(&public))),
+            Some(at(&secret.join("keys.txt")))
+        );
+        // `..` after a link climbs from where the link leads, not lexically.
+        assert_eq!(
+            real(format!("{}/link/../public/docs", at(&public))),
+            Some(at(&public.join("docs")))
+        );
+        assert_eq!(
+            normal_path(&format!("{}/link/../x", at(&public))),
+            Some(at(&public.join("x"))),
+            "lexically the same path stays under public"
+        );
+        assert_eq!(
+            real(format!("{}/link/../x", at(&public))),
+            Some(at(&root.join("x")))
+        );
+        // A file not yet there is judged under its real folder.
+        assert_eq!(
+            real(format!("{}/docs/new/report.txt", at(&public))),
+            Some(at(&public.join("docs/new/report.txt")))
+        );
+        assert_eq!(
+            real(format!("{}/link/new.txt", at(&public))),
+            Some(at(&secret.join("new.txt")))
+        );
+        // Unresolvable or ambiguous: no path, so conditions on it fail.
+        assert_eq!(real(format!("{}/loop/x", at(&public))), None);
+        assert_eq!(real(format!("{}/nowhere/../docs", at(&public))), None);
+        assert_eq!(real("relative/x".into()), None);
+        assert_eq!(real("/a/\0b".into()), None);
+        assert_eq!(real(format!("/{}", "a/".repeat(300))), None);
     }
 
     #[test]

@@ -100,6 +100,9 @@ pub struct ToolInfo {
     pub destination_arguments: Vec<String>,
     /// The classes cleared when that argument makes the destination external.
     pub external_cleared: Vec<String>,
+    /// Whether its path arguments are judged after symbolic links are
+    /// resolved (its server's `resolve_paths`).
+    pub resolve_paths: bool,
     pub(crate) uid: EntityUid,
     pub(crate) server_uid: EntityUid,
     pub(crate) action: EntityUid,
@@ -126,6 +129,7 @@ impl ToolInfo {
             cleared: Vec::new(),
             destination_arguments: Vec::new(),
             external_cleared: Vec::new(),
+            resolve_paths: false,
             refs: References::default(),
             input_schema,
         }

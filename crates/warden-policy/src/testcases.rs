@@ -103,7 +103,7 @@ impl TestCases {
     ///     reason: "..."                        # optional: a substring of a reason
     /// ```
     pub fn parse(file: &str, text: &str) -> Result<TestCases, PolicyError> {
-        let raw: RawCases = serde_yaml::from_str(text).map_err(|e| {
+        let raw: RawCases = serde_yaml_ng::from_str(text).map_err(|e| {
             let loc = e.location().map_or(Location::new(file, 0, 0), |l| {
                 Location::new(file, l.line(), l.column())
             });

@@ -199,6 +199,24 @@ impl crate::audit::AuditStore for AnyStore {
         dispatch!(self.audit_erase(index))
     }
 
+    async fn audit_add_wrap_key(&self, id: crate::audit::WrapKeyRef) -> Result<(), StoreError> {
+        dispatch!(self.audit_add_wrap_key(id))
+    }
+
+    async fn audit_wrap_keys(&self) -> Result<Vec<(crate::audit::WrapKeyRef, bool)>, StoreError> {
+        dispatch!(self.audit_wrap_keys())
+    }
+
+    async fn audit_erase_wrapped(
+        &self,
+        index: u64,
+        old: crate::audit::WrapKeyRef,
+        new: crate::audit::WrapKeyRef,
+        rewrap: &crate::audit::Rewrap<'_>,
+    ) -> Result<crate::audit::Erased, StoreError> {
+        dispatch!(self.audit_erase_wrapped(index, old, new, rewrap))
+    }
+
     async fn audit_put_checkpoint(
         &self,
         checkpoint: &crate::audit::CheckpointRow,

@@ -6,7 +6,10 @@
 //! same transaction that writes it, so two sequencers can never interleave.
 //! Level-0 nodes (leaf hashes) live in the record rows; higher levels in their
 //! own table. Nothing is ever updated except a record's payload key, which
-//! [`AuditStore::audit_erase`] deletes (crypto-shredding).
+//! [`AuditStore::audit_erase`] deletes (crypto-shredding), and the payload keys
+//! an erasure wraps again under a fresh wrapping key
+//! ([`AuditStore::audit_erase_wrapped`]; the wrapping itself is
+//! `warden-audit`'s).
 
 use std::future::Future;
 
@@ -29,7 +32,9 @@ pub struct AuditRow {
     pub leaf: NodeHash,
     /// The sealed payload (nonce ‖ ciphertext), if any.
     pub payload: Option<Vec<u8>>,
-    /// The payload's key; `None` once erased.
+    /// The payload's key, wrapped under a wrapping key kept outside the
+    /// store (a bare 32-byte key in logs written before wrapping existed);
+    /// `None` once erased.
     pub payload_key: Option<Vec<u8>>,
     /// When it was appended (unix ms).
     pub created_at: i64,
@@ -48,7 +53,25 @@ pub struct AuditBatch {
     pub activity: Vec<crate::ActivityDelta>,
     /// The data classes these records add, per agent.
     pub classes: Vec<crate::ClassDelta>,
+    /// The wrapping key the batch's payload keys are wrapped under: the
+    /// append is refused with [`StoreError::WrapKeyDestroyed`] if an erasure
+    /// destroyed it, in the same transaction.
+    pub wrap_key: Option<WrapKeyRef>,
 }
+
+/// A payload wrapping key's 16-byte id.
+pub type WrapKeyRef = [u8; 16];
+
+/// What an erasure under wrapping did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Erased {
+    /// Other records' payload keys wrapped again under the new key.
+    pub rewrapped: u64,
+}
+
+/// Wraps the payload key of a record (its index, its wrapped key) again under
+/// the erasure's new key; `Err` names why it cannot.
+pub type Rewrap<'a> = dyn Fn(u64, &[u8]) -> Result<Vec<u8>, String> + Send + Sync + 'a;
 
 /// A stored checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +126,35 @@ pub trait AuditStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<AuditRow>, StoreError>> + Send;
 
     /// Destroys the payload key of record `index`; `false` if it had none.
+    /// For keys stored bare (logs from before wrapping); a wrapped key is
+    /// erased with [`AuditStore::audit_erase_wrapped`].
     fn audit_erase(&self, index: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Registers a new payload wrapping key (its file already written).
+    fn audit_add_wrap_key(
+        &self,
+        id: WrapKeyRef,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every registered wrapping key and whether an erasure destroyed it.
+    fn audit_wrap_keys(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(WrapKeyRef, bool)>, StoreError>> + Send;
+
+    /// Erases the payload key of record `index`, wrapped under `old`, in one
+    /// transaction serialised with appends: the key is deleted, every other
+    /// key wrapped under `old` is wrapped again under `new` by `rewrap`, `new`
+    /// is registered and `old` marked destroyed (its file is the caller's to
+    /// destroy once this returns). [`StoreError::NotFound`] if the record has
+    /// no key wrapped under `old`; [`StoreError::Conflict`] if `old` was
+    /// already destroyed. Nothing changes if `rewrap` fails.
+    fn audit_erase_wrapped(
+        &self,
+        index: u64,
+        old: WrapKeyRef,
+        new: WrapKeyRef,
+        rewrap: &Rewrap<'_>,
+    ) -> impl Future<Output = Result<Erased, StoreError>> + Send;
 
     /// Stores a checkpoint (one per size; storing the same size again with a
     /// different note is a [`StoreError::Conflict`]).

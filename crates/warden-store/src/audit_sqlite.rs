@@ -3,8 +3,8 @@
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::audit::{
-    AUDIT_PAGE, AuditBatch, AuditRow, AuditStore, CheckpointRow, NodeHash, StoredNode, to_hash,
-    to_i64, to_u64,
+    AUDIT_PAGE, AuditBatch, AuditRow, AuditStore, CheckpointRow, Erased, NodeHash, Rewrap,
+    StoredNode, WrapKeyRef, to_hash, to_i64, to_u64,
 };
 use crate::error::StoreError;
 use crate::sqlite::SqliteStore;
@@ -70,6 +70,19 @@ impl AuditStore for SqliteStore {
                     "the audit log holds {next} records, not {expected_size}: another writer appended"
                 ),
             });
+        }
+        if let Some(id) = batch.wrap_key {
+            let state: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT destroyed_at FROM warden_audit_wrap_keys WHERE id = ?")
+                    .bind(id.to_vec())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(op))?;
+            if !matches!(state, Some(None)) {
+                return Err(StoreError::WrapKeyDestroyed {
+                    id: hex::encode(id),
+                });
+            }
         }
         for chunk in batch.records.chunks(INSERT_CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
@@ -255,6 +268,138 @@ impl AuditStore for SqliteStore {
             .await
             .map_err(StoreError::query("erase audit payload"))?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn audit_add_wrap_key(&self, id: WrapKeyRef) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO warden_audit_wrap_keys (id, created_at, destroyed_at) VALUES (?, ?, NULL)",
+        )
+        .bind(id.to_vec())
+        .bind(crate::migrations::now_millis())
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::query("register a payload wrapping key"))?;
+        Ok(())
+    }
+
+    async fn audit_wrap_keys(&self) -> Result<Vec<(WrapKeyRef, bool)>, StoreError> {
+        let op = "read payload wrapping keys";
+        let rows =
+            sqlx::query("SELECT id, destroyed_at FROM warden_audit_wrap_keys ORDER BY created_at")
+                .fetch_all(self.pool())
+                .await
+                .map_err(StoreError::query(op))?;
+        rows.iter()
+            .map(|r| {
+                let id: Vec<u8> = r.try_get("id").map_err(StoreError::query(op))?;
+                let destroyed: Option<i64> =
+                    r.try_get("destroyed_at").map_err(StoreError::query(op))?;
+                let id = WrapKeyRef::try_from(id.as_slice()).map_err(|_| StoreError::Corrupt {
+                    what: "payload wrapping key id",
+                    detail: format!("{} bytes, expected 16", id.len()),
+                })?;
+                Ok((id, destroyed.is_some()))
+            })
+            .collect()
+    }
+
+    async fn audit_erase_wrapped(
+        &self,
+        index: u64,
+        old: WrapKeyRef,
+        new: WrapKeyRef,
+        rewrap: &Rewrap<'_>,
+    ) -> Result<Erased, StoreError> {
+        let op = "erase audit payload";
+        let now = crate::migrations::now_millis();
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError::query(op))?;
+        sqlx::query("PRAGMA secure_delete = ON")
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query(op))?;
+        let state: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT destroyed_at FROM warden_audit_wrap_keys WHERE id = ?")
+                .bind(old.to_vec())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::query(op))?;
+        if matches!(state, Some(Some(_))) {
+            return Err(StoreError::Conflict {
+                message: format!(
+                    "the wrapping key {} of record {index} was already destroyed by another erasure",
+                    hex::encode(old)
+                ),
+            });
+        }
+        let done = sqlx::query("UPDATE warden_audit_records SET payload_key = NULL WHERE idx = ? AND substr(payload_key, 3, 16) = ?")
+            .bind(to_i64(index)?)
+            .bind(old.to_vec())
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query(op))?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound {
+                what: "payload key of record",
+                key: index.to_string(),
+            });
+        }
+        let rows = sqlx::query("SELECT idx, payload_key FROM warden_audit_records WHERE payload_key IS NOT NULL AND substr(payload_key, 3, 16) = ? ORDER BY idx")
+            .bind(old.to_vec())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::query(op))?;
+        let mut rewrapped = 0u64;
+        for row in &rows {
+            let idx: i64 = row.try_get("idx").map_err(StoreError::query(op))?;
+            let key: Vec<u8> = row.try_get("payload_key").map_err(StoreError::query(op))?;
+            let idx = to_u64(idx, "audit record index")?;
+            let again = rewrap(idx, &key).map_err(|detail| StoreError::Corrupt {
+                what: "wrapped payload key",
+                detail: format!("record {idx}: {detail}"),
+            })?;
+            sqlx::query("UPDATE warden_audit_records SET payload_key = ? WHERE idx = ?")
+                .bind(again)
+                .bind(to_i64(idx)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(op))?;
+            rewrapped += 1;
+        }
+        sqlx::query(
+            "INSERT INTO warden_audit_wrap_keys (id, created_at, destroyed_at) VALUES (?, ?, NULL)",
+        )
+        .bind(new.to_vec())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::query(op))?;
+        let marked = sqlx::query("UPDATE warden_audit_wrap_keys SET destroyed_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(old.to_vec())
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query(op))?;
+        if marked.rows_affected() == 0 {
+            sqlx::query("INSERT INTO warden_audit_wrap_keys (id, created_at, destroyed_at) VALUES (?, ?, ?)")
+                .bind(old.to_vec())
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(op))?;
+        }
+        tx.commit().await.map_err(StoreError::query(op))?;
+        // Empty the write-ahead log, so that the old page (and the key in
+        // it) does not linger there until the next checkpoint.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::query(op))?;
+        Ok(Erased { rewrapped })
     }
 
     async fn audit_put_checkpoint(&self, cp: &CheckpointRow) -> Result<(), StoreError> {

@@ -66,6 +66,13 @@ pub enum StoreError {
         /// What conflicts, naming the current state.
         message: String,
     },
+    /// A batch's payload keys are wrapped under a wrapping key that an
+    /// erasure destroyed meanwhile: wrap them under a fresh key and retry.
+    #[error("the payload wrapping key {id} was destroyed by an erasure")]
+    WrapKeyDestroyed {
+        /// The key's id, in hex.
+        id: String,
+    },
     /// A stored row holds a value this build cannot read.
     #[error("corrupt {what} in store: {detail}")]
     Corrupt {

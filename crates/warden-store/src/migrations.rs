@@ -211,6 +211,17 @@ CREATE TABLE warden_incidents (
     id TEXT PRIMARY KEY, opened_at BIGINT NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL);
 CREATE INDEX warden_incidents_by_time ON warden_incidents (opened_at);
 ",
+}, Migration {
+    version: 8,
+    name: "payload wrapping keys",
+    sqlite: "
+CREATE TABLE warden_audit_wrap_keys (
+    id BLOB PRIMARY KEY, created_at INTEGER NOT NULL, destroyed_at INTEGER);
+",
+    postgres: "
+CREATE TABLE warden_audit_wrap_keys (
+    id BYTEA PRIMARY KEY, created_at BIGINT NOT NULL, destroyed_at BIGINT);
+",
 }];
 
 /// The newest schema version this build knows.

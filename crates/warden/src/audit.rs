@@ -177,19 +177,26 @@ pub(crate) async fn run(common: &Common, command: AuditCommand) -> anyhow::Resul
                 bail!("--reason must say why (it is recorded)");
             }
             let store = common.open_store().await?;
-            if !store.audit_erase(index).await? {
-                bail!(
-                    "record {index} has no payload key: it does not exist, has no payload, or was already erased"
-                );
-            }
+            let erased =
+                warden_gateway::audit::erase_payload(&store, &common.payload_keys(), index).await?;
             let mut record = AuditRecord::new(0, now_millis(), RecordKind::Erasure, "cli");
             record.erases = Some(index);
             record.note = Some(reason);
-            let at = append_direct(&store, vec![(record, None)]).await?;
+            let at = append_direct(&store, None, vec![(record, None)]).await?;
             println!(
                 "erased the payload of record {index}; the erasure is record {}",
                 at.first().copied().unwrap_or_default()
             );
+            if erased.bare {
+                println!(
+                    "note: record {index}'s key was stored unwrapped (a log from before key wrapping): copies of the database taken earlier still hold it"
+                );
+            } else {
+                println!(
+                    "its wrapping key is destroyed; {} other payload keys were wrapped again under a fresh one",
+                    erased.rewrapped
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

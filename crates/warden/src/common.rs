@@ -130,6 +130,12 @@ impl Common {
         )
     }
 
+    /// Where the keys that wrap sealed payloads' keys live (outside the
+    /// store, so that an erasure holds in every copy of the database).
+    pub(crate) fn payload_keys(&self) -> warden_audit::WrapKeyDir {
+        warden_audit::WrapKeyDir::new(self.data_dir.join("keys").join("payload-wrap"))
+    }
+
     /// Where checkpoints are published.
     pub(crate) fn witness_dir(&self, config: &Config) -> PathBuf {
         let dir = Path::new(&config.audit.witness_dir);
@@ -158,6 +164,7 @@ impl Common {
             witness_dir: self.witness_dir(config),
             signer: Arc::new(signer),
             origin: audit_origin(config),
+            payload_keys: self.payload_keys(),
         })
     }
 }

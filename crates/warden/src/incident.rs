@@ -170,6 +170,7 @@ pub(crate) async fn run(common: &Common, command: IncidentCommand) -> anyhow::Re
             save_incident(&store, &incident).await?;
             warden_gateway::audit::append_direct(
                 &store,
+                None,
                 vec![(incident_record(&incident, "opened", "cli"), None)],
             )
             .await?;
@@ -208,6 +209,7 @@ pub(crate) async fn run(common: &Common, command: IncidentCommand) -> anyhow::Re
             save_incident(&store, &i).await?;
             warden_gateway::audit::append_direct(
                 &store,
+                None,
                 vec![(incident_record(&i, "closed", "cli"), None)],
             )
             .await?;

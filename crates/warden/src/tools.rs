@@ -98,7 +98,12 @@ pub(crate) async fn run(common: &Common, command: ToolsCommand) -> anyhow::Resul
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            append_direct(&store, records.into_iter().map(|r| (r, None)).collect()).await?;
+            append_direct(
+                &store,
+                None,
+                records.into_iter().map(|r| (r, None)).collect(),
+            )
+            .await?;
             for r in &accepted {
                 println!(
                     "accepted `{server}/{}`: {} (was {})",

@@ -1,5 +1,5 @@
-//! The signing key file: a 32-byte Ed25519 seed in standard base64, one line,
-//! readable by its owner only.
+//! A key file (the checkpoint signing seed, a payload wrapping key): 32 bytes
+//! in standard base64, one line, readable by its owner only.
 
 use std::fs;
 use std::io::{ErrorKind, Write as _};
@@ -11,7 +11,7 @@ use rand::RngCore as _;
 
 use crate::AuditError;
 
-pub(super) fn random_seed() -> [u8; 32] {
+pub(crate) fn random_seed() -> [u8; 32] {
     let mut seed = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut seed);
     seed
@@ -25,7 +25,7 @@ fn key_error(path: &Path, reason: impl Into<String>) -> AuditError {
 }
 
 /// Reads the seed from `path`, refusing a file others may read.
-pub(super) fn read(path: &Path) -> Result<[u8; 32], AuditError> {
+pub(crate) fn read(path: &Path) -> Result<[u8; 32], AuditError> {
     let file = fs::File::open(path).map_err(AuditError::io(path))?;
     check_private(path, &file)?;
     let text = std::io::read_to_string(file).map_err(AuditError::io(path))?;
@@ -34,11 +34,16 @@ pub(super) fn read(path: &Path) -> Result<[u8; 32], AuditError> {
         .decode(encoded)
         .ok()
         .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-        .ok_or_else(|| key_error(path, "expected a 32-byte Ed25519 seed in standard base64"))
+        .ok_or_else(|| {
+            key_error(
+                path,
+                "expected 32 bytes (a key or an Ed25519 seed) in standard base64",
+            )
+        })
 }
 
 /// Creates `path` with a fresh seed, unless it exists: `Ok(None)` then.
-pub(super) fn create(path: &Path) -> Result<Option<[u8; 32]>, AuditError> {
+pub(crate) fn create(path: &Path) -> Result<Option<[u8; 32]>, AuditError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(AuditError::io(parent))?;
     }

@@ -72,6 +72,7 @@ pub(crate) async fn start_gateway(
             "example.org/warden-audit",
         )?),
         origin: "example.org/warden-audit".into(),
+        payload_keys: warden_audit::WrapKeyDir::new(dir.join("payload-keys")),
     };
     let (audit_stop, audit_stopped) = tokio::sync::watch::channel(false);
     std::mem::forget(audit_stop);

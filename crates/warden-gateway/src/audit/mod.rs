@@ -12,15 +12,20 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use tokio::sync::{mpsc, oneshot};
-use warden_audit::{AuditRecord, Checkpoint, CheckpointSigner, CompactRange, leaf_hash, seal};
+use warden_audit::{
+    AuditRecord, Checkpoint, CheckpointSigner, CompactRange, PayloadKey, WrapKey, WrapKeyDir,
+    leaf_hash, seal,
+};
 use warden_policy::Durability;
 use warden_store::{AnyStore, AuditBatch, AuditRow, AuditStore, CheckpointRow, StoreError};
 
 pub(crate) mod activity;
+mod erase;
 mod feed;
 mod verify;
 mod witness;
 
+pub use erase::{EraseError, Erasure, erase_payload, sweep_destroyed_keys};
 pub use verify::{VerifyReport, verify_online, verify_online_with_progress};
 use witness::check_witness;
 pub use witness::{fetch, latest_witness, publish, rollback_check, root_at, witness_file};
@@ -29,6 +34,10 @@ pub use witness::{fetch, latest_witness, publish, rollback_check, root_at, witne
 const MAX_BATCH: usize = 4096;
 /// Queue length before callers wait (back-pressure).
 const QUEUE: usize = 65_536;
+/// Payload keys wrapped under one wrapping key before the writer takes a
+/// fresh one: what an erasure must wrap again at most (plus what other nodes
+/// or earlier runs wrapped under it).
+const WRAPS_PER_KEY: u64 = 65_536;
 
 /// One record waiting to be written, with its sealed-payload plaintext.
 struct Pending {
@@ -37,11 +46,12 @@ struct Pending {
     done: Option<oneshot::Sender<Result<u64, String>>>,
 }
 
-/// A payload sealed by the caller (off the sequencer's thread).
+/// A payload sealed by the caller (off the sequencer's thread); its key is
+/// wrapped by the writer, once the record's index is known.
 #[derive(Clone)]
 struct Sealed {
     ciphertext: Vec<u8>,
-    key: Vec<u8>,
+    key: PayloadKey,
 }
 
 /// Seals `payload` and commits `record` to its digest.
@@ -50,7 +60,7 @@ fn seal_into(record: &mut AuditRecord, payload: Option<Vec<u8>>) -> Option<Seale
         let (sealed, key) = seal(&plain);
         record.payload_digest = Some(sealed.digest());
         Sealed {
-            key: key.as_bytes().to_vec(),
+            key,
             ciphertext: sealed.ciphertext,
         }
     })
@@ -105,6 +115,8 @@ pub struct AuditSettings {
     pub signer: Arc<CheckpointSigner>,
     /// The log's origin line (`<trust-domain>/warden-audit`).
     pub origin: String,
+    /// Where the keys that wrap payload keys live (outside the store).
+    pub payload_keys: WrapKeyDir,
 }
 
 /// Loads the tree's right border from the store.
@@ -131,9 +143,12 @@ pub async fn load_range_at(store: &AnyStore, size: u64) -> Result<CompactRange, 
 }
 
 /// Appends `records` directly (outside a running writer: the CLI), returning
-/// their indices. Retries if another writer appended meanwhile.
+/// their indices. Retries if another writer appended meanwhile. Payloads are
+/// sealed, their keys wrapped under a fresh wrapping key in `keys` (a record
+/// with a payload and no `keys` is refused).
 pub async fn append_direct(
     store: &AnyStore,
+    keys: Option<&WrapKeyDir>,
     records: Vec<(AuditRecord, Option<Vec<u8>>)>,
 ) -> Result<Vec<u64>, StoreError> {
     let mut pending: Vec<Pending> = records
@@ -147,11 +162,20 @@ pub async fn append_direct(
             }
         })
         .collect();
+    let wrap = if pending.iter().any(|p| p.sealed.is_some()) {
+        let keys = keys.ok_or_else(|| StoreError::Corrupt {
+            what: "audit append",
+            detail: "a payload to seal, and no directory for its wrapping key".into(),
+        })?;
+        Some(new_wrap_key(store, keys).await?)
+    } else {
+        None
+    };
     let mut last = None;
     for _ in 0..3 {
         let mut range = load_range(store).await?;
         let expected = range.size();
-        let (batch, indices) = build_batch(&mut range, &mut pending);
+        let (batch, indices) = build_batch(&mut range, &mut pending, wrap.as_ref());
         match store.audit_append(expected, &batch).await {
             Ok(()) => return Ok(indices),
             Err(StoreError::Conflict { message }) => last = Some(message),
@@ -167,14 +191,35 @@ fn now_ms() -> i64 {
     crate::now_millis()
 }
 
-/// Assigns indices, encodes records, hashes leaves and extends `range`.
-fn build_batch(range: &mut CompactRange, pending: &mut [Pending]) -> (AuditBatch, Vec<u64>) {
+/// Creates a wrapping key (its file first) and registers it in the store.
+async fn new_wrap_key(store: &AnyStore, keys: &WrapKeyDir) -> Result<WrapKey, StoreError> {
+    let keys = keys.clone();
+    let key = tokio::task::spawn_blocking(move || keys.create())
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|detail| StoreError::Corrupt {
+            what: "payload wrapping key",
+            detail,
+        })?;
+    store.audit_add_wrap_key(key.id().0).await?;
+    Ok(key)
+}
+
+/// Assigns indices, encodes records, hashes leaves, wraps payload keys under
+/// `wrap` and extends `range`.
+fn build_batch(
+    range: &mut CompactRange,
+    pending: &mut [Pending],
+    wrap: Option<&WrapKey>,
+) -> (AuditBatch, Vec<u64>) {
     let (activity, classes) = activity::deltas(pending.iter().map(|p| &p.record));
     let mut batch = AuditBatch {
         records: Vec::with_capacity(pending.len()),
         nodes: Vec::with_capacity(pending.len() + 8),
         activity,
         classes,
+        wrap_key: None,
     };
     let mut indices = Vec::with_capacity(pending.len());
     let now = now_ms();
@@ -188,9 +233,16 @@ fn build_batch(range: &mut CompactRange, pending: &mut [Pending]) -> (AuditBatch
                 batch.nodes.push((node.level, node.index, *hash));
             }
         });
-        let (payload, key) = match &p.sealed {
-            Some(s) => (Some(s.ciphertext.clone()), Some(s.key.clone())),
-            None => (None, None),
+        let (payload, key) = match (&p.sealed, wrap) {
+            (Some(s), Some(wrap)) => {
+                batch.wrap_key = Some(wrap.id().0);
+                (Some(s.ciphertext.clone()), Some(wrap.wrap(index, &s.key)))
+            }
+            // INVARIANT: the writer always holds a wrapping key, and
+            // `append_direct` makes one when a payload is present; a payload
+            // without one would be kept with no key at all (as if erased).
+            (Some(s), None) => (Some(s.ciphertext.clone()), None),
+            (None, _) => (None, None),
         };
         batch.records.push(AuditRow {
             index,
@@ -232,9 +284,20 @@ impl AuditLog {
             failing: Arc::clone(&failing),
             checkpoint_now: cp_tx,
         };
+        // Wrapping keys an interrupted erasure left behind are destroyed now;
+        // this run wraps under a key of its own.
+        sweep_destroyed_keys(&store, &settings.payload_keys)
+            .await
+            .map_err(|e| StoreError::Corrupt {
+                what: "payload wrapping keys",
+                detail: e.to_string(),
+            })?;
+        let wrap = new_wrap_key(&store, &settings.payload_keys).await?;
         let mut writer = Writer {
             store,
             range,
+            wrap,
+            wrapped: 0,
             settings,
             problem,
             failing,
@@ -443,6 +506,10 @@ struct Writer {
     feed: feed::Feed,
     store: AnyStore,
     range: CompactRange,
+    /// The key payload keys are wrapped under now…
+    wrap: WrapKey,
+    /// …and how many it wrapped.
+    wrapped: u64,
     settings: AuditSettings,
     problem: Arc<ArcSwapOption<String>>,
     failing: Arc<ArcSwapOption<String>>,
@@ -451,12 +518,26 @@ struct Writer {
 }
 
 impl Writer {
+    /// Takes a fresh wrapping key.
+    async fn rotate_wrap_key(&mut self) -> Result<(), StoreError> {
+        self.wrap = new_wrap_key(&self.store, &self.settings.payload_keys).await?;
+        self.wrapped = 0;
+        Ok(())
+    }
+
     async fn write(&mut self, mut batch: Vec<Pending>) {
+        let sealed = batch.iter().filter(|p| p.sealed.is_some()).count() as u64;
+        if sealed > 0
+            && self.wrapped >= WRAPS_PER_KEY
+            && let Err(e) = self.rotate_wrap_key().await
+        {
+            return self.fail(batch, &e.to_string());
+        }
         let mut attempt = 0;
         loop {
             let mut range = self.range.clone();
             let expected = range.size();
-            let (rows, indices) = build_batch(&mut range, &mut batch);
+            let (rows, indices) = build_batch(&mut range, &mut batch, Some(&self.wrap));
             let started = Instant::now();
             let result = self
                 .store
@@ -467,6 +548,7 @@ impl Writer {
             match result {
                 Ok(indices) => {
                     self.range = range;
+                    self.wrapped += sealed;
                     if self.failing.load().is_some() {
                         self.failing.store(None);
                     }
@@ -486,6 +568,14 @@ impl Writer {
                         let _ = self.checkpoint().await;
                     }
                     return;
+                }
+                Err(StoreError::WrapKeyDestroyed { .. }) if attempt < 3 => {
+                    // An erasure destroyed the key this batch was wrapped
+                    // under: wrap again under a fresh one.
+                    attempt += 1;
+                    if let Err(e) = self.rotate_wrap_key().await {
+                        return self.fail(batch, &e.to_string());
+                    }
                 }
                 Err(StoreError::Conflict { .. }) if attempt < 3 => {
                     // Another writer (the CLI, another node) appended: catch up.

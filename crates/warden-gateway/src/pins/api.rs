@@ -50,7 +50,7 @@ pub(crate) async fn post_screen(
     let req: ScreenBody = crate::error::json_body(body)?;
     let via = match req.via.as_deref() {
         None | Some("decision_api") => Via::DecisionApi,
-        Some("mcp_stdio") => Via::McpStdio,
+        Some("mcp_stdio") => Via::McpStdioReported,
         Some(other) => {
             return Err(ApiError::bad_request(
                 "bad_request",

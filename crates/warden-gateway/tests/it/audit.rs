@@ -231,6 +231,7 @@ async fn a_rollback_is_detected_against_published_checkpoints_and_fails_closed()
         witness_dir: gw.witness.clone(),
         signer: std::sync::Arc::clone(&gw.signer),
         origin: "example.org/warden-audit".into(),
+        payload_keys: gw.payload_keys.clone(),
     };
     let (log, _task) = warden_gateway::audit::AuditLog::start(gw.store.clone(), settings, stopped)
         .await
@@ -241,21 +242,85 @@ async fn a_rollback_is_detected_against_published_checkpoints_and_fails_closed()
     gw.stop().await;
 }
 
+/// Opens record `row`'s payload with its wrapped key, if the wrapping key
+/// still exists.
+fn open_payload(keys: &warden_audit::WrapKeyDir, row: &warden_store::AuditRow) -> Option<Vec<u8>> {
+    let wrapped = row.payload_key.as_deref()?;
+    let id = warden_audit::WrapKeyId::of(wrapped)?;
+    let key = keys.load(id).ok()?.unwrap(row.index, wrapped).ok()?;
+    let sealed = warden_audit::SealedPayload {
+        ciphertext: row.payload.clone()?,
+    };
+    warden_audit::open(&sealed, &key).ok()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_erased_payload_leaves_the_log_verifiable() {
+async fn an_erased_payload_is_gone_from_earlier_copies_and_the_log_verifies() {
     for backend in backends() {
         let gw = TestGateway::start(backend, |t| t).await;
         let bot = gw.token("invoice-bot");
-        gw.decide(&bot, payment(json!(42), "e")).await;
-        assert!(gw.store.audit_erase(0).await.unwrap());
-        assert!(
-            !gw.store.audit_erase(0).await.unwrap(),
-            "a key is destroyed once"
+        for amount in [42, 43, 44] {
+            gw.decide(&bot, payment(json!(amount), "e")).await;
+        }
+        // A copy of the database as a backup, the WAL or old row versions
+        // would keep it: every key is wrapped, none is stored as it is.
+        let before = gw.store.audit_records(0, 3).await.unwrap();
+        for row in &before {
+            let plain = open_payload(&gw.payload_keys, row).expect("opens before the erasure");
+            assert!(String::from_utf8_lossy(&plain).contains("\"amount\""));
+            let key = row.payload_key.as_deref().unwrap();
+            assert_eq!(key.len(), warden_audit::WRAPPED_LEN, "{backend:?}");
+        }
+
+        let erased = warden_gateway::audit::erase_payload(&gw.store, &gw.payload_keys, 0)
+            .await
+            .unwrap();
+        assert!(!erased.bare);
+        assert_eq!(
+            erased.rewrapped, 2,
+            "records 1 and 2 shared its wrapping key"
         );
+        let again = warden_gateway::audit::erase_payload(&gw.store, &gw.payload_keys, 0).await;
+        assert!(
+            matches!(
+                again,
+                Err(warden_gateway::audit::EraseError::NoKey { index: 0 })
+            ),
+            "a key is destroyed once: {again:?}"
+        );
+
+        // The earlier copy no longer opens: its wrapping key is destroyed…
+        for row in &before {
+            assert_eq!(
+                open_payload(&gw.payload_keys, row),
+                None,
+                "record {}",
+                row.index
+            );
+        }
+        // …while the live log still opens what was not erased.
+        let after = gw.store.audit_records(0, 3).await.unwrap();
+        assert_eq!(after[0].payload_key, None);
+        for row in &after[1..] {
+            assert!(
+                open_payload(&gw.payload_keys, row).is_some(),
+                "record {}",
+                row.index
+            );
+        }
+
+        // The running writer's key was the destroyed one: it takes a fresh
+        // one and keeps deciding.
+        let (_, d) = gw.decide(&bot, payment(json!(45), "e")).await;
+        assert_eq!(d["decision"], "allow", "{d}");
+        let newest = gw.store.audit_records(3, 4).await.unwrap();
+        assert!(open_payload(&gw.payload_keys, &newest[0]).is_some());
+
         let (_, entries) = gw
             .admin_get(&gw.admin_token, "/v1/audit/entries?from=0")
             .await;
         assert_eq!(entries["entries"][0]["payload"], "erased");
+        assert_eq!(entries["entries"][1]["payload"], "sealed");
         verify(&gw).await.unwrap();
         gw.stop().await;
     }
@@ -273,7 +338,7 @@ async fn two_writers_interleave_without_losing_or_forking_records() {
             let mut note =
                 warden_audit::AuditRecord::new(0, 0, warden_audit::RecordKind::Erasure, "cli");
             note.note = Some(format!("interleaved {round}"));
-            warden_gateway::audit::append_direct(&gw.store, vec![(note, None)])
+            warden_gateway::audit::append_direct(&gw.store, None, vec![(note, None)])
                 .await
                 .unwrap();
         }

@@ -46,6 +46,8 @@ pub(crate) struct TestGateway {
     schema: Option<(String, String)>,
     pub(crate) signer: Arc<warden_audit::CheckpointSigner>,
     pub(crate) witness: PathBuf,
+    /// Where the payload wrapping keys live.
+    pub(crate) payload_keys: warden_audit::WrapKeyDir,
     audit_stop: Option<tokio::sync::watch::Sender<bool>>,
     audit_task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -128,6 +130,7 @@ impl TestGateway {
         let signer =
             Arc::new(warden_audit::CheckpointSigner::generate("example.org/warden-audit").unwrap());
         let witness = dir.path().join("witness");
+        let payload_keys = warden_audit::WrapKeyDir::new(dir.path().join("payload-keys"));
         let (audit_stop, audit_stopped) = tokio::sync::watch::channel(false);
         let settings = warden_gateway::audit::AuditSettings {
             durability: warden_policy::Durability::Sync,
@@ -136,6 +139,7 @@ impl TestGateway {
             witness_dir: witness.clone(),
             signer: Arc::clone(&signer),
             origin: "example.org/warden-audit".into(),
+            payload_keys: payload_keys.clone(),
         };
         let (audit, audit_task) =
             warden_gateway::audit::AuditLog::start(store.clone(), settings, audit_stopped)
@@ -175,6 +179,7 @@ impl TestGateway {
             schema,
             signer,
             witness,
+            payload_keys,
             audit_stop: Some(audit_stop),
             audit_task: Some(audit_task),
         }

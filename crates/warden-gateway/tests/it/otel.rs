@@ -431,7 +431,7 @@ async fn an_otlp_receiver_gets_one_span_per_governed_call_in_the_clients_trace()
     let d = by_trace(TRACE_D);
     assert_eq!(d.len(), 1, "{spans:#?}");
     assert_eq!(d[0]["parent_span_id"], SPAN_D);
-    assert_eq!(d[0]["attributes"]["warden.via"], "mcp_stdio");
+    assert_eq!(d[0]["attributes"]["warden.via"], "mcp_stdio_reported");
     assert_eq!(
         wrapped_span,
         traceparent(TRACE_D, d[0]["span_id"].as_str().unwrap())

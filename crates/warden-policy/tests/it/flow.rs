@@ -403,3 +403,51 @@ fn organisation_domains_are_checked_at_load() {
         assert!(err.contains("organisation.domains[1]"), "{why}: {err}");
     }
 }
+
+/// With `resolve_paths`, a symbolic link under an allowed folder is judged
+/// where it leads (the outside report's case); without it, paths are text.
+#[test]
+fn a_link_under_an_allowed_folder_is_judged_where_it_leads() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let public = root.join("public");
+    std::fs::create_dir_all(&public).unwrap();
+    std::fs::create_dir_all(root.join("private")).unwrap();
+    std::fs::write(public.join("report.txt"), "r").unwrap();
+    std::fs::write(root.join("private/salaries.csv"), "s").unwrap();
+    std::os::unix::fs::symlink(root.join("private"), public.join("shortcut")).unwrap();
+    let agent = format!(
+        r#"
+name: support-bot
+owner: care@example.com
+purpose: answers tickets
+tools:
+  files:
+    read:
+      operation: read
+      when: 'context.paths.path like "{}/*"'
+"#,
+        public.display()
+    );
+    let ask = Ask::new("links");
+    let decide = |resolve: bool, path: &str| {
+        let config = CONFIG.replace(
+            "[servers.files]\n",
+            &format!("[servers.files]\nresolve_paths = {resolve}\n"),
+        );
+        let engine = crate::common::engine_from(&config, ("support-bot.yaml", &agent), &[]);
+        let args = json!({ "path": path });
+        engine
+            .decide(&ask.request("files", "read", &args, &[]))
+            .outcome
+    };
+    let through_link = format!("{}/shortcut/salaries.csv", public.display());
+    let plain = format!("{}/report.txt", public.display());
+    assert_eq!(decide(true, &plain), DecisionOutcome::Allow);
+    assert_eq!(decide(true, &through_link), DecisionOutcome::Deny);
+    assert_eq!(
+        decide(false, &through_link),
+        DecisionOutcome::Allow,
+        "as text, the link is under the folder"
+    );
+}

@@ -518,6 +518,7 @@ pub(crate) async fn inventory_activity<S: Store + InventoryStore + AuditStore>(s
         nodes: vec![],
         activity,
         classes,
+        wrap_key: None,
     };
     let classes = vec![ClassDelta {
         agent: "bot".into(),
@@ -855,4 +856,127 @@ pub(crate) async fn incidents<S: Store + IncidentStore>(store: S) {
         .collect();
     assert_eq!(ids, ["b", "a"]);
     assert!(store.incident("zz").await.unwrap().is_none());
+}
+
+/// A stand-in for a key wrapped under `id` (the store reads only the id at
+/// bytes 2..18): `W1 ‖ id ‖ tag`, where `tag` tells the rows apart.
+fn wrapped(id: [u8; 16], tag: u8) -> Vec<u8> {
+    let mut out = b"W1".to_vec();
+    out.extend_from_slice(&id);
+    out.extend_from_slice(&[tag; 60]);
+    out
+}
+
+/// Appends refuse a destroyed wrapping key; an erasure deletes one key,
+/// hands every other key wrapped under the same wrapping key to `rewrap`
+/// (and only those), registers the new key and destroys the old, all or
+/// nothing.
+pub(crate) async fn audit_wrapped_erasure<S: Store + AuditStore>(store: S) {
+    let (a, b, c) = ([0xaa; 16], [0xbb; 16], [0xcc; 16]);
+    store.audit_add_wrap_key(a).await.unwrap();
+    store.audit_add_wrap_key(b).await.unwrap();
+    let rows: Vec<_> = (0..5u64)
+        .map(|i| {
+            let mut row = audit_row(i);
+            row.payload = Some(vec![1, 2, 3]);
+            // Records 0, 1, 3 under a; 2 under b; 4 has no payload key.
+            row.payload_key = match i {
+                2 => Some(wrapped(b, 2)),
+                4 => None,
+                _ => Some(wrapped(a, u8::try_from(i).unwrap())),
+            };
+            row
+        })
+        .collect();
+    let batch = AuditBatch {
+        records: rows,
+        wrap_key: Some(a),
+        ..AuditBatch::default()
+    };
+    store.audit_append(0, &batch).await.unwrap();
+
+    // A rewrap that fails changes nothing.
+    let failing = |_: u64, _: &[u8]| Err("no".to_owned());
+    let err = store
+        .audit_erase_wrapped(1, a, c, &failing)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    assert!(
+        store.audit_records(1, 2).await.unwrap()[0]
+            .payload_key
+            .is_some()
+    );
+    assert!(
+        store
+            .audit_wrap_keys()
+            .await
+            .unwrap()
+            .iter()
+            .all(|(_, d)| !d)
+    );
+
+    // The key named must be the record's.
+    let seen = std::sync::Mutex::new(Vec::new());
+    let rewrap = |i: u64, key: &[u8]| {
+        assert_eq!(&key[2..18], &a, "only keys under the old wrapping key");
+        seen.lock().unwrap().push(i);
+        Ok(wrapped(c, 0xc0 + u8::try_from(i).unwrap()))
+    };
+    let err = store
+        .audit_erase_wrapped(2, a, c, &rewrap)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+
+    let done = store.audit_erase_wrapped(1, a, c, &rewrap).await.unwrap();
+    assert_eq!(done.rewrapped, 2);
+    assert_eq!(*seen.lock().unwrap(), vec![0, 3]);
+    let keys: Vec<_> = store
+        .audit_records(0, 5)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.payload_key)
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            Some(wrapped(c, 0xc0)),
+            None,
+            Some(wrapped(b, 2)),
+            Some(wrapped(c, 0xc3)),
+            None
+        ]
+    );
+    let states = store.audit_wrap_keys().await.unwrap();
+    assert!(states.contains(&(a, true)), "{states:?}");
+    assert!(states.contains(&(b, false)) && states.contains(&(c, false)));
+
+    // A destroyed key refuses appends and a second erasure under it.
+    let late = AuditBatch {
+        records: vec![audit_row(5)],
+        wrap_key: Some(a),
+        ..AuditBatch::default()
+    };
+    let err = store.audit_append(5, &late).await.unwrap_err();
+    assert!(matches!(err, StoreError::WrapKeyDestroyed { .. }), "{err}");
+    assert_eq!(store.audit_size().await.unwrap(), 5);
+    let err = store
+        .audit_erase_wrapped(0, a, [0xdd; 16], &rewrap)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+    // An unregistered key is refused too.
+    let stranger = AuditBatch {
+        wrap_key: Some([0xee; 16]),
+        ..late.clone()
+    };
+    let err = store.audit_append(5, &stranger).await.unwrap_err();
+    assert!(matches!(err, StoreError::WrapKeyDestroyed { .. }), "{err}");
+    let fine = AuditBatch {
+        wrap_key: Some(c),
+        ..late
+    };
+    store.audit_append(5, &fine).await.unwrap();
 }

@@ -120,6 +120,7 @@ conformance_tests!(
     suspensions,
     incidents,
     tool_pins,
+    audit_wrapped_erasure,
 );
 
 #[tokio::test]

@@ -43,6 +43,7 @@ conformance_tests!(
     suspensions,
     incidents,
     tool_pins,
+    audit_wrapped_erasure,
 );
 
 #[tokio::test]

@@ -169,6 +169,14 @@ fn export_verifies_offline_with_the_standalone_verifier_and_erasure_keeps_it_ver
         "{}",
         text(&erase.stdout)
     );
+    // Records 1 and 2 shared record 0's wrapping key: wrapped again, and the
+    // old key's file is gone (the server's writer takes a fresh key).
+    assert!(
+        text(&erase.stdout)
+            .contains("its wrapping key is destroyed; 2 other payload keys were wrapped again"),
+        "{}",
+        text(&erase.stdout)
+    );
     let again = warden(data.path(), &["audit", "erase", "0", "--reason", "twice"]);
     assert!(!again.status.success());
     // The server keeps appending after the CLI did.

@@ -539,7 +539,7 @@ fn granted_tools_are_listed_others_hidden_and_conditions_hold_over_both_transpor
         .map(|e| e["record"]["interception"].as_str().unwrap())
         .collect();
     assert_eq!(
-        via.iter().filter(|v| **v == "mcp_stdio").count(),
+        via.iter().filter(|v| **v == "mcp_stdio_reported").count(),
         4,
         "{via:?}"
     );
@@ -841,7 +841,7 @@ fn a_result_read_over_mcp_taints_a_later_decision_and_is_screened() {
         .find(|r| r["kind"] == "observation")
         .unwrap_or_else(|| panic!("no observation record: {entries}"))
         .clone();
-    assert_eq!(observation["interception"], "mcp_stdio");
+    assert_eq!(observation["interception"], "mcp_stdio_reported");
     let classes: Vec<&str> = observation["classes"]
         .as_array()
         .unwrap()

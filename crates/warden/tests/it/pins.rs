@@ -257,9 +257,9 @@ fn a_changed_description_is_withheld_until_accepted_and_an_injected_one_on_first
         })
         .collect();
     for expected in [
-        ("greet", "pinned", "mcp_stdio"),
-        ("lookup", "withheld", "mcp_stdio"),
-        ("greet", "withheld", "mcp_stdio"),
+        ("greet", "pinned", "mcp_stdio_reported"),
+        ("lookup", "withheld", "mcp_stdio_reported"),
+        ("greet", "withheld", "mcp_stdio_reported"),
         ("greet", "accepted", "cli"),
     ] {
         let expected = (

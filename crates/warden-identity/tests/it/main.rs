@@ -1,0 +1,3 @@
+//! Integration tests of `warden-identity` against independent implementations.
+
+mod pyjwt;
