@@ -443,7 +443,7 @@ async fn audit_by_hand(
         record.reasons = vec![reason.to_owned()];
     }
     record.note = Some("by cli".to_owned());
-    warden_gateway::audit::append_direct(store, vec![(record, None)])
+    warden_gateway::audit::append_direct(store, None, vec![(record, None)])
         .await
         .with_context(|| format!("`{subject}` is {change}, but the change could not be audited"))?;
     Ok(())
