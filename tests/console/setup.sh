@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the console's browser tests need into tests/console/ (idempotent):
 #   /usr/bin/chromium  Debian's `chromium` package (apt-get; sudo when not root)
+#   pdftoppm           Debian's `poppler-utils` (apt-get): the compliance report's PDF check
 #   .venv/             from requirements.txt (pip): Playwright for Python, pointed at that chromium
 #                      (`playwright install` is never run: no browser is downloaded)
 #   node_modules/      from package-lock.json (npm ci): axe-core, injected into each page
@@ -38,6 +39,14 @@ if [ ! -x "$chromium" ]; then
       || die "apt-get install chromium failed"
   }
   [ -x "$chromium" ] || die "$chromium is missing after installing the chromium package"
+fi
+# pdftoppm (poppler-utils): the compliance report test turns report.pdf's first page into an image.
+if ! command -v pdftoppm >/dev/null 2>&1; then
+  say "installing Debian's poppler-utils (pdftoppm) with apt-get"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends poppler-utils >/dev/null \
+    || die "apt-get install poppler-utils failed"
 fi
 
 # --- Node side: axe-core

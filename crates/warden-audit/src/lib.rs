@@ -14,6 +14,8 @@
 //!   while the log still verifies.
 //! - [`write_export`], [`verify_export`]: the export directory an auditor
 //!   checks offline (also with the `warden-audit-verify` binary).
+//! - [`pack`]: evidence packs, reports whose every figure is a claim on
+//!   proven records or digested files, and [`pack::verify_pack`].
 //!
 //! The formats are specified in `docs/audit-format.md`.
 //!
@@ -46,6 +48,7 @@ mod checkpoint;
 mod error;
 pub mod export;
 mod hash;
+pub mod pack;
 mod proof;
 mod record;
 mod seal;

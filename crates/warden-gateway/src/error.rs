@@ -160,4 +160,8 @@ pub enum GatewayError {
     /// A part of the gateway could not be set up.
     #[error("setup: {0}")]
     Setup(String),
+    /// A compliance report could not be built (no checkpoint, an unknown
+    /// agent, an empty period, a record that does not decode).
+    #[error("report: {0}")]
+    Report(String),
 }

@@ -68,6 +68,7 @@ mod monitor_api;
 mod observe;
 pub mod pins;
 mod records;
+pub mod reports;
 mod serve;
 mod state;
 mod telemetry;

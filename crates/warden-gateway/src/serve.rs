@@ -88,6 +88,7 @@ pub fn admin_router(gw: Arc<Gateway>) -> Router {
         .route("/metrics", get(monitor_api::metrics))
         .route("/v1/alerts", get(monitor_api::alerts))
         .route("/v1/incidents", get(incidents::list))
+        .route("/v1/reports/{kind}", get(crate::reports::report))
         .route("/v1/incidents/{id}", get(incidents::show))
         .route("/v1/incidents/{id}/report", get(incidents::report))
         .route("/v1/incidents/{id}/close", post(incidents::close))

@@ -274,6 +274,11 @@ fn compile_here(inputs: &PolicyInputs) -> Result<Snapshot, PolicyError> {
         }
     }
 
+    // Logs of a high-risk agent are kept at least six months.
+    if let Some(d) = crate::classification::retention_error(config, &inputs.manifests) {
+        b.diags.0.push(d);
+    }
+
     let mut agents: HashMap<AgentName, AgentInfo> = HashMap::new();
     let mut seen: HashMap<AgentName, String> = HashMap::new();
     for m in &inputs.manifests {

@@ -330,7 +330,20 @@ pub struct AuditConfig {
     /// Where checkpoints are published (append-only for the gateway); relative
     /// paths are resolved against the data directory. Default `witness`.
     pub witness_dir: String,
+    /// How many days the deployer keeps the audit log (`retain_days`), as
+    /// the compliance reports state it; `None`: not set (Warden never
+    /// deletes records, only payload keys on request). With any agent
+    /// classified `high-risk`, fewer than [`MIN_HIGH_RISK_RETAIN_DAYS`] is
+    /// refused (EU AI Act Art. 26(6), Art. 19).
+    pub retain_days: Option<u32>,
+    /// Where `retain_days` is written, for messages.
+    pub retain_days_location: Location,
 }
+
+/// The shortest audit-log retention allowed while an agent is classified
+/// `high-risk`: six months (EU AI Act Art. 26(6) for deployers, Art. 19 for
+/// providers), counted as 183 days.
+pub const MIN_HIGH_RISK_RETAIN_DAYS: u32 = 183;
 
 impl Default for AuditConfig {
     fn default() -> Self {
@@ -339,6 +352,8 @@ impl Default for AuditConfig {
             checkpoint_every: 1000,
             checkpoint_interval_secs: 10,
             witness_dir: "witness".into(),
+            retain_days: None,
+            retain_days_location: Location::new("", 0, 0),
         }
     }
 }
@@ -457,6 +472,7 @@ struct RawAudit {
     checkpoint_every: Option<u64>,
     checkpoint_interval_secs: Option<u64>,
     witness_dir: Option<String>,
+    retain_days: Option<toml::Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -967,6 +983,12 @@ impl Config {
                         .unwrap_or(d.checkpoint_interval_secs)
                         .max(1),
                     witness_dir: raw.audit.witness_dir.unwrap_or(d.witness_dir),
+                    retain_days_location: raw
+                        .audit
+                        .retain_days
+                        .as_ref()
+                        .map_or_else(|| Location::new(file, 0, 0), |r| at(r.span().start)),
+                    retain_days: raw.audit.retain_days.map(toml::Spanned::into_inner),
                 }
             },
             mcp: {

@@ -70,6 +70,7 @@
 //! `instance`, `destination`, and `session` (`actions`, `tools`).
 
 mod alerts;
+pub mod classification;
 mod compile;
 mod config;
 mod context;
@@ -93,15 +94,17 @@ pub use alerts::{
 pub use compile::{PolicyInputs, compile};
 pub use config::{
     AuditConfig, BUILTIN_CLASSES, ClassifySettings, Config, Destination, DetectorSettings,
-    Durability, McpConfig, ServeConfig, ServerConfig, TelemetryConfig, ToolConfig, Transport,
-    VALIDATORS,
+    Durability, MIN_HIGH_RISK_RETAIN_DAYS, McpConfig, ServeConfig, ServerConfig, TelemetryConfig,
+    ToolConfig, Transport, VALIDATORS,
 };
 pub use context::SessionHistory;
 pub use engine::{DEFAULT_MAX_SESSIONS, Engine, SavedSession};
 pub use error::{Diagnostic, Location, PolicyError};
 pub use evaluate::{Decision, DecisionRequest, FLOW_RULE};
 pub use flow::is_cleared;
-pub use manifest::{Budgets, CLIENT_FEATURES, Condition, Grant, MCP_METHOD_TOOLS, Manifest, Risk};
+pub use manifest::{
+    AnnexIii, Budgets, CLIENT_FEATURES, Condition, Grant, MCP_METHOD_TOOLS, Manifest, Risk,
+};
 pub use provenance::{
     ArgumentOrigin, Carried, FingerprintKey, MAX_VALUES, ObservedResult, Origin, ValueTracker,
 };

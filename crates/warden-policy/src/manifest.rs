@@ -38,14 +38,98 @@ pub struct Grant {
     pub location: Location,
 }
 
-/// Risk classification of an agent.
+/// Risk classification of an agent (the manifest's `risk:` block).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Risk {
     /// The EU AI Act class (`high-risk`, `not-high-risk`, `limited`, `minimal`).
     pub eu_ai_act: Option<String>,
+    /// The EU AI Act Annex III area and point the use falls under (`5(b)`).
+    pub annex_iii: Option<AnnexIii>,
+    /// Why an agent is not high-risk (EU AI Act Art. 6(3)), as its owner states it.
+    pub not_high_risk_reason: Option<String>,
+    /// The intended purpose (EU AI Act Art. 3(12)), when it says more than `purpose`.
+    pub intended_purpose: Option<String>,
     /// Whether the agent supports a critical or important function under DORA.
     pub dora_critical: bool,
+    /// The critical or important function it supports (DORA Art. 28, register of information).
+    pub critical_function: Option<String>,
+    /// The human oversight measures in place (EU AI Act Art. 14), in words.
+    pub oversight: Vec<String>,
+    /// Where the `risk:` block is written; `None` when the manifest has none.
+    #[serde(skip)]
+    pub location: Option<Location>,
 }
+
+/// An EU AI Act Annex III area (1–8) and, where the area has them, its point.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AnnexIii {
+    /// The area, 1 to 8 (5: access to essential private and public services).
+    pub area: u8,
+    /// The point's letter within the area (`b`), absent for area 2.
+    pub point: Option<char>,
+}
+
+/// How many lettered points each Annex III area has (area 2 has none).
+const ANNEX_III_POINTS: [u8; 8] = [3, 0, 4, 2, 4, 5, 4, 2];
+
+impl AnnexIii {
+    /// Parses `5(b)` (or `2` for the one area without points).
+    pub fn parse(text: &str) -> Result<AnnexIii, String> {
+        let text = text.trim();
+        let (area, point) = match text.split_once('(') {
+            Some((area, rest)) => {
+                let letter = rest
+                    .strip_suffix(')')
+                    .filter(|l| l.len() == 1)
+                    .and_then(|l| l.chars().next())
+                    .filter(char::is_ascii_lowercase)
+                    .ok_or_else(|| format!("`{text}` is not an Annex III point such as `5(b)`"))?;
+                (area, Some(letter))
+            }
+            None => (text, None),
+        };
+        let area: u8 = area
+            .parse()
+            .ok()
+            .filter(|a| (1..=8).contains(a))
+            .ok_or_else(|| format!("`{text}`: the Annex III area is a number from 1 to 8"))?;
+        let points = ANNEX_III_POINTS[usize::from(area - 1)];
+        match point {
+            None if points > 0 => Err(format!(
+                "`{text}`: Annex III area {area} has points a to {}: name one, as in `{area}(a)`",
+                char::from(b'a' + points - 1)
+            )),
+            Some(p) if points == 0 => Err(format!(
+                "`{text}`: Annex III area {area} has no lettered points (`{p}`): write `{area}`"
+            )),
+            Some(p) if (p as u32) >= u32::from(b'a' + points) => Err(format!(
+                "`{text}`: Annex III area {area} has points a to {}",
+                char::from(b'a' + points - 1)
+            )),
+            _ => Ok(AnnexIii { area, point }),
+        }
+    }
+}
+
+impl std::fmt::Display for AnnexIii {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.point {
+            Some(p) => write!(f, "{}({p})", self.area),
+            None => write!(f, "{}", self.area),
+        }
+    }
+}
+
+/// The `risk:` keys a manifest may hold.
+const RISK_FIELDS: &[&str] = &[
+    "eu_ai_act",
+    "annex_iii",
+    "not_high_risk_reason",
+    "intended_purpose",
+    "dora_critical",
+    "critical_function",
+    "oversight",
+];
 
 /// Action budgets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -351,7 +435,34 @@ impl Manifest {
         if let Some(node) = map.get_node("risk")
             && let Some(r) = cx.mapping(node, "risk")
         {
-            cx.unknown_keys(r, "risk", &["eu_ai_act", "dora_critical"]);
+            cx.unknown_keys(r, "risk", RISK_FIELDS);
+            risk.location = Some(cx.loc(node.span()));
+            if let Some(s) = r
+                .get_node("annex_iii")
+                .and_then(|n| cx.scalar(n, "risk.annex_iii"))
+            {
+                match AnnexIii::parse(s.as_str()) {
+                    Ok(a) => risk.annex_iii = Some(a),
+                    Err(e) => cx.err(s.span(), "risk.annex_iii", e),
+                }
+            }
+            for (key, slot) in [
+                ("not_high_risk_reason", &mut risk.not_high_risk_reason),
+                ("intended_purpose", &mut risk.intended_purpose),
+                ("critical_function", &mut risk.critical_function),
+            ] {
+                let field = format!("risk.{key}");
+                if let Some(s) = r.get_node(key).and_then(|n| cx.scalar(n, &field)) {
+                    if s.as_str().trim().is_empty() {
+                        cx.err(s.span(), &field, format!("`{field}` must not be empty"));
+                    } else {
+                        *slot = Some(s.as_str().trim().to_owned());
+                    }
+                }
+            }
+            if let Some(n) = r.get_node("oversight") {
+                risk.oversight = cx.strings(n, "risk.oversight");
+            }
             if let Some(s) = r
                 .get_node("eu_ai_act")
                 .and_then(|n| cx.scalar(n, "risk.eu_ai_act"))

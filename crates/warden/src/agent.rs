@@ -337,6 +337,15 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
             let r = store
                 .add_revocation(&agent, instance.as_ref(), &reason, "cli", now_millis())
                 .await?;
+            let subject = format!(
+                "spiffe://{}/agent/{agent}/{}",
+                config.trust_domain,
+                r.instance
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            );
+            audit_by_hand(&store, "revoked", &subject, &reason).await?;
             let which = r
                 .instance
                 .as_ref()
@@ -373,6 +382,7 @@ async fn suspend_or_resume(
     gateway: Option<String>,
 ) -> anyhow::Result<()> {
     use warden_store::SuspensionStore as _;
+    let suspend_reason = suspend.clone();
     let what = match suspend {
         Some(reason) => {
             store
@@ -392,6 +402,9 @@ async fn suspend_or_resume(
             "resumed"
         }
     };
+    let subject = format!("spiffe://{}/agent/{name}/", config.trust_domain);
+    let reason = suspend_reason.unwrap_or_default();
+    audit_by_hand(store, what, &subject, &reason).await?;
     let change = store.latest_change().await?;
     let gateway = gateway.unwrap_or_else(|| format!("http://{}", config.serve.listen));
     let gateway = gateway.trim_end_matches('/');
@@ -409,6 +422,30 @@ async fn suspend_or_resume(
             println!("{what} `{name}`");
         }
     }
+    Ok(())
+}
+
+/// Appends the audit record of a change made by hand from the command line
+/// (`kind` admin, as the admin API writes): `change` on `subject` (an
+/// agent's or instance's SPIFFE ID), for `reason`, `by cli`. The change is
+/// in force already; a record that cannot be written is an error the user sees.
+async fn audit_by_hand(
+    store: &warden_store::AnyStore,
+    change: &str,
+    subject: &str,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let mut record =
+        warden_audit::AuditRecord::new(0, now_millis(), warden_audit::RecordKind::Admin, "cli");
+    record.decision = Some(change.to_owned());
+    record.agent = Some(subject.to_owned());
+    if !reason.is_empty() {
+        record.reasons = vec![reason.to_owned()];
+    }
+    record.note = Some("by cli".to_owned());
+    warden_gateway::audit::append_direct(store, None, vec![(record, None)])
+        .await
+        .with_context(|| format!("`{subject}` is {change}, but the change could not be audited"))?;
     Ok(())
 }
 

@@ -203,7 +203,7 @@ pub(crate) async fn run(common: &Common, command: AuditCommand) -> anyhow::Resul
 }
 
 /// Signs a checkpoint of the log at `size`, stores it and publishes it.
-async fn checkpoint_now(
+pub(crate) async fn checkpoint_now(
     common: &Common,
     config: &warden_policy::Config,
     store: &warden_store::AnyStore,

@@ -13,6 +13,7 @@ mod inventory;
 mod mcp;
 mod policy;
 mod promote;
+mod report;
 mod serve;
 mod tail;
 mod tools;
@@ -86,6 +87,9 @@ enum Command {
     Incident(incident::IncidentCommand),
     /// Follow the running gateway's decisions and other events live.
     Tail(tail::TailArgs),
+    /// EU AI Act, DORA and NIS2 reports as an evidence pack checked offline
+    /// with `warden-audit-verify PACK`.
+    Report(report::ReportArgs),
     /// Find agents and agent tooling on hosts and in repositories that Warden does not govern.
     Discover(discover::DiscoverArgs),
     /// List pinned tool definitions; accept changed ones.
@@ -161,6 +165,7 @@ fn main() -> ExitCode {
             Command::Mcp(cmd) => mcp::run(&common, cmd).await,
             Command::Inventory(args) => inventory::run(&common, args).await,
             Command::Tail(args) => tail::run(&common, args).await,
+            Command::Report(args) => report::run(&common, args).await,
             Command::Incident(cmd) => incident::run(&common, cmd).await,
             Command::Discover(args) => discover::run(&common, args).await,
             Command::Tools(cmd) => tools::run(&common, cmd).await,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Subcommand;
 use warden_gateway::{compile_inputs, load_inputs};
-use warden_policy::TestCases;
+use warden_policy::{TestCases, classification};
 
 use crate::common::Common;
 
@@ -27,6 +27,10 @@ pub(crate) async fn run(common: &Common, command: PolicyCommand) -> anyhow::Resu
     let config = common.load_config(&source)?;
     let store = common.open_store().await?;
     let inputs = load_inputs(&source, Arc::clone(&config), &store).await;
+    let manifests = inputs
+        .as_ref()
+        .map(|i| i.manifests.clone())
+        .unwrap_or_default();
     let snapshot = match inputs {
         Ok(inputs) => compile_inputs(inputs)
             .await
@@ -42,6 +46,37 @@ pub(crate) async fn run(common: &Common, command: PolicyCommand) -> anyhow::Resu
     };
     match command {
         PolicyCommand::Lint => {
+            // A classification claim says what it rests on; what the agent
+            // can do suggests one, never applied.
+            let missing: Vec<_> = manifests
+                .iter()
+                .flat_map(classification::missing_fields)
+                .collect();
+            for m in &manifests {
+                let s = classification::suggest(m);
+                if !s.agrees_with(m) {
+                    println!(
+                        "suggestion: {}: agent `{}`: consider `eu_ai_act: {}`{}{} ({}; declared: {}{})",
+                        s.file,
+                        s.agent,
+                        s.eu_ai_act,
+                        s.annex_iii
+                            .map(|p| format!(" (Annex III {p}: claim it, or rule it out with `not_high_risk_reason`)"))
+                            .unwrap_or_default(),
+                        if s.dora_critical { " and `dora_critical: true`" } else { "" },
+                        s.because,
+                        m.risk.eu_ai_act.as_deref().unwrap_or("no class"),
+                        if m.risk.dora_critical { ", dora_critical" } else { "" },
+                    );
+                }
+            }
+            if !missing.is_empty() {
+                for d in &missing {
+                    eprintln!("{d}");
+                }
+                eprintln!("{} classification field(s) missing", missing.len());
+                return Ok(ExitCode::FAILURE);
+            }
             println!(
                 "ok: {} agents, {} policies, {} tools ({})",
                 snapshot.agents.len(),

@@ -14,6 +14,7 @@ mod discover;
 mod llm;
 mod mcp;
 mod pins;
+mod report;
 mod serve;
 
 use std::path::{Path, PathBuf};
