@@ -136,7 +136,7 @@ async fn opening_twice_keeps_data_and_migrates_once() {
                 .fetch_one(second.pool())
                 .await
                 .unwrap();
-            assert_eq!(applied, 7, "every migration applied once");
+            assert_eq!(applied, 8, "every migration applied once");
 
             sqlx::query("INSERT INTO warden_migrations (version, name, applied_at) VALUES (999, 'future', 0)")
                 .execute(second.pool())
