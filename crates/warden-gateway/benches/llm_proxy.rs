@@ -179,9 +179,13 @@ fn main() -> anyhow::Result<()> {
         }
         let us = |x: Duration| x.as_secs_f64() * 1e6;
         println!("| measure | direct | through Warden | added |\n| --- | --- | --- | --- |");
-        for (name, a, b) in [("non-streamed p50", &d, &w), ("non-streamed p99", &d, &w)] {
-            let p = if name.ends_with("p50") { 0.5 } else { 0.99 };
-            let (x, y) = (percentile(a, p), percentile(b, p));
+        for (name, p) in [
+            ("non-streamed p50", 0.5),
+            ("non-streamed p99", 0.99),
+            ("non-streamed p99.9", 0.999),
+            ("non-streamed max", 1.0),
+        ] {
+            let (x, y) = (percentile(&d, p), percentile(&w, p));
             println!(
                 "| {name} | {:.0} µs | {:.0} µs | {:.0} µs |",
                 us(x),
@@ -192,6 +196,8 @@ fn main() -> anyhow::Result<()> {
         for (name, p) in [
             ("first chunk of a stream, p50", 0.5),
             ("first chunk of a stream, p99", 0.99),
+            ("first chunk of a stream, p99.9", 0.999),
+            ("first chunk of a stream, max", 1.0),
         ] {
             let (x, y) = (percentile(&ds, p), percentile(&ws, p));
             println!(

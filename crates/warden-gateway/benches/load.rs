@@ -52,7 +52,6 @@ const TARGETS_VAR: &str = "WARDEN_LOAD_TARGETS";
 /// a run whose share fell below half of one fails.
 const BASELINE_VAR: &str = "WARDEN_LOAD_BASELINE";
 
-
 const TOKENS: usize = 64;
 const SESSIONS: usize = 10_000;
 
@@ -277,8 +276,10 @@ fn main() -> anyhow::Result<()> {
 fn check_baseline(file: &str, rows: &[Row]) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| anyhow::anyhow!("cannot read the baseline `{file}`: {e}"))?;
-    let recorded: std::collections::BTreeMap<String, f64> = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("the baseline `{file}` is not a JSON object of shares: {e}"))?;
+    let recorded: std::collections::BTreeMap<String, f64> =
+        serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!("the baseline `{file}` is not a JSON object of shares: {e}")
+        })?;
     let durability = std::env::var(DURABILITY_VAR).unwrap_or_else(|_| "sync".into());
     let mut failed = Vec::new();
     let mut checked = 0;
@@ -295,7 +296,11 @@ fn check_baseline(file: &str, rows: &[Row]) -> anyhow::Result<()> {
         };
         let share = row.throughput / bare.throughput;
         checked += 1;
-        let verdict = if share < floor / 2.0 { "REGRESSED" } else { "ok" };
+        let verdict = if share < floor / 2.0 {
+            "REGRESSED"
+        } else {
+            "ok"
+        };
         println!(
             "baseline {key}: {:.1} % of bare now, {:.1} % recorded, fails below {:.1} %: {verdict}",
             share * 100.0,

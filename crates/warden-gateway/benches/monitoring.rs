@@ -214,17 +214,29 @@ fn print_cost(rows: &[(bool, Row)]) {
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!();
     println!(
-        "{:<5} {:>4} {:>8} {:>9} {:>9} {:>7} {:>14} {:>7} {:>7}",
-        "run", "conc", "req/s", "p50", "p99", "errors", "server CPU", "cores", "answer"
+        "{:<5} {:>4} {:>8} {:>9} {:>9} {:>9} {:>9} {:>7} {:>14} {:>7} {:>7}",
+        "run",
+        "conc",
+        "req/s",
+        "p50",
+        "p99",
+        "p99.9",
+        "max",
+        "errors",
+        "server CPU",
+        "cores",
+        "answer"
     );
     for (_, row) in rows {
         println!(
-            "{:<5} {:>4} {:>8.0} {:>6.0} µs {:>6.0} µs {:>7} {:>7.1} µs/req {:>3.1}+{:.1} {:>5} B",
+            "{:<5} {:>4} {:>8.0} {:>6.0} µs {:>6.0} µs {:>6.0} µs {:>6.0} µs {:>7} {:>7.1} µs/req {:>3.1}+{:.1} {:>5} B",
             row.path,
             row.concurrency,
             row.throughput,
             us(row.p50),
             us(row.p99),
+            us(row.p999),
+            us(row.max),
             row.errors,
             us(row.server_cpu),
             row.cores.0,

@@ -35,8 +35,8 @@ pub(crate) struct Phase {
     pub(crate) name: &'static str,
     pub(crate) concurrency: usize,
     pub(crate) throughput: f64,
-    /// p50, p90, p99.
-    pub(crate) latency: [Duration; 3],
+    /// p50, p90, p99, p99.9, max.
+    pub(crate) latency: [Duration; 5],
     pub(crate) errors: u64,
     /// This process's CPU time per call, warm-up included.
     pub(crate) cpu: Duration,
@@ -93,7 +93,13 @@ pub(crate) fn phase(
         name,
         concurrency,
         throughput: latencies.len() as f64 / secs as f64,
-        latency: [at(500), at(900), at(990)],
+        latency: [
+            at(500),
+            at(900),
+            at(990),
+            at(999),
+            latencies[latencies.len() - 1],
+        ],
         errors: outcomes.iter().map(|o| o.errors).sum(),
         cpu: per_call(cpu, all),
         node_cpu: node_cpu.map(|t| per_call(t, all)),
@@ -112,13 +118,15 @@ pub(crate) fn print_report(phases: &[(Phase, Phase)], took: Duration) -> anyhow:
     let node = phases.iter().any(|(d, _)| d.node_cpu.is_some());
     println!();
     println!(
-        "{:>4}  {:<7} {:>7} {:>8} {:>8} {:>8} {:>12}{} {:>6}",
+        "{:>4}  {:<7} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>12}{} {:>6}",
         "conc",
         "path",
         "calls/s",
         "p50 ms",
         "p90 ms",
         "p99 ms",
+        "p99.9 ms",
+        "max ms",
         "CPU µs/call",
         if node { "  node µs/call" } else { "" },
         "errors"
@@ -129,13 +137,15 @@ pub(crate) fn print_report(phases: &[(Phase, Phase)], took: Duration) -> anyhow:
                 format!(" {:>14.1}", d.as_secs_f64() * 1e6)
             });
             println!(
-                "{:>4}  {:<7} {:>7.0} {:>8.3} {:>8.3} {:>8.3} {:>12.1}{node_cpu} {:>6}",
+                "{:>4}  {:<7} {:>7.0} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>12.1}{node_cpu} {:>6}",
                 p.concurrency,
                 p.name,
                 p.throughput,
                 ms(p.latency[0]),
                 ms(p.latency[1]),
                 ms(p.latency[2]),
+                ms(p.latency[3]),
+                ms(p.latency[4]),
                 p.cpu.as_secs_f64() * 1e6,
                 p.errors,
             );
