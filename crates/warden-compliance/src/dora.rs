@@ -16,17 +16,12 @@ use crate::inputs::{CONFIG_PATH, ReportInputs, pack_path};
 pub(crate) fn report(inputs: &ReportInputs<'_>, c: &Claims<'_>) -> Report {
     let mut sections = vec![assets(inputs, c), third_parties(inputs)];
     let covered = incidents::covered(inputs);
-    sections.push(Section {
-        id: "dora/incidents".to_owned(),
-        title: "ICT-related incidents (Art. 17–19)".to_owned(),
-        claims: vec![incidents::opened("dora/incidents/opened".to_owned(), c)],
-        table: None,
-        notes: if covered.is_empty() {
-            vec!["No incident in the period.".to_owned()]
-        } else {
-            Vec::new()
-        },
-    });
+    sections.push(incidents::overview(
+        "dora/incidents",
+        "ICT-related incidents (Art. 17–19)",
+        c,
+        covered.is_empty(),
+    ));
     for i in covered {
         let critical: Vec<&str> = inputs
             .manifests

@@ -9,20 +9,7 @@ use warden_audit::pack::{Claim, Evidence, Measure, PackDocument, TO_COMPLETE};
 use crate::incidents::time;
 
 /// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use warden_console::html::esc as escape;
 
 const STYLE: &str = "body{font:11pt/1.4 system-ui,sans-serif;margin:2em;color:#111}\
 h1{font-size:18pt}h2{font-size:15pt;margin-top:1.5em;border-bottom:2px solid #333;page-break-before:always}\

@@ -1,7 +1,7 @@
 //! Incidents in the reports: which ones, their records and their clocks.
 
 use warden_audit::RecordKind;
-use warden_audit::pack::{Claim, TO_COMPLETE, Table};
+use warden_audit::pack::{Claim, Section, TO_COMPLETE, Table};
 
 use crate::claims::Claims;
 use crate::inputs::{IncidentFacts, ReportInputs};
@@ -21,6 +21,22 @@ pub(crate) fn covered<'a>(inputs: &'a ReportInputs<'_>) -> Vec<&'a IncidentFacts
             (in_period || recorded) && inputs.agent.is_none_or(|a| i.agents.iter().any(|x| x == a))
         })
         .collect()
+}
+
+/// The section that opens a report's incidents: how many were opened in the
+/// period (`<prefix>/opened`), or a note that there were none.
+pub(crate) fn overview(prefix: &str, title: &str, c: &Claims<'_>, none: bool) -> Section {
+    Section {
+        id: prefix.to_owned(),
+        title: title.to_owned(),
+        claims: vec![opened(format!("{prefix}/opened"), c)],
+        table: None,
+        notes: if none {
+            vec!["No incident in the period.".to_owned()]
+        } else {
+            Vec::new()
+        },
+    }
 }
 
 /// The claim counting the incidents opened in the period.
@@ -43,28 +59,7 @@ pub(crate) fn records(id: String, incident: &IncidentFacts, c: &Claims<'_>) -> C
     )
 }
 
-/// `ms` (unix milliseconds) as RFC 3339 UTC, to the second.
-pub fn time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+pub use warden_types::rfc3339 as time;
 
 /// The deadlines of `regime` as a table: stage, due, basis, state, sent.
 pub(crate) fn clocks(

@@ -12,17 +12,12 @@ use crate::inputs::{CONFIG_PATH, ReportInputs, pack_path};
 /// Builds the report.
 pub(crate) fn report(inputs: &ReportInputs<'_>, c: &Claims<'_>) -> Report {
     let covered = incidents::covered(inputs);
-    let mut sections = vec![Section {
-        id: "nis2/incidents".to_owned(),
-        title: "Significant incidents (Art. 23)".to_owned(),
-        claims: vec![incidents::opened("nis2/incidents/opened".to_owned(), c)],
-        table: None,
-        notes: if covered.is_empty() {
-            vec!["No incident in the period.".to_owned()]
-        } else {
-            Vec::new()
-        },
-    }];
+    let mut sections = vec![incidents::overview(
+        "nis2/incidents",
+        "Significant incidents (Art. 23)",
+        c,
+        covered.is_empty(),
+    )];
     for i in covered {
         let mut notes = vec![format!(
             "severity {}, status {}, agents {}",

@@ -72,35 +72,10 @@ pub fn time(ms: i64) -> String {
     if ms <= 0 {
         return "—".to_owned();
     }
-    let secs = ms.div_euclid(1000);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil(days);
-    let text = format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    );
+    let (y, mo, d, h, mi, s) = warden_types::civil_utc(ms);
     format!(
-        "<time datetime=\"{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z\">{text}</time>",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
+        "<time datetime=\"{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z\">{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}</time>"
     )
-}
-
-/// Days since 1970-01-01 as a proleptic Gregorian date (Howard Hinnant's
-/// `civil_from_days`).
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// A badge for an outcome or state (`allow`, `deny`, …): a word, never a

@@ -144,3 +144,16 @@ pub fn skip_unless_strict(test: &str, missing: &str, setup: &str) {
     }
     eprintln!("SKIPPED: {test} ({missing} is missing: run {setup}, as scripts/test.sh does)");
 }
+
+/// The Python of `tests/mcp/.venv` (the official MCP SDK, PyJWT, the OTLP
+/// decoder), panicking with the set-up command when it is missing.
+pub fn mcp_python() -> std::path::PathBuf {
+    let python =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/mcp/.venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run tests/mcp/setup.sh (scripts/test.sh does) to install the MCP SDKs, PyJWT and the OTLP decoder",
+        python.display()
+    );
+    python
+}

@@ -16,7 +16,9 @@
 mod decision;
 mod ids;
 mod operation;
+mod time;
 
 pub use decision::{DecisionOutcome, Role};
 pub use ids::{AgentName, IdError, InstanceId, SpiffeId, TrustDomain};
 pub use operation::{Operation, UnknownOperation};
+pub use time::{civil_utc, rfc3339};

@@ -100,16 +100,6 @@ async fn upstream(
     r
 }
 
-fn python() -> PathBuf {
-    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/mcp/.venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run tests/mcp/setup.sh (installs opentelemetry-proto, the independent OTLP decoder)",
-        python.display()
-    );
-    python
-}
-
 /// The spans in the bodies, decoded by opentelemetry-proto.
 fn decode(dir: &std::path::Path, bodies: &[(String, Bytes)]) -> Vec<Value> {
     let mut paths = Vec::new();
@@ -119,7 +109,7 @@ fn decode(dir: &std::path::Path, bodies: &[(String, Bytes)]) -> Vec<Value> {
         paths.push(path);
     }
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/mcp/otlp_decode.py");
-    let out = std::process::Command::new(python())
+    let out = std::process::Command::new(warden_test::mcp_python())
         .arg(script)
         .args(&paths)
         .output()

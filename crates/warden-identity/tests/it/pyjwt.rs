@@ -2,7 +2,6 @@
 //! JOSE implementation: it verifies what Warden issues with the key from
 //! Warden's SPIFFE bundle, and Warden verifies what it signs.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
@@ -30,16 +29,6 @@ for i in range(24):
          "iat": now, "exp": now + 300, "jti": f"py-{i}"},
         private, algorithm="ES256", headers={"kid": kid, "typ": "JWT"})}))
 "#;
-
-fn python() -> PathBuf {
-    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/mcp/.venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run tests/mcp/setup.sh (scripts/test.sh does); PyJWT comes with the MCP SDK",
-        python.display()
-    );
-    python
-}
 
 /// The token with its signature's S replaced by n - S.
 fn twin(token: &str) -> String {
@@ -75,7 +64,7 @@ fn pyjwt_verifies_warden_tokens_and_warden_verifies_pyjwt_tokens() {
         })
         .unwrap();
     let bundle = bundle_document(&[&key]).to_string();
-    let out = Command::new(python())
+    let out = Command::new(warden_test::mcp_python())
         .args(["-c", SCRIPT])
         .arg(&key_file)
         .arg(&bundle)
