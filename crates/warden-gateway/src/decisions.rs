@@ -30,7 +30,7 @@ struct DecisionBody {
     server: String,
     tool: String,
     #[serde(default)]
-    args: Value,
+    args: warden_mcp::strict::StrictValue,
     #[serde(default = "default_session")]
     session: String,
     /// The interception point, when it is not the decision API itself.
@@ -228,7 +228,7 @@ pub(crate) async fn post_decision(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let caller = gw.authenticate_agent_trying(&auth, || tried_in(body.as_ref().ok()))?;
-    let req: DecisionBody = crate::error::json_body(body)?;
+    let req: DecisionBody = crate::error::strict_json_body(body)?;
     check_name("server", &req.server, MAX_NAME)?;
     check_name("tool", &req.tool, MAX_NAME)?;
     check_name("session", &req.session, MAX_SESSION)?;
@@ -242,9 +242,9 @@ pub(crate) async fn post_decision(
             ));
         }
     };
-    let args = match req.args {
+    let args = match req.args.0 {
         Value::Null => Value::Object(serde_json::Map::new()),
-        Value::Object(_) => req.args,
+        Value::Object(map) => Value::Object(map),
         _ => {
             return Err(ApiError::bad_request(
                 "bad_request",

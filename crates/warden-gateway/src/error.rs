@@ -112,6 +112,27 @@ pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
     Ok(parsed)
 }
 
+/// As [`json_body`], in one pass, for a body type whose free-form values are
+/// all [`warden_mcp::strict::StrictValue`]s (they refuse a repeated key as
+/// they are parsed; serde refuses a repeated field): only the exact-number
+/// check reads the text a second time, and that is a byte scan.
+pub(crate) fn strict_json_body<T: serde::de::DeserializeOwned>(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<T, ApiError> {
+    let body = body.map_err(|e| ApiError::body(&e))?;
+    let parsed = serde_json::from_slice(&body).map_err(|e| {
+        if e.is_data() && e.to_string().contains(warden_mcp::strict::REPEATED_KEY) {
+            ApiError::bad_request("bad_request", e.to_string())
+        } else {
+            ApiError::json(&e)
+        }
+    })?;
+    if let Some(why) = warden_mcp::strict::inexact(&body) {
+        return Err(ApiError::bad_request("bad_request", why));
+    }
+    Ok(parsed)
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(json!({"error": {"code": self.code, "message": self.message}}));

@@ -94,6 +94,110 @@ impl<'de> Visitor<'de> for Unique {
     }
 }
 
+/// The first number token of `body` whose value a 64-bit float cannot hold,
+/// if any (the half of [`ambiguity`] that a [`StrictValue`] leaves out).
+pub fn inexact(body: &[u8]) -> Option<String> {
+    inexact_number(body).map(|number| {
+        format!(
+            "number `{number}` cannot be represented exactly: write at most 15 significant digits"
+        )
+    })
+}
+
+/// What the error of a [`StrictValue`] holding a repeated key says.
+pub const REPEATED_KEY: &str = "appears twice in one object";
+
+/// A JSON value that refuses an object repeating a key *while it is parsed*:
+/// one pass instead of parsing and then walking the text again. With
+/// [`inexact`], a body whose free-form values are all `StrictValue`s (serde's
+/// derive already refuses a struct field given twice) is judged as
+/// [`ambiguity`] would judge it.
+///
+/// ```
+/// use warden_mcp::strict::StrictValue;
+/// assert!(serde_json::from_str::<StrictValue>(r#"{"a": {"to": 1, "to": 2}}"#).is_err());
+/// let v: StrictValue = serde_json::from_str(r#"{"a": [1, {"b": "c"}]}"#).unwrap();
+/// assert_eq!(v.0["a"][1]["b"], "c");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StrictValue(pub serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Building).map(StrictValue)
+    }
+}
+
+/// Builds a [`serde_json::Value`], refusing a repeated key.
+struct Building;
+
+impl<'de> DeserializeSeed<'de> for Building {
+    type Value = serde_json::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<serde_json::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Building {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Number::from_f64(v)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<serde_json::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(item) = seq.next_element_seed(Building)? {
+            items.push(item);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<serde_json::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(Building)?;
+            match out.entry(key) {
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                serde_json::map::Entry::Occupied(slot) => {
+                    let shown: String = slot.key().chars().take(64).collect();
+                    return Err(de::Error::custom(format!("key `{shown}` {REPEATED_KEY}")));
+                }
+            }
+        }
+        Ok(serde_json::Value::Object(out))
+    }
+}
+
 /// A key's text, borrowed when it can be.
 struct KeyText<'de>(Cow<'de, str>);
 

@@ -175,6 +175,10 @@ async fn ambiguous_json_is_refused_and_nothing_is_recorded() {
             "key `to` appears twice",
         ),
         (
+            r#"{"server":"mail","tool":"send","args":{"to":"colleague@example.com","subject":"s","body":"b","headers":[{"bcc":"a@example.com","bcc":"x@evil.test"}]}}"#,
+            "key `bcc` appears twice",
+        ),
+        (
             r#"{"server":"accounting","server":"mail","tool":"send","args":{}}"#,
             "duplicate field `server`",
         ),
