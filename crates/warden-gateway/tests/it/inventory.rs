@@ -75,7 +75,17 @@ async fn inventory_figures_agree_with_the_audit_log() {
         // An identity refusal: not an agent's activity.
         gw.decide("not-a-token", read("INV-9", "s-1")).await;
 
-        let records = audit_records(&gw).await;
+        // The observation rides with a later batch (or the writer's 500 ms
+        // tick): wait until it is in the log, so that the log and the
+        // inventory are compared at the same point.
+        let mut records = audit_records(&gw).await;
+        for _ in 0..50 {
+            if records.iter().any(|r| r["kind"] == "observation") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            records = audit_records(&gw).await;
+        }
         let mut by_agent: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
         let mut classes: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut last_seen: BTreeMap<String, i64> = BTreeMap::new();
