@@ -79,22 +79,13 @@ pub(crate) fn report(inputs: &ReportInputs<'_>, c: &Claims<'_>) -> Report {
             ],
             sources: sources.clone(),
         };
-        sections.push(Section {
-            id: format!("dora/incidents/{}", i.id),
-            title: format!(
-                "Incident {}: {} (detected {})",
-                i.id,
-                i.title,
-                incidents::time(i.detected_at_ms)
-            ),
-            claims: vec![incidents::records(
-                format!("dora/incidents/{}/records", i.id),
-                i,
-                c,
-            )],
-            table: Some(criteria),
-            notes: i.measures.clone(),
-        });
+        sections.push(incidents::section(
+            "dora/incidents",
+            i,
+            c,
+            criteria,
+            i.measures.clone(),
+        ));
         sections.push(Section {
             id: format!("dora/incidents/{}/reports", i.id),
             title: format!("Incident {}: reports due (Art. 19)", i.id),

@@ -39,6 +39,29 @@ pub(crate) fn overview(prefix: &str, title: &str, c: &Claims<'_>, none: bool) ->
     }
 }
 
+/// One incident's section: its title, the claim on its records, `table` and
+/// `notes`.
+pub(crate) fn section(
+    prefix: &str,
+    i: &IncidentFacts,
+    c: &Claims<'_>,
+    table: Table,
+    notes: Vec<String>,
+) -> Section {
+    Section {
+        id: format!("{prefix}/{}", i.id),
+        title: format!(
+            "Incident {}: {} (detected {})",
+            i.id,
+            i.title,
+            time(i.detected_at_ms)
+        ),
+        claims: vec![records(format!("{prefix}/{}/records", i.id), i, c)],
+        table: Some(table),
+        notes,
+    }
+}
+
 /// The claim counting the incidents opened in the period.
 pub(crate) fn opened(id: String, c: &Claims<'_>) -> Claim {
     c.count(

@@ -26,27 +26,13 @@ pub(crate) fn report(inputs: &ReportInputs<'_>, c: &Claims<'_>) -> Report {
             i.agents.join(", ")
         )];
         notes.extend(i.measures.iter().cloned());
-        sections.push(Section {
-            id: format!("nis2/incidents/{}", i.id),
-            title: format!(
-                "Incident {}: {} (detected {})",
-                i.id,
-                i.title,
-                incidents::time(i.detected_at_ms)
-            ),
-            claims: vec![incidents::records(
-                format!("nis2/incidents/{}/records", i.id),
-                i,
-                c,
-            )],
-            table: Some(incidents::clocks(
-                i,
-                "NIS2",
-                inputs.generated_at_ms,
-                vec![CONFIG_PATH.to_owned()],
-            )),
-            notes,
-        });
+        let clocks = incidents::clocks(
+            i,
+            "NIS2",
+            inputs.generated_at_ms,
+            vec![CONFIG_PATH.to_owned()],
+        );
+        sections.push(incidents::section("nis2/incidents", i, c, clocks, notes));
     }
     sections.push(measures(inputs, c));
     Report {

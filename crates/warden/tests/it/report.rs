@@ -349,19 +349,6 @@ fn claim<'a>(doc: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no claim `{id}`"))["value"]
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn reports_count_what_the_audit_export_holds_and_verify_offline() {
     let run = scripted_run();
@@ -511,7 +498,7 @@ fn reports_count_what_the_audit_export_holds_and_verify_offline() {
     // Offline, in another directory, with the standalone verifier.
     let elsewhere = tempfile::tempdir().unwrap();
     let copy = elsewhere.path().join("pack");
-    copy_dir(&pack, &copy);
+    warden_test::copy_dir(&pack, &copy);
     let ok = verify(&copy);
     let said = text(&ok.stdout);
     assert!(ok.status.success(), "{said}{}", text(&ok.stderr));
@@ -529,7 +516,7 @@ fn reports_count_what_the_audit_export_holds_and_verify_offline() {
 
     // A changed figure fails, naming the claim.
     let tampered = elsewhere.path().join("figure");
-    copy_dir(&pack, &tampered);
+    warden_test::copy_dir(&pack, &tampered);
     let mut changed = doc.clone();
     for r in changed["reports"].as_array_mut().unwrap() {
         for s in r["sections"].as_array_mut().unwrap() {
@@ -563,7 +550,7 @@ fn reports_count_what_the_audit_export_holds_and_verify_offline() {
         .as_u64()
         .unwrap();
     let unproven = elsewhere.path().join("proof");
-    copy_dir(&pack, &unproven);
+    warden_test::copy_dir(&pack, &unproven);
     let proofs = std::fs::read_to_string(unproven.join("evidence/proofs.jsonl")).unwrap();
     let kept: String = proofs
         .lines()
@@ -683,8 +670,8 @@ fn examples_copy() -> tempfile::TempDir {
         dir.path().join("warden.toml"),
     )
     .unwrap();
-    copy_dir(&examples().join("agents"), &dir.path().join("agents"));
-    copy_dir(&examples().join("policies"), &dir.path().join("policies"));
+    warden_test::copy_dir(&examples().join("agents"), &dir.path().join("agents"));
+    warden_test::copy_dir(&examples().join("policies"), &dir.path().join("policies"));
     dir
 }
 
