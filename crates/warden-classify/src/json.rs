@@ -33,10 +33,9 @@ impl Classifier {
 
     /// The set of classes found anywhere in `value`.
     pub fn classes(&self, value: &Value) -> BTreeSet<String> {
-        self.classify_json(value)
-            .into_iter()
-            .map(|f| f.finding.class)
-            .collect()
+        let mut out = BTreeSet::new();
+        self.walk_classes(value, None, &mut out);
+        out
     }
 
     /// The classes found under each top-level member of `value`, as
@@ -48,20 +47,37 @@ impl Classifier {
         let Value::Object(map) = value else {
             return out;
         };
-        let mut path = String::from("$");
-        let mut findings = Vec::new();
         for (key, member) in map {
-            push_key(&mut path, key);
-            self.walk(member, Some(key), &mut path, &mut findings);
-            path.truncate(1);
-            if !findings.is_empty() {
-                out.insert(
-                    key.clone(),
-                    findings.drain(..).map(|f| f.finding.class).collect(),
-                );
+            let mut classes = BTreeSet::new();
+            self.walk_classes(member, Some(key), &mut classes);
+            if !classes.is_empty() {
+                out.insert(key.clone(), classes);
             }
         }
         out
+    }
+
+    /// As [`walk`](Self::walk), keeping only the classes: no paths, no
+    /// copies of the text found (what the decision path needs).
+    fn walk_classes(&self, value: &Value, key: Option<&str>, out: &mut BTreeSet<String>) {
+        match value {
+            Value::String(s) => out.extend(self.scan(s, key).into_iter().map(|f| f.class)),
+            Value::Number(n) => {
+                let text = n.to_string();
+                out.extend(self.scan(&text, key).into_iter().map(|f| f.class));
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.walk_classes(item, key, out);
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map {
+                    self.walk_classes(v, Some(k), out);
+                }
+            }
+            Value::Bool(_) | Value::Null => {}
+        }
     }
 
     fn walk(
