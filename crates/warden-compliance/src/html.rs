@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 use warden_audit::pack::{Claim, Evidence, Measure, PackDocument, TO_COMPLETE};
 
-use crate::incidents::time;
+use warden_types::rfc3339 as time;
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub use warden_console::html::esc as escape;

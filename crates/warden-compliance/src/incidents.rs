@@ -2,6 +2,7 @@
 
 use warden_audit::RecordKind;
 use warden_audit::pack::{Claim, Section, TO_COMPLETE, Table};
+use warden_types::rfc3339 as time;
 
 use crate::claims::Claims;
 use crate::inputs::{IncidentFacts, ReportInputs};
@@ -81,8 +82,6 @@ pub(crate) fn records(id: String, incident: &IncidentFacts, c: &Claims<'_>) -> C
         filter,
     )
 }
-
-pub use warden_types::rfc3339 as time;
 
 /// The deadlines of `regime` as a table: stage, due, basis, state, sent.
 pub(crate) fn clocks(

@@ -37,8 +37,8 @@ mod write;
 use warden_audit::pack::{Deployment, PACK_FORMAT, PACK_VERSION, PackDocument};
 
 pub use error::ComplianceError;
-pub use incidents::time as rfc3339;
 pub use inputs::{CONFIG_PATH, ClockFacts, IncidentFacts, PackFile, ReportInputs, pack_path};
+pub use warden_types::rfc3339;
 pub use write::{AuditSlice, HTML_FILE, PDF_FILE, write_pack};
 
 /// One of the reports.
