@@ -409,7 +409,16 @@ impl Gateway {
                 destination: None,
                 redact: Vec::new(),
             },
-            None => self.engine.decide_in(&snapshot, &request),
+            None => match self
+                .on_session(&request, |engine| engine.decide_in(&snapshot, &request))
+                .await
+            {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(error = %e, "denying: the session's state cannot be read or kept");
+                    Decision::deny(&snapshot.digest, format!("{e}: denied (fail closed)"))
+                }
+            },
         };
         let latency = started.elapsed();
         // The arguments in canonical form, once: their digest binds approvals and
@@ -597,7 +606,21 @@ impl Gateway {
         match self.store.consume_approval(&wanted, now).await {
             Ok(Some(approved)) => {
                 let mut d = decision;
-                if !self.engine.record_allowed(request) {
+                let counted = self
+                    .on_session(request, |engine| engine.record_allowed(request))
+                    .await;
+                if let Err(e) = &counted {
+                    d.outcome = DecisionOutcome::Deny;
+                    d.reasons.push(format!(
+                        "approval `{}` was given, but {e}: denied (fail closed)",
+                        approved.id
+                    ));
+                    return (
+                        answer(uuid::Uuid::now_v7().to_string(), agent, d, None),
+                        None,
+                    );
+                }
+                if counted.is_ok_and(|ok| !ok) {
                     d.outcome = DecisionOutcome::Deny;
                     d.reasons.push(format!(
                         "approval `{}` was given, but the agent's hourly budget is spent",
@@ -770,11 +793,19 @@ impl Gateway {
                             args: &record.args,
                             classes: &[],
                         };
-                        if !self.engine.record_allowed(&request) {
+                        let counted = self
+                            .on_session(&request, |engine| engine.record_allowed(&request))
+                            .await;
+                        if !matches!(counted, Ok(true)) {
                             d.outcome = DecisionOutcome::Deny;
-                            d.reasons.push(format!(
-                                "approved by `{by}`{note}, but the agent's hourly budget is spent"
-                            ));
+                            d.reasons.push(match counted {
+                                Err(e) => format!(
+                                    "approved by `{by}`{note}, but {e}: denied (fail closed)"
+                                ),
+                                Ok(_) => format!(
+                                    "approved by `{by}`{note}, but the agent's hourly budget is spent"
+                                ),
+                            });
                             return Ok(answer(record.id, &spiffe.to_string(), d, None));
                         }
                         d.outcome = DecisionOutcome::Allow;

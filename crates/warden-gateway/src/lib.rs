@@ -70,6 +70,7 @@ pub mod pins;
 mod records;
 pub mod reports;
 mod serve;
+mod shared;
 mod state;
 mod telemetry;
 

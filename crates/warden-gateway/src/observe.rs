@@ -168,7 +168,11 @@ impl Gateway {
             args: &Value::Null,
             classes: &[],
         };
-        if !self.engine.observe_user(&request, message) {
+        let kept = self
+            .on_session(&request, |engine| engine.observe_user(&request, message))
+            .await
+            .map_err(|e| ApiError::unavailable(format!("{e}: the observation cannot be kept")))?;
+        if !kept {
             return Err(ApiError::unavailable(
                 "too many live sessions: the observation cannot be kept",
             ));
@@ -337,7 +341,13 @@ impl Gateway {
             injection: kinds.as_deref(),
             source: &of.source,
         };
-        if !self.engine.observe_result(&request, &observed) {
+        let kept = self
+            .on_session(&request, |engine| {
+                engine.observe_result(&request, &observed)
+            })
+            .await
+            .map_err(|e| ApiError::unavailable(format!("{e}: the observation cannot be kept")))?;
+        if !kept {
             return Err(ApiError::unavailable(
                 "too many live sessions: the observation cannot be kept",
             ));

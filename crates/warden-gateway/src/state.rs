@@ -399,6 +399,10 @@ impl Gateway {
     /// that a restart never widens what a session may do.
     async fn restore_sessions(&self) -> Result<(), GatewayError> {
         use warden_store::SessionStore as _;
+        if self.shares_sessions() {
+            // Read under the instance's lock at each decision instead.
+            return Ok(());
+        }
         let idle = i64::try_from(self.config.serve.session_idle_secs).unwrap_or(i64::MAX / 2000);
         let since = crate::now_millis().saturating_sub(idle.saturating_mul(1000));
         let rows = self.store.sessions_since(since).await?;
@@ -436,6 +440,10 @@ impl Gateway {
     /// (write-behind, every watch period and at shutdown).
     pub async fn save_sessions(&self) -> Result<(), GatewayError> {
         use warden_store::SessionStore as _;
+        if self.shares_sessions() {
+            // Written through at each decision.
+            return Ok(());
+        }
         let now = crate::now_millis();
         let rows: Vec<warden_store::SessionStateRecord> = self
             .engine
@@ -511,9 +519,30 @@ impl Gateway {
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut sweeps = 0u32;
+        // On PostgreSQL a change made by another node or the CLI is told at
+        // once; the period's poll stays as the backstop.
+        let mut changes = None;
         loop {
+            if changes.is_none()
+                && let AnyStore::Postgres(pg) = &self.store
+            {
+                match pg.listen_changes().await {
+                    Ok(l) => changes = Some(l),
+                    Err(e) => tracing::warn!(error = %e, "cannot listen for changes; polling"),
+                }
+            }
             tokio::select! {
                 _ = tick.tick() => {}
+                told = next_change(&mut changes) => {
+                    if let Err(e) = told {
+                        tracing::warn!(error = %e, "lost the change notifications; polling until they are back");
+                        changes = None;
+                    }
+                    if let Err(e) = self.reload_if_changed().await {
+                        tracing::warn!(error = %e, "reload check failed");
+                    }
+                    continue;
+                }
                 _ = shutdown.changed() => {
                     if let Err(e) = self.save_inventory().await {
                         tracing::warn!(error = %e, "sightings and token uses could not be saved at shutdown");
@@ -559,5 +588,15 @@ impl Gateway {
                 }
             }
         }
+    }
+}
+
+/// The next change told by `listener`; never, without one.
+async fn next_change(
+    listener: &mut Option<warden_store::ChangeListener>,
+) -> Result<i64, warden_store::StoreError> {
+    match listener {
+        Some(l) => l.next().await,
+        None => std::future::pending().await,
     }
 }

@@ -14,6 +14,9 @@ use crate::context::SessionHistory;
 use crate::evaluate::{Decision, DecisionRequest};
 use crate::snapshot::Snapshot;
 
+mod shared;
+pub use shared::SharedState;
+
 const SHARDS: usize = 64;
 
 /// Live sessions kept in memory at most, by default (about 200 bytes each plus

@@ -50,7 +50,9 @@ pub struct Decision {
 }
 
 impl Decision {
-    pub(crate) fn deny(digest: &str, reason: String) -> Decision {
+    /// A denial under the policy set `digest`, for `reason`, that no policy
+    /// made (a budget, a limit, an unavailable dependency).
+    pub fn deny(digest: &str, reason: String) -> Decision {
         Decision {
             outcome: DecisionOutcome::Deny,
             reasons: vec![reason],

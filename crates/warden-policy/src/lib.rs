@@ -98,7 +98,7 @@ pub use config::{
     ToolConfig, Transport, VALIDATORS,
 };
 pub use context::SessionHistory;
-pub use engine::{DEFAULT_MAX_SESSIONS, Engine, SavedSession};
+pub use engine::{DEFAULT_MAX_SESSIONS, Engine, SavedSession, SharedState};
 pub use error::{Diagnostic, Location, PolicyError};
 pub use evaluate::{Decision, DecisionRequest, FLOW_RULE};
 pub use flow::is_cleared;

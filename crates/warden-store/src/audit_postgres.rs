@@ -408,13 +408,35 @@ impl AuditStore for PostgresStore {
                 ),
             }),
             None => {
-                sqlx::query("INSERT INTO warden_audit_checkpoints (size, note, created_at) VALUES ($1, $2, $3)")
+                // Another node may store the same checkpoint meanwhile (the
+                // same key signs the same tree head the same way): one row.
+                let inserted = sqlx::query(
+                    "INSERT INTO warden_audit_checkpoints (size, note, created_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING",
+                )
+                .bind(to_i64(cp.size)?)
+                .bind(&cp.note)
+                .bind(cp.created_at)
+                .execute(self.pool())
+                .await
+                .map_err(StoreError::query("store checkpoint"))?;
+                if inserted.rows_affected() == 0 {
+                    let stored: String = sqlx::query_scalar(
+                        "SELECT note FROM warden_audit_checkpoints WHERE size = $1",
+                    )
                     .bind(to_i64(cp.size)?)
-                    .bind(&cp.note)
-                    .bind(cp.created_at)
-                    .execute(self.pool())
+                    .fetch_one(self.pool())
                     .await
                     .map_err(StoreError::query("store checkpoint"))?;
+                    if stored != cp.note {
+                        return Err(StoreError::Conflict {
+                            message: format!(
+                                "a different checkpoint of size {} is already stored",
+                                cp.size
+                            ),
+                        });
+                    }
+                }
                 Ok(())
             }
         }

@@ -64,6 +64,7 @@ mod postgres;
 mod records;
 mod rows;
 mod sessions;
+mod shared;
 mod sqlite;
 mod suspensions;
 
@@ -88,6 +89,7 @@ pub use records::{
     AdminTokenRecord, AgentRecord, ApprovalRecord, ApprovalStatus, RevocationRecord,
 };
 pub use sessions::{HourBudgetRecord, SessionStateRecord, SessionStore};
+pub use shared::{ChangeListener, LockedState, SessionLock};
 pub use sqlite::SqliteStore;
 pub use suspensions::{SuspensionRecord, SuspensionStore};
 

@@ -30,8 +30,11 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects to `url` (`postgres://…`) and migrates the database.
     pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        // A connection per decision in flight (session state is locked in a
+        // transaction), plus the audit writer, the change listener and the
+        // sweeps.
         let pool = PgPoolOptions::new()
-            .max_connections(8)
+            .max_connections(20)
             .connect(url)
             .await
             .map_err(|err| StoreError::Open {

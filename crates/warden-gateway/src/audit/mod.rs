@@ -34,6 +34,11 @@ pub use witness::{fetch, latest_witness, publish, rollback_check, root_at, witne
 const MAX_BATCH: usize = 4096;
 /// Queue length before callers wait (back-pressure).
 const QUEUE: usize = 65_536;
+/// How long a batch keeps catching up with other writers (other nodes on
+/// the same database, the CLI) before its records fail. Each try reads the
+/// tree's new border and appends under the store's lock; under contention
+/// from a few nodes most batches need one or two.
+const CONFLICT_PATIENCE: Duration = Duration::from_secs(10);
 /// Payload keys wrapped under one wrapping key before the writer takes a
 /// fresh one: what an erasure must wrap again at most (plus what other nodes
 /// or earlier runs wrapped under it).
@@ -172,7 +177,8 @@ pub async fn append_direct(
         None
     };
     let mut last = None;
-    for _ in 0..3 {
+    let started = Instant::now();
+    while started.elapsed() < CONFLICT_PATIENCE {
         let mut range = load_range(store).await?;
         let expected = range.size();
         let (batch, indices) = build_batch(&mut range, &mut pending, wrap.as_ref());
@@ -534,6 +540,7 @@ impl Writer {
             return self.fail(batch, &e.to_string());
         }
         let mut attempt = 0;
+        let first_try = Instant::now();
         loop {
             let mut range = self.range.clone();
             let expected = range.size();
@@ -577,9 +584,9 @@ impl Writer {
                         return self.fail(batch, &e.to_string());
                     }
                 }
-                Err(StoreError::Conflict { .. }) if attempt < 3 => {
-                    // Another writer (the CLI, another node) appended: catch up.
-                    attempt += 1;
+                Err(StoreError::Conflict { .. }) if first_try.elapsed() < CONFLICT_PATIENCE => {
+                    // Another writer (the CLI, another node) appended: catch
+                    // up, and try again while the records' callers still wait.
                     match load_range(&self.store).await {
                         Ok(r) => self.range = r,
                         Err(e) => return self.fail(batch, &e.to_string()),

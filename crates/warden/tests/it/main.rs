@@ -9,6 +9,7 @@
 mod audit;
 mod classify;
 mod cli;
+mod cluster;
 mod console;
 mod discover;
 mod llm;
