@@ -410,7 +410,7 @@ impl Gateway {
                 redact: Vec::new(),
             },
             None => match self
-                .on_session(&request, |engine| engine.decide_in(&snapshot, &request))
+                .on_session_deciding(&request, |engine| engine.decide_in(&snapshot, &request))
                 .await
             {
                 Ok(d) => d,
@@ -607,7 +607,7 @@ impl Gateway {
             Ok(Some(approved)) => {
                 let mut d = decision;
                 let counted = self
-                    .on_session(request, |engine| engine.record_allowed(request))
+                    .on_session_deciding(request, |engine| engine.record_allowed(request))
                     .await;
                 if let Err(e) = &counted {
                     d.outcome = DecisionOutcome::Deny;
@@ -794,7 +794,7 @@ impl Gateway {
                             classes: &[],
                         };
                         let counted = self
-                            .on_session(&request, |engine| engine.record_allowed(&request))
+                            .on_session_deciding(&request, |engine| engine.record_allowed(&request))
                             .await;
                         if !matches!(counted, Ok(true)) {
                             d.outcome = DecisionOutcome::Deny;

@@ -9,6 +9,14 @@ use warden_store::AnyStore;
 
 use crate::state::Gateway;
 
+/// What changes the state: a decision (its audit record follows) or an
+/// observation (whose record is deferred, so its state is flushed itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionWrite {
+    Decision,
+    Observation,
+}
+
 /// Why a decision could not read or keep the session's shared state.
 #[derive(Debug, thiserror::Error)]
 #[error("session state unavailable: {0}")]
@@ -29,6 +37,27 @@ impl Gateway {
         request: &DecisionRequest<'_>,
         f: impl FnOnce(&Engine) -> T,
     ) -> Result<T, SharedStateError> {
+        self.on_session_as(request, SessionWrite::Observation, f)
+            .await
+    }
+
+    /// As [`Gateway::on_session`], for a decision or an approval's use, whose
+    /// audit record is written, synchronously under `durability = "sync"`,
+    /// before it is answered: that commit makes the state durable too.
+    pub(crate) async fn on_session_deciding<T>(
+        &self,
+        request: &DecisionRequest<'_>,
+        f: impl FnOnce(&Engine) -> T,
+    ) -> Result<T, SharedStateError> {
+        self.on_session_as(request, SessionWrite::Decision, f).await
+    }
+
+    async fn on_session_as<T>(
+        &self,
+        request: &DecisionRequest<'_>,
+        write: SessionWrite,
+        f: impl FnOnce(&Engine) -> T,
+    ) -> Result<T, SharedStateError> {
         let AnyStore::Postgres(store) = &self.store else {
             return Ok(f(&self.engine));
         };
@@ -42,6 +71,7 @@ impl Gateway {
                 request.instance.as_str(),
                 &names,
                 hour,
+                write == SessionWrite::Decision,
             )
             .await
             .map_err(fail)?;

@@ -171,6 +171,15 @@ impl crate::audit::AuditStore for AnyStore {
         dispatch!(self.audit_append(expected_size, batch))
     }
 
+    async fn audit_append_caught_up(
+        &self,
+        expected_size: u64,
+        batch: &crate::audit::AuditBatch,
+        catch_up: &mut dyn crate::audit::AuditCatchUp,
+    ) -> Result<u64, StoreError> {
+        dispatch!(self.audit_append_caught_up(expected_size, batch, catch_up))
+    }
+
     async fn audit_nodes(
         &self,
         ids: &[(u8, u64)],

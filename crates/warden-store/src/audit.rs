@@ -73,6 +73,19 @@ pub struct Erased {
 /// the erasure's new key; `Err` names why it cannot.
 pub type Rewrap<'a> = dyn Fn(u64, &[u8]) -> Result<Vec<u8>, String> + Send + Sync + 'a;
 
+/// Numbers a batch again when other writers appended since it was built
+/// (another node, the CLI): called by [`AuditStore::audit_append_caught_up`]
+/// inside the append's transaction, under the log's lock, so the second
+/// numbering cannot be overtaken.
+pub trait AuditCatchUp: Send {
+    /// The nodes of the tree's right border at `size` that the batch is
+    /// numbered on (level 0 are leaves).
+    fn border(&self, size: u64) -> Vec<(u8, u64)>;
+
+    /// The batch numbered from `size`, on the border's stored `nodes`.
+    fn rebuild(&mut self, size: u64, nodes: &[StoredNode]) -> Result<AuditBatch, StoreError>;
+}
+
 /// A stored checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointRow {
@@ -102,6 +115,17 @@ pub trait AuditStore: Clone + Send + Sync + 'static {
         expected_size: u64,
         batch: &AuditBatch,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Appends `batch` if the log holds exactly `expected_size` records;
+    /// otherwise, in the same transaction and under the same lock, asks
+    /// `catch_up` for the batch numbered from the log's size and appends
+    /// that. Returns the size the batch was appended at.
+    fn audit_append_caught_up(
+        &self,
+        expected_size: u64,
+        batch: &AuditBatch,
+        catch_up: &mut dyn AuditCatchUp,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// The hashes of the given nodes that exist; level 0 are leaf hashes.
     fn audit_nodes(

@@ -3,8 +3,8 @@
 use sqlx::{Postgres, QueryBuilder, Row};
 
 use crate::audit::{
-    AUDIT_PAGE, AuditBatch, AuditRow, AuditStore, CheckpointRow, Erased, NodeHash, Rewrap,
-    StoredNode, WrapKeyRef, to_hash, to_i64, to_u64,
+    AUDIT_PAGE, AuditBatch, AuditCatchUp, AuditRow, AuditStore, CheckpointRow, Erased, NodeHash,
+    Rewrap, StoredNode, WrapKeyRef, to_hash, to_i64, to_u64,
 };
 use crate::error::StoreError;
 use crate::postgres::PostgresStore;
@@ -56,165 +56,25 @@ impl AuditStore for PostgresStore {
     }
 
     async fn audit_append(&self, expected_size: u64, batch: &AuditBatch) -> Result<(), StoreError> {
-        let op = "append audit records";
-        let mut tx = self.pool().begin().await.map_err(StoreError::query(op))?;
-        // One sequencer at a time across every node sharing the database.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(AUDIT_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::query(op))?;
-        // The log's size is the next index: records are dense from 0.
-        let next: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(idx) + 1, 0)::BIGINT FROM warden_audit_records",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(StoreError::query(op))?;
-        if to_u64(next, "audit size")? != expected_size {
-            return Err(StoreError::Conflict {
-                message: format!(
-                    "the audit log holds {next} records, not {expected_size}: another writer appended"
-                ),
-            });
-        }
-        if let Some(id) = batch.wrap_key {
-            let state: Option<Option<i64>> =
-                sqlx::query_scalar("SELECT destroyed_at FROM warden_audit_wrap_keys WHERE id = $1")
-                    .bind(id.to_vec())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(StoreError::query(op))?;
-            if !matches!(state, Some(None)) {
-                return Err(StoreError::WrapKeyDestroyed {
-                    id: hex::encode(id),
-                });
-            }
-        }
-        for chunk in batch.records.chunks(INSERT_CHUNK) {
-            let mut q = QueryBuilder::<Postgres>::new(
-                "INSERT INTO warden_audit_records (idx, record, leaf, payload, payload_key, created_at) ",
-            );
-            let mut bad = None;
-            q.push_values(chunk, |mut b, r| {
-                let idx = to_i64(r.index).unwrap_or_else(|e| {
-                    bad = Some(e);
-                    0
-                });
-                b.push_bind(idx)
-                    .push_bind(r.record.clone())
-                    .push_bind(r.leaf.to_vec())
-                    .push_bind(r.payload.clone())
-                    .push_bind(r.payload_key.clone())
-                    .push_bind(r.created_at);
-            });
-            if let Some(e) = bad {
-                return Err(e);
-            }
-            q.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::query(op))?;
-        }
-        for chunk in batch.nodes.chunks(INSERT_CHUNK) {
-            let mut q =
-                QueryBuilder::<Postgres>::new("INSERT INTO warden_audit_nodes (level, idx, hash) ");
-            let mut bad = None;
-            q.push_values(chunk, |mut b, (level, index, hash)| {
-                let idx = to_i64(*index).unwrap_or_else(|e| {
-                    bad = Some(e);
-                    0
-                });
-                b.push_bind(i16::from(*level))
-                    .push_bind(idx)
-                    .push_bind(hash.to_vec());
-            });
-            if let Some(e) = bad {
-                return Err(e);
-            }
-            q.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::query(op))?;
-        }
-        crate::inventory::write_activity_postgres(&mut tx, &batch.activity, &batch.classes).await?;
-        tx.commit().await.map_err(StoreError::query(op))
+        self.append_in(expected_size, batch, None).await.map(|_| ())
+    }
+
+    async fn audit_append_caught_up(
+        &self,
+        expected_size: u64,
+        batch: &AuditBatch,
+        catch_up: &mut dyn AuditCatchUp,
+    ) -> Result<u64, StoreError> {
+        self.append_in(expected_size, batch, Some(catch_up)).await
     }
 
     async fn audit_nodes(&self, ids: &[(u8, u64)]) -> Result<Vec<StoredNode>, StoreError> {
-        // Two queries however many nodes: a proof reads O(log n) of them.
-        let op = "read audit nodes";
-        let mut out = Vec::with_capacity(ids.len());
-        let leaves: Vec<i64> = ids
-            .iter()
-            .filter(|(level, _)| *level == 0)
-            .map(|&(_, index)| to_i64(index))
-            .collect::<Result<_, _>>()?;
-        let inner: Vec<(i16, i64)> = ids
-            .iter()
-            .filter(|(level, _)| *level > 0)
-            .map(|&(level, index)| Ok((i16::from(level), to_i64(index)?)))
-            .collect::<Result<_, StoreError>>()?;
-        for chunk in leaves.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Postgres>::new(
-                "SELECT idx, leaf AS hash FROM warden_audit_records WHERE idx IN (",
-            );
-            let mut sep = q.separated(", ");
-            for idx in chunk {
-                sep.push_bind(*idx);
-            }
-            q.push(")");
-            for row in q
-                .build()
-                .fetch_all(self.pool())
-                .await
-                .map_err(StoreError::query(op))?
-            {
-                let idx: i64 = row.try_get("idx").map_err(StoreError::query(op))?;
-                let hash: Vec<u8> = row.try_get("hash").map_err(StoreError::query(op))?;
-                out.push((
-                    (0, to_u64(idx, "audit node index")?),
-                    to_hash(&hash, "audit leaf")?,
-                ));
-            }
-        }
-        for chunk in inner.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Postgres>::new(
-                "SELECT level, idx, hash FROM warden_audit_nodes WHERE (level, idx) IN (",
-            );
-            let mut first = true;
-            for (level, idx) in chunk {
-                if !first {
-                    q.push(", ");
-                }
-                first = false;
-                q.push("(")
-                    .push_bind(*level)
-                    .push(", ")
-                    .push_bind(*idx)
-                    .push(")");
-            }
-            q.push(")");
-            for row in q
-                .build()
-                .fetch_all(self.pool())
-                .await
-                .map_err(StoreError::query(op))?
-            {
-                let level: i16 = row.try_get("level").map_err(StoreError::query(op))?;
-                let idx: i64 = row.try_get("idx").map_err(StoreError::query(op))?;
-                let hash: Vec<u8> = row.try_get("hash").map_err(StoreError::query(op))?;
-                let level = u8::try_from(level).map_err(|_| StoreError::Corrupt {
-                    what: "audit node level",
-                    detail: level.to_string(),
-                })?;
-                out.push((
-                    (level, to_u64(idx, "audit node index")?),
-                    to_hash(&hash, "audit node")?,
-                ));
-            }
-        }
-        Ok(out)
+        let mut conn = self
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::query("read audit nodes"))?;
+        nodes_in(&mut conn, ids).await
     }
 
     async fn audit_node_range(
@@ -467,4 +327,194 @@ impl AuditStore for PostgresStore {
             })
             .collect()
     }
+}
+
+impl PostgresStore {
+    /// Appends `batch` at `expected_size`, or, with `catch_up`, at the log's
+    /// size numbered again in the same transaction; returns the size it was
+    /// appended at.
+    async fn append_in(
+        &self,
+        expected_size: u64,
+        batch: &AuditBatch,
+        catch_up: Option<&mut dyn AuditCatchUp>,
+    ) -> Result<u64, StoreError> {
+        let op = "append audit records";
+        let mut tx = self.pool().begin().await.map_err(StoreError::query(op))?;
+        // One sequencer at a time across every node sharing the database.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(AUDIT_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query(op))?;
+        // The log's size is the next index: records are dense from 0.
+        let next: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(idx) + 1, 0)::BIGINT FROM warden_audit_records",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::query(op))?;
+        let next = to_u64(next, "audit size")?;
+        let rebuilt;
+        let batch = match catch_up {
+            _ if next == expected_size => batch,
+            None => {
+                return Err(StoreError::Conflict {
+                    message: format!(
+                        "the audit log holds {next} records, not {expected_size}: another writer appended"
+                    ),
+                });
+            }
+            Some(catch_up) => {
+                // Numbered again under the lock: nobody can append meanwhile.
+                let border = catch_up.border(next);
+                let nodes = nodes_in(&mut tx, &border).await?;
+                rebuilt = catch_up.rebuild(next, &nodes)?;
+                &rebuilt
+            }
+        };
+        if let Some(id) = batch.wrap_key {
+            let state: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT destroyed_at FROM warden_audit_wrap_keys WHERE id = $1")
+                    .bind(id.to_vec())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(op))?;
+            if !matches!(state, Some(None)) {
+                return Err(StoreError::WrapKeyDestroyed {
+                    id: hex::encode(id),
+                });
+            }
+        }
+        for chunk in batch.records.chunks(INSERT_CHUNK) {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "INSERT INTO warden_audit_records (idx, record, leaf, payload, payload_key, created_at) ",
+            );
+            let mut bad = None;
+            q.push_values(chunk, |mut b, r| {
+                let idx = to_i64(r.index).unwrap_or_else(|e| {
+                    bad = Some(e);
+                    0
+                });
+                b.push_bind(idx)
+                    .push_bind(r.record.clone())
+                    .push_bind(r.leaf.to_vec())
+                    .push_bind(r.payload.clone())
+                    .push_bind(r.payload_key.clone())
+                    .push_bind(r.created_at);
+            });
+            if let Some(e) = bad {
+                return Err(e);
+            }
+            q.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(op))?;
+        }
+        for chunk in batch.nodes.chunks(INSERT_CHUNK) {
+            let mut q =
+                QueryBuilder::<Postgres>::new("INSERT INTO warden_audit_nodes (level, idx, hash) ");
+            let mut bad = None;
+            q.push_values(chunk, |mut b, (level, index, hash)| {
+                let idx = to_i64(*index).unwrap_or_else(|e| {
+                    bad = Some(e);
+                    0
+                });
+                b.push_bind(i16::from(*level))
+                    .push_bind(idx)
+                    .push_bind(hash.to_vec());
+            });
+            if let Some(e) = bad {
+                return Err(e);
+            }
+            q.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(op))?;
+        }
+        crate::inventory::write_activity_postgres(&mut tx, &batch.activity, &batch.classes).await?;
+        tx.commit().await.map_err(StoreError::query(op))?;
+        Ok(next)
+    }
+}
+
+/// The stored nodes among `ids`, read on `conn` (a transaction's, to see
+/// what it wrote and nothing appended after it took the lock).
+async fn nodes_in(
+    conn: &mut sqlx::PgConnection,
+    ids: &[(u8, u64)],
+) -> Result<Vec<StoredNode>, StoreError> {
+    // Two queries however many nodes: a proof reads O(log n) of them.
+    let op = "read audit nodes";
+    let mut out = Vec::with_capacity(ids.len());
+    let leaves: Vec<i64> = ids
+        .iter()
+        .filter(|(level, _)| *level == 0)
+        .map(|&(_, index)| to_i64(index))
+        .collect::<Result<_, _>>()?;
+    let inner: Vec<(i16, i64)> = ids
+        .iter()
+        .filter(|(level, _)| *level > 0)
+        .map(|&(level, index)| Ok((i16::from(level), to_i64(index)?)))
+        .collect::<Result<_, StoreError>>()?;
+    for chunk in leaves.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Postgres>::new(
+            "SELECT idx, leaf AS hash FROM warden_audit_records WHERE idx IN (",
+        );
+        let mut sep = q.separated(", ");
+        for idx in chunk {
+            sep.push_bind(*idx);
+        }
+        q.push(")");
+        for row in q
+            .build()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(StoreError::query(op))?
+        {
+            let idx: i64 = row.try_get("idx").map_err(StoreError::query(op))?;
+            let hash: Vec<u8> = row.try_get("hash").map_err(StoreError::query(op))?;
+            out.push((
+                (0, to_u64(idx, "audit node index")?),
+                to_hash(&hash, "audit leaf")?,
+            ));
+        }
+    }
+    for chunk in inner.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Postgres>::new(
+            "SELECT level, idx, hash FROM warden_audit_nodes WHERE (level, idx) IN (",
+        );
+        let mut first = true;
+        for (level, idx) in chunk {
+            if !first {
+                q.push(", ");
+            }
+            first = false;
+            q.push("(")
+                .push_bind(*level)
+                .push(", ")
+                .push_bind(*idx)
+                .push(")");
+        }
+        q.push(")");
+        for row in q
+            .build()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(StoreError::query(op))?
+        {
+            let level: i16 = row.try_get("level").map_err(StoreError::query(op))?;
+            let idx: i64 = row.try_get("idx").map_err(StoreError::query(op))?;
+            let hash: Vec<u8> = row.try_get("hash").map_err(StoreError::query(op))?;
+            let level = u8::try_from(level).map_err(|_| StoreError::Corrupt {
+                what: "audit node level",
+                detail: level.to_string(),
+            })?;
+            out.push((
+                (level, to_u64(idx, "audit node index")?),
+                to_hash(&hash, "audit node")?,
+            ));
+        }
+    }
+    Ok(out)
 }

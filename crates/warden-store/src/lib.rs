@@ -74,8 +74,8 @@ use warden_types::{AgentName, InstanceId, Role};
 
 pub use any::AnyStore;
 pub use audit::{
-    AUDIT_PAGE, AuditBatch, AuditRow, AuditStore, CheckpointRow, Erased, NodeHash, Rewrap,
-    StoredNode, WrapKeyRef,
+    AUDIT_PAGE, AuditBatch, AuditCatchUp, AuditRow, AuditStore, CheckpointRow, Erased, NodeHash,
+    Rewrap, StoredNode, WrapKeyRef,
 };
 pub use error::StoreError;
 pub use incidents::{IncidentRow, IncidentStore};

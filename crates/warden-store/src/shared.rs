@@ -11,9 +11,11 @@
 //! loses its connection, PostgreSQL rolls the transaction back and the locks
 //! go with it: the decision was never answered, and nothing of it is kept.
 //!
-//! The cost is one transaction per decision (five round trips when the
-//! state changed, four when it did not), and decisions of one instance, or
-//! of one agent with an hourly budget, run one at a time across the nodes.
+//! The cost is one transaction per decision (five or six round trips), and
+//! decisions of one instance, or of one agent with an hourly budget, run one
+//! at a time across the nodes. A decision's transaction does not wait for its
+//! own flush: the synchronous commit of its audit record, which follows
+//! before the answer, flushes it (see [`PostgresStore::lock_sessions`]).
 
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgListener;
@@ -64,15 +66,29 @@ impl PostgresStore {
     /// Locks `agent`'s `instance` (and, with `hour`, the agent's hourly
     /// count) across every node, and reads the state of `sessions` and the
     /// count for `hour`.
+    ///
+    /// With `durable_later`, the commit does not wait for its own flush to
+    /// disk: the caller promises a synchronous commit on this database
+    /// before anyone relies on the state (a decision's audit record, under
+    /// `durability = "sync"`). PostgreSQL's log is one sequence, so that
+    /// later flush makes this commit durable too; other nodes see the state
+    /// at once either way.
     pub async fn lock_sessions(
         &self,
         agent: &str,
         instance: &str,
         sessions: &[&str],
         hour: Option<i64>,
+        durable_later: bool,
     ) -> Result<(SessionLock, LockedState), StoreError> {
         const OP: &str = "lock session state";
         let mut tx = self.pool().begin().await.map_err(StoreError::query(OP))?;
+        if durable_later {
+            sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(OP))?;
+        }
         sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
             .bind(INSTANCE_LOCK_CLASS)
             .bind(lock_key(&[agent, instance]))

@@ -17,7 +17,9 @@ use warden_audit::{
     leaf_hash, seal,
 };
 use warden_policy::Durability;
-use warden_store::{AnyStore, AuditBatch, AuditRow, AuditStore, CheckpointRow, StoreError};
+use warden_store::{
+    AnyStore, AuditBatch, AuditCatchUp, AuditRow, AuditStore, CheckpointRow, StoreError, StoredNode,
+};
 
 pub(crate) mod activity;
 mod erase;
@@ -34,11 +36,6 @@ pub use witness::{fetch, latest_witness, publish, rollback_check, root_at, witne
 const MAX_BATCH: usize = 4096;
 /// Queue length before callers wait (back-pressure).
 const QUEUE: usize = 65_536;
-/// How long a batch keeps catching up with other writers (other nodes on
-/// the same database, the CLI) before its records fail. Each try reads the
-/// tree's new border and appends under the store's lock; under contention
-/// from a few nodes most batches need one or two.
-const CONFLICT_PATIENCE: Duration = Duration::from_secs(10);
 /// Payload keys wrapped under one wrapping key before the writer takes a
 /// fresh one: what an erasure must wrap again at most (plus what other nodes
 /// or earlier runs wrapped under it).
@@ -132,14 +129,23 @@ pub async fn load_range(store: &AnyStore) -> Result<CompactRange, StoreError> {
 
 /// Loads the right border of the tree as it was at `size` records.
 pub async fn load_range_at(store: &AnyStore, size: u64) -> Result<CompactRange, StoreError> {
-    let ids: Vec<(u8, u64)> = CompactRange::border(size)
+    let nodes = store.audit_nodes(&border_ids(size)).await?;
+    range_on(size, &nodes)
+}
+
+/// The nodes of the tree's right border at `size`.
+fn border_ids(size: u64) -> Vec<(u8, u64)> {
+    CompactRange::border(size)
         .iter()
         .map(|n| (n.level, n.index))
-        .collect();
-    let nodes = store.audit_nodes(&ids).await?;
+        .collect()
+}
+
+/// The tree's right border at `size` from its stored nodes.
+fn range_on(size: u64, nodes: &[StoredNode]) -> Result<CompactRange, StoreError> {
     let nodes: Vec<(warden_audit::NodeId, warden_audit::Hash)> = nodes
-        .into_iter()
-        .map(|((level, index), h)| (warden_audit::NodeId { level, index }, h))
+        .iter()
+        .map(|&((level, index), h)| (warden_audit::NodeId { level, index }, h))
         .collect();
     CompactRange::from_nodes(size, &nodes).map_err(|e| StoreError::Corrupt {
         what: "audit tree",
@@ -176,21 +182,40 @@ pub async fn append_direct(
     } else {
         None
     };
-    let mut last = None;
-    let started = Instant::now();
-    while started.elapsed() < CONFLICT_PATIENCE {
-        let mut range = load_range(store).await?;
-        let expected = range.size();
-        let (batch, indices) = build_batch(&mut range, &mut pending, wrap.as_ref());
-        match store.audit_append(expected, &batch).await {
-            Ok(()) => return Ok(indices),
-            Err(StoreError::Conflict { message }) => last = Some(message),
-            Err(e) => return Err(e),
-        }
+    let mut range = load_range(store).await?;
+    let expected = range.size();
+    let (batch, indices) = build_batch(&mut range, &mut pending, wrap.as_ref());
+    let mut again = Renumber {
+        pending: &mut pending,
+        wrap: wrap.as_ref(),
+        done: None,
+    };
+    store
+        .audit_append_caught_up(expected, &batch, &mut again)
+        .await?;
+    Ok(again.done.map_or(indices, |(_, indices)| indices))
+}
+
+/// A batch numbered again inside the append's transaction, when other
+/// writers (other nodes, the CLI) appended since it was built: the tree's
+/// new border and the records' new indices.
+struct Renumber<'a> {
+    pending: &'a mut [Pending],
+    wrap: Option<&'a WrapKey>,
+    done: Option<(CompactRange, Vec<u64>)>,
+}
+
+impl AuditCatchUp for Renumber<'_> {
+    fn border(&self, size: u64) -> Vec<(u8, u64)> {
+        border_ids(size)
     }
-    Err(StoreError::Conflict {
-        message: last.unwrap_or_default(),
-    })
+
+    fn rebuild(&mut self, size: u64, nodes: &[StoredNode]) -> Result<AuditBatch, StoreError> {
+        let mut range = range_on(size, nodes)?;
+        let (batch, indices) = build_batch(&mut range, self.pending, self.wrap);
+        self.done = Some((range, indices));
+        Ok(batch)
+    }
 }
 
 fn now_ms() -> i64 {
@@ -540,20 +565,29 @@ impl Writer {
             return self.fail(batch, &e.to_string());
         }
         let mut attempt = 0;
-        let first_try = Instant::now();
         loop {
             let mut range = self.range.clone();
             let expected = range.size();
             let (rows, indices) = build_batch(&mut range, &mut batch, Some(&self.wrap));
             let started = Instant::now();
+            let mut again = Renumber {
+                pending: &mut batch,
+                wrap: Some(&self.wrap),
+                done: None,
+            };
+            // Another writer (another node, the CLI) may have appended: the
+            // batch is then numbered again under the store's lock.
             let result = self
                 .store
-                .audit_append(expected, &rows)
+                .audit_append_caught_up(expected, &rows, &mut again)
                 .await
-                .map(|()| indices);
+                .map(|_| match again.done.take() {
+                    Some(caught_up) => caught_up,
+                    None => (range, indices),
+                });
             let commit = started.elapsed();
             match result {
-                Ok(indices) => {
+                Ok((range, indices)) => {
                     self.range = range;
                     self.wrapped += sealed;
                     if self.failing.load().is_some() {
@@ -582,14 +616,6 @@ impl Writer {
                     attempt += 1;
                     if let Err(e) = self.rotate_wrap_key().await {
                         return self.fail(batch, &e.to_string());
-                    }
-                }
-                Err(StoreError::Conflict { .. }) if first_try.elapsed() < CONFLICT_PATIENCE => {
-                    // Another writer (the CLI, another node) appended: catch
-                    // up, and try again while the records' callers still wait.
-                    match load_range(&self.store).await {
-                        Ok(r) => self.range = r,
-                        Err(e) => return self.fail(batch, &e.to_string()),
                     }
                 }
                 Err(e) => return self.fail(batch, &e.to_string()),

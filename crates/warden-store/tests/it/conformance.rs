@@ -980,3 +980,87 @@ pub(crate) async fn audit_wrapped_erasure<S: Store + AuditStore>(store: S) {
     };
     store.audit_append(5, &fine).await.unwrap();
 }
+
+/// Numbers a late batch from the size it is told, as the audit writer does.
+struct Renumber {
+    asked: Vec<u64>,
+    nodes: Vec<warden_store::StoredNode>,
+    count: u64,
+}
+
+impl warden_store::AuditCatchUp for Renumber {
+    fn border(&self, size: u64) -> Vec<(u8, u64)> {
+        // The border of a tree of 3 leaves: the subtree of leaves 0..2, and leaf 2.
+        assert_eq!(size, 3);
+        vec![(1, 0), (0, 2)]
+    }
+
+    fn rebuild(
+        &mut self,
+        size: u64,
+        nodes: &[warden_store::StoredNode],
+    ) -> Result<AuditBatch, StoreError> {
+        self.asked.push(size);
+        self.nodes = nodes.to_vec();
+        Ok(AuditBatch {
+            records: (size..size + self.count).map(audit_row).collect(),
+            ..AuditBatch::default()
+        })
+    }
+}
+
+/// A batch built on a size another writer has moved past is numbered again
+/// inside the append's transaction, on the border as stored; without a
+/// catch-up it is refused.
+pub(crate) async fn audit_catch_up<S: Store + AuditStore>(store: S) {
+    let first = AuditBatch {
+        records: (0..3).map(audit_row).collect(),
+        nodes: vec![(1, 0, [0x10; 32])],
+        ..AuditBatch::default()
+    };
+    assert_eq!(
+        store
+            .audit_append_caught_up(
+                0,
+                &first,
+                &mut Renumber {
+                    asked: Vec::new(),
+                    nodes: Vec::new(),
+                    count: 3
+                }
+            )
+            .await
+            .unwrap(),
+        0,
+        "in place: not numbered again"
+    );
+    let late = AuditBatch {
+        records: (0..2).map(audit_row).collect(),
+        ..AuditBatch::default()
+    };
+    let err = store.audit_append(0, &late).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+    let mut again = Renumber {
+        asked: Vec::new(),
+        nodes: Vec::new(),
+        count: 2,
+    };
+    let at = store
+        .audit_append_caught_up(0, &late, &mut again)
+        .await
+        .unwrap();
+    assert_eq!(at, 3);
+    assert_eq!(again.asked, vec![3]);
+    let mut nodes = again.nodes.clone();
+    nodes.sort_unstable();
+    assert_eq!(nodes, vec![((0, 2), [2; 32]), ((1, 0), [0x10; 32])]);
+    assert_eq!(store.audit_size().await.unwrap(), 5);
+    let leaves: Vec<u8> = store
+        .audit_records(0, 5)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.leaf[0])
+        .collect();
+    assert_eq!(leaves, vec![0, 1, 2, 3, 4]);
+}

@@ -121,6 +121,7 @@ conformance_tests!(
     incidents,
     tool_pins,
     audit_wrapped_erasure,
+    audit_catch_up,
 );
 
 #[tokio::test]
