@@ -57,6 +57,7 @@ mod audit_sqlite;
 mod error;
 mod incidents;
 mod inventory;
+mod keys;
 mod location;
 mod migrations;
 mod pins;
@@ -82,6 +83,7 @@ pub use incidents::{IncidentRow, IncidentStore};
 pub use inventory::{
     ActivityDelta, ActivitySummary, ClassDelta, InventoryStore, SightingRecord, TokenRecord,
 };
+pub use keys::{KeyRow, KeyStore};
 pub use location::{SQLITE_FILE_NAME, StoreLocation};
 pub use pins::{ToolBaseline, ToolPinRecord, ToolPinStore, ToolSighting};
 pub use postgres::{CHANGES_CHANNEL, PostgresStore};

@@ -222,6 +222,21 @@ CREATE TABLE warden_audit_wrap_keys (
 CREATE TABLE warden_audit_wrap_keys (
     id BYTEA PRIMARY KEY, created_at BIGINT NOT NULL, destroyed_at BIGINT);
 ",
+}, Migration {
+    version: 9,
+    name: "signing keys",
+    sqlite: "
+CREATE TABLE warden_keys (
+    kind TEXT NOT NULL, kid TEXT NOT NULL, sealed BLOB NOT NULL,
+    created_at INTEGER NOT NULL, retired_at INTEGER, expires_at INTEGER,
+    PRIMARY KEY (kind, kid));
+",
+    postgres: "
+CREATE TABLE warden_keys (
+    kind TEXT NOT NULL, kid TEXT NOT NULL, sealed BYTEA NOT NULL,
+    created_at BIGINT NOT NULL, retired_at BIGINT, expires_at BIGINT,
+    PRIMARY KEY (kind, kid));
+",
 }];
 
 /// The newest schema version this build knows.

@@ -11,7 +11,7 @@
 //! loses its connection, PostgreSQL rolls the transaction back and the locks
 //! go with it: the decision was never answered, and nothing of it is kept.
 //!
-//! The cost is one transaction per decision (five or six round trips), and
+//! The cost is one transaction per decision (four to six round trips), and
 //! decisions of one instance, or of one agent with an hourly budget, run one
 //! at a time across the nodes. A decision's transaction does not wait for its
 //! own flush: the synchronous commit of its audit record, which follows
@@ -82,13 +82,17 @@ impl PostgresStore {
         durable_later: bool,
     ) -> Result<(SessionLock, LockedState), StoreError> {
         const OP: &str = "lock session state";
-        let mut tx = self.pool().begin().await.map_err(StoreError::query(OP))?;
-        if durable_later {
-            sqlx::query("SET LOCAL synchronous_commit TO OFF")
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::query(OP))?;
-        }
+        // One round trip for both statements.
+        let begin = if durable_later {
+            "BEGIN; SET LOCAL synchronous_commit TO OFF"
+        } else {
+            "BEGIN"
+        };
+        let mut tx = self
+            .pool()
+            .begin_with(begin)
+            .await
+            .map_err(StoreError::query(OP))?;
         sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
             .bind(INSTANCE_LOCK_CLASS)
             .bind(lock_key(&[agent, instance]))

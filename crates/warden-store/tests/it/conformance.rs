@@ -1064,3 +1064,54 @@ pub(crate) async fn audit_catch_up<S: Store + AuditStore>(store: S) {
         .collect();
     assert_eq!(leaves, vec![0, 1, 2, 3, 4]);
 }
+
+fn key(kid: &str, at: i64) -> warden_store::KeyRow {
+    warden_store::KeyRow {
+        kind: "jwt-svid".into(),
+        kid: kid.into(),
+        sealed: kid.as_bytes().to_vec(),
+        created_at: at,
+        retired_at: None,
+        expires_at: None,
+    }
+}
+
+/// The first key made wins, also when two nodes make one at once; a
+/// rotation retires the current key until it expires; the change counter
+/// moves so that other nodes reload.
+pub(crate) async fn signing_keys<S: Store + warden_store::KeyStore + 'static>(store: S) {
+    use warden_store::KeyStore as _;
+    let (a, b) = tokio::join!(
+        {
+            let store = store.clone();
+            async move { store.put_key(&key("a", 10), None).await.unwrap() }
+        },
+        {
+            let store = store.clone();
+            async move { store.put_key(&key("b", 10), None).await.unwrap() }
+        }
+    );
+    assert_eq!(a.kid, b.kid, "one first key for every node");
+    let first = a.kid.clone();
+    assert_eq!(store.keys("jwt-svid", 20).await.unwrap().len(), 1);
+    assert!(store.keys("x509-ca", 20).await.unwrap().is_empty());
+
+    let before = store.latest_change().await.unwrap();
+    let now = store.put_key(&key("c", 100), Some(500)).await.unwrap();
+    assert_eq!(now.kid, "c");
+    assert!(store.latest_change().await.unwrap() > before);
+    let keys = store.keys("jwt-svid", 200).await.unwrap();
+    let listed: Vec<(&str, Option<i64>, Option<i64>)> = keys
+        .iter()
+        .map(|k| (k.kid.as_str(), k.retired_at, k.expires_at))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![("c", None, None), (first.as_str(), Some(100), Some(500))]
+    );
+    assert_eq!(keys[0].sealed, b"c".to_vec());
+    // Expired: no longer listed.
+    let keys = store.keys("jwt-svid", 500).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].kid, "c");
+}

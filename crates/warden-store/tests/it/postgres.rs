@@ -122,6 +122,7 @@ conformance_tests!(
     tool_pins,
     audit_wrapped_erasure,
     audit_catch_up,
+    signing_keys,
 );
 
 #[tokio::test]
@@ -137,7 +138,7 @@ async fn opening_twice_keeps_data_and_migrates_once() {
                 .fetch_one(second.pool())
                 .await
                 .unwrap();
-            assert_eq!(applied, 8, "every migration applied once");
+            assert_eq!(applied, 9, "every migration applied once");
 
             sqlx::query("INSERT INTO warden_migrations (version, name, applied_at) VALUES (999, 'future', 0)")
                 .execute(second.pool())

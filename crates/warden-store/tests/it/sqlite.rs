@@ -45,6 +45,7 @@ conformance_tests!(
     tool_pins,
     audit_wrapped_erasure,
     audit_catch_up,
+    signing_keys,
 );
 
 #[tokio::test]
@@ -70,7 +71,7 @@ async fn opening_twice_keeps_data_and_migrates_once() {
         .fetch_one(second.pool())
         .await
         .unwrap();
-    assert_eq!(applied, 8, "every migration applied once");
+    assert_eq!(applied, 9, "every migration applied once");
 }
 
 #[tokio::test]
