@@ -1080,7 +1080,6 @@ fn key(kid: &str, at: i64) -> warden_store::KeyRow {
 /// rotation retires the current key until it expires; the change counter
 /// moves so that other nodes reload.
 pub(crate) async fn signing_keys<S: Store + warden_store::KeyStore + 'static>(store: S) {
-    use warden_store::KeyStore as _;
     let (a, b) = tokio::join!(
         {
             let store = store.clone();
