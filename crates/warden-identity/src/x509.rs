@@ -381,11 +381,9 @@ fn ca_params(
         .push(DnType::CommonName, CA_COMMON_NAME);
     params.subject_alt_names = vec![uri_san(&format!("spiffe://{trust_domain}"))?];
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    // The X.509-SVID profile: keyCertSign (and cRLSign) if and only if a
+    // signing certificate; digitalSignature if and only if a leaf.
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let not_before = whole_seconds(now)?;
     let not_after = not_before.checked_add(CA_CERTIFICATE_TTL).ok_or_else(|| {
         IdentityError::InvalidLifetime {
