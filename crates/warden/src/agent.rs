@@ -50,6 +50,22 @@ pub(crate) enum AgentCommand {
         #[arg(long, default_value = "15m")]
         ttl: String,
     },
+    /// Issue an X.509-SVID: writes `svid.pem` (the certificate), `svid.key`
+    /// (its private key, 0600) and `bundle.pem` (the trust domain's CA) to
+    /// `--out`, for mTLS with the data plane (`[serve.tls]`).
+    Cert {
+        /// The agent's name.
+        name: String,
+        /// The instance (default `default`).
+        #[arg(long, default_value = "default")]
+        instance: String,
+        /// Lifetime, as in `15m`, `1h`.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+        /// The directory to write the three files to (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Revoke one instance, or the whole agent; effective at once.
     Revoke {
         /// The agent's name.
@@ -251,24 +267,8 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
             instance,
             ttl,
         } => {
-            let agent = AgentName::new(name).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let instance = InstanceId::new(instance).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let ttl = parse_duration(&ttl).map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
-            let inputs = load_inputs(&source, Arc::clone(&config), &store)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if !inputs.manifests.iter().any(|m| m.name == agent) {
-                bail!(
-                    "no agent `{agent}`: register it first (`warden agent register -f manifest.yaml`)"
-                );
-            }
-            for r in store.revocations().await? {
-                if r.agent == agent && r.instance.as_ref().is_none_or(|i| *i == instance) {
-                    bail!(
-                        "agent `{agent}` instance `{instance}` is revoked; refusing to issue a token"
-                    );
-                }
-            }
+            let (agent, instance, ttl) =
+                issuable(&source, &config, &store, name, instance, &ttl, "a token").await?;
             let (key, _) = common.signing_key()?;
             let now = SystemTime::now();
             let issued = key.issue(&IssueRequest {
@@ -300,6 +300,71 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
             )
             .await?;
             println!("{}", issued.token.expose());
+        }
+        AgentCommand::Cert {
+            name,
+            instance,
+            ttl,
+            out,
+        } => {
+            let (agent, instance, ttl) = issuable(
+                &source,
+                &config,
+                &store,
+                name,
+                instance,
+                &ttl,
+                "a certificate",
+            )
+            .await?;
+            let (authority, _) = common.x509_authority(&config.trust_domain)?;
+            let issued = authority.issue(&warden_identity::X509IssueRequest {
+                spiffe_id: SpiffeId::new(
+                    config.trust_domain.clone(),
+                    agent.clone(),
+                    instance.clone(),
+                ),
+                ttl,
+                now: SystemTime::now(),
+            })?;
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create `{}`", out.display()))?;
+            let write = |file: &str, text: &str| {
+                let path = out.join(file);
+                std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write `{}`", path.display()))
+            };
+            write("svid.pem", &issued.certificate_pem)?;
+            write("bundle.pem", authority.certificate().pem())?;
+            // `write_secret` appends a newline; PEM readers do not mind.
+            crate::serve::write_secret(
+                &out.join("svid.key"),
+                issued.private_key_pem.expose().trim_end(),
+            )?;
+            // The inventory lists it as it lists tokens, by its serial.
+            warden_store::InventoryStore::record_token(
+                &store,
+                &warden_store::TokenRecord {
+                    jti: format!("{}{}", warden_identity::X509_SERIAL_PREFIX, issued.serial),
+                    agent: agent.as_str().to_owned(),
+                    instance: instance.as_str().to_owned(),
+                    issued_at: Some(now_millis()),
+                    expires_at: issued
+                        .expires_at
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+                    issued_by: Some("cli".to_owned()),
+                    last_used_at: None,
+                },
+            )
+            .await?;
+            println!(
+                "spiffe://{}/agent/{agent}/{instance}: wrote svid.pem, svid.key and bundle.pem to {} (serial {}, valid {})",
+                config.trust_domain,
+                out.display(),
+                issued.serial,
+                humantime(ttl)
+            );
         }
         AgentCommand::Suspend {
             name,
@@ -510,4 +575,44 @@ pub(crate) async fn run_admin_token(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The agent and instance a credential may be issued for, and its lifetime:
+/// the agent is registered and neither it nor the instance is revoked.
+async fn issuable(
+    source: &warden_gateway::ConfigSource,
+    config: &Arc<warden_policy::Config>,
+    store: &warden_store::AnyStore,
+    name: String,
+    instance: String,
+    ttl: &str,
+    what: &str,
+) -> anyhow::Result<(AgentName, InstanceId, std::time::Duration)> {
+    let agent = AgentName::new(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let instance = InstanceId::new(instance).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ttl = parse_duration(ttl).map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
+    let inputs = load_inputs(source, Arc::clone(config), store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !inputs.manifests.iter().any(|m| m.name == agent) {
+        bail!("no agent `{agent}`: register it first (`warden agent register -f manifest.yaml`)");
+    }
+    for r in store.revocations().await? {
+        if r.agent == agent && r.instance.as_ref().is_none_or(|i| *i == instance) {
+            bail!("agent `{agent}` instance `{instance}` is revoked; refusing to issue {what}");
+        }
+    }
+    Ok((agent, instance, ttl))
+}
+
+/// `ttl` as the CLI takes it: `90s`, `15m`, `2h`.
+fn humantime(ttl: std::time::Duration) -> String {
+    let seconds = ttl.as_secs();
+    if seconds % 3600 == 0 {
+        format!("{}h", seconds / 3600)
+    } else if seconds % 60 == 0 {
+        format!("{}m", seconds / 60)
+    } else {
+        format!("{seconds}s")
+    }
 }
