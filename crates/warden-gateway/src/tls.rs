@@ -211,6 +211,7 @@ impl ClientCertVerifier for SvidClientVerifier {
                 let reason = match error {
                     CertificateError::Expired { .. } => rustls::CertificateError::Expired,
                     CertificateError::NotYetValid => rustls::CertificateError::NotValidYet,
+                    CertificateError::UnknownIssuer => rustls::CertificateError::UnknownIssuer,
                     other => rustls::CertificateError::Other(rustls::OtherError(Arc::new(
                         SvidRefused(other),
                     ))),

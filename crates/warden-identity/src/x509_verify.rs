@@ -76,10 +76,12 @@ impl X509SvidVerifier {
         self.anchors.iter().map(|anchor| anchor.subject.as_ref())
     }
 
-    /// Verifies the chain `leaf` + `intermediates` at `now`: it chains to a
-    /// trusted CA, every certificate in it is within its validity window, the
-    /// leaf allows client authentication and is not a CA, and the leaf has
-    /// exactly one URI SAN, an agent SPIFFE ID in this trust domain.
+    /// Verifies the chain `leaf` + `intermediates` at `now`: the leaf is not
+    /// a CA; it chains to a trusted CA, every certificate in it is within its
+    /// validity window, the leaf allows client authentication; and the leaf
+    /// has exactly one URI SAN, an agent SPIFFE ID in this trust domain
+    /// (checked in this order, so a certificate from an unknown CA is refused
+    /// as that, whatever it claims).
     pub fn verify(
         &self,
         leaf: &CertificateDer<'_>,
@@ -103,7 +105,6 @@ impl X509SvidVerifier {
                 }
             }
         }
-        let spiffe_id = self.spiffe_id(leaf)?;
 
         let end_entity =
             webpki::EndEntityCert::try_from(leaf).map_err(|e| CertificateError::Malformed {
@@ -124,6 +125,7 @@ impl X509SvidVerifier {
             )
             .map_err(chain_error)?;
 
+        let spiffe_id = self.spiffe_id(leaf)?;
         let validity = &tbs.validity;
         Ok(VerifiedSvid {
             spiffe_id,
