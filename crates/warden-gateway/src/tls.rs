@@ -133,7 +133,8 @@ fn data_plane_tls(
         Some(verifier) => builder.with_client_cert_verifier(Arc::new(SvidClientVerifier {
             subjects: verifier
                 .root_subjects()
-                .map(|s| DistinguishedName::from(s.to_vec()))
+                // A trust anchor holds the name without its SEQUENCE tag.
+                .map(DistinguishedName::in_sequence)
                 .collect(),
             verifier: Arc::clone(verifier),
             mandatory: config.client_auth == ClientAuth::Required,

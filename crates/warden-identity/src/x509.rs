@@ -302,10 +302,7 @@ impl X509Authority {
             ExtendedKeyUsagePurpose::ClientAuth,
         ];
         params.use_authority_key_identifier_extension = true;
-        let mut serial = [0u8; 16];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut serial);
-        serial[0] &= 0x7f; // positive, as DER integers must be
-        params.serial_number = Some(SerialNumber::from_slice(&serial));
+        params.serial_number = Some(random_serial());
         params.not_before = time::OffsetDateTime::from(not_before);
         params.not_after = time::OffsetDateTime::from(expires_at);
         let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(sign_error)?;
@@ -315,7 +312,7 @@ impl X509Authority {
             certificate_pem: certificate.pem(),
             certificate_der: certificate.der().clone(),
             private_key_pem: Secret::new(leaf_key.serialize_pem()),
-            serial: hex_lower(&serial),
+            serial: hex_lower(&serial_of(certificate.der())?),
             expires_at,
         })
     }
@@ -342,10 +339,7 @@ impl X509Authority {
         now: SystemTime,
     ) -> Result<Self, IdentityError> {
         let mut params = ca_params(trust_domain, now)?;
-        let mut serial = [0u8; 16];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut serial);
-        serial[0] &= 0x7f;
-        params.serial_number = Some(SerialNumber::from_slice(&serial));
+        params.serial_number = Some(random_serial());
         let certificate = params.self_signed(&key).map_err(sign_error)?;
         let certificate = CaCertificate::from_der(certificate.der().clone())?;
         Ok(X509Authority {
@@ -393,6 +387,24 @@ fn ca_params(
     params.not_before = time::OffsetDateTime::from(not_before);
     params.not_after = time::OffsetDateTime::from(not_after);
     Ok(params)
+}
+
+/// A random 128-bit serial number, positive and without a leading zero byte
+/// (so that its DER encoding is these 16 bytes).
+fn random_serial() -> SerialNumber {
+    let mut serial = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut serial);
+    serial[0] = (serial[0] & 0x7f) | 0x01;
+    SerialNumber::from_slice(&serial)
+}
+
+/// The serial number of a certificate, as its DER holds it.
+fn serial_of(der: &CertificateDer<'_>) -> Result<Vec<u8>, IdentityError> {
+    x509_cert::Certificate::from_der(der.as_ref())
+        .map(|c| c.tbs_certificate.serial_number.as_bytes().to_vec())
+        .map_err(|e| IdentityError::InvalidCertificate {
+            reason: format!("the certificate just issued does not parse: {e}"),
+        })
 }
 
 /// Checks a loaded CA certificate against its key and the trust domain.

@@ -76,7 +76,8 @@ pub(crate) enum AgentCommand {
         /// Why (recorded).
         #[arg(long, default_value = "")]
         reason: String,
-        /// The running gateway's data plane, waited for until it refuses the
+        /// The running gateway's data plane (its admin plane with
+        /// `[serve.tls]`), waited for until it refuses the
         /// tokens (default: `[serve] listen` of the configuration).
         #[arg(long, env = crate::env::GATEWAY)]
         gateway: Option<String>,
@@ -89,7 +90,8 @@ pub(crate) enum AgentCommand {
         /// Why (recorded, and in every denial).
         #[arg(long, default_value = "suspended by hand")]
         reason: String,
-        /// The running gateway's data plane, waited for until it applies the
+        /// The running gateway's data plane (its admin plane with
+        /// `[serve.tls]`), waited for until it applies the
         /// suspension (default: `[serve] listen` of the configuration).
         #[arg(long, env = crate::env::GATEWAY)]
         gateway: Option<String>,
@@ -416,7 +418,7 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
                 .as_ref()
                 .map_or_else(|| "all instances".to_owned(), |i| format!("instance `{i}`"));
             let change = store.latest_change().await?;
-            let gateway = gateway.unwrap_or_else(|| format!("http://{}", config.serve.listen));
+            let gateway = gateway.unwrap_or_else(|| health_url(&config));
             let gateway = gateway.trim_end_matches('/');
             match wait_applied(gateway, change).await {
                 Applied::Yes => println!(
@@ -471,7 +473,7 @@ async fn suspend_or_resume(
     let reason = suspend_reason.unwrap_or_default();
     audit_by_hand(store, what, &subject, &reason).await?;
     let change = store.latest_change().await?;
-    let gateway = gateway.unwrap_or_else(|| format!("http://{}", config.serve.listen));
+    let gateway = gateway.unwrap_or_else(|| health_url(&config));
     let gateway = gateway.trim_end_matches('/');
     match wait_applied(gateway, change).await {
         Applied::Yes => {
@@ -615,4 +617,16 @@ fn humantime(ttl: std::time::Duration) -> String {
     } else {
         format!("{seconds}s")
     }
+}
+
+/// Where the CLI waits for the gateway to apply a change (`/healthz`): the
+/// data plane, or, when it speaks TLS (`[serve.tls]`), the admin plane,
+/// which answers the same and stays plain HTTP.
+fn health_url(config: &warden_policy::Config) -> String {
+    let address = if config.serve.tls.is_some() {
+        &config.serve.admin_listen
+    } else {
+        &config.serve.listen
+    };
+    format!("http://{address}")
 }

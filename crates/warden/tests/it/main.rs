@@ -13,6 +13,7 @@ mod console;
 mod discover;
 mod llm;
 mod mcp;
+mod mtls;
 mod pins;
 mod report;
 mod serve;
