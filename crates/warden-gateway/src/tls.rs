@@ -204,13 +204,21 @@ impl ClientCertVerifier for SvidClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
+        let time = now;
         let now = UNIX_EPOCH + Duration::from_secs(now.as_secs());
         self.verifier
             .verify(end_entity, intermediates, now)
             .map(|_| ClientCertVerified::assertion())
             .map_err(|error| {
+                // The alert tells the client why; the message (logged with
+                // the peer's address by `serve_plane`) tells the operator.
                 let reason = match error {
-                    CertificateError::Expired { .. } => rustls::CertificateError::Expired,
+                    CertificateError::Expired { expired_at } => {
+                        rustls::CertificateError::ExpiredContext {
+                            time,
+                            not_after: UnixTime::since_unix_epoch(Duration::from_secs(expired_at)),
+                        }
+                    }
                     CertificateError::NotYetValid => rustls::CertificateError::NotValidYet,
                     CertificateError::UnknownIssuer => rustls::CertificateError::UnknownIssuer,
                     other => rustls::CertificateError::Other(rustls::OtherError(Arc::new(

@@ -60,9 +60,10 @@ cleared = []
             .arg(root.join("data"))
             .arg("serve")
             .env("WARDEN_LOG", "warn")
+            .env("NO_COLOR", "1")
             .env_remove("WARDEN_STORE")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(root.join("serve.log")).unwrap())
             .spawn()
             .unwrap();
         let warden = Killed(warden);
@@ -245,6 +246,46 @@ fn the_python_sdk_client_authenticates_with_an_x509_svid() {
     let other = world.cert("i2", &[]);
     let out = world.client(Some(&other), &steps());
     assert_eq!(out[2]["text"], "fine", "{out:?}");
+
+    // A certificate of another trust domain (another Warden's CA) is
+    // refused in the handshake, and the gateway says why and from where.
+    let elsewhere = world.dir.path().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join("agents")).unwrap();
+    std::fs::write(
+        elsewhere.join("agents/tls-bot.yaml"),
+        AGENT.replace("flaky: { ok: read }", "{}"),
+    )
+    .unwrap();
+    std::fs::write(
+        elsewhere.join("warden.toml"),
+        "trust_domain = \"other.org\"\n",
+    )
+    .unwrap();
+    let issued = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("--config")
+        .arg(elsewhere.join("warden.toml"))
+        .arg("--data-dir")
+        .arg(elsewhere.join("data"))
+        .args(["agent", "cert", "tls-bot", "--out"])
+        .arg(elsewhere.join("svid"))
+        .env("WARDEN_LOG", "warn")
+        .env_remove("WARDEN_STORE")
+        .output()
+        .unwrap();
+    assert!(issued.status.success(), "{}", text(&issued.stderr));
+    let out = world.client(Some(&elsewhere.join("svid")), &steps());
+    assert!(
+        out.len() == 1 && out[0].get("exception").is_some(),
+        "a foreign trust domain's certificate must be refused: {out:?}"
+    );
+    let log = std::fs::read_to_string(world.dir.path().join("serve.log")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("TLS handshake refused on the data plane")
+                && l.contains("peer=127.0.0.1:")
+                && l.contains("UnknownIssuer")),
+        "{log}"
+    );
 
     // An unregistered agent gets no certificate.
     let ghost = world.warden(&[
