@@ -473,7 +473,7 @@ async fn suspend_or_resume(
     let reason = suspend_reason.unwrap_or_default();
     audit_by_hand(store, what, &subject, &reason).await?;
     let change = store.latest_change().await?;
-    let gateway = gateway.unwrap_or_else(|| health_url(&config));
+    let gateway = gateway.unwrap_or_else(|| health_url(config));
     let gateway = gateway.trim_end_matches('/');
     match wait_applied(gateway, change).await {
         Applied::Yes => {
@@ -610,9 +610,9 @@ async fn issuable(
 /// `ttl` as the CLI takes it: `90s`, `15m`, `2h`.
 fn humantime(ttl: std::time::Duration) -> String {
     let seconds = ttl.as_secs();
-    if seconds % 3600 == 0 {
+    if seconds.is_multiple_of(3600) {
         format!("{}h", seconds / 3600)
-    } else if seconds % 60 == 0 {
+    } else if seconds.is_multiple_of(60) {
         format!("{}m", seconds / 60)
     } else {
         format!("{seconds}s")
