@@ -113,19 +113,29 @@ impl TestGateway {
         backend: Backend,
         tweak: impl FnOnce(String) -> String,
     ) -> TestGateway {
-        Self::start_with(backend, tweak, None).await
+        Self::start_with(backend, tweak, None, None).await
     }
 
     /// A gateway on the example set with TLS on the data plane
     /// (`[serve.tls]`, `client_auth` as given, client CA Warden's own).
     pub(crate) async fn start_tls(backend: Backend, client_auth: &str) -> TestGateway {
-        Self::start_with(backend, |t| t, Some(client_auth)).await
+        Self::start_with(backend, |t| t, Some(client_auth), None).await
+    }
+
+    /// As [`TestGateway::start_tls`] (`optional`), with `client_ca_pem` as
+    /// the client CA bundle file (`client_ca = "tls/client-ca.pem"`).
+    pub(crate) async fn start_tls_with_client_ca(
+        backend: Backend,
+        client_ca_pem: &str,
+    ) -> TestGateway {
+        Self::start_with(backend, |t| t, Some("optional"), Some(client_ca_pem)).await
     }
 
     async fn start_with(
         backend: Backend,
         tweak: impl FnOnce(String) -> String,
         client_auth: Option<&str>,
+        client_ca_pem: Option<&str>,
     ) -> TestGateway {
         let dir = tempfile::tempdir().unwrap();
         let config_dir = dir.path().join("config");
@@ -134,10 +144,17 @@ impl TestGateway {
         let mut text = tweak(std::fs::read_to_string(&config_path).unwrap());
         let server_pki = client_auth.map(|client_auth| {
             let pki = warden_test::server_pki(&config_dir.join("tls"));
+            let client_ca = match client_ca_pem {
+                Some(pem) => {
+                    std::fs::write(config_dir.join("tls/client-ca.pem"), pem).unwrap();
+                    "client_ca = \"tls/client-ca.pem\"\n"
+                }
+                None => "",
+            };
             text = text.replacen(
                 "[serve]\n",
                 &format!(
-                    "[serve.tls]\ncert = \"tls/server.pem\"\nkey = \"tls/server.key\"\nclient_auth = \"{client_auth}\"\n\n[serve]\n"
+                    "[serve.tls]\ncert = \"tls/server.pem\"\nkey = \"tls/server.key\"\nclient_auth = \"{client_auth}\"\n{client_ca}\n[serve]\n"
                 ),
                 1,
             );

@@ -2,6 +2,7 @@
 //! X.509-SVIDs as with JWT-SVIDs; bad certificates are refused in the
 //! handshake. The client is rustls (ring) with a hyper HTTP/1.1 connection.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -327,4 +328,95 @@ async fn the_plain_data_plane_serves_the_x509_ca_in_its_bundle() {
     .unwrap();
     assert_eq!(der, gw.x509.certificate().der().to_vec());
     gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_ca_bundle_file_replaces_wardens_own_ca() {
+    // Another issuer for the trust domain (as a SPIRE server would be), its
+    // certificate in a bundle file next to a CA of another trust domain.
+    let now = SystemTime::now();
+    let spire = X509Authority::generate(&TrustDomain::new("example.org").unwrap(), now).unwrap();
+    let other = X509Authority::generate(&TrustDomain::new("other.org").unwrap(), now).unwrap();
+    let bundle = format!("{}{}", spire.certificate().pem(), other.certificate().pem());
+    let gw = TestGateway::start_tls_with_client_ca(Backend::Sqlite, &bundle).await;
+
+    let from_spire = issue(
+        &spire,
+        "spiffe://example.org/agent/invoice-bot/i-1",
+        now,
+        Duration::from_secs(600),
+    );
+    let (_, body) = decide(&gw, client(&gw, Some(&from_spire)), None, read())
+        .await
+        .unwrap();
+    assert_eq!(body["decision"], "allow", "{body}");
+
+    // The other trust domain's CA is in the file, but its agents are not ours.
+    let from_other = issue(
+        &other,
+        "spiffe://other.org/agent/invoice-bot/i-1",
+        now,
+        Duration::from_secs(600),
+    );
+    let error = decide(&gw, client(&gw, Some(&from_other)), None, read())
+        .await
+        .expect_err("another trust domain");
+    assert!(error.contains("AlertReceived("), "{error}");
+
+    // Warden's own CA is no longer trusted for client certificates.
+    let error = decide(&gw, client(&gw, Some(&svid(&gw, "i-1"))), None, read())
+        .await
+        .expect_err("Warden's own CA is not in the bundle file");
+    assert!(error.contains("AlertReceived(UnknownCA)"), "{error}");
+    gw.stop().await;
+}
+
+#[test]
+fn unusable_tls_files_are_named_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = warden_test::server_pki(&dir.path().join("tls"));
+    let td = TrustDomain::new("example.org").unwrap();
+    let ca = X509Authority::generate(&td, SystemTime::now()).unwrap();
+    let config = |cert: &Path, key: &Path, client_ca: Option<&Path>| warden_policy::TlsConfig {
+        cert: cert.to_owned(),
+        key: key.to_owned(),
+        client_auth: warden_policy::ClientAuth::Optional,
+        client_ca: client_ca.map(Path::to_owned),
+    };
+    let missing = dir.path().join("nope.pem");
+    let setup = |c: warden_policy::TlsConfig| {
+        warden_gateway::X509Setup::new(ca.certificate().clone(), &td, Some(&c))
+            .unwrap_err()
+            .to_string()
+    };
+    let error = setup(config(&missing, &pki.key, None));
+    assert!(
+        error.contains("[serve.tls] cert") && error.contains("nope.pem"),
+        "{error}"
+    );
+    let error = setup(config(&pki.cert, &missing, None));
+    assert!(
+        error.contains("[serve.tls] key") && error.contains("nope.pem"),
+        "{error}"
+    );
+    let error = setup(config(&pki.cert, &pki.key, Some(&missing)));
+    assert!(
+        error.contains("[serve.tls] client_ca") && error.contains("nope.pem"),
+        "{error}"
+    );
+    // A key file that holds no key.
+    let error = setup(config(&pki.cert, &dir.path().join("tls/server.pem"), None));
+    assert!(error.contains("[serve.tls] key"), "{error}");
+    // Another certificate's key.
+    let other = warden_test::server_pki(&dir.path().join("other"));
+    let error = setup(config(&pki.cert, &other.key, None));
+    assert!(error.contains("[serve.tls] cert and key"), "{error}");
+    // A good set works, and says TLS is on.
+    let ok = warden_gateway::X509Setup::new(
+        ca.certificate().clone(),
+        &td,
+        Some(&config(&pki.cert, &pki.key, Some(&pki.ca))),
+    )
+    .unwrap();
+    assert!(ok.tls_enabled());
 }
