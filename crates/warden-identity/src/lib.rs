@@ -44,6 +44,36 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//!
+//! An X.509-SVID from the trust domain's CA verifies into the same
+//! [`VerifiedSvid`]; a certificate of another CA does not:
+//!
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use warden_identity::{CertificateError, X509Authority, X509IssueRequest, X509SvidVerifier};
+//! use warden_types::TrustDomain;
+//!
+//! let trust_domain = TrustDomain::new("example.org")?;
+//! let now = SystemTime::now();
+//! let ca = X509Authority::generate(&trust_domain, now)?;
+//! let issued = ca.issue(&X509IssueRequest {
+//!     spiffe_id: "spiffe://example.org/agent/invoice-bot/i-1".parse()?,
+//!     ttl: Duration::from_secs(3600),
+//!     now,
+//! })?;
+//! let verifier = X509SvidVerifier::from_authority(&ca)?;
+//! let svid = verifier.verify(&issued.certificate_der, &[], now)?;
+//! assert_eq!(svid.spiffe_id.agent().as_str(), "invoice-bot");
+//!
+//! let other = X509Authority::generate(&trust_domain, now)?;
+//! let verifier = X509SvidVerifier::from_authority(&other)?;
+//! assert_eq!(
+//!     verifier.verify(&issued.certificate_der, &[], now),
+//!     Err(CertificateError::UnknownIssuer)
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! [SPIFFE JWT-SVID]: https://github.com/spiffe/spiffe/blob/main/standards/JWT-SVID.md
 //! [SPIFFE X.509-SVID]: https://github.com/spiffe/spiffe/blob/main/standards/X509-SVID.md
 
@@ -55,6 +85,7 @@ mod revocation;
 mod secret;
 mod verify;
 mod x509;
+mod x509_bundle;
 mod x509_verify;
 
 #[cfg(test)]
@@ -72,7 +103,7 @@ pub use rustls_pki_types::CertificateDer;
 pub use secret::{Secret, constant_time_eq};
 pub use verify::{DEFAULT_LEEWAY, JwtSvidVerifier, MAX_TOKEN_BYTES};
 pub use x509::{
-    CA_CERTIFICATE_TTL, CaCertificate, DEFAULT_X509_SVID_TTL, IssuedX509Svid, X509Authority,
-    X509IssueRequest, certificates_from_pem,
+    CA_CERTIFICATE_TTL, DEFAULT_X509_SVID_TTL, IssuedX509Svid, X509Authority, X509IssueRequest,
 };
+pub use x509_bundle::{CaCertificate, certificates_from_pem};
 pub use x509_verify::{X509_SERIAL_PREFIX, X509SvidVerifier};

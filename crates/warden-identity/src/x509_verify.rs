@@ -12,7 +12,8 @@ use x509_cert::ext::pkix::{BasicConstraints, SubjectAltName};
 
 use crate::error::{CertificateError, IdentityError};
 use crate::jwt::VerifiedSvid;
-use crate::x509::{CaCertificate, X509Authority, hex_lower};
+use crate::x509::{X509Authority, hex_lower};
+use crate::x509_bundle::CaCertificate;
 
 /// The `jti` of a [`VerifiedSvid`] made from an X.509-SVID starts with this,
 /// followed by the certificate's serial number in lowercase hex.
