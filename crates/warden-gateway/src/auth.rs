@@ -23,7 +23,7 @@ use warden_types::Role;
 
 use crate::error::ApiError;
 use crate::serve::Peer;
-use crate::state::{Caller, Gateway};
+use crate::state::{Caller, Gateway, IdentityView};
 use crate::tls::PeerSvid;
 
 /// The `Authorization` header, and what a refusal's sighting needs (the
@@ -181,10 +181,11 @@ impl Gateway {
     }
 
     fn agent_caller(&self, auth: &Authorization) -> Result<Arc<Caller>, ApiError> {
+        let identity = self.identity.load();
         let caller = match (&auth.0, &auth.3) {
             (None, Some(peer)) => self.certificate_caller(peer)?,
             (_, peer) => {
-                let caller = self.token_caller(auth)?;
+                let caller = self.token_caller(auth, &identity)?;
                 if let Some(peer) = peer
                     && peer.svid.spiffe_id != caller.svid.spiffe_id
                 {
@@ -199,7 +200,7 @@ impl Gateway {
                 caller
             }
         };
-        self.check_agent(caller)
+        self.check_agent(caller, &identity)
     }
 
     /// The caller a verified client certificate proves, cached by the
@@ -222,10 +223,13 @@ impl Gateway {
         })
     }
 
-    fn token_caller(&self, auth: &Authorization) -> Result<Arc<Caller>, ApiError> {
+    fn token_caller(
+        &self,
+        auth: &Authorization,
+        identity: &IdentityView,
+    ) -> Result<Arc<Caller>, ApiError> {
         let token = bearer(auth.0.as_ref())?;
         let now = SystemTime::now();
-        let identity = self.identity.load();
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let caller = match self.tokens.get(&key) {
             Some(caller) => {
@@ -248,8 +252,11 @@ impl Gateway {
     }
 
     /// Revocation and registration, for a caller however it proved itself.
-    fn check_agent(&self, caller: Arc<Caller>) -> Result<Arc<Caller>, ApiError> {
-        let identity = self.identity.load();
+    fn check_agent(
+        &self,
+        caller: Arc<Caller>,
+        identity: &IdentityView,
+    ) -> Result<Arc<Caller>, ApiError> {
         let svid = &caller.svid;
         if identity.revocations.is_revoked(&svid.spiffe_id) {
             return Err(ApiError::unauthorized(
