@@ -622,7 +622,7 @@ fn humantime(ttl: std::time::Duration) -> String {
 /// Where the CLI waits for the gateway to apply a change (`/healthz`): the
 /// data plane, or, when it speaks TLS (`[serve.tls]`), the admin plane,
 /// which answers the same and stays plain HTTP.
-fn health_url(config: &warden_policy::Config) -> String {
+pub(crate) fn health_url(config: &warden_policy::Config) -> String {
     let address = if config.serve.tls.is_some() {
         &config.serve.admin_listen
     } else {
