@@ -279,3 +279,42 @@ fn the_bundle_serves_the_jwt_key_and_the_x509_ca() {
     let entries = VerifyingKeyEntry::from_bundle(&bundle).unwrap();
     assert_eq!(entries.len(), 1);
 }
+
+#[test]
+fn a_chain_through_an_intermediate_ca_verifies_when_presented_whole() {
+    let root = ca("example.org");
+    // An intermediate CA signed by the root (as a SPIRE server under an
+    // upstream CA would be).
+    let mut params = CertificateParams::default();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "intermediate");
+    params.subject_alt_names = vec![SanType::URI("spiffe://example.org".try_into().unwrap())];
+    params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+    params.not_before = time::OffsetDateTime::from(now() - Duration::from_secs(60));
+    params.not_after = time::OffsetDateTime::from(now() + Duration::from_secs(86400));
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let intermediate = root.sign_raw(&params, &key).unwrap();
+    let issuer = rcgen::Issuer::new(params, &key);
+    let mut leaf = CertificateParams::default();
+    leaf.subject_alt_names = vec![SanType::URI(
+        "spiffe://example.org/agent/a/b".try_into().unwrap(),
+    )];
+    leaf.is_ca = IsCa::ExplicitNoCa;
+    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    leaf.not_before = time::OffsetDateTime::from(now() - Duration::from_secs(60));
+    leaf.not_after = time::OffsetDateTime::from(now() + Duration::from_secs(3600));
+    let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let leaf = leaf.signed_by(&leaf_key, &issuer).unwrap().der().clone();
+
+    let verifier = X509SvidVerifier::from_authority(&root).unwrap();
+    let svid = verifier
+        .verify(&leaf, std::slice::from_ref(&intermediate), now())
+        .unwrap();
+    assert_eq!(svid.spiffe_id.to_string(), "spiffe://example.org/agent/a/b");
+    assert_eq!(
+        verifier.verify(&leaf, &[], now()),
+        Err(CertificateError::UnknownIssuer)
+    );
+}
