@@ -4,6 +4,7 @@
 Usage:
     client.py [OPTIONS] stdio [--cwd DIR] [--env K=V]... -- CMD ARGS...
     client.py [OPTIONS] http URL [--token TOKEN] [--header K=V]...
+                              [--cert PEM --key PEM] [--cacert PEM]
 
 OPTIONS (before the transport word):
     --mode auto|legacy|2026-07-28   connect mode (default: auto, the SDK default: probe
@@ -13,6 +14,9 @@ OPTIONS (before the transport word):
                                     root, file:///warden-test-client-root, which does not exist so
                                     server-filesystem ignores it and keeps its CLI directories)
     --no-roots / --no-sampling / --no-elicitation   do not advertise that client capability
+
+Over https, `--cert`/`--key` present a client certificate (an X.509-SVID from
+`warden agent cert`) and `--cacert` names the CA file the server is verified with.
 
 Reads a JSON array of steps on stdin, runs them in order in one session, and writes one JSON
 line per step to stdout (preceded by an "initialize" line). See README.md for the step format.
@@ -260,6 +264,25 @@ def parse_kv(items: list[str], what: str) -> dict[str, str]:
     return d
 
 
+def mtls_http_client(headers: dict[str, str], cert: str | None, key: str | None,
+                     cacert: str | None) -> Any:
+    """The SDK's HTTP client (same timeouts as `create_mcp_http_client`) with a TLS context that
+    verifies the server with `cacert` and presents `cert`/`key` (an X.509-SVID)."""
+    import ssl
+
+    import httpx2
+    from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT, MCP_DEFAULT_TIMEOUT
+
+    context = ssl.create_default_context(cafile=cacert)
+    if cert:
+        context.load_cert_chain(cert, key)
+    return httpx2.AsyncClient(
+        headers=headers,
+        timeout=httpx2.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT),
+        verify=context,
+    )
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     cmd: list[str] = []
     if "--" in argv:
@@ -282,6 +305,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     h.add_argument("url")
     h.add_argument("--token")
     h.add_argument("--header", action="append", default=[])
+    h.add_argument("--cert", help="client certificate (PEM) for mTLS")
+    h.add_argument("--key", help="the client certificate's private key (PEM)")
+    h.add_argument("--cacert", help="CA certificates (PEM) that verify the server")
     a = p.parse_args(argv)
     a.cmd = cmd
     if a.transport == "stdio" and not cmd:
@@ -301,7 +327,10 @@ async def amain(a: argparse.Namespace, steps: list[dict[str, Any]]) -> int:
             headers = parse_kv(a.header, "--header")
             if a.token:
                 headers["Authorization"] = f"Bearer {a.token}"
-            http = await stack.enter_async_context(create_mcp_http_client(headers=headers))
+            if a.cert or a.cacert:
+                http = await stack.enter_async_context(mtls_http_client(headers, a.cert, a.key, a.cacert))
+            else:
+                http = await stack.enter_async_context(create_mcp_http_client(headers=headers))
             server = streamable_http_client(a.url, http_client=http)
 
         client = Client(

@@ -526,6 +526,20 @@ pub(crate) async fn readyz(State(gw): State<Arc<Gateway>>) -> (StatusCode, Json<
     }
 }
 
-pub(crate) async fn bundle(State(gw): State<Arc<Gateway>>) -> Json<Value> {
-    Json(warden_identity::bundle_document(&[&gw.key]))
+/// The X.509 CA certificates the trust bundle serves (a router extension,
+/// set by [`crate::serve::run`] when the gateway has an X.509 CA).
+#[derive(Debug, Clone)]
+pub(crate) struct X509Authorities(pub(crate) Arc<Vec<warden_identity::CaCertificate>>);
+
+/// The SPIFFE trust bundle: the JWT-SVID signing key (`jwt-svid`) and the
+/// X.509 CA certificates (`x509-svid`, with `x5c`).
+pub(crate) async fn bundle(
+    State(gw): State<Arc<Gateway>>,
+    authorities: Option<axum::Extension<X509Authorities>>,
+) -> Json<Value> {
+    let authorities: Vec<&warden_identity::CaCertificate> = authorities
+        .as_ref()
+        .map(|a| a.0.0.iter().collect())
+        .unwrap_or_default();
+    Json(warden_identity::bundle_document(&[&gw.key], &authorities))
 }

@@ -1,5 +1,13 @@
-//! Who is calling: agents with JWT-SVIDs on the data plane, admin tokens with
-//! a role on the admin plane. The two never mix.
+//! Who is calling: agents with JWT-SVIDs or X.509-SVIDs (mTLS) on the data
+//! plane, admin tokens with a role on the admin plane. The two never mix.
+//!
+//! An agent proves its identity with a bearer JWT-SVID, or with the client
+//! certificate of its TLS connection (verified in the handshake, see
+//! `tls.rs`). When a request carries both, both must name the same SPIFFE
+//! ID: a token for another identity than the certificate's is refused
+//! (`identity_mismatch`), so that neither can be used to borrow the other's
+//! identity. Either way the same checks follow: expiry, revocation,
+//! registration (and, at decision time, suspension).
 
 use std::net::SocketAddr;
 use std::time::SystemTime;
@@ -15,16 +23,19 @@ use warden_types::Role;
 
 use crate::error::ApiError;
 use crate::serve::Peer;
-use crate::state::{Caller, Gateway};
+use crate::state::{Caller, Gateway, IdentityView};
+use crate::tls::PeerSvid;
 
 /// The `Authorization` header, and what a refusal's sighting needs (the
-/// source address and `User-Agent`): extracting it does not copy the other
-/// headers, as the `HeaderMap` extractor does (this is on the hot path).
+/// source address and `User-Agent`), and the identity of the connection's
+/// client certificate: extracting it does not copy the other headers, as
+/// the `HeaderMap` extractor does (this is on the hot path).
 #[derive(Debug)]
 pub(crate) struct Authorization(
     pub(crate) Option<HeaderValue>,
     pub(crate) Option<SocketAddr>,
     pub(crate) Option<HeaderValue>,
+    pub(crate) Option<Arc<PeerSvid>>,
 );
 
 impl<S: Send + Sync> FromRequestParts<S> for Authorization {
@@ -38,6 +49,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Authorization {
                 .cloned(),
             parts.extensions.get::<Peer>().map(|p| p.0),
             parts.headers.get(axum::http::header::USER_AGENT).cloned(),
+            parts.extensions.get::<Arc<PeerSvid>>().cloned(),
         ))
     }
 }
@@ -113,9 +125,14 @@ impl Gateway {
     /// Counts a refused caller as a sighting.
     fn note_sighting(&self, auth: &Authorization, error: &ApiError, tried: &Tried) {
         let token = bearer(auth.0.as_ref()).ok();
-        let claimed = token
+        let mut claimed = token
             .map(warden_inventory::claimed_identity)
             .unwrap_or_default();
+        if claimed.subject.is_none()
+            && let Some(peer) = &auth.3
+        {
+            claimed.subject = Some(peer.svid.spiffe_id.to_string());
+        }
         let domain = self.config.trust_domain.to_string();
         let kind = warden_inventory::sighting_kind(error.code, claimed.subject.as_deref(), &domain);
         let claimed_text = match (&claimed.subject, &claimed.issuer) {
@@ -164,9 +181,55 @@ impl Gateway {
     }
 
     fn agent_caller(&self, auth: &Authorization) -> Result<Arc<Caller>, ApiError> {
+        let identity = self.identity.load();
+        let caller = match (&auth.0, &auth.3) {
+            (None, Some(peer)) => self.certificate_caller(peer)?,
+            (_, peer) => {
+                let caller = self.token_caller(auth, &identity)?;
+                if let Some(peer) = peer
+                    && peer.svid.spiffe_id != caller.svid.spiffe_id
+                {
+                    return Err(ApiError::unauthorized(
+                        "identity_mismatch",
+                        format!(
+                            "the token is for `{}` but the client certificate is for `{}`",
+                            caller.svid.spiffe_id, peer.svid.spiffe_id
+                        ),
+                    ));
+                }
+                caller
+            }
+        };
+        self.check_agent(caller, &identity)
+    }
+
+    /// The caller a verified client certificate proves, cached by the
+    /// SHA-256 of the certificate; its expiry is checked on every request
+    /// (a connection may outlive its certificate).
+    fn certificate_caller(&self, peer: &PeerSvid) -> Result<Arc<Caller>, ApiError> {
+        if SystemTime::now() >= peer.svid.expires_at {
+            return Err(ApiError::unauthorized(
+                "invalid_certificate",
+                "the client certificate has expired",
+            ));
+        }
+        Ok(match self.tokens.get(&peer.digest) {
+            Some(caller) => caller,
+            None => {
+                let caller = Arc::new(Caller::new(peer.svid.clone()));
+                self.tokens.insert(peer.digest, Arc::clone(&caller));
+                caller
+            }
+        })
+    }
+
+    fn token_caller(
+        &self,
+        auth: &Authorization,
+        identity: &IdentityView,
+    ) -> Result<Arc<Caller>, ApiError> {
         let token = bearer(auth.0.as_ref())?;
         let now = SystemTime::now();
-        let identity = self.identity.load();
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let caller = match self.tokens.get(&key) {
             Some(caller) => {
@@ -185,6 +248,15 @@ impl Gateway {
                 caller
             }
         };
+        Ok(caller)
+    }
+
+    /// Revocation and registration, for a caller however it proved itself.
+    fn check_agent(
+        &self,
+        caller: Arc<Caller>,
+        identity: &IdentityView,
+    ) -> Result<Arc<Caller>, ApiError> {
         let svid = &caller.svid;
         if identity.revocations.is_revoked(&svid.spiffe_id) {
             return Err(ApiError::unauthorized(

@@ -73,6 +73,7 @@ mod serve;
 mod shared;
 mod state;
 mod telemetry;
+mod tls;
 
 pub use decisions::{DecisionAnswer, args_digest};
 pub use error::{ApiError, GatewayError};
@@ -83,6 +84,7 @@ pub use inputs::{
 pub use inventory::sighting_json;
 pub use serve::{Listeners, WATCH_PERIOD, admin_router, data_router, run};
 pub use state::Gateway;
+pub use tls::X509Setup;
 
 /// Now, in unix milliseconds.
 pub(crate) fn now_millis() -> i64 {

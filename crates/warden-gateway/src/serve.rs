@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::error::GatewayError;
 use crate::state::Gateway;
+use crate::tls::{DataPlaneTls, X509Setup};
 use crate::{admin, audit_api, decisions, incidents, inventory, mcp, monitor_api, observe, pins};
 
 /// How often the gateway checks the store for changes.
@@ -138,6 +139,7 @@ async fn not_found(uri: axum::http::Uri) -> crate::error::ApiError {
 pub struct Listeners {
     data: TcpListener,
     admin: TcpListener,
+    x509: Option<X509Setup>,
 }
 
 impl Listeners {
@@ -154,7 +156,17 @@ impl Listeners {
         Ok(Listeners {
             data: bind(data).await?,
             admin: bind(admin).await?,
+            x509: None,
         })
+    }
+
+    /// The same listeners with Warden's X.509 CA in the trust bundle both
+    /// planes serve, and, when `x509` has TLS settings, TLS on the data
+    /// plane (the admin plane stays as it is).
+    #[must_use]
+    pub fn with_x509(mut self, x509: X509Setup) -> Listeners {
+        self.x509 = Some(x509);
+        self
     }
 
     /// The bound data-plane address.
@@ -182,16 +194,27 @@ pub async fn run(
         max_connections: gw.config.serve.max_connections,
         header_read_timeout: Duration::from_secs(gw.config.serve.header_read_timeout_secs),
     };
+    let (mut data_plane, mut admin_plane) =
+        (data_router(Arc::clone(&gw)), admin_router(Arc::clone(&gw)));
+    let mut tls = None;
+    if let Some(x509) = listeners.x509 {
+        let authorities = crate::admin::X509Authorities(Arc::clone(&x509.authorities));
+        data_plane = data_plane.layer(axum::Extension(authorities.clone()));
+        admin_plane = admin_plane.layer(axum::Extension(authorities));
+        tls = x509.tls;
+    }
     let data = tokio::spawn(serve_plane(
         listeners.data,
-        data_router(Arc::clone(&gw)),
+        data_plane,
         limits,
+        tls,
         rx.clone(),
     ));
     let admin = tokio::spawn(serve_plane(
         listeners.admin,
-        admin_router(Arc::clone(&gw)),
+        admin_plane,
         limits,
+        None,
         rx.clone(),
     ));
     shutdown.await;
@@ -229,17 +252,44 @@ struct ConnectionLimits {
 /// How long a stopping plane waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The service for one connection: `router`, each request carrying where it
+/// came from and the identity its client certificate proved.
+fn connection_service(
+    router: Router,
+    peer: SocketAddr,
+    svid: Option<Arc<crate::tls::PeerSvid>>,
+) -> impl hyper::service::Service<
+    axum::extract::Request<hyper::body::Incoming>,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future: Send,
+> + Clone {
+    hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
+        router,
+        move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(Peer(peer));
+            if let Some(svid) = &svid {
+                request.extensions_mut().insert(Arc::clone(svid));
+            }
+            request
+        },
+    ))
+}
+
 /// The address a request's connection came from (a request extension).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Peer(pub(crate) SocketAddr);
 
 /// Serves one plane: HTTP/1.1 with a header read timeout, at most
 /// `max_connections` connections at once, `TCP_NODELAY` (an SSE answer's last
-/// small write would otherwise wait ~40 ms for the peer's delayed ACK).
+/// small write would otherwise wait ~40 ms for the peer's delayed ACK); with
+/// `tls`, each connection's TLS handshake first (within the header read
+/// timeout), a refused one logged with why and from where.
 async fn serve_plane(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    tls: Option<DataPlaneTls>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
@@ -270,18 +320,40 @@ async fn serve_plane(
             continue;
         };
         let _ = tcp.set_nodelay(true);
-        let service =
-            hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
-                router.clone(),
-                move |mut request: axum::extract::Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(Peer(peer));
-                    request
-                },
-            ));
-        let connection = http.serve_connection(hyper_util::rt::TokioIo::new(tcp), service);
-        let connection = graceful.watch(connection);
+        let Some(tls) = &tls else {
+            let service = connection_service(router.clone(), peer, None);
+            let connection = http.serve_connection(hyper_util::rt::TokioIo::new(tcp), service);
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                let _ = connection.await;
+                drop(permit);
+            });
+            continue;
+        };
+        let (tls, router, http, watcher) = (
+            tls.clone(),
+            router.clone(),
+            http.clone(),
+            graceful.watcher(),
+        );
         tokio::spawn(async move {
-            let _ = connection.await;
+            let accepted =
+                tokio::time::timeout(limits.header_read_timeout, tls.acceptor.accept(tcp)).await;
+            let stream = match accepted {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(error)) => {
+                    tracing::warn!(peer = %peer, %error, "TLS handshake refused on the data plane");
+                    return;
+                }
+                Err(_) => {
+                    tracing::warn!(peer = %peer, "TLS handshake timed out on the data plane");
+                    return;
+                }
+            };
+            let svid = crate::tls::peer_svid(&tls, stream.get_ref().1);
+            let service = connection_service(router, peer, svid);
+            let connection = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let _ = watcher.watch(connection).await;
             drop(permit);
         });
     }

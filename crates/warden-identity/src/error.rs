@@ -1,5 +1,6 @@
 //! The errors of this crate: [`IdentityError`] for keys and issuance,
-//! [`TokenError`] for verification.
+//! [`TokenError`] for verifying JWT-SVIDs, [`CertificateError`] for verifying
+//! X.509-SVIDs.
 
 use std::io;
 use std::path::PathBuf;
@@ -80,6 +81,44 @@ pub enum IdentityError {
         /// What went wrong.
         reason: String,
     },
+    /// A certificate cannot be read or used.
+    #[error("unusable certificate: {reason}")]
+    InvalidCertificate {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A certificate file cannot be read or used.
+    #[error("certificate file `{}`: {reason}", .path.display())]
+    InvalidCertificateFile {
+        /// The certificate file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The certificate file exists but could not be read.
+    #[error("cannot read certificate file `{}`: {source}", .path.display())]
+    ReadCertificate {
+        /// The certificate file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The certificate file could not be written.
+    #[error("cannot write certificate file `{}`: {source}", .path.display())]
+    WriteCertificate {
+        /// The certificate file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// An X.509-SVID was asked for a SPIFFE ID of another trust domain.
+    #[error("cannot issue for trust domain `{found}`: this CA issues for `{expected}`")]
+    ForeignTrustDomain {
+        /// The CA's trust domain.
+        expected: TrustDomain,
+        /// The requested one.
+        found: TrustDomain,
+    },
 }
 
 /// Why a JWT-SVID was refused. Messages never include the token.
@@ -143,5 +182,57 @@ pub enum TokenError {
     MissingClaim {
         /// The claim's name.
         claim: &'static str,
+    },
+}
+
+/// Why a presented X.509-SVID (a client certificate chain) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+    /// The certificate is not well-formed DER X.509.
+    #[error("malformed certificate: {reason}")]
+    Malformed {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The certificate (or one in its chain) has expired.
+    #[error("certificate expired at {expired_at} (unix seconds)")]
+    Expired {
+        /// Its `notAfter`, in seconds since the Unix epoch.
+        expired_at: u64,
+    },
+    /// The certificate (or one in its chain) is not valid yet.
+    #[error("certificate is not valid yet")]
+    NotYetValid,
+    /// The chain does not lead to a CA of the trust bundle.
+    #[error("certificate is not issued by a CA of this trust domain's bundle")]
+    UnknownIssuer,
+    /// The leaf is a CA certificate.
+    #[error("a CA certificate cannot be an X.509-SVID (basic constraints `CA:TRUE`)")]
+    CaAsLeaf,
+    /// The leaf does not have exactly one URI SAN.
+    #[error("an X.509-SVID has exactly one URI SAN; this certificate has {found}")]
+    UriSanCount {
+        /// How many it has.
+        found: usize,
+    },
+    /// The URI SAN is not an agent SPIFFE ID.
+    #[error("the URI SAN is not an agent SPIFFE ID: {reason}")]
+    BadSpiffeId {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The SPIFFE ID is in another trust domain.
+    #[error("certificate's SPIFFE ID is in trust domain `{found}`, expected `{expected}`")]
+    WrongTrustDomain {
+        /// This verifier's trust domain.
+        expected: TrustDomain,
+        /// The certificate's.
+        found: TrustDomain,
+    },
+    /// Another path-validation failure (signature, key usage, name constraints…).
+    #[error("certificate chain does not verify: {reason}")]
+    Chain {
+        /// What the validator said.
+        reason: String,
     },
 }

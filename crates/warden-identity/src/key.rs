@@ -267,17 +267,21 @@ impl fmt::Debug for VerifyingKeyEntry {
 
 /// The trust bundle served at `/.well-known/spiffe/bundle`, in the SPIFFE
 /// trust bundle format:
-/// `{"keys":[jwk..], "spiffe_refresh_hint":300, "spiffe_sequence":1}`.
-pub fn bundle_document(keys: &[&SigningKey]) -> Value {
+/// `{"keys":[jwk..], "spiffe_refresh_hint":300, "spiffe_sequence":1}`, with
+/// one `jwt-svid` JWK per signing key and one `x509-svid` JWK (its `x5c`
+/// holding the certificate) per X.509 CA.
+pub fn bundle_document(keys: &[&SigningKey], authorities: &[&crate::CaCertificate]) -> Value {
+    let jwt = keys.iter().map(|key| key.public_jwk());
+    let x509 = authorities.iter().map(|ca| ca.to_jwk());
     json!({
-        "keys": keys.iter().map(|key| key.public_jwk()).collect::<Vec<_>>(),
+        "keys": jwt.chain(x509).collect::<Vec<_>>(),
         "spiffe_refresh_hint": BUNDLE_REFRESH_HINT_SECONDS,
         "spiffe_sequence": 1,
     })
 }
 
 #[cfg(unix)]
-fn check_permissions(path: &Path) -> Result<(), IdentityError> {
+pub(crate) fn check_permissions(path: &Path) -> Result<(), IdentityError> {
     use std::os::unix::fs::PermissionsExt as _;
     let metadata = fs::metadata(path).map_err(|source| IdentityError::ReadKey {
         path: path.to_owned(),
@@ -294,12 +298,12 @@ fn check_permissions(path: &Path) -> Result<(), IdentityError> {
 }
 
 #[cfg(not(unix))]
-fn check_permissions(_path: &Path) -> Result<(), IdentityError> {
+pub(crate) fn check_permissions(_path: &Path) -> Result<(), IdentityError> {
     Ok(())
 }
 
 #[cfg(unix)]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt as _;
     fs::DirBuilder::new()
         .recursive(true)
@@ -308,12 +312,12 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)
 }
 
 #[cfg(unix)]
-fn create_private_file(path: &Path) -> io::Result<fs::File> {
+pub(crate) fn create_private_file(path: &Path) -> io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt as _;
     fs::OpenOptions::new()
         .write(true)
@@ -323,7 +327,7 @@ fn create_private_file(path: &Path) -> io::Result<fs::File> {
 }
 
 #[cfg(not(unix))]
-fn create_private_file(path: &Path) -> io::Result<fs::File> {
+pub(crate) fn create_private_file(path: &Path) -> io::Result<fs::File> {
     fs::OpenOptions::new()
         .write(true)
         .create_new(true)

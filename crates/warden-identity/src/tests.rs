@@ -475,7 +475,7 @@ fn public_jwk_and_bundle() {
     assert_eq!(key.key_id().len(), 22);
 
     let other = SigningKey::generate();
-    let bundle = bundle_document(&[&key, &other]);
+    let bundle = bundle_document(&[&key, &other], &[]);
     assert_eq!(bundle["spiffe_refresh_hint"], 300);
     assert_eq!(bundle["spiffe_sequence"], 1);
     assert_eq!(bundle["keys"].as_array().unwrap().len(), 2);

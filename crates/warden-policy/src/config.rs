@@ -146,6 +146,36 @@ pub struct ServeConfig {
     /// Seconds a request may take, its body read included (not MCP, which
     /// streams and waits on its own clock); answered 408 beyond.
     pub request_timeout_secs: u64,
+    /// TLS on the data plane (`[serve.tls]`); plain HTTP without it.
+    pub tls: Option<TlsConfig>,
+}
+
+/// Whether the data plane asks clients for a certificate (`client_auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    /// No client certificates: agents authenticate with JWT-SVIDs only.
+    None,
+    /// A client certificate (an X.509-SVID) is asked for; a client without
+    /// one may still use a JWT-SVID. A certificate presented must verify.
+    #[default]
+    Optional,
+    /// Every client must present an X.509-SVID that verifies.
+    Required,
+}
+
+/// `[serve.tls]`: the data plane's certificate and client authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// The server certificate chain (PEM), resolved against the config's
+    /// directory.
+    pub cert: PathBuf,
+    /// The server's private key (PEM: PKCS#8, SEC1 or PKCS#1).
+    pub key: PathBuf,
+    /// Whether clients present X.509-SVIDs.
+    pub client_auth: ClientAuth,
+    /// The CA certificates (PEM bundle file) that client certificates must
+    /// chain to; `None`: Warden's own X.509 CA.
+    pub client_ca: Option<PathBuf>,
 }
 
 impl Default for ServeConfig {
@@ -163,6 +193,7 @@ impl Default for ServeConfig {
             max_connections: 4096,
             header_read_timeout_secs: 10,
             request_timeout_secs: 90,
+            tls: None,
         }
     }
 }
@@ -497,6 +528,16 @@ struct RawServe {
     max_connections: Option<usize>,
     header_read_timeout_secs: Option<u64>,
     request_timeout_secs: Option<u64>,
+    tls: Option<toml::Spanned<RawTls>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    client_auth: Option<toml::Spanned<String>>,
+    client_ca: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -865,7 +906,48 @@ impl Config {
             }
         }
         let defaults = ServeConfig::default();
+        let tls = raw.serve.tls.and_then(|spanned| {
+            let location = at(spanned.span().start);
+            let raw_tls = spanned.into_inner();
+            let client_auth = match raw_tls.client_auth {
+                None => ClientAuth::default(),
+                Some(value) => match value.get_ref().as_str() {
+                    "none" => ClientAuth::None,
+                    "optional" => ClientAuth::Optional,
+                    "required" => ClientAuth::Required,
+                    other => {
+                        diags.push(
+                            at(value.span().start),
+                            Some("serve.tls.client_auth".into()),
+                            format!(
+                                "unknown client_auth `{other}`: expected `none`, `optional` or `required`"
+                            ),
+                        );
+                        ClientAuth::default()
+                    }
+                },
+            };
+            let mut path = |value: Option<PathBuf>, field: &str| {
+                if value.is_none() {
+                    diags.push(
+                        location.clone(),
+                        Some(format!("serve.tls.{field}")),
+                        format!("[serve.tls] needs `{field}` (a PEM file)"),
+                    );
+                }
+                value.map(|p| base_dir.join(p))
+            };
+            let cert = path(raw_tls.cert, "cert");
+            let key = path(raw_tls.key, "key");
+            Some(TlsConfig {
+                cert: cert?,
+                key: key?,
+                client_auth,
+                client_ca: raw_tls.client_ca.map(|p| base_dir.join(p)),
+            })
+        });
         let serve = ServeConfig {
+            tls,
             listen: raw.serve.listen.unwrap_or(defaults.listen),
             admin_listen: raw.serve.admin_listen.unwrap_or(defaults.admin_listen),
             audience: raw.serve.audience.unwrap_or(defaults.audience),
@@ -1116,6 +1198,63 @@ fn toml_to_json(v: &toml::Value) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serve_tls_is_parsed_with_paths_against_the_config_directory() {
+        let base = "trust_domain = \"example.org\"\n";
+        let config = Config::parse("w.toml", base, Path::new("/etc/warden")).unwrap();
+        assert_eq!(config.serve.tls, None);
+        let text =
+            format!("{base}[serve.tls]\ncert = \"tls/server.pem\"\nkey = \"/keys/server.key\"\n");
+        let config = Config::parse("w.toml", &text, Path::new("/etc/warden")).unwrap();
+        assert_eq!(
+            config.serve.tls,
+            Some(TlsConfig {
+                cert: PathBuf::from("/etc/warden/tls/server.pem"),
+                key: PathBuf::from("/keys/server.key"),
+                client_auth: ClientAuth::Optional,
+                client_ca: None,
+            })
+        );
+        let text = format!(
+            "{base}[serve.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\nclient_auth = \"required\"\nclient_ca = \"spire-bundle.pem\"\n"
+        );
+        let tls = Config::parse("w.toml", &text, Path::new("/etc/warden"))
+            .unwrap()
+            .serve
+            .tls
+            .unwrap();
+        assert_eq!(tls.client_auth, ClientAuth::Required);
+        assert_eq!(
+            tls.client_ca,
+            Some(PathBuf::from("/etc/warden/spire-bundle.pem"))
+        );
+
+        let bad = format!(
+            "{base}[serve.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\nclient_auth = \"sometimes\"\n"
+        );
+        let msg = Config::parse("w.toml", &bad, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("w.toml:5:15: field `serve.tls.client_auth`: unknown client_auth `sometimes`: expected `none`, `optional` or `required`"),
+            "{msg}"
+        );
+        let missing = format!("{base}[serve.tls]\ncert = \"c.pem\"\n");
+        let msg = Config::parse("w.toml", &missing, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("field `serve.tls.key`: [serve.tls] needs `key` (a PEM file)"),
+            "{msg}"
+        );
+        let unknown =
+            format!("{base}[serve.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\ncafile = \"x\"\n");
+        let msg = Config::parse("w.toml", &unknown, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("unknown field `cafile`"), "{msg}");
+    }
 
     #[test]
     fn errors_name_file_line_and_field() {

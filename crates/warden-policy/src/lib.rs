@@ -93,9 +93,9 @@ pub use alerts::{
 };
 pub use compile::{PolicyInputs, compile};
 pub use config::{
-    AuditConfig, BUILTIN_CLASSES, ClassifySettings, Config, Destination, DetectorSettings,
-    Durability, MIN_HIGH_RISK_RETAIN_DAYS, McpConfig, ServeConfig, ServerConfig, TelemetryConfig,
-    ToolConfig, Transport, VALIDATORS,
+    AuditConfig, BUILTIN_CLASSES, ClassifySettings, ClientAuth, Config, Destination,
+    DetectorSettings, Durability, MIN_HIGH_RISK_RETAIN_DAYS, McpConfig, ServeConfig, ServerConfig,
+    TelemetryConfig, TlsConfig, ToolConfig, Transport, VALIDATORS,
 };
 pub use context::SessionHistory;
 pub use engine::{DEFAULT_MAX_SESSIONS, Engine, SavedSession, SharedState};

@@ -157,3 +157,55 @@ pub fn mcp_python() -> std::path::PathBuf {
     );
     python
 }
+
+/// A TLS server certificate for tests, issued by its own CA.
+#[derive(Debug, Clone)]
+pub struct ServerPki {
+    /// The CA that issued the server certificate (PEM): what clients trust.
+    pub ca: std::path::PathBuf,
+    /// The server certificate (PEM), for `localhost` and `127.0.0.1`.
+    pub cert: std::path::PathBuf,
+    /// Its private key (PKCS#8 PEM).
+    pub key: std::path::PathBuf,
+}
+
+/// Writes a server CA and a server certificate for `localhost` and
+/// `127.0.0.1` (with its key) to `dir`: `server-ca.pem`, `server.pem` and
+/// `server.key`.
+///
+/// # Panics
+///
+/// When a certificate cannot be made or a file cannot be written.
+#[expect(
+    clippy::expect_used,
+    reason = "a test helper: a failure is a failed test"
+)]
+pub fn server_pki(dir: &std::path::Path) -> ServerPki {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+    let ca_key = KeyPair::generate().expect("a CA key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Warden test server CA");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+    let ca_cert = ca_params.self_signed(&ca_key).expect("a CA certificate");
+    let issuer = Issuer::new(ca_params, &ca_key);
+    let key = KeyPair::generate().expect("a server key");
+    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .expect("server parameters");
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = params
+        .signed_by(&key, &issuer)
+        .expect("a server certificate");
+    std::fs::create_dir_all(dir).expect("the certificate directory");
+    let pki = ServerPki {
+        ca: dir.join("server-ca.pem"),
+        cert: dir.join("server.pem"),
+        key: dir.join("server.key"),
+    };
+    std::fs::write(&pki.ca, ca_cert.pem()).expect("server-ca.pem");
+    std::fs::write(&pki.cert, cert.pem()).expect("server.pem");
+    std::fs::write(&pki.key, key.serialize_pem()).expect("server.key");
+    pki
+}

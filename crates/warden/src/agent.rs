@@ -50,6 +50,22 @@ pub(crate) enum AgentCommand {
         #[arg(long, default_value = "15m")]
         ttl: String,
     },
+    /// Issue an X.509-SVID: writes `svid.pem` (the certificate), `svid.key`
+    /// (its private key, 0600) and `bundle.pem` (the trust domain's CA) to
+    /// `--out`, for mTLS with the data plane (`[serve.tls]`).
+    Cert {
+        /// The agent's name.
+        name: String,
+        /// The instance (default `default`).
+        #[arg(long, default_value = "default")]
+        instance: String,
+        /// Lifetime, as in `15m`, `1h`.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+        /// The directory to write the three files to (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Revoke one instance, or the whole agent; effective at once.
     Revoke {
         /// The agent's name.
@@ -60,7 +76,8 @@ pub(crate) enum AgentCommand {
         /// Why (recorded).
         #[arg(long, default_value = "")]
         reason: String,
-        /// The running gateway's data plane, waited for until it refuses the
+        /// The running gateway's data plane (its admin plane with
+        /// `[serve.tls]`), waited for until it refuses the
         /// tokens (default: `[serve] listen` of the configuration).
         #[arg(long, env = crate::env::GATEWAY)]
         gateway: Option<String>,
@@ -73,7 +90,8 @@ pub(crate) enum AgentCommand {
         /// Why (recorded, and in every denial).
         #[arg(long, default_value = "suspended by hand")]
         reason: String,
-        /// The running gateway's data plane, waited for until it applies the
+        /// The running gateway's data plane (its admin plane with
+        /// `[serve.tls]`), waited for until it applies the
         /// suspension (default: `[serve] listen` of the configuration).
         #[arg(long, env = crate::env::GATEWAY)]
         gateway: Option<String>,
@@ -251,24 +269,8 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
             instance,
             ttl,
         } => {
-            let agent = AgentName::new(name).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let instance = InstanceId::new(instance).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let ttl = parse_duration(&ttl).map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
-            let inputs = load_inputs(&source, Arc::clone(&config), &store)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if !inputs.manifests.iter().any(|m| m.name == agent) {
-                bail!(
-                    "no agent `{agent}`: register it first (`warden agent register -f manifest.yaml`)"
-                );
-            }
-            for r in store.revocations().await? {
-                if r.agent == agent && r.instance.as_ref().is_none_or(|i| *i == instance) {
-                    bail!(
-                        "agent `{agent}` instance `{instance}` is revoked; refusing to issue a token"
-                    );
-                }
-            }
+            let (agent, instance, ttl) =
+                issuable(&source, &config, &store, name, instance, &ttl, "a token").await?;
             let (key, _) = common.signing_key()?;
             let now = SystemTime::now();
             let issued = key.issue(&IssueRequest {
@@ -300,6 +302,71 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
             )
             .await?;
             println!("{}", issued.token.expose());
+        }
+        AgentCommand::Cert {
+            name,
+            instance,
+            ttl,
+            out,
+        } => {
+            let (agent, instance, ttl) = issuable(
+                &source,
+                &config,
+                &store,
+                name,
+                instance,
+                &ttl,
+                "a certificate",
+            )
+            .await?;
+            let (authority, _) = common.x509_authority(&config.trust_domain)?;
+            let issued = authority.issue(&warden_identity::X509IssueRequest {
+                spiffe_id: SpiffeId::new(
+                    config.trust_domain.clone(),
+                    agent.clone(),
+                    instance.clone(),
+                ),
+                ttl,
+                now: SystemTime::now(),
+            })?;
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create `{}`", out.display()))?;
+            let write = |file: &str, text: &str| {
+                let path = out.join(file);
+                std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write `{}`", path.display()))
+            };
+            write("svid.pem", &issued.certificate_pem)?;
+            write("bundle.pem", authority.certificate().pem())?;
+            // `write_secret` appends a newline; PEM readers do not mind.
+            crate::serve::write_secret(
+                &out.join("svid.key"),
+                issued.private_key_pem.expose().trim_end(),
+            )?;
+            // The inventory lists it as it lists tokens, by its serial.
+            warden_store::InventoryStore::record_token(
+                &store,
+                &warden_store::TokenRecord {
+                    jti: format!("{}{}", warden_identity::X509_SERIAL_PREFIX, issued.serial),
+                    agent: agent.as_str().to_owned(),
+                    instance: instance.as_str().to_owned(),
+                    issued_at: Some(now_millis()),
+                    expires_at: issued
+                        .expires_at
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+                    issued_by: Some("cli".to_owned()),
+                    last_used_at: None,
+                },
+            )
+            .await?;
+            println!(
+                "spiffe://{}/agent/{agent}/{instance}: wrote svid.pem, svid.key and bundle.pem to {} (serial {}, valid {})",
+                config.trust_domain,
+                out.display(),
+                issued.serial,
+                humantime(ttl)
+            );
         }
         AgentCommand::Suspend {
             name,
@@ -351,7 +418,7 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
                 .as_ref()
                 .map_or_else(|| "all instances".to_owned(), |i| format!("instance `{i}`"));
             let change = store.latest_change().await?;
-            let gateway = gateway.unwrap_or_else(|| format!("http://{}", config.serve.listen));
+            let gateway = gateway.unwrap_or_else(|| health_url(&config));
             let gateway = gateway.trim_end_matches('/');
             match wait_applied(gateway, change).await {
                 Applied::Yes => println!(
@@ -406,7 +473,7 @@ async fn suspend_or_resume(
     let reason = suspend_reason.unwrap_or_default();
     audit_by_hand(store, what, &subject, &reason).await?;
     let change = store.latest_change().await?;
-    let gateway = gateway.unwrap_or_else(|| format!("http://{}", config.serve.listen));
+    let gateway = gateway.unwrap_or_else(|| health_url(config));
     let gateway = gateway.trim_end_matches('/');
     match wait_applied(gateway, change).await {
         Applied::Yes => {
@@ -510,4 +577,56 @@ pub(crate) async fn run_admin_token(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The agent and instance a credential may be issued for, and its lifetime:
+/// the agent is registered and neither it nor the instance is revoked.
+async fn issuable(
+    source: &warden_gateway::ConfigSource,
+    config: &Arc<warden_policy::Config>,
+    store: &warden_store::AnyStore,
+    name: String,
+    instance: String,
+    ttl: &str,
+    what: &str,
+) -> anyhow::Result<(AgentName, InstanceId, std::time::Duration)> {
+    let agent = AgentName::new(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let instance = InstanceId::new(instance).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ttl = parse_duration(ttl).map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
+    let inputs = load_inputs(source, Arc::clone(config), store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !inputs.manifests.iter().any(|m| m.name == agent) {
+        bail!("no agent `{agent}`: register it first (`warden agent register -f manifest.yaml`)");
+    }
+    for r in store.revocations().await? {
+        if r.agent == agent && r.instance.as_ref().is_none_or(|i| *i == instance) {
+            bail!("agent `{agent}` instance `{instance}` is revoked; refusing to issue {what}");
+        }
+    }
+    Ok((agent, instance, ttl))
+}
+
+/// `ttl` as the CLI takes it: `90s`, `15m`, `2h`.
+fn humantime(ttl: std::time::Duration) -> String {
+    let seconds = ttl.as_secs();
+    if seconds.is_multiple_of(3600) {
+        format!("{}h", seconds / 3600)
+    } else if seconds.is_multiple_of(60) {
+        format!("{}m", seconds / 60)
+    } else {
+        format!("{seconds}s")
+    }
+}
+
+/// Where the CLI waits for the gateway to apply a change (`/healthz`): the
+/// data plane, or, when it speaks TLS (`[serve.tls]`), the admin plane,
+/// which answers the same and stays plain HTTP.
+pub(crate) fn health_url(config: &warden_policy::Config) -> String {
+    let address = if config.serve.tls.is_some() {
+        &config.serve.admin_listen
+    } else {
+        &config.serve.listen
+    };
+    format!("http://{address}")
 }

@@ -50,6 +50,29 @@ impl Common {
         self.data_dir.join("keys").join("jwt-svid.pem")
     }
 
+    /// The trust domain's X.509 CA (key 0600 and certificate, under `keys/`),
+    /// created on first use; `bool` says whether it was created now.
+    pub(crate) fn x509_authority(
+        &self,
+        trust_domain: &warden_types::TrustDomain,
+    ) -> anyhow::Result<(warden_identity::X509Authority, bool)> {
+        let keys = self.data_dir.join("keys");
+        let (key, certificate) = (keys.join("x509-ca.key"), keys.join("x509-ca.pem"));
+        warden_identity::X509Authority::load_or_create(
+            &key,
+            &certificate,
+            trust_domain,
+            std::time::SystemTime::now(),
+        )
+        .with_context(|| {
+            format!(
+                "cannot load or create the X.509 CA `{}` / `{}`",
+                key.display(),
+                certificate.display()
+            )
+        })
+    }
+
     /// The trust domain's signing key, created on first use (0600).
     pub(crate) fn signing_key(&self) -> anyhow::Result<(SigningKey, bool)> {
         let path = self.key_path();

@@ -103,11 +103,21 @@ pub(crate) async fn run(common: &Common, args: ServeArgs) -> anyhow::Result<Exit
     let admin = args
         .admin_listen
         .unwrap_or_else(|| config.serve.admin_listen.clone());
-    let listeners = Listeners::bind(&data, &admin).await?;
+    let (authority, created) = common.x509_authority(&config.trust_domain)?;
+    if created {
+        tracing::info!(trust_domain = %config.trust_domain, "created the trust domain's X.509 CA");
+    }
+    let x509 = warden_gateway::X509Setup::new(
+        authority.certificate().clone(),
+        &config.trust_domain,
+        config.serve.tls.as_ref(),
+    )?;
+    let scheme = if x509.tls_enabled() { "https" } else { "http" };
+    let listeners = Listeners::bind(&data, &admin).await?.with_x509(x509);
     let snapshot = gateway.engine().snapshot();
     tracing::info!(
         config = %source.describe(),
-        data_plane = %listeners.data_addr()?,
+        data_plane = %format!("{scheme}://{}", listeners.data_addr()?),
         admin_plane = %listeners.admin_addr()?,
         agents = snapshot.agents.len(),
         policies = snapshot.policies.len(),

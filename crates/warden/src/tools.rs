@@ -26,8 +26,9 @@ pub(crate) enum ToolsCommand {
         /// Only this tool (repeatable); default: every tool of the server.
         #[arg(long = "tool")]
         tools: Vec<String>,
-        /// The running gateway's data plane, waited for until it serves the
-        /// accepted tools (default: `[serve] listen` of the configuration).
+        /// The running gateway's data plane (its admin plane with
+        /// `[serve.tls]`), waited for until it serves the accepted tools
+        /// (default: `[serve] listen` of the configuration).
         #[arg(long, env = crate::env::GATEWAY)]
         gateway: Option<String>,
     },
@@ -113,7 +114,7 @@ pub(crate) async fn run(common: &Common, command: ToolsCommand) -> anyhow::Resul
                 );
             }
             let change = warden_store::Store::latest_change(&store).await?;
-            let gateway = gateway.unwrap_or_else(|| format!("http://{}", config.serve.listen));
+            let gateway = gateway.unwrap_or_else(|| crate::agent::health_url(&config));
             let gateway = gateway.trim_end_matches('/');
             match wait_applied(gateway, change).await {
                 Applied::Yes => println!("the gateway at {gateway} serves them from now on"),

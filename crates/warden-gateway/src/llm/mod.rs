@@ -237,6 +237,10 @@ pub(crate) async fn endpoint(
         agent_token(&parts.headers),
         parts.extensions.get::<crate::serve::Peer>().map(|p| p.0),
         parts.headers.get(header::USER_AGENT).cloned(),
+        parts
+            .extensions
+            .get::<std::sync::Arc<crate::tls::PeerSvid>>()
+            .cloned(),
     );
     let caller = match gw.authenticate_agent(&auth) {
         Ok(c) => c,

@@ -50,6 +50,10 @@ pub(crate) struct TestGateway {
     pub(crate) payload_keys: warden_audit::WrapKeyDir,
     audit_stop: Option<tokio::sync::watch::Sender<bool>>,
     audit_task: Option<tokio::task::JoinHandle<()>>,
+    /// The X.509 CA (in the trust bundle; with TLS, the client CA).
+    pub(crate) x509: Arc<warden_identity::X509Authority>,
+    /// With TLS on the data plane: the server certificate's files.
+    pub(crate) server_pki: Option<warden_test::ServerPki>,
 }
 
 pub(crate) fn examples_dir() -> PathBuf {
@@ -109,12 +113,55 @@ impl TestGateway {
         backend: Backend,
         tweak: impl FnOnce(String) -> String,
     ) -> TestGateway {
+        Self::start_with(backend, tweak, None, None).await
+    }
+
+    /// A gateway on the example set with TLS on the data plane
+    /// (`[serve.tls]`, `client_auth` as given, client CA Warden's own).
+    pub(crate) async fn start_tls(backend: Backend, client_auth: &str) -> TestGateway {
+        Self::start_with(backend, |t| t, Some(client_auth), None).await
+    }
+
+    /// As [`TestGateway::start_tls`] (`optional`), with `client_ca_pem` as
+    /// the client CA bundle file (`client_ca = "tls/client-ca.pem"`).
+    pub(crate) async fn start_tls_with_client_ca(
+        backend: Backend,
+        client_ca_pem: &str,
+    ) -> TestGateway {
+        Self::start_with(backend, |t| t, Some("optional"), Some(client_ca_pem)).await
+    }
+
+    async fn start_with(
+        backend: Backend,
+        tweak: impl FnOnce(String) -> String,
+        client_auth: Option<&str>,
+        client_ca_pem: Option<&str>,
+    ) -> TestGateway {
         let dir = tempfile::tempdir().unwrap();
         let config_dir = dir.path().join("config");
         warden_test::copy_dir(&examples_dir(), &config_dir);
         let config_path = config_dir.join("warden.toml");
-        let text = std::fs::read_to_string(&config_path).unwrap();
-        std::fs::write(&config_path, tweak(text)).unwrap();
+        let mut text = tweak(std::fs::read_to_string(&config_path).unwrap());
+        let server_pki = client_auth.map(|client_auth| {
+            let pki = warden_test::server_pki(&config_dir.join("tls"));
+            let client_ca = match client_ca_pem {
+                Some(pem) => {
+                    std::fs::write(config_dir.join("tls/client-ca.pem"), pem).unwrap();
+                    "client_ca = \"tls/client-ca.pem\"\n"
+                }
+                None => "",
+            };
+            text = text.replacen(
+                "[serve]\n",
+                &format!(
+                    "[serve.tls]\ncert = \"tls/server.pem\"\nkey = \"tls/server.key\"\nclient_auth = \"{client_auth}\"\n{client_ca}\n[serve]\n"
+                ),
+                1,
+            );
+            assert!(text.contains("[serve.tls]"), "the example warden.toml has no [serve]");
+            pki
+        });
+        std::fs::write(&config_path, text).unwrap();
         let (store, schema) = open_store(backend, &dir.path().join("data")).await;
         let admin_token = warden_identity::generate_admin_token();
         store
@@ -153,8 +200,29 @@ impl TestGateway {
         )
         .await
         .unwrap();
-        let listeners = Listeners::bind("127.0.0.1:0", "127.0.0.1:0").await.unwrap();
-        let data = format!("http://{}", listeners.data_addr().unwrap());
+        let trust_domain = TrustDomain::new("example.org").unwrap();
+        let x509 = Arc::new(
+            warden_identity::X509Authority::generate(&trust_domain, SystemTime::now()).unwrap(),
+        );
+        let config = ConfigSource::File(dir.path().join("config/warden.toml"))
+            .config()
+            .unwrap();
+        let setup = warden_gateway::X509Setup::new(
+            x509.certificate().clone(),
+            &trust_domain,
+            config.serve.tls.as_ref(),
+        )
+        .unwrap();
+        let listeners = Listeners::bind("127.0.0.1:0", "127.0.0.1:0")
+            .await
+            .unwrap()
+            .with_x509(setup);
+        let scheme = if server_pki.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let data = format!("{scheme}://{}", listeners.data_addr().unwrap());
         let admin = format!("http://{}", listeners.admin_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let gw = Arc::clone(&gateway);
@@ -182,6 +250,8 @@ impl TestGateway {
             payload_keys,
             audit_stop: Some(audit_stop),
             audit_task: Some(audit_task),
+            x509,
+            server_pki,
         }
     }
 

@@ -18,6 +18,7 @@ mod harness;
 mod identity;
 mod inventory;
 mod monitor;
+mod mtls;
 mod otel;
 mod pins;
 mod provenance;

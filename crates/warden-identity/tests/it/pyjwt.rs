@@ -63,7 +63,7 @@ fn pyjwt_verifies_warden_tokens_and_warden_verifies_pyjwt_tokens() {
             now,
         })
         .unwrap();
-    let bundle = bundle_document(&[&key]).to_string();
+    let bundle = bundle_document(&[&key], &[]).to_string();
     let out = Command::new(warden_test::mcp_python())
         .args(["-c", SCRIPT])
         .arg(&key_file)

@@ -14,6 +14,7 @@ mod console;
 mod discover;
 mod llm;
 mod mcp;
+mod mtls;
 mod pins;
 mod report;
 mod serve;

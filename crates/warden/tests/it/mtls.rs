@@ -1,0 +1,304 @@
+//! mTLS end to end: `warden serve` with `[serve.tls]`, an X.509-SVID from
+//! `warden agent cert`, and the official MCP Python SDK client presenting it
+//! (an httpx client with the certificate, key and CA) over Streamable HTTP.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::mcp::{Killed, client_lines, free_port, mcp_dir, wait_port};
+use crate::text;
+
+const AGENT: &str = r#"name: tls-bot
+owner: ops@example.com
+purpose: calls the flaky server over mTLS
+tools:
+  flaky: { ok: read }
+"#;
+
+struct World {
+    dir: tempfile::TempDir,
+    data_port: u16,
+    _warden: Killed,
+}
+
+impl World {
+    fn new() -> World {
+        let mcp = mcp_dir();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("agents")).unwrap();
+        std::fs::write(root.join("agents/tls-bot.yaml"), AGENT).unwrap();
+        warden_test::server_pki(&root.join("tls"));
+        let (data_port, admin_port) = (free_port(), free_port());
+        // `client_auth` left at its default, `optional`.
+        let config = format!(
+            r#"trust_domain = "example.org"
+
+[serve]
+listen = "127.0.0.1:{data_port}"
+admin_listen = "127.0.0.1:{admin_port}"
+
+[serve.tls]
+cert = "tls/server.pem"
+key = "tls/server.key"
+
+[servers.flaky]
+transport = "stdio"
+command = ["node", "{flaky}"]
+destination = "internal"
+cleared = []
+"#,
+            flaky = mcp.join("fixtures/flaky-server.mjs").display(),
+        );
+        std::fs::write(root.join("warden.toml"), config).unwrap();
+        let warden = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .arg("--config")
+            .arg(root.join("warden.toml"))
+            .arg("--data-dir")
+            .arg(root.join("data"))
+            .arg("serve")
+            .env("WARDEN_LOG", "warn")
+            .env("NO_COLOR", "1")
+            .env_remove("WARDEN_STORE")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(root.join("serve.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let warden = Killed(warden);
+        wait_port(data_port, "warden serve");
+        wait_port(admin_port, "warden serve (admin)");
+        World {
+            dir,
+            data_port,
+            _warden: warden,
+        }
+    }
+
+    fn warden(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_warden"))
+            .arg("--config")
+            .arg(self.dir.path().join("warden.toml"))
+            .arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .args(args)
+            .env("WARDEN_LOG", "warn")
+            .env_remove("WARDEN_STORE")
+            .output()
+            .unwrap()
+    }
+
+    /// `warden agent cert tls-bot --instance <instance> --out <dir>`.
+    fn cert(&self, instance: &str, extra: &[&str]) -> std::path::PathBuf {
+        let out = self.dir.path().join(format!("svid-{instance}"));
+        let mut args = vec![
+            "agent",
+            "cert",
+            "tls-bot",
+            "--instance",
+            instance,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let done = self.warden(&args);
+        assert!(done.status.success(), "{}", text(&done.stderr));
+        assert!(
+            text(&done.stdout).contains("spiffe://example.org/agent/tls-bot/"),
+            "{}",
+            text(&done.stdout)
+        );
+        out
+    }
+
+    /// The Python SDK client over https to `/mcp/flaky`, presenting the
+    /// X.509-SVID in `svid` (if any) and verifying the server with the test
+    /// server CA; its output lines, or the failed `initialize` line.
+    fn client(&self, svid: Option<&Path>, steps: &Value) -> Vec<Value> {
+        let mcp = mcp_dir();
+        let mut cmd = Command::new(mcp.join(".venv/bin/python"));
+        cmd.arg(mcp.join("client.py"))
+            .arg("--timeout")
+            .arg("20")
+            .arg("http")
+            .arg(format!("https://127.0.0.1:{}/mcp/flaky", self.data_port))
+            .arg("--cacert")
+            .arg(self.dir.path().join("tls/server-ca.pem"));
+        if let Some(svid) = svid {
+            cmd.arg("--cert")
+                .arg(svid.join("svid.pem"))
+                .arg("--key")
+                .arg(svid.join("svid.key"));
+        }
+        let out = warden_test::output_with_stdin(
+            cmd.env("WARDEN_LOG", "warn"),
+            steps.to_string().as_bytes(),
+        );
+        text(&out.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+}
+
+fn steps() -> Value {
+    json!([
+        {"op": "list_tools"},
+        {"op": "call_tool", "name": "ok", "args": {}},
+        {"op": "call_tool", "name": "crash", "args": {}},
+    ])
+}
+
+#[test]
+fn the_python_sdk_client_authenticates_with_an_x509_svid() {
+    let world = World::new();
+    let svid = world.cert("i1", &["--ttl", "30m"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(svid.join("svid.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "svid.key must be private");
+    }
+    // bundle.pem is the CA the trust bundle serves.
+    let bundle_pem = std::fs::read_to_string(svid.join("bundle.pem")).unwrap();
+    assert!(bundle_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    let leaf = std::fs::read_to_string(svid.join("svid.pem")).unwrap();
+    assert!(leaf.starts_with("-----BEGIN CERTIFICATE-----"));
+
+    // The SDK's Streamable HTTP transport on an httpx client with the
+    // certificate, its key and the server's CA; no token anywhere.
+    let mcp = mcp_dir();
+    let cmd = {
+        let mut cmd = Command::new(mcp.join(".venv/bin/python"));
+        cmd.arg(mcp.join("client.py"))
+            .arg("http")
+            .arg(format!("https://127.0.0.1:{}/mcp/flaky", world.data_port))
+            .arg("--cacert")
+            .arg(world.dir.path().join("tls/server-ca.pem"))
+            .arg("--cert")
+            .arg(svid.join("svid.pem"))
+            .arg("--key")
+            .arg(svid.join("svid.key"));
+        cmd
+    };
+    let out = client_lines(cmd, &steps(), "https with an X.509-SVID");
+    assert_eq!(out[0]["server"]["name"], "flaky", "{}", out[0]);
+    let mut tools: Vec<&str> = out[1]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    tools.sort_unstable();
+    assert_eq!(tools, ["ok"], "only the granted tool is listed");
+    assert_eq!(out[2]["is_error"], false, "{}", out[2]);
+    assert_eq!(out[2]["text"], "fine");
+    assert_eq!(out[3]["is_error"], true, "{}", out[3]);
+    let reason = out[3]["text"].as_str().unwrap();
+    assert!(reason.starts_with("Denied by Warden"), "{reason}");
+    assert!(
+        reason.contains("no grant for tool `flaky/crash`"),
+        "{reason}"
+    );
+
+    // Without a certificate (and without a token) the client is refused.
+    let out = world.client(None, &steps());
+    assert!(
+        out.len() == 1 && out[0]["op"] == "initialize" && out[0].get("exception").is_some(),
+        "{out:?}"
+    );
+
+    // Revoked: the same certificate is refused from then on, and no new one
+    // is issued.
+    let revoke = world.warden(&["agent", "revoke", "tls-bot", "--instance", "i1"]);
+    assert!(revoke.status.success(), "{}", text(&revoke.stderr));
+    assert!(
+        text(&revoke.stdout).contains("refuses its tokens from now on"),
+        "the CLI waits on the admin plane when the data plane speaks TLS: {}",
+        text(&revoke.stdout)
+    );
+    let out = world.client(Some(&svid), &steps());
+    assert!(
+        out.len() == 1 && out[0].get("exception").is_some(),
+        "a revoked agent's certificate must be refused: {out:?}"
+    );
+    let refused = world.warden(&[
+        "agent",
+        "cert",
+        "tls-bot",
+        "--instance",
+        "i1",
+        "--out",
+        world.dir.path().join("again").to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("is revoked; refusing to issue a certificate"),
+        "{}",
+        text(&refused.stderr)
+    );
+    // Another instance still works.
+    let other = world.cert("i2", &[]);
+    let out = world.client(Some(&other), &steps());
+    assert_eq!(out[2]["text"], "fine", "{out:?}");
+
+    // A certificate of another trust domain (another Warden's CA) is
+    // refused in the handshake, and the gateway says why and from where.
+    let elsewhere = world.dir.path().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join("agents")).unwrap();
+    std::fs::write(
+        elsewhere.join("agents/tls-bot.yaml"),
+        AGENT.replace("flaky: { ok: read }", "{}"),
+    )
+    .unwrap();
+    std::fs::write(
+        elsewhere.join("warden.toml"),
+        "trust_domain = \"other.org\"\n",
+    )
+    .unwrap();
+    let issued = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("--config")
+        .arg(elsewhere.join("warden.toml"))
+        .arg("--data-dir")
+        .arg(elsewhere.join("data"))
+        .args(["agent", "cert", "tls-bot", "--out"])
+        .arg(elsewhere.join("svid"))
+        .env("WARDEN_LOG", "warn")
+        .env_remove("WARDEN_STORE")
+        .output()
+        .unwrap();
+    assert!(issued.status.success(), "{}", text(&issued.stderr));
+    let out = world.client(Some(&elsewhere.join("svid")), &steps());
+    assert!(
+        out.len() == 1 && out[0].get("exception").is_some(),
+        "a foreign trust domain's certificate must be refused: {out:?}"
+    );
+    let log = std::fs::read_to_string(world.dir.path().join("serve.log")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("TLS handshake refused on the data plane")
+                && l.contains("peer=127.0.0.1:")
+                && l.contains("UnknownIssuer")),
+        "{log}"
+    );
+
+    // An unregistered agent gets no certificate.
+    let ghost = world.warden(&[
+        "agent",
+        "cert",
+        "ghost",
+        "--out",
+        world.dir.path().join("ghost").to_str().unwrap(),
+    ]);
+    assert!(!ghost.status.success());
+    assert!(
+        text(&ghost.stderr).contains("no agent `ghost`: register it first"),
+        "{}",
+        text(&ghost.stderr)
+    );
+}
