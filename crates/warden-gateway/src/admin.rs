@@ -155,6 +155,7 @@ pub(crate) async fn revoke(
     if !gw.engine.snapshot().agents.contains_key(&agent) {
         return Err(ApiError::not_found(format!("no agent `{agent}`")));
     }
+    let writing = gw.identity_writes.lock().await;
     let record = gw
         .store
         .add_revocation(
@@ -178,6 +179,7 @@ pub(crate) async fn revoke(
         revocations,
         suspended: current.suspended.clone(),
     }));
+    drop(writing);
     let subject = match &record.instance {
         Some(i) => format!("{}{i}", agent_prefix(&gw, record.agent.as_str())),
         None => agent_prefix(&gw, record.agent.as_str()),

@@ -101,6 +101,10 @@ impl TokenCache {
 pub struct Gateway {
     pub(crate) engine: Arc<Engine>,
     pub(crate) identity: ArcSwap<IdentityView>,
+    /// Held while the identity view is read from the store and swapped in,
+    /// and while a revocation is made and applied at once: a reload that
+    /// read the store before the revocation cannot swap in after it.
+    pub(crate) identity_writes: tokio::sync::Mutex<()>,
     pub(crate) admin_tokens: ArcSwap<Vec<AdminTokenRecord>>,
     pub(crate) store: AnyStore,
     pub(crate) source: ConfigSource,
@@ -188,6 +192,7 @@ impl Gateway {
                 revocations: RevocationSet::new(),
                 suspended: HashMap::new(),
             }),
+            identity_writes: tokio::sync::Mutex::new(()),
             admin_tokens: ArcSwap::from_pointee(Vec::new()),
             store,
             source,
@@ -328,6 +333,7 @@ impl Gateway {
 
     /// Reloads revocations and admin tokens from the store.
     pub(crate) async fn reload_identity(&self) -> Result<(), GatewayError> {
+        let _writing = self.identity_writes.lock().await;
         let mut revocations = RevocationSet::new();
         let records = self.store.revocations().await?;
         let seen = self.revocations_seen.swap(
