@@ -32,6 +32,17 @@
 //! alongside it). Callers in another user or PID namespace are seen as the
 //! kernel maps them.
 //!
+//! # Clients that send the socket path as authority
+//!
+//! gRPC C-core (Python's `grpcio` from 1.57, C++, Ruby) and grpc-java send
+//! the socket path (percent-encoded) as the HTTP/2 `:authority` of a Unix
+//! socket channel. That is not a valid authority, and the HTTP/2 layer under
+//! tonic (the `h2` crate) resets such a stream with `PROTOCOL_ERROR` before
+//! it reaches this server, with no option to relax it (hyperium/h2#487 is
+//! open). Those clients work when the channel's authority is set, e.g.
+//! `grpc.default_authority=localhost`; go-spiffe and the `spiffe` crate send
+//! `localhost` and work as they are.
+//!
 //! # Issuing
 //!
 //! SVIDs come from an [`SvidIssuer`]. [`JwtIssuer`] is its JWT half over

@@ -34,10 +34,14 @@ impl NamedService for WorkloadApiService {
     const NAME: &'static str = SERVICE;
 }
 
-/// One server-streaming method: `handle` turns the request into a stream.
+/// A server-streaming method's handler: the request to a stream of responses.
+type StreamingHandler<Req, Res> =
+    fn(Arc<WorkloadApi>, Request<Req>) -> Result<Response<ResponseStream<Res>>, Status>;
+
+/// One server-streaming method.
 struct Streaming<Req, Res> {
     api: Arc<WorkloadApi>,
-    handle: fn(Arc<WorkloadApi>, Request<Req>) -> Result<Response<ResponseStream<Res>>, Status>,
+    handle: StreamingHandler<Req, Res>,
 }
 
 impl<Req: Send + 'static, Res: Send + 'static> ServerStreamingService<Req> for Streaming<Req, Res> {
