@@ -13,11 +13,9 @@ The socket comes from SPIFFE_ENDPOINT_SOCKET (unix:///path). Usage:
 
 Each prints one JSON object on standard output.
 
-One adjustment to py-spiffe: its gRPC channel gets the authority `localhost`.
-gRPC C-core (grpcio >= 1.57) otherwise sends the percent-encoded socket path as
-`:authority`, which is not a valid authority, and the HTTP/2 layer of the
-server (Rust's h2, under tonic) resets such a stream with PROTOCOL_ERROR; see
-crates/warden-workload's crate doc. Everything else is py-spiffe as published.
+py-spiffe is used as published: its channel sends gRPC C-core's default
+authority for a Unix socket, the percent-encoded socket path (see the crate
+doc of warden-workload on why the server must cope with that).
 """
 
 import json
@@ -31,16 +29,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID
 from spiffe import JwtSvid, WorkloadApiClient
 from spiffe._proto import workload_pb2, workload_pb2_grpc
-
-AUTHORITY = ("grpc.default_authority", "localhost")
-_insecure_channel = grpc.insecure_channel
-
-
-def _channel_with_authority(target, options=None, *args, **kwargs):
-    return _insecure_channel(target, [*(options or []), AUTHORITY], *args, **kwargs)
-
-
-grpc.insecure_channel = _channel_with_authority
 
 
 def leaf_facts(svid):
@@ -137,7 +125,7 @@ def rotate(seconds):
 def raw(method, header):
     target = os.environ["SPIFFE_ENDPOINT_SOCKET"].replace("unix:///", "unix:/")
     metadata = [("workload.spiffe.io", "true")] if header == "yes" else []
-    with grpc.insecure_channel(target, [AUTHORITY]) as channel:
+    with grpc.insecure_channel(target) as channel:
         stub = workload_pb2_grpc.SpiffeWorkloadAPIStub(channel)
         try:
             if method == "FetchJWTSVID":

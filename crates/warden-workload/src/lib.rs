@@ -34,14 +34,17 @@
 //!
 //! # Clients that send the socket path as authority
 //!
-//! gRPC C-core (Python's `grpcio` from 1.57, C++, Ruby) and grpc-java send
-//! the socket path (percent-encoded) as the HTTP/2 `:authority` of a Unix
+//! gRPC C-core (Python's `grpcio` from 1.57, so py-spiffe; C++, Ruby) sends
+//! the percent-encoded socket path as the HTTP/2 `:authority` of a Unix
 //! socket channel. That is not a valid authority, and the HTTP/2 layer under
-//! tonic (the `h2` crate) resets such a stream with `PROTOCOL_ERROR` before
-//! it reaches this server, with no option to relax it (hyperium/h2#487 is
-//! open). Those clients work when the channel's authority is set, e.g.
-//! `grpc.default_authority=localhost`; go-spiffe and the `spiffe` crate send
-//! `localhost` and work as they are.
+//! tonic (the `h2` crate) would reset every such stream with
+//! `PROTOCOL_ERROR`, with no option to relax it (hyperium/h2#487 is open).
+//! So each connection's incoming bytes pass a small filter that overwrites
+//! an invalid literal `:authority` value with `x`s of the same length
+//! (lengths kept, the HPACK tables of both ends stay in step; see the
+//! `authority` module). Clients that Huffman-code the value (grpc-java may)
+//! are not rewritten and still fail unless they set the authority, e.g.
+//! to `localhost`; go-spiffe and the `spiffe` crate send `localhost`.
 //!
 //! # Issuing
 //!
@@ -80,6 +83,7 @@
 
 mod api;
 mod attest;
+mod authority;
 mod entry;
 mod error;
 mod issuer;
@@ -92,6 +96,7 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
+use futures_util::StreamExt as _;
 use tokio_stream::wrappers::UnixListenerStream;
 
 pub use api::SECURITY_HEADER;
@@ -122,8 +127,10 @@ pub async fn serve(
         stop.send_replace(true);
     };
     tracing::info!(socket = %socket_path.display(), "workload API listening");
+    let incoming = UnixListenerStream::new(listener)
+        .map(|connection| connection.map(authority::AuthorityFix::new));
     let served = tonic::transport::Server::builder()
-        .serve_with_incoming_shutdown(service, UnixListenerStream::new(listener), signal)
+        .serve_with_incoming_shutdown(service, incoming, signal)
         .await
         .map_err(|error| WorkloadError::Serve {
             reason: error.to_string(),
