@@ -118,6 +118,15 @@ impl WorkloadApi {
                 .issuer
                 .x509_svid(&entry.spiffe_id)
                 .map_err(|error| status::from_issue(&error))?;
+            if svid.certificates.is_empty() || svid.private_key.as_bytes().is_empty() {
+                return Err(status::from_issue(&crate::error::IssueError::Failed {
+                    what: "an X.509-SVID",
+                    reason: format!(
+                        "the issuer returned no certificate or key for `{}`",
+                        entry.spiffe_id
+                    ),
+                }));
+            }
             let at = svid.refresh_at();
             refresh_at = Some(refresh_at.map_or(at, |earliest| earliest.min(at)));
             svids.push(proto::X509Svid {

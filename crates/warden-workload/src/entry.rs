@@ -8,6 +8,34 @@ use warden_types::SpiffeId;
 use crate::attest::Workload;
 use crate::error::WorkloadError;
 
+/// The `[workload]` section of a configuration: where the socket is and
+/// who gets which identity.
+///
+/// ```toml
+/// [workload]
+/// socket = "/run/warden/workload.sock"
+///
+/// [[workload.entries]]
+/// spiffe_id = "spiffe://example.org/agent/invoice-bot/worker-1"
+/// uid = 1001
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadConfig {
+    /// The Unix socket to serve on.
+    pub socket: PathBuf,
+    /// The registration entries.
+    #[serde(default)]
+    pub entries: Vec<RegistrationEntry>,
+}
+
+impl WorkloadConfig {
+    /// The entries, checked ([`Entries::new`]).
+    pub fn checked_entries(&self) -> Result<Entries, WorkloadError> {
+        Entries::new(self.entries.clone())
+    }
+}
+
 /// One registration entry as written in the configuration
 /// (`[[workload.entries]]`): the selectors a process must match, all of them,
 /// and the SPIFFE ID it is then issued.
@@ -185,6 +213,34 @@ mod tests {
             ]
         );
         assert!(entries.matching(&workload(3, 0, None)).is_empty());
+    }
+
+    #[test]
+    fn the_workload_section_parses() {
+        #[derive(Deserialize)]
+        struct Config {
+            workload: WorkloadConfig,
+        }
+        let config: Config = toml::from_str(
+            r#"
+            [workload]
+            socket = "/run/warden/workload.sock"
+
+            [[workload.entries]]
+            spiffe_id = "spiffe://example.org/agent/invoice-bot/worker-1"
+            uid = 1001
+            gid = 1001
+            hint = "internal"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            config.workload.socket,
+            PathBuf::from("/run/warden/workload.sock")
+        );
+        let entries = config.workload.checked_entries().unwrap();
+        assert_eq!(entries.as_slice()[0].hint.as_deref(), Some("internal"));
+        assert!(toml::from_str::<Config>("[workload]\nsocket = \"/s\"\nport = 1\n").is_err());
     }
 
     #[test]

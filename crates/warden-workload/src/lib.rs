@@ -101,7 +101,7 @@ use tokio_stream::wrappers::UnixListenerStream;
 
 pub use api::SECURITY_HEADER;
 pub use attest::{Workload, executable};
-pub use entry::{Entries, RegistrationEntry};
+pub use entry::{Entries, RegistrationEntry, WorkloadConfig};
 pub use error::{IssueError, WorkloadError};
 pub use issuer::{DEFAULT_JWT_TTL, JwtIssuer, PrivateKeyDer, SvidIssuer, ValidatedJwt, X509Svid};
 pub use socket::SOCKET_MODE;
