@@ -7,6 +7,7 @@ The socket comes from SPIFFE_ENDPOINT_SOCKET (unix:///path). Usage:
                                validated by the server and locally
   client.py rotate SECONDS     watch FetchX509SVID until a second SVID (another
                                serial) arrives, at most SECONDS
+  client.py jwt AUDIENCE       JWT-SVID and bundle only; the X.509 call's error
   client.py raw METHOD HEADER  one call with py-spiffe's generated gRPC stubs,
                                with (HEADER=yes) or without the security header;
                                prints the status code
@@ -89,6 +90,27 @@ def fetch(audience):
         }))
 
 
+def jwt_only(audience):
+    with WorkloadApiClient(default_timeout=10) as client:
+        jwt_svid = client.fetch_jwt_svid(audience={audience})
+        validated = client.validate_jwt_svid(jwt_svid.token, audience)
+        td = jwt_svid.spiffe_id.trust_domain
+        jwt_bundle = client.fetch_jwt_bundles().get_bundle_for_trust_domain(td)
+        local = JwtSvid.parse_and_validate(jwt_svid.token, jwt_bundle, {audience})
+        x509_error = None
+        try:
+            client.fetch_x509_svid()
+        except Exception as error:  # noqa: BLE001 - report what py-spiffe raised
+            x509_error = str(error)
+        print(json.dumps({
+            "jwt_spiffe_id": str(jwt_svid.spiffe_id),
+            "jwt_audience": sorted(jwt_svid.audience),
+            "validated_spiffe_id": str(validated.spiffe_id),
+            "locally_validated_spiffe_id": str(local.spiffe_id),
+            "x509_error": x509_error,
+        }))
+
+
 def verify_signature(authority, leaf):
     from cryptography.hazmat.primitives.asymmetric import ec
     try:
@@ -151,6 +173,8 @@ def main():
     command = sys.argv[1]
     if command == "fetch":
         fetch(sys.argv[2])
+    elif command == "jwt":
+        jwt_only(sys.argv[2])
     elif command == "rotate":
         rotate(float(sys.argv[2]))
     elif command == "raw":

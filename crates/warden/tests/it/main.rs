@@ -17,6 +17,7 @@ mod mcp;
 mod pins;
 mod report;
 mod serve;
+mod workload;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
