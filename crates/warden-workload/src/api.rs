@@ -292,7 +292,7 @@ where
                 }
                 match (state.make)(&state.api) {
                     Ok((response, refresh_at)) => {
-                        let refresh = refresh_at.map(instant_of);
+                        let refresh = refresh_at.and_then(instant_of);
                         let unchanged = state
                             .last
                             .as_ref()
@@ -315,12 +315,12 @@ where
 }
 
 /// The instant at which wall-clock `time` comes, but at least
-/// [`MIN_REFRESH`] from now.
-fn instant_of(time: SystemTime) -> Instant {
+/// [`MIN_REFRESH`] from now; `None` when it is too far to represent.
+fn instant_of(time: SystemTime) -> Option<Instant> {
     let wait = time
         .duration_since(SystemTime::now())
         .unwrap_or(Duration::ZERO);
-    Instant::now() + wait.max(MIN_REFRESH)
+    Instant::now().checked_add(wait.max(MIN_REFRESH))
 }
 
 /// Waits until `at`, or for ever when there is no `at`.
@@ -348,3 +348,6 @@ async fn shut_down(shutdown: &mut watch::Receiver<bool>) {
     // An error means the server's sender is gone: shut down as well.
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
+
+#[cfg(test)]
+mod tests;
