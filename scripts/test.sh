@@ -10,7 +10,8 @@
 # Python from PyPI into tests/console/.venv, axe-core from npm into
 # tests/console/node_modules), the official OpenAI and Anthropic Python SDKs
 # the LLM proxy's tests drive (tests/llm/setup.sh: from PyPI into
-# tests/llm/.venv), and promtool (Debian's `prometheus` package, with
+# tests/llm/.venv), py-spiffe for the Workload API's tests (tests/workload/setup.sh:
+# from PyPI into tests/workload/.venv), and promtool (Debian's `prometheus` package, with
 # apt-get). The tests also need a PostgreSQL server.
 # WARDEN_TEST_POSTGRES defaults to the local server at
 # 127.0.0.1:5432 (user postgres, database test); this script starts it if it is
@@ -36,6 +37,7 @@ fi
 bash tests/mcp/setup.sh
 bash tests/console/setup.sh
 bash tests/llm/setup.sh
+bash tests/workload/setup.sh
 
 # The metrics test checks /metrics with Prometheus's own promtool (Debian's
 # `prometheus` package).

@@ -17,6 +17,7 @@ mod report;
 mod serve;
 mod tail;
 mod tools;
+mod workload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -98,6 +99,9 @@ enum Command {
     /// Create admin-plane tokens.
     #[command(subcommand, name = "admin-token")]
     AdminToken(agent::AdminTokenCommand),
+    /// The SPIFFE Workload API for agents on this host.
+    #[command(subcommand)]
+    Workload(workload::WorkloadCommand),
 }
 
 /// Whether `error` is a closed pipe on the way out (`warden … | head`): not
@@ -169,6 +173,7 @@ fn main() -> ExitCode {
             Command::Incident(cmd) => incident::run(&common, cmd).await,
             Command::Discover(args) => discover::run(&common, args).await,
             Command::Tools(cmd) => tools::run(&common, cmd).await,
+            Command::Workload(cmd) => workload::run(&common, cmd).await,
         }
     });
     match result {

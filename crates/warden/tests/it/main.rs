@@ -18,6 +18,7 @@ mod mtls;
 mod pins;
 mod report;
 mod serve;
+mod workload;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,309 @@
+//! Where SVIDs come from: the [`SvidIssuer`] trait, and [`JwtIssuer`], its
+//! JWT half over `warden-identity`.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::watch;
+use warden_identity::{IssueRequest, JwtSvidVerifier, Secret, SigningKey, bundle_document};
+use warden_types::{SpiffeId, TrustDomain};
+
+use crate::error::IssueError;
+
+/// The lifetime of the JWT-SVIDs [`JwtIssuer::new`] issues (SPIRE's default).
+pub const DEFAULT_JWT_TTL: Duration = Duration::from_secs(300);
+
+/// Issues the SVIDs and bundles the Workload API hands out.
+///
+/// The server calls it for every request and every rotation; it must not
+/// block for long (issuing an SVID is a key generation and a signature).
+pub trait SvidIssuer: Send + Sync + 'static {
+    /// The trust domain the SVIDs and bundles belong to.
+    fn trust_domain(&self) -> &TrustDomain;
+
+    /// A new X.509-SVID for `id`. The server streams a new one when half of
+    /// this one's lifetime has passed, so each call should return one that
+    /// is fresh (issued now), not a cached one near its expiry.
+    fn x509_svid(&self, id: &SpiffeId) -> Result<X509Svid, IssueError>;
+
+    /// The trust domain's X.509 bundle: its CA certificates, DER,
+    /// concatenated.
+    fn x509_bundle(&self) -> Result<Vec<u8>, IssueError>;
+
+    /// A JWT-SVID (compact JWS) for `id`, addressed to `audience` (at least
+    /// one, none empty).
+    fn jwt_svid(&self, id: &SpiffeId, audience: &[String]) -> Result<Secret, IssueError>;
+
+    /// The trust domain's JWT bundle: a JWKS JSON document.
+    fn jwt_bundle(&self) -> Result<Vec<u8>, IssueError>;
+
+    /// Validates JWT-SVID `token` for `audience`.
+    fn validate_jwt(&self, token: &str, audience: &str) -> Result<ValidatedJwt, IssueError>;
+
+    /// Told when a bundle changes (a CA or signing key rotates): the value
+    /// is a sequence number, and each change makes the streaming calls send
+    /// the new bundles (and new X.509-SVIDs). The default never changes.
+    fn bundle_updates(&self) -> watch::Receiver<u64> {
+        watch::channel(0).1
+    }
+}
+
+/// An X.509-SVID and its private key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct X509Svid {
+    /// DER certificates, the SVID (leaf) first, then any intermediates.
+    pub certificates: Vec<Vec<u8>>,
+    /// The leaf's private key, PKCS#8 DER, unencrypted.
+    pub private_key: PrivateKeyDer,
+    /// The leaf's `notBefore`.
+    pub issued_at: SystemTime,
+    /// The leaf's `notAfter`.
+    pub expires_at: SystemTime,
+}
+
+impl X509Svid {
+    /// When the server streams its successor: half way through its life.
+    pub fn refresh_at(&self) -> SystemTime {
+        let lifetime = self
+            .expires_at
+            .duration_since(self.issued_at)
+            .unwrap_or(Duration::ZERO);
+        self.issued_at + lifetime / 2
+    }
+}
+
+impl fmt::Debug for X509Svid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("X509Svid")
+            .field("certificates", &self.certificates.len())
+            .field("private_key", &"[redacted]")
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A private key, PKCS#8 DER: `Debug` redacts it, and it is zeroed when
+/// dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PrivateKeyDer(Vec<u8>);
+
+impl PrivateKeyDer {
+    /// Wraps the DER bytes `der`.
+    pub fn new(der: Vec<u8>) -> Self {
+        Self(der)
+    }
+
+    /// The DER bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PrivateKeyDer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PrivateKeyDer([redacted])")
+    }
+}
+
+impl Drop for PrivateKeyDer {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+/// What a validated JWT-SVID says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidatedJwt {
+    /// Its subject.
+    pub spiffe_id: SpiffeId,
+    /// Its claims (`sub`, `aud`, `exp`, `iat`, `jti`).
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The JWT half of an issuer, over a `warden-identity` [`SigningKey`]:
+/// ES256 JWT-SVIDs, the key as a SPIFFE bundle ([`bundle_document`]) and
+/// validation by [`JwtSvidVerifier`].
+///
+/// As an [`SvidIssuer`] on its own it issues no X.509-SVIDs
+/// ([`IssueError::Unsupported`]); an issuer that does can delegate its JWT
+/// methods to one of these.
+pub struct JwtIssuer {
+    trust_domain: TrustDomain,
+    key: SigningKey,
+    ttl: Duration,
+}
+
+impl JwtIssuer {
+    /// Issues with `key` for `trust_domain`, tokens living
+    /// [`DEFAULT_JWT_TTL`].
+    pub fn new(trust_domain: TrustDomain, key: SigningKey) -> Self {
+        Self {
+            trust_domain,
+            key,
+            ttl: DEFAULT_JWT_TTL,
+        }
+    }
+
+    /// The same issuer with tokens living `ttl` (at least a second).
+    #[must_use]
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// The trust domain.
+    pub fn trust_domain(&self) -> &TrustDomain {
+        &self.trust_domain
+    }
+
+    /// A JWT-SVID for `id`, for `audience`, issued now.
+    pub fn issue(&self, id: &SpiffeId, audience: &[String]) -> Result<Secret, IssueError> {
+        self.key
+            .issue(&IssueRequest {
+                spiffe_id: id.clone(),
+                audience: audience.to_vec(),
+                ttl: self.ttl,
+                now: SystemTime::now(),
+            })
+            .map(|issued| issued.token)
+            .map_err(|error| IssueError::Failed {
+                what: "a JWT-SVID",
+                reason: error.to_string(),
+            })
+    }
+
+    /// The JWKS bundle of the signing key.
+    pub fn bundle(&self) -> Result<Vec<u8>, IssueError> {
+        serde_json::to_vec(&bundle_document(&[&self.key])).map_err(|error| IssueError::Failed {
+            what: "the JWT bundle",
+            reason: error.to_string(),
+        })
+    }
+
+    /// Validates `token` for `audience` now.
+    pub fn validate(&self, token: &str, audience: &str) -> Result<ValidatedJwt, IssueError> {
+        let verifier = JwtSvidVerifier::from_signing_key(
+            self.trust_domain.clone(),
+            audience.to_owned(),
+            &self.key,
+        );
+        let verified = verifier.verify(token, SystemTime::now()).map_err(|error| {
+            IssueError::InvalidToken {
+                reason: error.to_string(),
+            }
+        })?;
+        let seconds = |time: SystemTime| {
+            time.duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        };
+        let mut claims = serde_json::Map::new();
+        claims.insert("sub".to_owned(), verified.spiffe_id.to_string().into());
+        claims.insert("aud".to_owned(), serde_json::json!([audience]));
+        claims.insert("exp".to_owned(), seconds(verified.expires_at).into());
+        claims.insert("iat".to_owned(), seconds(verified.issued_at).into());
+        claims.insert("jti".to_owned(), verified.jti.into());
+        Ok(ValidatedJwt {
+            spiffe_id: verified.spiffe_id,
+            claims,
+        })
+    }
+}
+
+impl fmt::Debug for JwtIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtIssuer")
+            .field("trust_domain", &self.trust_domain)
+            .field("key", &self.key)
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+impl SvidIssuer for JwtIssuer {
+    fn trust_domain(&self) -> &TrustDomain {
+        &self.trust_domain
+    }
+
+    fn x509_svid(&self, _id: &SpiffeId) -> Result<X509Svid, IssueError> {
+        Err(IssueError::Unsupported {
+            what: "X.509-SVIDs",
+        })
+    }
+
+    fn x509_bundle(&self) -> Result<Vec<u8>, IssueError> {
+        Err(IssueError::Unsupported {
+            what: "X.509 bundles",
+        })
+    }
+
+    fn jwt_svid(&self, id: &SpiffeId, audience: &[String]) -> Result<Secret, IssueError> {
+        self.issue(id, audience)
+    }
+
+    fn jwt_bundle(&self) -> Result<Vec<u8>, IssueError> {
+        self.bundle()
+    }
+
+    fn validate_jwt(&self, token: &str, audience: &str) -> Result<ValidatedJwt, IssueError> {
+        self.validate(token, audience)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issuer() -> JwtIssuer {
+        JwtIssuer::new(
+            TrustDomain::new("example.org").unwrap(),
+            SigningKey::generate(),
+        )
+    }
+
+    #[test]
+    fn issued_tokens_validate_for_their_audience_only() {
+        let issuer = issuer();
+        let id: SpiffeId = "spiffe://example.org/agent/bot/w-1".parse().unwrap();
+        let token = issuer.issue(&id, &["db".to_owned()]).unwrap();
+        let validated = issuer.validate(token.expose(), "db").unwrap();
+        assert_eq!(validated.spiffe_id, id);
+        assert_eq!(validated.claims["sub"], id.to_string());
+        assert_eq!(validated.claims["aud"], serde_json::json!(["db"]));
+        let error = issuer.validate(token.expose(), "other").unwrap_err();
+        assert!(matches!(error, IssueError::InvalidToken { .. }), "{error}");
+        let stranger = JwtIssuer::new(
+            TrustDomain::new("example.org").unwrap(),
+            SigningKey::generate(),
+        );
+        assert!(stranger.validate(token.expose(), "db").is_err());
+    }
+
+    #[test]
+    fn bundle_is_a_jwks_with_the_key() {
+        let issuer = issuer();
+        let bundle: serde_json::Value = serde_json::from_slice(&issuer.bundle().unwrap()).unwrap();
+        assert_eq!(bundle["keys"].as_array().unwrap().len(), 1);
+        assert_eq!(bundle["keys"][0]["kty"], "EC");
+    }
+
+    #[test]
+    fn x509_is_unsupported_and_svids_refresh_at_half_life() {
+        let issuer = issuer();
+        let id: SpiffeId = "spiffe://example.org/agent/bot/w-1".parse().unwrap();
+        assert!(matches!(
+            issuer.x509_svid(&id),
+            Err(IssueError::Unsupported { .. })
+        ));
+        let now = UNIX_EPOCH + Duration::from_secs(1000);
+        let svid = X509Svid {
+            certificates: vec![],
+            private_key: PrivateKeyDer::new(vec![0x30, 0x42]),
+            issued_at: now,
+            expires_at: now + Duration::from_secs(3600),
+        };
+        assert_eq!(svid.refresh_at(), now + Duration::from_secs(1800));
+        assert!(!format!("{svid:?}").contains("48"), "{svid:?}");
+    }
+}
