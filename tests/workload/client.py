@@ -8,6 +8,9 @@ The socket comes from SPIFFE_ENDPOINT_SOCKET (unix:///path). Usage:
   client.py rotate SECONDS     watch FetchX509SVID until a second SVID (another
                                serial) arrives, at most SECONDS
   client.py jwt AUDIENCE       JWT-SVID and bundle only; the X.509 call's error
+  client.py save DIR           the X.509-SVID as an agent's TLS stack uses it:
+                               DIR/svid.pem (chain), DIR/svid.key (0600),
+                               DIR/bundle.pem (the trust domain's authorities)
   client.py raw METHOD HEADER  one call with py-spiffe's generated gRPC stubs,
                                with (HEADER=yes) or without the security header;
                                prints the status code
@@ -169,8 +172,32 @@ def raw(method, header):
             print(json.dumps({"code": error.code().name, "details": error.details()}))
 
 
+def save(directory):
+    with WorkloadApiClient(default_timeout=10) as client:
+        context = client.fetch_x509_context()
+    svid = context.default_svid
+    bundle = context.x509_bundle_set.get_bundle_for_trust_domain(svid.spiffe_id.trust_domain)
+    os.makedirs(directory, exist_ok=True)
+    pem = serialization.Encoding.PEM
+    with open(os.path.join(directory, "svid.pem"), "wb") as f:
+        for cert in svid.cert_chain:
+            f.write(cert.public_bytes(pem))
+    key = os.path.join(directory, "svid.key")
+    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(svid.private_key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    with open(os.path.join(directory, "bundle.pem"), "wb") as f:
+        for authority in bundle.x509_authorities:
+            f.write(authority.public_bytes(pem))
+    print(json.dumps({"spiffe_id": str(svid.spiffe_id), "serial": svid.leaf.serial_number}))
+
+
 def main():
     command = sys.argv[1]
+    if command == "save":
+        save(sys.argv[2])
+        return
     if command == "fetch":
         fetch(sys.argv[2])
     elif command == "jwt":

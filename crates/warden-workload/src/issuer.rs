@@ -175,9 +175,11 @@ impl JwtIssuer {
 
     /// The JWKS bundle of the signing key.
     pub fn bundle(&self) -> Result<Vec<u8>, IssueError> {
-        serde_json::to_vec(&bundle_document(&[&self.key])).map_err(|error| IssueError::Failed {
-            what: "the JWT bundle",
-            reason: error.to_string(),
+        serde_json::to_vec(&bundle_document(&[&self.key], &[])).map_err(|error| {
+            IssueError::Failed {
+                what: "the JWT bundle",
+                reason: error.to_string(),
+            }
         })
     }
 
@@ -248,6 +250,102 @@ impl SvidIssuer for JwtIssuer {
 
     fn validate_jwt(&self, token: &str, audience: &str) -> Result<ValidatedJwt, IssueError> {
         self.validate(token, audience)
+    }
+}
+
+/// The lifetime of the X.509-SVIDs [`WardenIssuer`] issues (SPIRE's default).
+pub const DEFAULT_X509_TTL: Duration = Duration::from_secs(3600);
+
+/// Warden's own issuer: X.509-SVIDs from the trust domain's CA, JWT-SVIDs
+/// from its signing key.
+pub struct WardenIssuer {
+    jwt: JwtIssuer,
+    ca: warden_identity::X509Authority,
+    ttl: Duration,
+}
+
+impl WardenIssuer {
+    /// Issues from `ca` and `jwt`, X.509-SVIDs for [`DEFAULT_X509_TTL`].
+    pub fn new(jwt: JwtIssuer, ca: warden_identity::X509Authority) -> Self {
+        Self {
+            jwt,
+            ca,
+            ttl: DEFAULT_X509_TTL,
+        }
+    }
+
+    /// Sets the X.509-SVIDs' lifetime (at least one second).
+    pub fn with_x509_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+}
+
+impl fmt::Debug for WardenIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WardenIssuer")
+            .field("trust_domain", self.jwt.trust_domain())
+            .field("x509_ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The DER inside a PKCS#8 PEM block.
+fn pem_body(pem: &str) -> Result<Vec<u8>, IssueError> {
+    use base64::Engine as _;
+    let body: String = pem
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .map_err(|e| IssueError::Failed {
+            what: "an X.509-SVID",
+            reason: format!("the issued private key does not decode: {e}"),
+        })
+}
+
+impl SvidIssuer for WardenIssuer {
+    fn trust_domain(&self) -> &TrustDomain {
+        self.jwt.trust_domain()
+    }
+
+    fn x509_svid(&self, id: &SpiffeId) -> Result<X509Svid, IssueError> {
+        let now = SystemTime::now();
+        let issued = self
+            .ca
+            .issue(&warden_identity::X509IssueRequest {
+                spiffe_id: id.clone(),
+                ttl: self.ttl,
+                now,
+            })
+            .map_err(|e| IssueError::Failed {
+                what: "an X.509-SVID",
+                reason: e.to_string(),
+            })?;
+        Ok(X509Svid {
+            certificates: vec![issued.certificate_der.to_vec()],
+            private_key: PrivateKeyDer::new(pem_body(issued.private_key_pem.expose())?),
+            issued_at: UNIX_EPOCH
+                + Duration::from_secs(now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
+            expires_at: issued.expires_at,
+        })
+    }
+
+    fn x509_bundle(&self) -> Result<Vec<u8>, IssueError> {
+        Ok(self.ca.certificate().der().to_vec())
+    }
+
+    fn jwt_svid(&self, id: &SpiffeId, audience: &[String]) -> Result<Secret, IssueError> {
+        self.jwt.issue(id, audience)
+    }
+
+    fn jwt_bundle(&self) -> Result<Vec<u8>, IssueError> {
+        self.jwt.bundle()
+    }
+
+    fn validate_jwt(&self, token: &str, audience: &str) -> Result<ValidatedJwt, IssueError> {
+        self.jwt.validate(token, audience)
     }
 }
 

@@ -103,7 +103,10 @@ pub use api::SECURITY_HEADER;
 pub use attest::{Workload, executable};
 pub use entry::{Entries, RegistrationEntry, WorkloadConfig};
 pub use error::{IssueError, WorkloadError};
-pub use issuer::{DEFAULT_JWT_TTL, JwtIssuer, PrivateKeyDer, SvidIssuer, ValidatedJwt, X509Svid};
+pub use issuer::{
+    DEFAULT_JWT_TTL, DEFAULT_X509_TTL, JwtIssuer, PrivateKeyDer, SvidIssuer, ValidatedJwt,
+    WardenIssuer, X509Svid,
+};
 pub use socket::SOCKET_MODE;
 
 /// Serves the Workload API on the Unix socket `socket_path` until

@@ -1,6 +1,7 @@
 //! `warden workload serve`: the SPIFFE Workload API on a Unix socket, for
-//! agents on this host. JWT-SVIDs and the JWT bundle come from the trust
-//! domain's signing key; X.509-SVIDs are not issued yet (`Unimplemented`).
+//! agents on this host. X.509-SVIDs and the X.509 bundle come from the trust
+//! domain's CA (`keys/x509-ca.*`), JWT-SVIDs and the JWT bundle from its
+//! signing key.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Subcommand;
 use serde::Deserialize;
-use warden_workload::{JwtIssuer, WorkloadConfig};
+use warden_workload::{JwtIssuer, WardenIssuer, WorkloadConfig};
 
 use crate::common::Common;
 
@@ -51,7 +52,8 @@ async fn serve(common: &Common, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("in `{}`", path.display()))?;
     let config = common.load_config(&common.source())?;
     let (key, _) = common.signing_key()?;
-    let issuer = JwtIssuer::new(config.trust_domain.clone(), key);
+    let (ca, _) = common.x509_authority(&config.trust_domain)?;
+    let issuer = WardenIssuer::new(JwtIssuer::new(config.trust_domain.clone(), key), ca);
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

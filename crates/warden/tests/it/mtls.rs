@@ -302,3 +302,101 @@ fn the_python_sdk_client_authenticates_with_an_x509_svid() {
         text(&ghost.stderr)
     );
 }
+
+/// This process's effective user id, from `/proc/self/status`.
+fn own_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+/// The end to end: a workload attested by its uid gets an
+/// X.509-SVID from Warden's Workload API (fetched by py-spiffe, an
+/// independent SPIFFE client), and the official MCP SDK client presents it
+/// over mTLS: the granted tool runs, the other is refused.
+#[test]
+fn an_x509_svid_from_the_workload_api_makes_an_allowed_call_over_mtls() {
+    let workload = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/workload");
+    let spiffe_python = workload.join(".venv/bin/python");
+    if !spiffe_python.exists() {
+        warden_test::skip_unless_strict(
+            "the Workload API to mTLS test",
+            "tests/workload/.venv (py-spiffe)",
+            "tests/workload/setup.sh",
+        );
+        return;
+    }
+    let world = World::new();
+    let root = world.dir.path();
+    let socket = root.join("workload.sock");
+    std::fs::write(
+        root.join("workload.toml"),
+        format!(
+            "[workload]\nsocket = \"{}\"\n\n[[workload.entries]]\nspiffe_id = \"spiffe://example.org/agent/tls-bot/worker-1\"\nuid = {}\n",
+            socket.display(),
+            own_uid()
+        ),
+    )
+    .unwrap();
+    let api = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("--config")
+        .arg(root.join("warden.toml"))
+        .arg("--data-dir")
+        .arg(root.join("data"))
+        .args(["workload", "serve", "--entries"])
+        .arg(root.join("workload.toml"))
+        .env("WARDEN_LOG", "warn")
+        .env_remove("WARDEN_STORE")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(root.join("workload.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let _api = Killed(api);
+    for _ in 0..200 {
+        if socket.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(socket.exists(), "no Workload API socket");
+
+    let svid = root.join("from-workload-api");
+    let saved = Command::new(&spiffe_python)
+        .arg(workload.join("client.py"))
+        .arg("save")
+        .arg(&svid)
+        .env(
+            "SPIFFE_ENDPOINT_SOCKET",
+            format!("unix://{}", socket.display()),
+        )
+        .output()
+        .unwrap();
+    assert!(saved.status.success(), "{}", text(&saved.stderr));
+    let facts: Value = serde_json::from_str(text(&saved.stdout).trim()).unwrap();
+    assert_eq!(
+        facts["spiffe_id"],
+        "spiffe://example.org/agent/tls-bot/worker-1"
+    );
+    // The bundle the Workload API hands out is the CA the data plane trusts.
+    let bundle = std::fs::read_to_string(svid.join("bundle.pem")).unwrap();
+    let ca = std::fs::read_to_string(root.join("data/keys/x509-ca.pem")).unwrap();
+    assert_eq!(bundle.trim(), ca.trim());
+
+    let out = world.client(Some(&svid), &steps());
+    assert_eq!(out[0]["server"]["name"], "flaky", "{out:?}");
+    assert_eq!(
+        out[2]["is_error"], false,
+        "the granted tool runs: {}",
+        out[2]
+    );
+    assert_eq!(out[2]["text"], "fine");
+    assert_eq!(out[3]["is_error"], true, "{}", out[3]);
+    assert!(
+        out[3]["text"]
+            .as_str()
+            .unwrap()
+            .contains("no grant for tool `flaky/crash`"),
+        "{}",
+        out[3]
+    );
+}

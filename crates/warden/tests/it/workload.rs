@@ -1,5 +1,6 @@
 //! `warden workload serve`: the SPIFFE Workload API, driven by py-spiffe
-//! (tests/workload/setup.sh installs it).
+//! (tests/workload/setup.sh installs it): X.509- and JWT-SVIDs from the
+//! trust domain's CA and signing key.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -17,7 +18,7 @@ fn own_uid() -> u32 {
 }
 
 #[test]
-fn workload_serve_hands_py_spiffe_a_jwt_svid_and_stops_on_sigterm() {
+fn workload_serve_hands_py_spiffe_its_svids_and_stops_on_sigterm() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/workload");
     let python = root.join(".venv/bin/python");
     if !python.exists() {
@@ -68,7 +69,7 @@ fn workload_serve_hands_py_spiffe_a_jwt_svid_and_stops_on_sigterm() {
 
     let output = Command::new(&python)
         .arg(root.join("client.py"))
-        .args(["jwt", "db"])
+        .args(["fetch", "db"])
         .env(
             "SPIFFE_ENDPOINT_SOCKET",
             format!("unix://{}", socket.display()),
@@ -87,8 +88,17 @@ fn workload_serve_hands_py_spiffe_a_jwt_svid_and_stops_on_sigterm() {
     assert_eq!(facts["jwt_audience"], serde_json::json!(["db"]));
     assert_eq!(facts["validated_spiffe_id"], worker);
     assert_eq!(facts["locally_validated_spiffe_id"], worker);
-    let x509 = facts["x509_error"].as_str().unwrap_or_default();
-    assert!(x509.contains("UNIMPLEMENTED"), "{facts}");
+    // The X.509-SVID from the trust domain's CA, in SPIFFE's shape, signed
+    // by the bundle it came with.
+    assert_eq!(facts["x509"]["spiffe_id"], worker, "{facts}");
+    assert_eq!(facts["x509"]["uris"], serde_json::json!([worker]));
+    assert_eq!(facts["x509"]["ca"], false);
+    assert_eq!(facts["x509"]["lifetime"], 3600.0);
+    assert_eq!(facts["signed_by_bundle"], true, "{facts}");
+    assert_eq!(
+        facts["x509_bundle_domains"],
+        serde_json::json!(["example.org"])
+    );
 
     let term = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
