@@ -543,5 +543,7 @@ pub(crate) async fn bundle(
         .as_ref()
         .map(|a| a.0.0.iter().collect())
         .unwrap_or_default();
-    Json(warden_identity::bundle_document(&[&gw.key], &authorities))
+    let keys = gw.keys.load();
+    let keys: Vec<&warden_identity::SigningKey> = keys.all.iter().map(AsRef::as_ref).collect();
+    Json(warden_identity::bundle_document(&keys, &authorities))
 }

@@ -71,6 +71,7 @@ mod records;
 pub mod reports;
 mod serve;
 mod shared;
+pub mod signing_keys;
 mod state;
 mod telemetry;
 mod tls;

@@ -109,7 +109,11 @@ pub struct Gateway {
     pub(crate) store: AnyStore,
     pub(crate) source: ConfigSource,
     pub(crate) config: Arc<Config>,
-    pub(crate) key: Arc<SigningKey>,
+    /// The JWT signing keys: the current one signs, all of them verify.
+    pub(crate) keys: ArcSwap<crate::signing_keys::SigningKeys>,
+    /// What seals the signing keys in the store (`None`: one key, from a
+    /// file, never rotated by this process).
+    kek: Option<warden_identity::KeyEncryptionKey>,
     pub(crate) tokens: TokenCache,
     pub(crate) recent: crate::decisions::RecentDecisions,
     last_change: AtomicI64,
@@ -153,11 +157,26 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Loads configuration, policies, identity and tokens, and builds the state.
+    /// Loads configuration, policies, identity and tokens, and builds the
+    /// state, with one signing key.
     pub async fn start(
         source: ConfigSource,
         store: AnyStore,
         key: Arc<SigningKey>,
+        audit: crate::audit::AuditLog,
+    ) -> Result<Arc<Gateway>, GatewayError> {
+        let keys = crate::signing_keys::SigningKeys::single(key);
+        Self::start_with_keys(source, store, keys, None, audit).await
+    }
+
+    /// As [`Gateway::start`], with the signing keys kept in the store under
+    /// `kek`: reloaded when they change (a rotation at another node or the
+    /// CLI), and rotated on `[serve] signing_key_rotation_days`.
+    pub async fn start_with_keys(
+        source: ConfigSource,
+        store: AnyStore,
+        keys: crate::signing_keys::SigningKeys,
+        kek: Option<warden_identity::KeyEncryptionKey>,
         audit: crate::audit::AuditLog,
     ) -> Result<Arc<Gateway>, GatewayError> {
         let config = Arc::new(source.config()?);
@@ -174,11 +193,7 @@ impl Gateway {
         let files = source.files_fingerprint(&config);
         let inputs = load_inputs(&source, Arc::clone(&config), &store).await?;
         let snapshot = compile_inputs(inputs).await?;
-        let verifier = JwtSvidVerifier::from_signing_key(
-            config.trust_domain.clone(),
-            config.serve.audience.clone(),
-            &key,
-        );
+        let verifier = verifier_for(&config, &keys);
         let tracer = crate::telemetry::start(config.telemetry.as_ref())?;
         let llm = crate::llm::LlmState::new(&config.providers);
         let gateway = Gateway {
@@ -197,7 +212,8 @@ impl Gateway {
             store,
             source,
             config,
-            key,
+            keys: ArcSwap::from_pointee(keys),
+            kek,
             tokens: TokenCache::new(),
             recent: crate::decisions::RecentDecisions::default(),
             last_change: AtomicI64::new(change),
@@ -364,8 +380,28 @@ impl Gateway {
         if seen >= 0 {
             self.publish_suspensions(&current.suspended, &suspended);
         }
+        let mut verifier = current.verifier.clone();
+        if let Some(kek) = &self.kek {
+            // A rotation at another node or the CLI: its keys from now on.
+            let keys = crate::signing_keys::load_signing_keys(&self.store, kek, None).await?;
+            let ids = |k: &crate::signing_keys::SigningKeys| {
+                k.all
+                    .iter()
+                    .map(|k| k.key_id().to_owned())
+                    .collect::<Vec<_>>()
+            };
+            if ids(&keys) != ids(&self.keys.load()) {
+                tracing::info!(
+                    current = keys.current.key_id(),
+                    keys = keys.all.len(),
+                    "signing keys changed"
+                );
+                verifier = verifier_for(&self.config, &keys);
+                self.keys.store(Arc::new(keys));
+            }
+        }
         self.identity.store(Arc::new(IdentityView {
-            verifier: current.verifier.clone(),
+            verifier,
             revocations,
             suspended,
         }));
@@ -489,6 +525,36 @@ impl Gateway {
         Ok(())
     }
 
+    /// Makes a new signing key current when the current one is older than
+    /// `[serve] signing_key_rotation_days` (keys kept in the store only).
+    async fn rotate_if_due(&self) {
+        let days = self.config.serve.signing_key_rotation_days;
+        let Some(kek) = self.kek.as_ref().filter(|_| days > 0) else {
+            return;
+        };
+        let age = crate::now_millis().saturating_sub(self.keys.load().current_since);
+        if age
+            < i64::try_from(days)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(86_400_000)
+        {
+            return;
+        }
+        let leeway = self.identity.load().verifier.leeway();
+        match crate::signing_keys::rotate_signing_key(&self.store, kek, leeway).await {
+            Ok(keys) => {
+                tracing::info!(
+                    current = keys.current.key_id(),
+                    "the signing key was rotated on schedule"
+                );
+                if let Err(e) = self.reload_identity().await {
+                    tracing::warn!(error = %e, "reload after the rotation failed");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "the scheduled signing key rotation failed"),
+        }
+    }
+
     /// Reloads when the store's change counter moved, or a manifest or
     /// policy file was edited, added or removed. Returns whether it did.
     pub async fn reload_if_changed(&self) -> Result<bool, GatewayError> {
@@ -572,6 +638,7 @@ impl Gateway {
             }
             sweeps = sweeps.wrapping_add(1);
             if sweeps.is_multiple_of(240) {
+                self.rotate_if_due().await;
                 let idle = Duration::from_secs(self.config.serve.session_idle_secs);
                 self.engine.expire_sessions(idle);
                 let forget_before = crate::now_millis()
@@ -605,4 +672,13 @@ async fn next_change(
         Some(l) => l.next().await,
         None => std::future::pending().await,
     }
+}
+
+/// A verifier that accepts tokens signed by any of `keys`.
+fn verifier_for(config: &Config, keys: &crate::signing_keys::SigningKeys) -> JwtSvidVerifier {
+    JwtSvidVerifier::new(
+        config.trust_domain.clone(),
+        config.serve.audience.clone(),
+        keys.all.iter().map(|k| k.verifying_key()).collect(),
+    )
 }

@@ -54,6 +54,22 @@ pub enum IdentityError {
         /// What is wrong, without key material.
         reason: String,
     },
+    /// A key-encryption key is not 32 bytes in hexadecimal.
+    #[error("unusable key-encryption key: {reason}")]
+    InvalidKeyEncryptionKey {
+        /// What is wrong, without key material.
+        reason: String,
+    },
+    /// A key sealed in the store does not open.
+    #[error("the stored {kind} key `{kid}` cannot be opened: {reason}")]
+    SealedKey {
+        /// The key's kind.
+        kind: String,
+        /// The key's id.
+        kid: String,
+        /// Why.
+        reason: String,
+    },
     /// A PEM string does not hold a PKCS#8 P-256 private key.
     #[error("not a PKCS#8 PEM P-256 private key: {reason}")]
     InvalidKeyPem {

@@ -73,6 +73,16 @@ impl SigningKey {
         }
     }
 
+    /// The private key as PKCS#8 PEM, for sealing it into the store.
+    pub fn to_pkcs8_pem(&self) -> Result<crate::Secret, IdentityError> {
+        self.key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map(|pem| crate::Secret::new(pem.to_string()))
+            .map_err(|error| IdentityError::InvalidKeyPem {
+                reason: error.to_string(),
+            })
+    }
+
     /// The key id (`kid`): base64url of the first 16 bytes of the SHA-256 of the
     /// uncompressed SEC1 public key.
     pub fn key_id(&self) -> &str {

@@ -80,6 +80,7 @@
 mod admin;
 mod error;
 mod jwt;
+mod kek;
 mod key;
 mod revocation;
 mod secret;
@@ -96,6 +97,7 @@ mod x509_tests;
 pub use admin::{ADMIN_TOKEN_PREFIX, admin_token_matches, generate_admin_token, token_digest};
 pub use error::{CertificateError, IdentityError, TokenError};
 pub use jwt::{IssueRequest, IssuedToken, VerifiedSvid};
+pub use kek::KeyEncryptionKey;
 pub use key::{BUNDLE_REFRESH_HINT_SECONDS, SigningKey, VerifyingKeyEntry, bundle_document};
 pub use revocation::RevocationSet;
 /// The certificate type of [`X509SvidVerifier::verify`] and [`CaCertificate`].

@@ -146,6 +146,10 @@ pub struct ServeConfig {
     /// Seconds a request may take, its body read included (not MCP, which
     /// streams and waits on its own clock); answered 408 beyond.
     pub request_timeout_secs: u64,
+    /// Make a new JWT signing key current after this many days (0: only on
+    /// demand, `warden keys rotate`); the retired key verifies until every
+    /// token it signed has expired.
+    pub signing_key_rotation_days: u64,
     /// TLS on the data plane (`[serve.tls]`); plain HTTP without it.
     pub tls: Option<TlsConfig>,
 }
@@ -193,6 +197,7 @@ impl Default for ServeConfig {
             max_connections: 4096,
             header_read_timeout_secs: 10,
             request_timeout_secs: 90,
+            signing_key_rotation_days: 30,
             tls: None,
         }
     }
@@ -528,6 +533,7 @@ struct RawServe {
     max_connections: Option<usize>,
     header_read_timeout_secs: Option<u64>,
     request_timeout_secs: Option<u64>,
+    signing_key_rotation_days: Option<u64>,
     tls: Option<toml::Spanned<RawTls>>,
 }
 
@@ -986,6 +992,10 @@ impl Config {
                 .request_timeout_secs
                 .unwrap_or(defaults.request_timeout_secs)
                 .max(1),
+            signing_key_rotation_days: raw
+                .serve
+                .signing_key_rotation_days
+                .unwrap_or(defaults.signing_key_rotation_days),
         };
         let classify = {
             let mut detectors = Vec::new();

@@ -31,6 +31,15 @@ pub struct KeyRow {
     pub expires_at: Option<i64>,
 }
 
+/// A rotation: which key it retires, and when what that key signed expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replace<'a> {
+    /// The current key's id, as the rotating node read it.
+    pub kid: &'a str,
+    /// When the retired key is dropped (unix ms).
+    pub expires_at: i64,
+}
+
 /// Where signing keys are kept.
 pub trait KeyStore: Clone + Send + Sync + 'static {
     /// The keys of `kind` not yet expired at `now`, the current one first,
@@ -44,12 +53,13 @@ pub trait KeyStore: Clone + Send + Sync + 'static {
     /// Makes `key` the current key of its kind, unless another is current
     /// and `replace` is `None` (the first start of several nodes at once:
     /// one key wins, and every node uses it). With `replace`, the current
-    /// key is retired at `key.created_at`, to expire at the given time.
-    /// Returns the current key after the call.
+    /// key is retired at `key.created_at`, to expire at the given time, if
+    /// it is still the one named (two nodes rotating at once: one rotation
+    /// wins). Returns the current key after the call.
     fn put_key(
         &self,
         key: &KeyRow,
-        replace: Option<i64>,
+        replace: Option<Replace<'_>>,
     ) -> impl Future<Output = Result<KeyRow, StoreError>> + Send;
 }
 
@@ -118,7 +128,7 @@ macro_rules! key_store_impl {
             async fn put_key(
                 &self,
                 key: &KeyRow,
-                replace: Option<i64>,
+                replace: Option<Replace<'_>>,
             ) -> Result<KeyRow, StoreError> {
                 const OP: &str = "store a signing key";
                 // Two nodes making the first key at once: one wins (SQLite's
@@ -136,12 +146,12 @@ macro_rules! key_store_impl {
                     .await
                     .map_err(StoreError::query(OP))?;
                 if let Some(current) = current.as_ref().map(key_row).transpose()? {
-                    let Some(expires_at) = replace else {
+                    let Some(replace) = replace.filter(|r| r.kid == current.kid) else {
                         return Ok(current);
                     };
                     sqlx::query($sql.retire)
                         .bind(key.created_at)
-                        .bind(expires_at)
+                        .bind(replace.expires_at)
                         .bind(key.kind.clone())
                         .execute(&mut *tx)
                         .await
@@ -175,7 +185,11 @@ impl KeyStore for AnyStore {
         any_dispatch!(self.keys(kind, now))
     }
 
-    async fn put_key(&self, key: &KeyRow, replace: Option<i64>) -> Result<KeyRow, StoreError> {
+    async fn put_key(
+        &self,
+        key: &KeyRow,
+        replace: Option<Replace<'_>>,
+    ) -> Result<KeyRow, StoreError> {
         any_dispatch!(self.put_key(key, replace))
     }
 }

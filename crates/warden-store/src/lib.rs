@@ -83,7 +83,7 @@ pub use incidents::{IncidentRow, IncidentStore};
 pub use inventory::{
     ActivityDelta, ActivitySummary, ClassDelta, InventoryStore, SightingRecord, TokenRecord,
 };
-pub use keys::{KeyRow, KeyStore};
+pub use keys::{KeyRow, KeyStore, Replace};
 pub use location::{SQLITE_FILE_NAME, StoreLocation};
 pub use pins::{ToolBaseline, ToolPinRecord, ToolPinStore, ToolSighting};
 pub use postgres::{CHANGES_CHANNEL, PostgresStore};

@@ -130,17 +130,17 @@ pub struct ValidatedJwt {
 /// methods to one of these.
 pub struct JwtIssuer {
     trust_domain: TrustDomain,
-    key: SigningKey,
+    key: std::sync::Arc<SigningKey>,
     ttl: Duration,
 }
 
 impl JwtIssuer {
     /// Issues with `key` for `trust_domain`, tokens living
     /// [`DEFAULT_JWT_TTL`].
-    pub fn new(trust_domain: TrustDomain, key: SigningKey) -> Self {
+    pub fn new(trust_domain: TrustDomain, key: impl Into<std::sync::Arc<SigningKey>>) -> Self {
         Self {
             trust_domain,
-            key,
+            key: key.into(),
             ttl: DEFAULT_JWT_TTL,
         }
     }

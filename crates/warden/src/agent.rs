@@ -271,9 +271,9 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
         } => {
             let (agent, instance, ttl) =
                 issuable(&source, &config, &store, name, instance, &ttl, "a token").await?;
-            let (key, _) = common.signing_key()?;
+            let (keys, _) = common.signing_keys(&store).await?;
             let now = SystemTime::now();
-            let issued = key.issue(&IssueRequest {
+            let issued = keys.current.issue(&IssueRequest {
                 spiffe_id: SpiffeId::new(
                     config.trust_domain.clone(),
                     agent.clone(),
@@ -593,6 +593,13 @@ async fn issuable(
     let agent = AgentName::new(name).map_err(|e| anyhow::anyhow!("{e}"))?;
     let instance = InstanceId::new(instance).map_err(|e| anyhow::anyhow!("{e}"))?;
     let ttl = parse_duration(ttl).map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
+    let longest = warden_gateway::signing_keys::MAX_SVID_TTL;
+    if ttl > longest {
+        bail!(
+            "--ttl: at most {} h: SVIDs are short-lived, and a rotated key verifies only that long",
+            longest.as_secs() / 3600
+        );
+    }
     let inputs = load_inputs(source, Arc::clone(config), store)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use warden_gateway::ConfigSource;
-use warden_identity::SigningKey;
+use warden_gateway::signing_keys::{SigningKeys, load_signing_keys};
+use warden_identity::KeyEncryptionKey;
 use warden_policy::Config;
 use warden_store::{AnyStore, StoreLocation};
 
@@ -73,11 +74,41 @@ impl Common {
         })
     }
 
-    /// The trust domain's signing key, created on first use (0600).
-    pub(crate) fn signing_key(&self) -> anyhow::Result<(SigningKey, bool)> {
-        let path = self.key_path();
-        SigningKey::load_or_create(&path)
-            .with_context(|| format!("cannot load or create the signing key `{}`", path.display()))
+    /// The key-encryption key the signing keys are sealed under in the
+    /// store: `WARDEN_KEK` (64 hex digits), else the file `WARDEN_KEK_FILE`
+    /// names, else `keys/kek.key` in the data directory (0600, created on
+    /// first use). Every node of a cluster needs the same one.
+    pub(crate) fn kek(&self) -> anyhow::Result<KeyEncryptionKey> {
+        if let Ok(text) = std::env::var(crate::env::KEK) {
+            return KeyEncryptionKey::parse(&text)
+                .with_context(|| format!("{} is unusable", crate::env::KEK));
+        }
+        let path = std::env::var_os(crate::env::KEK_FILE)
+            .map_or_else(|| self.data_dir.join("keys").join("kek.key"), PathBuf::from);
+        let (kek, created) = KeyEncryptionKey::load_or_create(&path).with_context(|| {
+            format!(
+                "cannot load or create the key-encryption key `{}`",
+                path.display()
+            )
+        })?;
+        if created {
+            tracing::info!(path = %path.display(), "created the key-encryption key of the signing keys");
+        }
+        Ok(kek)
+    }
+
+    /// The trust domain's JWT signing keys, from the store (made on first
+    /// use; an earlier version's `keys/jwt-svid.pem` is taken in), and the
+    /// key-encryption key they are sealed under.
+    pub(crate) async fn signing_keys(
+        &self,
+        store: &AnyStore,
+    ) -> anyhow::Result<(SigningKeys, KeyEncryptionKey)> {
+        let kek = self.kek()?;
+        let keys = load_signing_keys(store, &kek, Some(&self.key_path()))
+            .await
+            .context("cannot load the signing keys from the store")?;
+        Ok((keys, kek))
     }
 }
 

@@ -10,6 +10,7 @@ mod discover;
 mod embedded;
 mod incident;
 mod inventory;
+mod keys;
 mod mcp;
 mod policy;
 mod promote;
@@ -38,6 +39,10 @@ pub(crate) mod env {
     pub(crate) const ADMIN_TOKEN_FILE: &str = "WARDEN_ADMIN_TOKEN_FILE";
     /// Log filter (`info`, `warden_gateway=debug`, …).
     pub(crate) const LOG: &str = "WARDEN_LOG";
+    /// The key-encryption key of the signing keys, 64 hex digits.
+    pub(crate) const KEK: &str = "WARDEN_KEK";
+    /// A file holding the key-encryption key (default `keys/kek.key`).
+    pub(crate) const KEK_FILE: &str = "WARDEN_KEK_FILE";
     /// An admin-plane token for `warden discover --report` (instead of
     /// `--token-file`).
     pub(crate) const ADMIN_TOKEN: &str = "WARDEN_ADMIN_TOKEN";
@@ -102,6 +107,9 @@ enum Command {
     /// The SPIFFE Workload API for agents on this host.
     #[command(subcommand)]
     Workload(workload::WorkloadCommand),
+    /// The trust domain's JWT signing keys: list, rotate.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// Whether `error` is a closed pipe on the way out (`warden … | head`): not
@@ -174,6 +182,7 @@ fn main() -> ExitCode {
             Command::Discover(args) => discover::run(&common, args).await,
             Command::Tools(cmd) => tools::run(&common, cmd).await,
             Command::Workload(cmd) => workload::run(&common, cmd).await,
+            Command::Keys(cmd) => keys::run(&common, cmd).await,
         }
     });
     match result {

@@ -2,7 +2,6 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
@@ -75,10 +74,12 @@ pub(crate) fn now_millis() -> i64 {
 pub(crate) async fn run(common: &Common, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let source = common.source();
     let store = common.open_store().await?;
-    let (key, created) = common.signing_key()?;
-    if created {
-        tracing::info!(path = %common.key_path().display(), kid = key.key_id(), "created the trust domain's JWT-SVID signing key");
-    }
+    let (keys, kek) = common.signing_keys(&store).await?;
+    tracing::info!(
+        kid = keys.current.key_id(),
+        verifying = keys.all.len(),
+        "JWT-SVID signing keys loaded from the store"
+    );
     first_admin_token(common, &store).await?;
     let config = common.load_config(&source)?;
     let (audit_stop, audit_stopped) = tokio::sync::watch::channel(false);
@@ -92,7 +93,7 @@ pub(crate) async fn run(common: &Common, args: ServeArgs) -> anyhow::Result<Exit
     if let Some(problem) = audit.problem() {
         tracing::error!(%problem, "the audit log is unavailable: every decision will be denied until this is resolved");
     }
-    let gateway = Gateway::start(source.clone(), store, Arc::new(key), audit)
+    let gateway = Gateway::start_with_keys(source.clone(), store, keys, Some(kek), audit)
         .await
         .with_context(|| format!("cannot start with {}", source.describe()))?;
     gateway.set_redaction_key(common.redaction_key()?);

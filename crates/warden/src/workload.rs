@@ -51,7 +51,9 @@ async fn serve(common: &Common, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .checked_entries()
         .with_context(|| format!("in `{}`", path.display()))?;
     let config = common.load_config(&common.source())?;
-    let (key, _) = common.signing_key()?;
+    let store = common.open_store().await?;
+    let (keys, _) = common.signing_keys(&store).await?;
+    let key = keys.current;
     let (ca, _) = common.x509_authority(&config.trust_domain)?;
     let issuer = WardenIssuer::new(JwtIssuer::new(config.trust_domain.clone(), key), ca);
     let shutdown = async {

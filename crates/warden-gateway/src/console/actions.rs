@@ -237,7 +237,9 @@ async fn issue_token(
     );
     let now = SystemTime::now();
     let issued = gw
-        .key
+        .keys
+        .load()
+        .current
         .issue(&warden_identity::IssueRequest {
             spiffe_id: spiffe.clone(),
             audience: vec![gw.config.serve.audience.clone()],

@@ -1096,8 +1096,21 @@ pub(crate) async fn signing_keys<S: Store + warden_store::KeyStore + 'static>(st
     assert!(store.keys("x509-ca", 20).await.unwrap().is_empty());
 
     let before = store.latest_change().await.unwrap();
-    let now = store.put_key(&key("c", 100), Some(500)).await.unwrap();
+    let replace = |kid| warden_store::Replace {
+        kid,
+        expires_at: 500,
+    };
+    let now = store
+        .put_key(&key("c", 100), Some(replace(first.as_str())))
+        .await
+        .unwrap();
     assert_eq!(now.kid, "c");
+    // A second node rotating from the same key at once loses: one rotation.
+    let late = store
+        .put_key(&key("d", 100), Some(replace(first.as_str())))
+        .await
+        .unwrap();
+    assert_eq!(late.kid, "c");
     assert!(store.latest_change().await.unwrap() > before);
     let keys = store.keys("jwt-svid", 200).await.unwrap();
     let listed: Vec<(&str, Option<i64>, Option<i64>)> = keys

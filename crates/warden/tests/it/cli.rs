@@ -141,9 +141,11 @@ fn register_then_token_prints_the_token_alone() {
         "a compact JWS: {stdout}"
     );
 
-    let key = data.path().join("keys/jwt-svid.pem");
+    // The signing key is in the store, sealed under the key-encryption key.
+    let key = data.path().join("keys/kek.key");
     let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600, "the signing key is private");
+    assert_eq!(mode, 0o600, "the key-encryption key is private");
+    assert!(!data.path().join("keys/jwt-svid.pem").exists());
 
     let unknown = warden(data.path(), &["agent", "token", "ghost-bot"]);
     assert!(!unknown.status.success());
@@ -198,4 +200,51 @@ fn a_closed_pipe_ends_a_command_quietly() {
             out.status
         );
     }
+}
+
+/// A data directory from before the keys moved into the store: its
+/// `keys/jwt-svid.pem` becomes the store's current key, so that tokens it
+/// signed stay valid; `warden keys rotate` then retires it.
+#[test]
+fn an_earlier_signing_key_file_is_taken_into_the_store() {
+    use base64::Engine as _;
+    let data = tempfile::tempdir().unwrap();
+    let (legacy, created) =
+        warden_identity::SigningKey::load_or_create(&data.path().join("keys/jwt-svid.pem"))
+            .unwrap();
+    assert!(created);
+    let kid_of = |token: &str| {
+        let header = token.split('.').next().unwrap();
+        let header: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(header)
+                .unwrap(),
+        )
+        .unwrap();
+        header["kid"].as_str().unwrap().to_owned()
+    };
+    let token = warden(data.path(), &["agent", "token", "invoice-bot"]);
+    assert!(token.status.success(), "{}", text(&token.stderr));
+    assert_eq!(kid_of(text(&token.stdout).trim()), legacy.key_id());
+
+    let rotated = warden(data.path(), &["keys", "rotate"]);
+    assert!(rotated.status.success(), "{}", text(&rotated.stderr));
+    let token = warden(data.path(), &["agent", "token", "invoice-bot"]);
+    assert_ne!(kid_of(text(&token.stdout).trim()), legacy.key_id());
+    let listed = text(&warden(data.path(), &["keys", "list"]).stdout);
+    assert!(
+        listed.contains(&format!("{}  retired", legacy.key_id())),
+        "{listed}"
+    );
+    assert!(listed.contains("verifies until"), "{listed}");
+    let long = warden(
+        data.path(),
+        &["agent", "token", "invoice-bot", "--ttl", "48h"],
+    );
+    assert!(!long.status.success());
+    assert!(
+        text(&long.stderr).contains("at most 24 h"),
+        "{}",
+        text(&long.stderr)
+    );
 }

@@ -338,6 +338,62 @@ fn three_nodes_share_revocations_taint_and_exact_budgets() {
             i + 1
         );
     }
+    // A key rotation by the CLI reaches every node: a token signed with the
+    // new key is accepted at each within a second, and one signed with the
+    // old key still is, until it expires.
+    let support_old = cluster.token("support-bot");
+    let rotated = cluster
+        .command()
+        .args(["keys", "rotate"])
+        .env("WARDEN_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(rotated.status.success(), "{}", text(&rotated.stderr));
+    let support_new = cluster.token("support-bot");
+    let kid = |token: &str| {
+        use base64::Engine as _;
+        let header = token.split('.').next().unwrap();
+        let header: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(header)
+                .unwrap(),
+        )
+        .unwrap();
+        header["kid"].as_str().unwrap().to_owned()
+    };
+    assert_ne!(
+        kid(&support_old),
+        kid(&support_new),
+        "signed with the new key"
+    );
+    let lookup = json!({"server": "crm", "tool": "lookup_customer", "args": {"id": "c-2"}, "session": "case-9"});
+    let at = Instant::now();
+    for &port in &ports {
+        while decide(&client, port, &support_new, &lookup).0 != 200 {
+            assert!(
+                at.elapsed() < Duration::from_secs(1),
+                "node at {port} did not take the new key within 1 s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(decide(&client, port, &support_old, &lookup).0, 200);
+    }
+    let listed = cluster
+        .command()
+        .args(["keys", "list"])
+        .env("WARDEN_LOG", "warn")
+        .output()
+        .unwrap();
+    let listed = text(&listed.stdout);
+    assert!(
+        listed.contains(&format!("{}  current since", kid(&support_new))),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(&format!("{}  retired", kid(&support_old))),
+        "{listed}"
+    );
+
     for node in 0..3 {
         assert!(
             !cluster.log(node).contains("ERROR"),
