@@ -239,10 +239,21 @@ impl Gateway {
                 caller
             }
             None => {
-                let svid = identity
-                    .verifier
-                    .verify(token, now)
-                    .map_err(|e| ApiError::unauthorized("invalid_token", e.to_string()))?;
+                let federation = self.federation.load();
+                // A token whose subject is in a federated trust domain is
+                // verified against that domain's bundle and mapped; every
+                // other token against Warden's own keys, strictly.
+                let verified = if federation.claims_federated(token) {
+                    federation.verify_jwt(token, now)
+                } else {
+                    identity.verifier.verify(token, now)
+                };
+                let svid = verified.map_err(|e| match e {
+                    warden_identity::TokenError::Unmapped { .. } => {
+                        ApiError::unauthorized("unmapped_identity", e.to_string())
+                    }
+                    other => ApiError::unauthorized("invalid_token", other.to_string()),
+                })?;
                 let caller = Arc::new(Caller::new(svid));
                 self.tokens.insert(key, Arc::clone(&caller));
                 caller

@@ -475,6 +475,9 @@ impl Gateway {
         record.classes = classes;
         record.args_shape = crate::records::args_shape(action.args, &field_classes);
         record.destinations = destinations_of(&snapshot, action);
+        if let Some(foreign) = &caller.svid.federated_from {
+            record.note = Some(format!("federated identity `{foreign}`"));
+        }
         let appended = self.audit.append(record, Some(canonical)).await;
         let audit_index = appended.as_ref().ok().copied().flatten();
         if let Err(e) = appended {

@@ -58,6 +58,7 @@ mod auth_audit;
 mod console;
 mod decisions;
 mod error;
+mod federation;
 mod incidents;
 mod injection;
 mod inputs;
@@ -78,6 +79,9 @@ mod tls;
 
 pub use decisions::{DecisionAnswer, args_digest};
 pub use error::{ApiError, GatewayError};
+pub use federation::{
+    DEFAULT_REFRESH, MIN_REFRESH, RETRY_AFTER_FAILURE, SSL_CERT_FILE_ENV, refresh_interval,
+};
 pub use incidents::{build_report, incident_record, list_incidents, load_incident, save_incident};
 pub use inputs::{
     ConfigSource, build_classifier, classifier_config, compile_inputs, load_inputs, registered_file,

@@ -190,6 +190,7 @@ pub async fn run(
     let (tx, rx) = tokio::sync::watch::channel(false);
     let watcher = tokio::spawn(Arc::clone(&gw).watch(WATCH_PERIOD, rx.clone()));
     let alerts = tokio::spawn(Arc::clone(&gw).deliver_alerts());
+    let federation = tokio::spawn(Arc::clone(&gw).keep_federation_fresh(rx.clone()));
     let limits = ConnectionLimits {
         max_connections: gw.config.serve.max_connections,
         header_read_timeout: Duration::from_secs(gw.config.serve.header_read_timeout_secs),
@@ -202,6 +203,11 @@ pub async fn run(
         data_plane = data_plane.layer(axum::Extension(authorities.clone()));
         admin_plane = admin_plane.layer(axum::Extension(authorities));
         tls = x509.tls;
+        if let Some(tls) = &tls {
+            // Client certificates of federated trust domains verify against
+            // their bundles as they are refreshed.
+            gw.federation.mirror(Arc::clone(&tls.federation));
+        }
     }
     let data = tokio::spawn(serve_plane(
         listeners.data,
@@ -229,6 +235,7 @@ pub async fn run(
         }
     }
     let _ = watcher.await;
+    let _ = federation.await;
     // Alerts already queued are delivered in the background until the
     // process exits; the task itself stops with the runtime.
     alerts.abort();

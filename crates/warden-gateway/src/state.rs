@@ -83,6 +83,14 @@ impl TokenCache {
             .collect()
     }
 
+    /// Forgets callers verified with a federated SVID (their trust domain's
+    /// bundle changed): they are verified again on their next request.
+    pub(crate) fn forget_federated(&self) {
+        for shard in &self.shards {
+            shard.write().retain(|_, c| c.svid.federated_from.is_none());
+        }
+    }
+
     pub(crate) fn insert(&self, key: [u8; 32], svid: Arc<Caller>) {
         let mut shard = self.shards[usize::from(key[0]) % TOKEN_CACHE_SHARDS].write();
         if shard.len() >= TOKEN_CACHE_PER_SHARD {
@@ -154,6 +162,8 @@ pub struct Gateway {
     pub(crate) console: crate::console::ConsoleState,
     /// The LLM proxy's provider keys and token use.
     pub(crate) llm: crate::llm::LlmState,
+    /// Federated trust domains (`[[federation]]`): their bundles and rules.
+    pub(crate) federation: crate::federation::Federation,
 }
 
 impl Gateway {
@@ -195,6 +205,7 @@ impl Gateway {
         let snapshot = compile_inputs(inputs).await?;
         let verifier = verifier_for(&config, &keys);
         let tracer = crate::telemetry::start(config.telemetry.as_ref())?;
+        let federation = crate::federation::Federation::start(&config).await?;
         let llm = crate::llm::LlmState::new(&config.providers);
         let gateway = Gateway {
             engine: Arc::new(
@@ -239,6 +250,7 @@ impl Gateway {
             pin_writes: tokio::sync::Mutex::new(()),
             console: crate::console::ConsoleState::default(),
             llm,
+            federation,
         };
         gateway.audit.set_monitor(Arc::clone(&gateway.monitor));
         // What each agent touched before: a class is new only if it never was.

@@ -12,13 +12,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwapOption;
 use rustls::DistinguishedName;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use sha2::{Digest as _, Sha256};
-use warden_identity::{CaCertificate, CertificateError, VerifiedSvid, X509SvidVerifier};
+use warden_identity::{
+    CaCertificate, CertificateError, FederatedTrust, VerifiedSvid, X509SvidVerifier,
+};
 use warden_policy::{ClientAuth, TlsConfig};
 use warden_types::TrustDomain;
 
@@ -46,6 +49,9 @@ impl std::fmt::Debug for X509Setup {
 pub(crate) struct DataPlaneTls {
     pub(crate) acceptor: tokio_rustls::TlsAcceptor,
     pub(crate) verifier: Option<Arc<X509SvidVerifier>>,
+    /// The federated trust domains, kept in step by the gateway (`None`:
+    /// none federated).
+    pub(crate) federation: Arc<ArcSwapOption<FederatedTrust>>,
 }
 
 /// An agent identity proven by the connection's client certificate (a
@@ -107,6 +113,7 @@ fn data_plane_tls(
     let key = PrivateKeyDer::from_pem_file(&config.key)
         .map_err(|e| setup_error(&config.key, "key", e))?;
     let provider = Arc::new(ring_provider());
+    let federation = Arc::new(ArcSwapOption::empty());
     let verifier = match config.client_auth {
         ClientAuth::None => None,
         ClientAuth::Optional | ClientAuth::Required => {
@@ -137,6 +144,7 @@ fn data_plane_tls(
                 .map(DistinguishedName::in_sequence)
                 .collect(),
             verifier: Arc::clone(verifier),
+            federation: Arc::clone(&federation),
             mandatory: config.client_auth == ClientAuth::Required,
             provider,
         })),
@@ -148,6 +156,7 @@ fn data_plane_tls(
     Ok(DataPlaneTls {
         acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(server)),
         verifier,
+        federation,
     })
 }
 
@@ -171,19 +180,44 @@ pub(crate) fn peer_svid(
     let verifier = tls.verifier.as_ref()?;
     let (leaf, intermediates) = connection.peer_certificates()?.split_first()?;
     // Verified in the handshake a moment ago; verified again for its contents.
-    let svid = verifier
-        .verify(leaf, intermediates, SystemTime::now())
-        .ok()?;
+    let svid = verify_client(
+        verifier,
+        &tls.federation,
+        leaf,
+        intermediates,
+        SystemTime::now(),
+    )
+    .ok()?;
     Some(Arc::new(PeerSvid {
         svid,
         digest: Sha256::digest(leaf.as_ref()).into(),
     }))
 }
 
-/// Verifies client certificates as X.509-SVIDs of the trust domain.
+/// Verifies a client certificate: against its trust domain's bundle and
+/// mapped, when its SPIFFE ID is in a federated trust domain; else as an
+/// X.509-SVID of Warden's trust domain.
+fn verify_client(
+    verifier: &X509SvidVerifier,
+    federation: &ArcSwapOption<FederatedTrust>,
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    now: SystemTime,
+) -> Result<VerifiedSvid, CertificateError> {
+    if let Some(federation) = federation.load().as_deref()
+        && federation.claims_federated_certificate(leaf)
+    {
+        return federation.verify_x509(leaf, intermediates, now);
+    }
+    verifier.verify(leaf, intermediates, now)
+}
+
+/// Verifies client certificates as X.509-SVIDs of the trust domain (or of
+/// a federated one).
 #[derive(Debug)]
 struct SvidClientVerifier {
     verifier: Arc<X509SvidVerifier>,
+    federation: Arc<ArcSwapOption<FederatedTrust>>,
     subjects: Vec<DistinguishedName>,
     mandatory: bool,
     provider: Arc<CryptoProvider>,
@@ -195,7 +229,14 @@ impl ClientCertVerifier for SvidClientVerifier {
     }
 
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        &self.subjects
+        // With federated trust domains, whose CAs rotate, no hint: a client
+        // may present a certificate of any CA (and clients that pick their
+        // certificate by the hints, as Go's do, send theirs).
+        if self.federation.load().is_some() {
+            &[]
+        } else {
+            &self.subjects
+        }
     }
 
     fn verify_client_cert(
@@ -206,27 +247,32 @@ impl ClientCertVerifier for SvidClientVerifier {
     ) -> Result<ClientCertVerified, rustls::Error> {
         let time = now;
         let now = UNIX_EPOCH + Duration::from_secs(now.as_secs());
-        self.verifier
-            .verify(end_entity, intermediates, now)
-            .map(|_| ClientCertVerified::assertion())
-            .map_err(|error| {
-                // The alert tells the client why; the message (logged with
-                // the peer's address by `serve_plane`) tells the operator.
-                let reason = match error {
-                    CertificateError::Expired { expired_at } => {
-                        rustls::CertificateError::ExpiredContext {
-                            time,
-                            not_after: UnixTime::since_unix_epoch(Duration::from_secs(expired_at)),
-                        }
+        verify_client(
+            &self.verifier,
+            &self.federation,
+            end_entity,
+            intermediates,
+            now,
+        )
+        .map(|_| ClientCertVerified::assertion())
+        .map_err(|error| {
+            // The alert tells the client why; the message (logged with
+            // the peer's address by `serve_plane`) tells the operator.
+            let reason = match error {
+                CertificateError::Expired { expired_at } => {
+                    rustls::CertificateError::ExpiredContext {
+                        time,
+                        not_after: UnixTime::since_unix_epoch(Duration::from_secs(expired_at)),
                     }
-                    CertificateError::NotYetValid => rustls::CertificateError::NotValidYet,
-                    CertificateError::UnknownIssuer => rustls::CertificateError::UnknownIssuer,
-                    other => rustls::CertificateError::Other(rustls::OtherError(Arc::new(
-                        SvidRefused(other),
-                    ))),
-                };
-                rustls::Error::InvalidCertificate(reason)
-            })
+                }
+                CertificateError::NotYetValid => rustls::CertificateError::NotValidYet,
+                CertificateError::UnknownIssuer => rustls::CertificateError::UnknownIssuer,
+                other => rustls::CertificateError::Other(rustls::OtherError(Arc::new(
+                    SvidRefused(other),
+                ))),
+            };
+            rustls::Error::InvalidCertificate(reason)
+        })
     }
 
     fn verify_tls12_signature(

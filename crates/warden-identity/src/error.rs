@@ -127,6 +127,14 @@ pub enum IdentityError {
         /// The underlying error.
         source: io::Error,
     },
+    /// A federated trust domain's bundle document cannot be used.
+    #[error("bundle of trust domain `{trust_domain}`: {reason}")]
+    InvalidBundle {
+        /// The federated trust domain.
+        trust_domain: TrustDomain,
+        /// What is wrong.
+        reason: String,
+    },
     /// An X.509-SVID was asked for a SPIFFE ID of another trust domain.
     #[error("cannot issue for trust domain `{found}`: this CA issues for `{expected}`")]
     ForeignTrustDomain {
@@ -193,6 +201,27 @@ pub enum TokenError {
         /// What is wrong.
         reason: String,
     },
+    /// A token of a federated trust domain is signed with an algorithm
+    /// outside [`crate::FEDERATED_ALGORITHMS`].
+    #[error("unsupported token algorithm `{alg}` for a federated trust domain")]
+    UnsupportedFederatedAlgorithm {
+        /// The `alg` header, shortened if long.
+        alg: String,
+    },
+    /// The token's subject is in a federated trust domain whose bundle has
+    /// not been fetched yet.
+    #[error("no bundle for federated trust domain `{trust_domain}` yet")]
+    NoBundle {
+        /// The federated trust domain.
+        trust_domain: TrustDomain,
+    },
+    /// A verified token of a federated trust domain that no `[[federation.map]]`
+    /// rule maps onto a Warden agent.
+    #[error("no federation rule maps `{spiffe_id}`")]
+    Unmapped {
+        /// The foreign SPIFFE ID.
+        spiffe_id: String,
+    },
     /// A required claim (or header) is absent.
     #[error("token has no `{claim}` claim")]
     MissingClaim {
@@ -244,6 +273,20 @@ pub enum CertificateError {
         expected: TrustDomain,
         /// The certificate's.
         found: TrustDomain,
+    },
+    /// The certificate's SPIFFE ID is in a federated trust domain whose
+    /// bundle has not been fetched yet.
+    #[error("no bundle for federated trust domain `{trust_domain}` yet")]
+    NoBundle {
+        /// The federated trust domain.
+        trust_domain: TrustDomain,
+    },
+    /// A verified certificate of a federated trust domain that no
+    /// `[[federation.map]]` rule maps onto a Warden agent.
+    #[error("no federation rule maps `{spiffe_id}`")]
+    Unmapped {
+        /// The foreign SPIFFE ID.
+        spiffe_id: String,
     },
     /// Another path-validation failure (signature, key usage, name constraints…).
     #[error("certificate chain does not verify: {reason}")]

@@ -56,6 +56,9 @@ pub struct VerifiedSvid {
     pub issued_at: SystemTime,
     /// When it expires (`exp`).
     pub expires_at: SystemTime,
+    /// For an SVID of a federated trust domain, mapped onto a Warden agent:
+    /// the foreign SPIFFE ID it was issued for (`spiffe://prod.acme/ns/..`).
+    pub federated_from: Option<String>,
 }
 
 #[derive(Serialize)]

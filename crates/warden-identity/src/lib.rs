@@ -6,7 +6,8 @@
 //! ([`X509Authority`]), issues and verifies X.509-SVIDs
 //! ([`X509Authority::issue`], [`X509SvidVerifier`]) in the [SPIFFE X.509-SVID]
 //! profile, serves the public keys as a SPIFFE trust bundle
-//! ([`bundle_document`]), keeps the set of revoked agents and
+//! ([`bundle_document`]), verifies SVIDs of federated trust domains against
+//! their bundles and maps them onto Warden agents ([`FederatedTrust`]), keeps the set of revoked agents and
 //! instances ([`RevocationSet`]), and makes opaque admin tokens
 //! ([`generate_admin_token`]). Secrets travel in [`Secret`], whose `Debug` and
 //! `Display` redact.
@@ -79,6 +80,8 @@
 
 mod admin;
 mod error;
+mod federation;
+mod federation_bundle;
 mod jwt;
 mod kek;
 mod key;
@@ -90,12 +93,21 @@ mod x509_bundle;
 mod x509_verify;
 
 #[cfg(test)]
+mod federation_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod x509_tests;
 
 pub use admin::{ADMIN_TOKEN_PREFIX, admin_token_matches, generate_admin_token, token_digest};
 pub use error::{CertificateError, IdentityError, TokenError};
+pub use federation::{
+    FederatedDomain, FederatedTrust, FederationRule, ForeignSpiffeId, SpiffeIdPattern,
+    instance_from_segment,
+};
+pub use federation_bundle::{
+    FEDERATED_ALGORITHMS, FederatedBundle, JwtAuthority, MAX_BUNDLE_BYTES,
+};
 pub use jwt::{IssueRequest, IssuedToken, VerifiedSvid};
 pub use kek::KeyEncryptionKey;
 pub use key::{BUNDLE_REFRESH_HINT_SECONDS, SigningKey, VerifyingKeyEntry, bundle_document};

@@ -35,35 +35,35 @@ pub struct JwtSvidVerifier {
 }
 
 #[derive(Deserialize)]
-struct InHeader {
-    alg: Option<String>,
-    kid: Option<String>,
-    typ: Option<String>,
-    crit: Option<serde_json::Value>,
+pub(crate) struct InHeader {
+    pub(crate) alg: Option<String>,
+    pub(crate) kid: Option<String>,
+    pub(crate) typ: Option<String>,
+    pub(crate) crit: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
-struct InClaims {
-    sub: Option<String>,
-    aud: Option<InAudience>,
+pub(crate) struct InClaims {
+    pub(crate) sub: Option<String>,
+    pub(crate) aud: Option<InAudience>,
     #[serde(default, deserialize_with = "numeric_date")]
-    exp: Option<u64>,
+    pub(crate) exp: Option<u64>,
     #[serde(default, deserialize_with = "numeric_date")]
-    iat: Option<u64>,
+    pub(crate) iat: Option<u64>,
     #[serde(default, deserialize_with = "numeric_date")]
-    nbf: Option<u64>,
-    jti: Option<String>,
+    pub(crate) nbf: Option<u64>,
+    pub(crate) jti: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum InAudience {
+pub(crate) enum InAudience {
     One(String),
     Many(Vec<String>),
 }
 
 impl InAudience {
-    fn contains(&self, audience: &str) -> bool {
+    pub(crate) fn contains(&self, audience: &str) -> bool {
         match self {
             InAudience::One(one) => one == audience,
             InAudience::Many(many) => many.iter().any(|one| one == audience),
@@ -253,6 +253,7 @@ impl JwtSvidVerifier {
             jti,
             issued_at,
             expires_at,
+            federated_from: None,
         })
     }
 }
@@ -271,7 +272,10 @@ pub(crate) fn verify_signature(
         .map_err(|_| TokenError::BadSignature)
 }
 
-fn decode_json<T: for<'de> Deserialize<'de>>(part: &str, what: &str) -> Result<T, TokenError> {
+pub(crate) fn decode_json<T: for<'de> Deserialize<'de>>(
+    part: &str,
+    what: &str,
+) -> Result<T, TokenError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(part)
         .map_err(|_| malformed(&format!("{what} is not base64url")))?;
@@ -288,14 +292,14 @@ fn decode_json<T: for<'de> Deserialize<'de>>(part: &str, what: &str) -> Result<T
     })
 }
 
-fn malformed(reason: &str) -> TokenError {
+pub(crate) fn malformed(reason: &str) -> TokenError {
     TokenError::Malformed {
         reason: reason.to_owned(),
     }
 }
 
 /// `value`, cut to [`MAX_QUOTED_CHARS`] characters, for quoting in an error.
-fn shorten(value: &str) -> String {
+pub(crate) fn shorten(value: &str) -> String {
     match value.char_indices().nth(MAX_QUOTED_CHARS) {
         Some((end, _)) => format!("{}…", &value[..end]),
         None => value.to_owned(),

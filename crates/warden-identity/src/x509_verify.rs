@@ -89,53 +89,14 @@ impl X509SvidVerifier {
         intermediates: &[CertificateDer<'_>],
         now: SystemTime,
     ) -> Result<VerifiedSvid, CertificateError> {
-        let parsed = x509_cert::Certificate::from_der(leaf.as_ref()).map_err(|e| {
-            CertificateError::Malformed {
-                reason: e.to_string(),
-            }
-        })?;
-        let tbs = &parsed.tbs_certificate;
-        for extension in tbs.extensions.iter().flatten() {
-            if extension.extn_id == BasicConstraints::OID {
-                let constraints = BasicConstraints::from_der(extension.extn_value.as_bytes())
-                    .map_err(|e| CertificateError::Malformed {
-                        reason: format!("bad basic constraints: {e}"),
-                    })?;
-                if constraints.ca {
-                    return Err(CertificateError::CaAsLeaf);
-                }
-            }
-        }
-
-        let end_entity =
-            webpki::EndEntityCert::try_from(leaf).map_err(|e| CertificateError::Malformed {
-                reason: e.to_string(),
-            })?;
-        let seconds = now
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs());
-        end_entity
-            .verify_for_usage(
-                webpki::ALL_VERIFICATION_ALGS,
-                &self.anchors,
-                intermediates,
-                UnixTime::since_unix_epoch(Duration::from_secs(seconds)),
-                webpki::KeyUsage::client_auth(),
-                None,
-                None,
-            )
-            .map_err(chain_error)?;
-
+        let chain = verify_chain(&self.anchors, leaf, intermediates, now)?;
         let spiffe_id = self.spiffe_id(leaf)?;
-        let validity = &tbs.validity;
         Ok(VerifiedSvid {
             spiffe_id,
-            jti: format!(
-                "{X509_SERIAL_PREFIX}{}",
-                hex_lower(tbs.serial_number.as_bytes())
-            ),
-            issued_at: validity.not_before.to_system_time(),
-            expires_at: validity.not_after.to_system_time(),
+            jti: format!("{X509_SERIAL_PREFIX}{}", chain.serial),
+            issued_at: chain.not_before,
+            expires_at: chain.not_after,
+            federated_from: None,
         })
     }
 
@@ -157,6 +118,72 @@ impl X509SvidVerifier {
         }
         Ok(spiffe_id)
     }
+}
+
+/// What a verified chain's leaf says about itself.
+pub(crate) struct ChainFacts {
+    /// The serial number, lowercase hex.
+    pub(crate) serial: String,
+    /// `notBefore`.
+    pub(crate) not_before: SystemTime,
+    /// `notAfter`.
+    pub(crate) not_after: SystemTime,
+}
+
+/// Verifies the chain `leaf` + `intermediates` to one of `anchors` at
+/// `now`: the leaf is not a CA, every certificate is within its validity
+/// window, the leaf allows client authentication.
+pub(crate) fn verify_chain(
+    anchors: &[TrustAnchor<'static>],
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    now: SystemTime,
+) -> Result<ChainFacts, CertificateError> {
+    let parsed = x509_cert::Certificate::from_der(leaf.as_ref()).map_err(|e| {
+        CertificateError::Malformed {
+            reason: e.to_string(),
+        }
+    })?;
+    let tbs = &parsed.tbs_certificate;
+    for extension in tbs.extensions.iter().flatten() {
+        if extension.extn_id == BasicConstraints::OID {
+            let constraints =
+                BasicConstraints::from_der(extension.extn_value.as_bytes()).map_err(|e| {
+                    CertificateError::Malformed {
+                        reason: format!("bad basic constraints: {e}"),
+                    }
+                })?;
+            if constraints.ca {
+                return Err(CertificateError::CaAsLeaf);
+            }
+        }
+    }
+
+    let end_entity =
+        webpki::EndEntityCert::try_from(leaf).map_err(|e| CertificateError::Malformed {
+            reason: e.to_string(),
+        })?;
+    let seconds = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    end_entity
+        .verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            anchors,
+            intermediates,
+            UnixTime::since_unix_epoch(Duration::from_secs(seconds)),
+            webpki::KeyUsage::client_auth(),
+            None,
+            None,
+        )
+        .map_err(chain_error)?;
+
+    let validity = &tbs.validity;
+    Ok(ChainFacts {
+        serial: hex_lower(tbs.serial_number.as_bytes()),
+        not_before: validity.not_before.to_system_time(),
+        not_after: validity.not_after.to_system_time(),
+    })
 }
 
 /// The URI SANs of a certificate.

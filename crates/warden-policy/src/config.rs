@@ -245,6 +245,8 @@ pub struct Config {
     /// Model providers for the LLM proxy (`[providers]`), by name; each is
     /// also in `servers`, with the one tool `chat`.
     pub providers: BTreeMap<String, crate::providers::ProviderConfig>,
+    /// Federated trust domains (`[[federation]]`) and their mapping rules.
+    pub federation: Vec<crate::federation::FederationConfig>,
 }
 
 /// OpenTelemetry export (`[telemetry]`): one span per governed action, sent
@@ -423,6 +425,8 @@ struct RawConfig {
     #[serde(default)]
     alerts: crate::alerts::RawAlerts,
     telemetry: Option<toml::Spanned<RawTelemetry>>,
+    #[serde(default)]
+    federation: Vec<toml::Spanned<crate::federation::RawFederation>>,
 }
 
 #[derive(Deserialize)]
@@ -1114,6 +1118,7 @@ impl Config {
             alerts: crate::alerts::lower(raw.alerts, &mut diags, &at, base_dir),
             telemetry: None,
             providers,
+            federation: Vec::new(),
         };
         let mut config = config;
         if let Some(spanned) = raw.telemetry {
@@ -1177,6 +1182,13 @@ impl Config {
                 ),
             }
         }
+        config.federation = crate::federation::lower(
+            raw.federation,
+            &config.trust_domain,
+            &mut diags,
+            &at,
+            base_dir,
+        );
         diags.into_result(config)
     }
 }

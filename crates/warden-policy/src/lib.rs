@@ -78,6 +78,7 @@ mod engine;
 mod entities;
 mod error;
 mod evaluate;
+mod federation;
 mod flow;
 mod manifest;
 pub mod numbers;
@@ -101,6 +102,7 @@ pub use context::SessionHistory;
 pub use engine::{DEFAULT_MAX_SESSIONS, Engine, SavedSession, SharedState};
 pub use error::{Diagnostic, Location, PolicyError};
 pub use evaluate::{Decision, DecisionRequest, FLOW_RULE};
+pub use federation::{BundleSource, FederatedIdPattern, FederationConfig, FederationMap};
 pub use flow::is_cleared;
 pub use manifest::{
     AnnexIii, Budgets, CLIENT_FEATURES, Condition, Grant, MCP_METHOD_TOOLS, Manifest, Risk,

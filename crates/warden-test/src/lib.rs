@@ -9,6 +9,8 @@
 //! assert_eq!(warden_test::on_small_stack(|| 2 + 2), 4);
 //! ```
 
+pub mod spire;
+
 /// The environment variable that sets the cases per fuzz property.
 pub const FUZZ_CASES_ENV: &str = "WARDEN_FUZZ_CASES";
 

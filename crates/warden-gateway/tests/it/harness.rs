@@ -131,6 +131,15 @@ impl TestGateway {
         Self::start_with(backend, |t| t, Some("optional"), Some(client_ca_pem)).await
     }
 
+    /// As [`TestGateway::start_tls`], with `tweak` applied to warden.toml's text.
+    pub(crate) async fn start_tls_with(
+        backend: Backend,
+        client_auth: &str,
+        tweak: impl FnOnce(String) -> String,
+    ) -> TestGateway {
+        Self::start_with(backend, tweak, Some(client_auth), None).await
+    }
+
     async fn start_with(
         backend: Backend,
         tweak: impl FnOnce(String) -> String,

@@ -13,6 +13,7 @@ mod alerts;
 mod attacks;
 mod audit;
 mod console;
+mod federation;
 mod fuzz;
 mod harness;
 mod identity;

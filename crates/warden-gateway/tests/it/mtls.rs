@@ -25,7 +25,7 @@ fn send_outside() -> Value {
 }
 
 #[expect(deprecated, reason = "the ring provider, as the gateway uses it")]
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
@@ -71,7 +71,7 @@ fn client(gw: &TestGateway, svid: Option<&IssuedX509Svid>) -> Arc<rustls::Client
 
 /// One request on a new TLS connection; `Err` when the connection fails
 /// (a refused handshake shows as an alert on the client's first read).
-async fn request(
+pub(crate) async fn request(
     gw: &TestGateway,
     config: Arc<rustls::ClientConfig>,
     method: &str,
