@@ -53,3 +53,11 @@ pub(crate) fn warden(data_dir: &Path, args: &[&str]) -> Output {
 pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// This process's effective user id, from `/proc/self/status` (a Workload
+/// API registration entry that matches the tests).
+pub(crate) fn own_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(2).unwrap().parse().unwrap()
+}

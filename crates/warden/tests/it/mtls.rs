@@ -303,13 +303,6 @@ fn the_python_sdk_client_authenticates_with_an_x509_svid() {
     );
 }
 
-/// This process's effective user id, from `/proc/self/status`.
-fn own_uid() -> u32 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
-    line.split_whitespace().nth(2).unwrap().parse().unwrap()
-}
-
 /// The end to end: a workload attested by its uid gets an
 /// X.509-SVID from Warden's Workload API (fetched by py-spiffe, an
 /// independent SPIFFE client), and the official MCP SDK client presents it
@@ -334,7 +327,7 @@ fn an_x509_svid_from_the_workload_api_makes_an_allowed_call_over_mtls() {
         format!(
             "[workload]\nsocket = \"{}\"\n\n[[workload.entries]]\nspiffe_id = \"spiffe://example.org/agent/tls-bot/worker-1\"\nuid = {}\n",
             socket.display(),
-            own_uid()
+            crate::own_uid()
         ),
     )
     .unwrap();

@@ -10,13 +10,6 @@ use serde_json::Value;
 
 use crate::examples;
 
-/// This process's effective user id, from `/proc/self/status`.
-fn own_uid() -> u32 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
-    line.split_whitespace().nth(2).unwrap().parse().unwrap()
-}
-
 #[test]
 fn workload_serve_hands_py_spiffe_its_svids_and_stops_on_sigterm() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/workload");
@@ -37,7 +30,7 @@ fn workload_serve_hands_py_spiffe_its_svids_and_stops_on_sigterm() {
         format!(
             "[workload]\nsocket = \"{}\"\n\n[[workload.entries]]\nspiffe_id = \"spiffe://example.org/agent/invoice-bot/worker-1\"\nuid = {}\n",
             socket.display(),
-            own_uid()
+            crate::own_uid()
         ),
     )
     .unwrap();
