@@ -72,6 +72,7 @@ mod records;
 pub mod reports;
 mod serve;
 mod shared;
+pub mod ca_keys;
 pub mod signing_keys;
 mod state;
 mod telemetry;
