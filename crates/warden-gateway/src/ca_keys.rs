@@ -67,7 +67,8 @@ fn opened(
     let pem = kek
         .open(&row.kind, &row.kid, &row.sealed)
         .map_err(|e| corrupt(e.to_string()))?;
-    let pem = String::from_utf8(pem).map_err(|_| corrupt(format!("CA `{}` is not PEM", row.kid)))?;
+    let pem =
+        String::from_utf8(pem).map_err(|_| corrupt(format!("CA `{}` is not PEM", row.kid)))?;
     let ca = X509Authority::from_pem(trust_domain, &pem)
         .map_err(|e| corrupt(format!("CA `{}`: {e}", row.kid)))?;
     if ca.certificate().fingerprint() != row.kid {
@@ -104,11 +105,14 @@ pub async fn load_authorities(
     let mut rows = store.keys(X509_CA_KEYS, now).await?;
     if rows.iter().all(|r| r.retired_at.is_some()) {
         let ca = match legacy.filter(|l| l.key.exists()) {
-            Some(files) => {
-                X509Authority::load_or_create(files.key, files.certificate, trust_domain, SystemTime::now())
-                    .map(|(ca, _)| ca)
-                    .map_err(|e| GatewayError::Setup(format!("cannot take in the X.509 CA: {e}")))?
-            }
+            Some(files) => X509Authority::load_or_create(
+                files.key,
+                files.certificate,
+                trust_domain,
+                SystemTime::now(),
+            )
+            .map(|(ca, _)| ca)
+            .map_err(|e| GatewayError::Setup(format!("cannot take in the X.509 CA: {e}")))?,
             None => X509Authority::generate(trust_domain, SystemTime::now())
                 .map_err(|e| GatewayError::Setup(format!("cannot make an X.509 CA: {e}")))?,
         };

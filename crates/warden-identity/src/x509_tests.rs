@@ -332,16 +332,16 @@ fn a_ca_reads_back_from_its_pem_and_two_cas_are_trusted_side_by_side() {
     assert_eq!(back.certificate().fingerprint().len(), 64);
     // Another trust domain, a key without its certificate, garbage: refused.
     assert!(X509Authority::from_pem(&domain("other.org"), text.expose()).is_err());
-    let key_only = text.expose().split("-----BEGIN CERTIFICATE-----").next().unwrap();
+    let key_only = text
+        .expose()
+        .split("-----BEGIN CERTIFICATE-----")
+        .next()
+        .unwrap();
     assert!(X509Authority::from_pem(&domain("example.org"), key_only).is_err());
     assert!(X509Authority::from_pem(&domain("example.org"), "nonsense").is_err());
     // A certificate of a CA with the same name but another key: refused.
     let new = ca("example.org");
-    let mixed = format!(
-        "{}{}",
-        key_only,
-        new.certificate().pem()
-    );
+    let mixed = format!("{}{}", key_only, new.certificate().pem());
     assert!(X509Authority::from_pem(&domain("example.org"), &mixed).is_err());
     // Both CAs as roots: an SVID of either verifies (same subject, other keys).
     let verifier = X509SvidVerifier::new(
@@ -350,9 +350,26 @@ fn a_ca_reads_back_from_its_pem_and_two_cas_are_trusted_side_by_side() {
     )
     .unwrap();
     let at = now() + Duration::from_secs(10);
-    verify(&verifier, &issue(&old, "spiffe://example.org/agent/a/1"), at).unwrap();
-    verify(&verifier, &issue(&new, "spiffe://example.org/agent/a/2"), at).unwrap();
+    verify(
+        &verifier,
+        &issue(&old, "spiffe://example.org/agent/a/1"),
+        at,
+    )
+    .unwrap();
+    verify(
+        &verifier,
+        &issue(&new, "spiffe://example.org/agent/a/2"),
+        at,
+    )
+    .unwrap();
     let only_new =
         X509SvidVerifier::new(domain("example.org"), vec![new.certificate().clone()]).unwrap();
-    assert!(verify(&only_new, &issue(&old, "spiffe://example.org/agent/a/1"), at).is_err());
+    assert!(
+        verify(
+            &only_new,
+            &issue(&old, "spiffe://example.org/agent/a/1"),
+            at
+        )
+        .is_err()
+    );
 }

@@ -310,8 +310,7 @@ impl WardenIssuer {
     /// CA rotation), and tells the streams ([`SvidIssuer::bundle_updates`])
     /// to send the new bundle and new X.509-SVIDs.
     pub fn set_authorities(&self, current: Arc<X509Authority>, trusted: Vec<CaCertificate>) {
-        *self.cas.write().unwrap_or_else(PoisonError::into_inner) =
-            IssuingCas { current, trusted };
+        *self.cas.write().unwrap_or_else(PoisonError::into_inner) = IssuingCas { current, trusted };
         self.updates.send_modify(|n| *n = n.wrapping_add(1));
     }
 

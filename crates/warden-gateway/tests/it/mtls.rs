@@ -456,7 +456,9 @@ async fn a_ca_rotation_in_the_store_reaches_the_mtls_verifier_and_the_bundle() {
     let trust_domain = TrustDomain::new("example.org").unwrap();
     let old_ca = Arc::clone(&gw.x509);
     let before = client(&gw, Some(&svid(&gw, "i-1")));
-    let (status, body) = decide(&gw, Arc::clone(&before), None, read()).await.unwrap();
+    let (status, body) = decide(&gw, Arc::clone(&before), None, read())
+        .await
+        .unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["decision"], "allow", "{body}");
     assert_eq!(

@@ -311,7 +311,11 @@ fn an_earlier_ca_is_taken_into_the_store_and_rotates() {
     let cas = warden_identity::CaCertificate::all_from_pem(&bundle).unwrap();
     assert_eq!(cas.len(), 2, "{bundle}");
     assert_ne!(&cas[0], legacy.certificate(), "the new CA issues");
-    assert_eq!(&cas[1], legacy.certificate(), "the retired CA is still trusted");
+    assert_eq!(
+        &cas[1],
+        legacy.certificate(),
+        "the retired CA is still trusted"
+    );
 
     let listed = text(&warden(data.path(), &["keys", "list"]).stdout);
     assert!(listed.contains("X.509 CAs (x509-ca):"), "{listed}");

@@ -469,7 +469,11 @@ fn the_ca_rotates_while_serving_and_the_legacy_ca_is_taken_in() {
     let (legacy, legacy_ca) = legacy_svid.into_inner().unwrap();
     let ok = |svid: &Path| {
         let out = world.client(Some(svid), &steps());
-        assert_eq!(out.get(2).map(|o| &o["text"]), Some(&json!("fine")), "{out:?}");
+        assert_eq!(
+            out.get(2).map(|o| &o["text"]),
+            Some(&json!("fine")),
+            "{out:?}"
+        );
     };
     // The legacy CA is the store's current CA: its certificate works, and
     // so does one `agent cert` issues now.
@@ -491,11 +495,19 @@ fn the_ca_rotates_while_serving_and_the_legacy_ca_is_taken_in() {
         world.dir.path().join("long").to_str().unwrap(),
     ]);
     assert!(!long.status.success());
-    assert!(text(&long.stderr).contains("at most 24 h"), "{}", text(&long.stderr));
+    assert!(
+        text(&long.stderr).contains("at most 24 h"),
+        "{}",
+        text(&long.stderr)
+    );
 
     let rotated = world.warden(&["keys", "rotate", "--ca"]);
     assert!(rotated.status.success(), "{}", text(&rotated.stderr));
-    assert!(text(&rotated.stdout).contains("X.509 CA rotated"), "{}", text(&rotated.stdout));
+    assert!(
+        text(&rotated.stdout).contains("X.509 CA rotated"),
+        "{}",
+        text(&rotated.stdout)
+    );
     assert!(!text(&rotated.stdout).contains("signing key rotated"));
     let after = world.cert("after", &[]);
     let bundle = std::fs::read_to_string(after.join("bundle.pem")).unwrap();
@@ -503,20 +515,32 @@ fn the_ca_rotates_while_serving_and_the_legacy_ca_is_taken_in() {
     // The gateway takes the new CA at its next watch (250 ms).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while bundle_authorities(&world).len() < 2 {
-        assert!(std::time::Instant::now() < deadline, "the rotation never reached the gateway");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rotation never reached the gateway"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let authorities = bundle_authorities(&world);
-    assert_eq!(authorities[1], legacy_ca, "the retired CA stays in the bundle");
+    assert_eq!(
+        authorities[1], legacy_ca,
+        "the retired CA stays in the bundle"
+    );
     ok(&after);
     ok(&before);
     ok(&legacy);
 
     let listed = text(&world.warden(&["keys", "list"]).stdout);
     let lines: Vec<&str> = listed.lines().collect();
-    let ca_at = lines.iter().position(|l| l.starts_with("X.509 CAs")).unwrap();
+    let ca_at = lines
+        .iter()
+        .position(|l| l.starts_with("X.509 CAs"))
+        .unwrap();
     let cas = &lines[ca_at + 1..];
     assert_eq!(cas.len(), 2, "{listed}");
     assert!(cas[0].contains("current since"), "{listed}");
-    assert!(cas[1].contains("retired") && cas[1].contains("trusted until"), "{listed}");
+    assert!(
+        cas[1].contains("retired") && cas[1].contains("trusted until"),
+        "{listed}"
+    );
 }
