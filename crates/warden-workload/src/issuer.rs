@@ -433,6 +433,37 @@ mod tests {
     }
 
     #[test]
+    fn a_ca_rotation_changes_the_issuer_and_the_bundle_and_is_told() {
+        let td = TrustDomain::new("example.org").unwrap();
+        let old = X509Authority::generate(&td, SystemTime::now()).unwrap();
+        let old_der = old.certificate().der().to_vec();
+        let issuer =
+            WardenIssuer::new(issuer(), old).with_x509_ttl(Duration::from_secs(7 * 86_400));
+        assert_eq!(
+            issuer.ttl, MAX_X509_SVID_TTL,
+            "capped at the longest an SVID may live"
+        );
+        assert_eq!(issuer.x509_bundle().unwrap(), old_der);
+        let mut updates = issuer.bundle_updates();
+        let new = Arc::new(X509Authority::generate(&td, SystemTime::now()).unwrap());
+        let trusted = vec![
+            new.certificate().clone(),
+            CaCertificate::from_der(old_der.clone().into()).unwrap(),
+        ];
+        issuer.set_authorities(Arc::clone(&new), trusted);
+        assert!(updates.has_changed().unwrap(), "the streams are told");
+        let mut both = new.certificate().der().to_vec();
+        both.extend_from_slice(&old_der);
+        assert_eq!(issuer.x509_bundle().unwrap(), both);
+        let id: SpiffeId = "spiffe://example.org/agent/bot/w-1".parse().unwrap();
+        let svid = issuer.x509_svid(&id).unwrap();
+        let verifier =
+            warden_identity::X509SvidVerifier::new(td, vec![new.certificate().clone()]).unwrap();
+        let leaf = warden_identity::CertificateDer::from(svid.certificates[0].clone());
+        verifier.verify(&leaf, &[], SystemTime::now()).unwrap();
+    }
+
+    #[test]
     fn bundle_is_a_jwks_with_the_key() {
         let issuer = issuer();
         let bundle: serde_json::Value = serde_json::from_slice(&issuer.bundle().unwrap()).unwrap();
