@@ -444,7 +444,7 @@ mod tests {
             "capped at the longest an SVID may live"
         );
         assert_eq!(issuer.x509_bundle().unwrap(), old_der);
-        let mut updates = issuer.bundle_updates();
+        let updates = issuer.bundle_updates();
         let new = Arc::new(X509Authority::generate(&td, SystemTime::now()).unwrap());
         let trusted = vec![
             new.certificate().clone(),
