@@ -531,7 +531,9 @@ pub(crate) async fn readyz(State(gw): State<Arc<Gateway>>) -> (StatusCode, Json<
 /// The X.509 CA certificates the trust bundle serves (a router extension,
 /// set by [`crate::serve::run`] when the gateway has an X.509 CA).
 #[derive(Debug, Clone)]
-pub(crate) struct X509Authorities(pub(crate) Arc<Vec<warden_identity::CaCertificate>>);
+pub(crate) struct X509Authorities(
+    pub(crate) Arc<arc_swap::ArcSwap<Vec<warden_identity::CaCertificate>>>,
+);
 
 /// The SPIFFE trust bundle: the JWT-SVID signing key (`jwt-svid`) and the
 /// X.509 CA certificates (`x509-svid`, with `x5c`).
@@ -539,10 +541,9 @@ pub(crate) async fn bundle(
     State(gw): State<Arc<Gateway>>,
     authorities: Option<axum::Extension<X509Authorities>>,
 ) -> Json<Value> {
-    let authorities: Vec<&warden_identity::CaCertificate> = authorities
-        .as_ref()
-        .map(|a| a.0.0.iter().collect())
-        .unwrap_or_default();
+    // Every CA still trusted: the current one and the retired ones.
+    let authorities = authorities.map(|a| a.0.0.load_full()).unwrap_or_default();
+    let authorities: Vec<&warden_identity::CaCertificate> = authorities.iter().collect();
     let keys = gw.keys.load();
     let keys: Vec<&warden_identity::SigningKey> = keys.all.iter().map(AsRef::as_ref).collect();
     Json(warden_identity::bundle_document(&keys, &authorities))

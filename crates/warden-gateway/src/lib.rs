@@ -55,6 +55,7 @@ pub mod audit;
 mod audit_api;
 mod auth;
 mod auth_audit;
+pub mod ca_keys;
 mod console;
 mod decisions;
 mod error;

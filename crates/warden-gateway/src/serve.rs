@@ -202,6 +202,9 @@ pub async fn run(
         let authorities = crate::admin::X509Authorities(Arc::clone(&x509.authorities));
         data_plane = data_plane.layer(axum::Extension(authorities.clone()));
         admin_plane = admin_plane.layer(axum::Extension(authorities));
+        // CAs kept in the store: a rotation reaches the bundle and the
+        // mTLS verifier without a restart.
+        gw.follow_authorities(x509.clone()).await;
         tls = x509.tls;
         if let Some(tls) = &tls {
             // Client certificates of federated trust domains verify against

@@ -122,6 +122,12 @@ pub struct Gateway {
     /// What seals the signing keys in the store (`None`: one key, from a
     /// file, never rotated by this process).
     kek: Option<warden_identity::KeyEncryptionKey>,
+    /// Warden's X.509 CAs as the listeners serve and trust them, when they
+    /// are kept in the store (set by [`crate::serve::run`]): a rotation read
+    /// from the store is applied to them.
+    x509: parking_lot::Mutex<Option<crate::tls::X509Setup>>,
+    /// When the current X.509 CA was made (unix ms; 0: not known yet).
+    ca_since: AtomicI64,
     pub(crate) tokens: TokenCache,
     pub(crate) recent: crate::decisions::RecentDecisions,
     last_change: AtomicI64,
@@ -225,6 +231,8 @@ impl Gateway {
             config,
             keys: ArcSwap::from_pointee(keys),
             kek,
+            x509: parking_lot::Mutex::new(None),
+            ca_since: AtomicI64::new(0),
             tokens: TokenCache::new(),
             recent: crate::decisions::RecentDecisions::default(),
             last_change: AtomicI64::new(change),
@@ -412,6 +420,7 @@ impl Gateway {
                 self.keys.store(Arc::new(keys));
             }
         }
+        self.reload_authorities().await?;
         self.identity.store(Arc::new(IdentityView {
             verifier,
             revocations,
@@ -420,6 +429,51 @@ impl Gateway {
         self.admin_tokens
             .store(Arc::new(self.store.admin_tokens().await?));
         Ok(())
+    }
+
+    /// Applies Warden's X.509 CAs as the store holds them (after a rotation
+    /// at another node or the CLI) to the bundle and the mTLS verifier.
+    async fn reload_authorities(&self) -> Result<(), GatewayError> {
+        let Some(kek) = &self.kek else {
+            return Ok(());
+        };
+        let Some(setup) = self.x509.lock().clone() else {
+            return Ok(());
+        };
+        let trust_domain = &self.config.trust_domain;
+        let authorities =
+            crate::ca_keys::load_authorities(&self.store, kek, trust_domain, None).await?;
+        self.ca_since
+            .store(authorities.current_since, Ordering::Release);
+        let served: Vec<String> = setup
+            .authorities
+            .load()
+            .iter()
+            .map(warden_identity::CaCertificate::fingerprint)
+            .collect();
+        if served != authorities.ids() {
+            tracing::info!(
+                current = %authorities.current.certificate().fingerprint(),
+                trusted = authorities.all.len(),
+                "X.509 CAs changed"
+            );
+            setup.set_authorities(authorities.all, trust_domain)?;
+        }
+        Ok(())
+    }
+
+    /// Applies rotations of Warden's X.509 CAs, kept in the store, to
+    /// `setup` (the bundle and the mTLS verifier), and rotates them on
+    /// `[serve] ca_rotation_days`.
+    pub(crate) async fn follow_authorities(&self, setup: crate::tls::X509Setup) {
+        if !setup.managed || self.kek.is_none() {
+            return;
+        }
+        *self.x509.lock() = Some(setup);
+        // A rotation made since the listeners were set up.
+        if let Err(e) = self.reload_authorities().await {
+            tracing::warn!(error = %e, "cannot reload the X.509 CAs");
+        }
     }
 
     /// Recompiles from files and store and swaps the snapshot in; on error the
@@ -567,6 +621,41 @@ impl Gateway {
         }
     }
 
+    /// Makes a new X.509 CA current when the current one is older than
+    /// `[serve] ca_rotation_days` (CAs kept in the store only).
+    async fn rotate_ca_if_due(&self) {
+        let days = self.config.serve.ca_rotation_days;
+        let Some(kek) = self.kek.as_ref().filter(|_| days > 0) else {
+            return;
+        };
+        let since = self.ca_since.load(Ordering::Acquire);
+        if self.x509.lock().is_none() || since == 0 {
+            return;
+        }
+        let age = crate::now_millis().saturating_sub(since);
+        if age
+            < i64::try_from(days)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(86_400_000)
+        {
+            return;
+        }
+        let leeway = self.identity.load().verifier.leeway();
+        let trust_domain = &self.config.trust_domain;
+        match crate::ca_keys::rotate_authority(&self.store, kek, trust_domain, leeway).await {
+            Ok(authorities) => {
+                tracing::info!(
+                    current = %authorities.current.certificate().fingerprint(),
+                    "the X.509 CA was rotated on schedule"
+                );
+                if let Err(e) = self.reload_identity().await {
+                    tracing::warn!(error = %e, "reload after the CA rotation failed");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "the scheduled X.509 CA rotation failed"),
+        }
+    }
+
     /// Reloads when the store's change counter moved, or a manifest or
     /// policy file was edited, added or removed. Returns whether it did.
     pub async fn reload_if_changed(&self) -> Result<bool, GatewayError> {
@@ -651,6 +740,7 @@ impl Gateway {
             sweeps = sweeps.wrapping_add(1);
             if sweeps.is_multiple_of(240) {
                 self.rotate_if_due().await;
+                self.rotate_ca_if_due().await;
                 let idle = Duration::from_secs(self.config.serve.session_idle_secs);
                 self.engine.expire_sessions(idle);
                 let forget_before = crate::now_millis()

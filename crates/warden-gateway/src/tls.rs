@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use arc_swap::ArcSwapOption;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use rustls::DistinguishedName;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject as _;
@@ -31,14 +31,18 @@ use crate::error::GatewayError;
 /// and, when `[serve.tls]` is set, the data plane's TLS settings.
 #[derive(Clone)]
 pub struct X509Setup {
-    pub(crate) authorities: Arc<Vec<CaCertificate>>,
+    /// The CA certificates in the trust bundle, swapped when the CA rotates.
+    pub(crate) authorities: Arc<ArcSwap<Vec<CaCertificate>>>,
     pub(crate) tls: Option<DataPlaneTls>,
+    /// Whether the CAs are kept in the store (and follow its rotations).
+    pub(crate) managed: bool,
 }
 
 impl std::fmt::Debug for X509Setup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("X509Setup")
-            .field("authorities", &self.authorities.len())
+            .field("authorities", &self.authorities.load().len())
+            .field("managed", &self.managed)
             .field("tls", &self.tls.is_some())
             .finish()
     }
@@ -48,7 +52,11 @@ impl std::fmt::Debug for X509Setup {
 #[derive(Clone)]
 pub(crate) struct DataPlaneTls {
     pub(crate) acceptor: tokio_rustls::TlsAcceptor,
-    pub(crate) verifier: Option<Arc<X509SvidVerifier>>,
+    /// Swapped when Warden's CA rotates, if it verifies against Warden's
+    /// own CAs (no `client_ca` file).
+    pub(crate) verifier: Option<Arc<ArcSwap<X509SvidVerifier>>>,
+    /// Whether the verifier's roots are Warden's own CAs.
+    pub(crate) own_roots: bool,
     /// The federated trust domains, kept in step by the gateway (`None`:
     /// none federated).
     pub(crate) federation: Arc<ArcSwapOption<FederatedTrust>>,
@@ -75,13 +83,54 @@ impl X509Setup {
         trust_domain: &TrustDomain,
         tls: Option<&TlsConfig>,
     ) -> Result<X509Setup, GatewayError> {
+        Self::with_roots(vec![authority], trust_domain, tls, false)
+    }
+
+    /// As [`X509Setup::new`], with the CAs kept in the store: every CA in
+    /// `authorities` (current and retired) is in the bundle and, without a
+    /// `client_ca` file, trusted for client certificates; a rotation the
+    /// gateway reads from the store replaces them, without a restart.
+    pub fn from_authorities(
+        authorities: &crate::ca_keys::Authorities,
+        trust_domain: &TrustDomain,
+        tls: Option<&TlsConfig>,
+    ) -> Result<X509Setup, GatewayError> {
+        Self::with_roots(authorities.all.clone(), trust_domain, tls, true)
+    }
+
+    fn with_roots(
+        roots: Vec<CaCertificate>,
+        trust_domain: &TrustDomain,
+        tls: Option<&TlsConfig>,
+        managed: bool,
+    ) -> Result<X509Setup, GatewayError> {
         let tls = tls
-            .map(|tls| data_plane_tls(&authority, trust_domain, tls))
+            .map(|tls| data_plane_tls(&roots, trust_domain, tls))
             .transpose()?;
         Ok(X509Setup {
-            authorities: Arc::new(vec![authority]),
+            authorities: Arc::new(ArcSwap::from_pointee(roots)),
             tls,
+            managed,
         })
+    }
+
+    /// Puts `all` (Warden's CAs after a rotation) in the bundle and, when
+    /// client certificates verify against Warden's own CAs, among the roots.
+    pub(crate) fn set_authorities(
+        &self,
+        all: Vec<CaCertificate>,
+        trust_domain: &TrustDomain,
+    ) -> Result<(), GatewayError> {
+        if let Some(tls) = &self.tls
+            && tls.own_roots
+            && let Some(verifier) = &tls.verifier
+        {
+            let fresh = X509SvidVerifier::new(trust_domain.clone(), all.clone())
+                .map_err(|e| GatewayError::Setup(format!("the rotated X.509 CAs: {e}")))?;
+            verifier.store(Arc::new(fresh));
+        }
+        self.authorities.store(Arc::new(all));
+        Ok(())
     }
 
     /// Whether the data plane speaks TLS.
@@ -95,7 +144,7 @@ fn setup_error(path: &Path, what: &str, reason: impl std::fmt::Display) -> Gatew
 }
 
 fn data_plane_tls(
-    authority: &CaCertificate,
+    authorities: &[CaCertificate],
     trust_domain: &TrustDomain,
     config: &TlsConfig,
 ) -> Result<DataPlaneTls, GatewayError> {
@@ -118,7 +167,7 @@ fn data_plane_tls(
         ClientAuth::None => None,
         ClientAuth::Optional | ClientAuth::Required => {
             let roots = match &config.client_ca {
-                None => vec![authority.clone()],
+                None => authorities.to_vec(),
                 Some(path) => {
                     let text = std::fs::read_to_string(path)
                         .map_err(|e| setup_error(path, "client_ca", e))?;
@@ -126,10 +175,10 @@ fn data_plane_tls(
                         .map_err(|e| setup_error(path, "client_ca", e))?
                 }
             };
-            Some(Arc::new(
+            Some(Arc::new(ArcSwap::from_pointee(
                 X509SvidVerifier::new(trust_domain.clone(), roots)
                     .map_err(|e| GatewayError::Setup(format!("[serve.tls] client_ca: {e}")))?,
-            ))
+            )))
         }
     };
     let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
@@ -138,7 +187,10 @@ fn data_plane_tls(
     let builder = match &verifier {
         None => builder.with_no_client_auth(),
         Some(verifier) => builder.with_client_cert_verifier(Arc::new(SvidClientVerifier {
+            // Every CA of Warden's has the same subject: the hints hold
+            // across rotations.
             subjects: verifier
+                .load()
                 .root_subjects()
                 // A trust anchor holds the name without its SEQUENCE tag.
                 .map(DistinguishedName::in_sequence)
@@ -156,6 +208,7 @@ fn data_plane_tls(
     Ok(DataPlaneTls {
         acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(server)),
         verifier,
+        own_roots: config.client_ca.is_none(),
         federation,
     })
 }
@@ -181,7 +234,7 @@ pub(crate) fn peer_svid(
     let (leaf, intermediates) = connection.peer_certificates()?.split_first()?;
     // Verified in the handshake a moment ago; verified again for its contents.
     let svid = verify_client(
-        verifier,
+        &verifier.load(),
         &tls.federation,
         leaf,
         intermediates,
@@ -216,7 +269,7 @@ fn verify_client(
 /// a federated one).
 #[derive(Debug)]
 struct SvidClientVerifier {
-    verifier: Arc<X509SvidVerifier>,
+    verifier: Arc<ArcSwap<X509SvidVerifier>>,
     federation: Arc<ArcSwapOption<FederatedTrust>>,
     subjects: Vec<DistinguishedName>,
     mandatory: bool,
@@ -248,7 +301,7 @@ impl ClientCertVerifier for SvidClientVerifier {
         let time = now;
         let now = UNIX_EPOCH + Duration::from_secs(now.as_secs());
         verify_client(
-            &self.verifier,
+            &self.verifier.load(),
             &self.federation,
             end_entity,
             intermediates,

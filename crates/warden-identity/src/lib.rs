@@ -117,7 +117,8 @@ pub use rustls_pki_types::CertificateDer;
 pub use secret::{Secret, constant_time_eq};
 pub use verify::{DEFAULT_LEEWAY, JwtSvidVerifier, MAX_TOKEN_BYTES};
 pub use x509::{
-    CA_CERTIFICATE_TTL, DEFAULT_X509_SVID_TTL, IssuedX509Svid, X509Authority, X509IssueRequest,
+    CA_CERTIFICATE_TTL, DEFAULT_X509_SVID_TTL, IssuedX509Svid, MAX_X509_SVID_TTL, X509Authority,
+    X509IssueRequest,
 };
 pub use x509_bundle::{CaCertificate, certificates_from_pem};
 pub use x509_verify::{X509_SERIAL_PREFIX, X509SvidVerifier};

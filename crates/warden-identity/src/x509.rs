@@ -27,9 +27,14 @@ use crate::x509_bundle::CaCertificate;
 /// The lifetime of an X.509-SVID unless asked otherwise: one hour.
 pub const DEFAULT_X509_SVID_TTL: Duration = Duration::from_secs(3600);
 
-/// The lifetime of a newly created CA certificate: ten years. The CA is not
-/// rotated yet; its certificate is renewed from the same key when it is
-/// missing.
+/// The longest an X.509-SVID may live: a retired CA stays trusted (and in
+/// the bundle) this long, plus the verifier's leeway, after it stopped
+/// issuing.
+pub const MAX_X509_SVID_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The lifetime of a newly created CA certificate: ten years. The CA is
+/// rotated (a new key and certificate) long before that; the lifetime only
+/// bounds a CA that is never rotated.
 pub const CA_CERTIFICATE_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// The common name of Warden's CA certificate.
@@ -155,6 +160,42 @@ impl X509Authority {
                 source,
             }),
         }
+    }
+
+    /// The CA key (PKCS#8 PEM) followed by its certificate (PEM): what the
+    /// store keeps, sealed. [`X509Authority::from_pem`] reads it back.
+    pub fn to_pem(&self) -> Secret {
+        Secret::new(format!(
+            "{}{}",
+            self.key.serialize_pem(),
+            self.certificate.pem()
+        ))
+    }
+
+    /// Reads a CA written by [`X509Authority::to_pem`]: a P-256 key in
+    /// PKCS#8 PEM, then its certificate, whose one URI SAN must be
+    /// `spiffe://<trust_domain>`.
+    pub fn from_pem(trust_domain: &TrustDomain, text: &str) -> Result<Self, IdentityError> {
+        let invalid = |reason: String| IdentityError::InvalidCertificate { reason };
+        let at = text
+            .find("-----BEGIN CERTIFICATE-----")
+            .ok_or_else(|| invalid("no CA certificate after the key".to_owned()))?;
+        let (key_pem, certificate_pem) = text.split_at(at);
+        let key = KeyPair::from_pem(key_pem)
+            .map_err(|e| invalid(format!("the CA key does not parse: {e}")))?;
+        if key.algorithm() != &rcgen::PKCS_ECDSA_P256_SHA256 {
+            return Err(invalid("the CA key is not a P-256 key".to_owned()));
+        }
+        let certificate = CaCertificate::all_from_pem(certificate_pem)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| invalid("no CA certificate".to_owned()))?;
+        check_ca(&certificate, &key, trust_domain).map_err(invalid)?;
+        Ok(X509Authority {
+            trust_domain: trust_domain.clone(),
+            key,
+            certificate,
+        })
     }
 
     /// The trust domain this CA issues for.

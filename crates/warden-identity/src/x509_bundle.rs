@@ -58,6 +58,12 @@ impl CaCertificate {
         &self.der
     }
 
+    /// SHA-256 of the certificate's DER, lowercase hex: a stable id for it.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(self.der.as_ref()))
+    }
+
     /// The certificate, PEM.
     pub fn pem(&self) -> &str {
         &self.pem

@@ -318,3 +318,58 @@ fn a_chain_through_an_intermediate_ca_verifies_when_presented_whole() {
         Err(CertificateError::UnknownIssuer)
     );
 }
+
+#[test]
+fn a_ca_reads_back_from_its_pem_and_two_cas_are_trusted_side_by_side() {
+    let old = ca("example.org");
+    let text = old.to_pem();
+    let back = X509Authority::from_pem(&domain("example.org"), text.expose()).unwrap();
+    assert_eq!(back.certificate(), old.certificate());
+    assert_eq!(
+        back.certificate().fingerprint(),
+        old.certificate().fingerprint()
+    );
+    assert_eq!(back.certificate().fingerprint().len(), 64);
+    // Another trust domain, a key without its certificate, garbage: refused.
+    assert!(X509Authority::from_pem(&domain("other.org"), text.expose()).is_err());
+    let key_only = text
+        .expose()
+        .split("-----BEGIN CERTIFICATE-----")
+        .next()
+        .unwrap();
+    assert!(X509Authority::from_pem(&domain("example.org"), key_only).is_err());
+    assert!(X509Authority::from_pem(&domain("example.org"), "nonsense").is_err());
+    // A certificate of a CA with the same name but another key: refused.
+    let new = ca("example.org");
+    let mixed = format!("{}{}", key_only, new.certificate().pem());
+    assert!(X509Authority::from_pem(&domain("example.org"), &mixed).is_err());
+    // Both CAs as roots: an SVID of either verifies (same subject, other keys).
+    let verifier = X509SvidVerifier::new(
+        domain("example.org"),
+        vec![new.certificate().clone(), old.certificate().clone()],
+    )
+    .unwrap();
+    let at = now() + Duration::from_secs(10);
+    verify(
+        &verifier,
+        &issue(&old, "spiffe://example.org/agent/a/1"),
+        at,
+    )
+    .unwrap();
+    verify(
+        &verifier,
+        &issue(&new, "spiffe://example.org/agent/a/2"),
+        at,
+    )
+    .unwrap();
+    let only_new =
+        X509SvidVerifier::new(domain("example.org"), vec![new.certificate().clone()]).unwrap();
+    assert!(
+        verify(
+            &only_new,
+            &issue(&old, "spiffe://example.org/agent/a/1"),
+            at
+        )
+        .is_err()
+    );
+}

@@ -150,6 +150,10 @@ pub struct ServeConfig {
     /// demand, `warden keys rotate`); the retired key verifies until every
     /// token it signed has expired.
     pub signing_key_rotation_days: u64,
+    /// Make a new X.509 CA current after this many days (0: only on demand,
+    /// `warden keys rotate --ca`); the retired CA stays trusted until every
+    /// X.509-SVID it issued has expired.
+    pub ca_rotation_days: u64,
     /// TLS on the data plane (`[serve.tls]`); plain HTTP without it.
     pub tls: Option<TlsConfig>,
 }
@@ -198,6 +202,7 @@ impl Default for ServeConfig {
             header_read_timeout_secs: 10,
             request_timeout_secs: 90,
             signing_key_rotation_days: 30,
+            ca_rotation_days: 30,
             tls: None,
         }
     }
@@ -538,6 +543,7 @@ struct RawServe {
     header_read_timeout_secs: Option<u64>,
     request_timeout_secs: Option<u64>,
     signing_key_rotation_days: Option<u64>,
+    ca_rotation_days: Option<u64>,
     tls: Option<toml::Spanned<RawTls>>,
 }
 
@@ -1000,6 +1006,10 @@ impl Config {
                 .serve
                 .signing_key_rotation_days
                 .unwrap_or(defaults.signing_key_rotation_days),
+            ca_rotation_days: raw
+                .serve
+                .ca_rotation_days
+                .unwrap_or(defaults.ca_rotation_days),
         };
         let classify = {
             let mut detectors = Vec::new();

@@ -2,10 +2,14 @@
 //! JWT half over `warden-identity`.
 
 use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
-use warden_identity::{IssueRequest, JwtSvidVerifier, Secret, SigningKey, bundle_document};
+use warden_identity::{
+    CaCertificate, IssueRequest, JwtSvidVerifier, MAX_X509_SVID_TTL, Secret, SigningKey,
+    X509Authority, bundle_document,
+};
 use warden_types::{SpiffeId, TrustDomain};
 
 use crate::error::IssueError;
@@ -256,28 +260,69 @@ impl SvidIssuer for JwtIssuer {
 /// The lifetime of the X.509-SVIDs [`WardenIssuer`] issues (SPIRE's default).
 pub const DEFAULT_X509_TTL: Duration = Duration::from_secs(3600);
 
-/// Warden's own issuer: X.509-SVIDs from the trust domain's CA, JWT-SVIDs
-/// from its signing key.
+/// Warden's own issuer: X.509-SVIDs from the trust domain's current CA,
+/// the X.509 bundle of every CA still trusted, JWT-SVIDs from its signing
+/// key.
 pub struct WardenIssuer {
     jwt: JwtIssuer,
-    ca: warden_identity::X509Authority,
+    cas: RwLock<IssuingCas>,
     ttl: Duration,
+    updates: watch::Sender<u64>,
+}
+
+/// The CA that issues, and the CAs in the bundle.
+struct IssuingCas {
+    current: Arc<X509Authority>,
+    trusted: Vec<CaCertificate>,
 }
 
 impl WardenIssuer {
-    /// Issues from `ca` and `jwt`, X.509-SVIDs for [`DEFAULT_X509_TTL`].
-    pub fn new(jwt: JwtIssuer, ca: warden_identity::X509Authority) -> Self {
+    /// Issues from `ca` and `jwt`, X.509-SVIDs for [`DEFAULT_X509_TTL`];
+    /// the bundle holds `ca` alone.
+    pub fn new(jwt: JwtIssuer, ca: X509Authority) -> Self {
+        let trusted = vec![ca.certificate().clone()];
+        Self::with_authorities(jwt, Arc::new(ca), trusted)
+    }
+
+    /// Issues from `current` and `jwt`; the bundle holds `trusted` (the
+    /// current CA and the retired ones still trusted).
+    pub fn with_authorities(
+        jwt: JwtIssuer,
+        current: Arc<X509Authority>,
+        trusted: Vec<CaCertificate>,
+    ) -> Self {
         Self {
             jwt,
-            ca,
+            cas: RwLock::new(IssuingCas { current, trusted }),
             ttl: DEFAULT_X509_TTL,
+            updates: watch::channel(0).0,
         }
     }
 
-    /// Sets the X.509-SVIDs' lifetime (at least one second).
+    /// Sets the X.509-SVIDs' lifetime (at least one second), at most
+    /// [`MAX_X509_SVID_TTL`]: a retired CA is trusted only that long.
     pub fn with_x509_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
+        self.ttl = ttl.min(MAX_X509_SVID_TTL);
         self
+    }
+
+    /// Issues from `current` from now on, with `trusted` as the bundle (a
+    /// CA rotation), and tells the streams ([`SvidIssuer::bundle_updates`])
+    /// to send the new bundle and new X.509-SVIDs.
+    pub fn set_authorities(&self, current: Arc<X509Authority>, trusted: Vec<CaCertificate>) {
+        *self.cas.write().unwrap_or_else(PoisonError::into_inner) = IssuingCas { current, trusted };
+        self.updates.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// The CA that issues now.
+    fn current(&self) -> Arc<X509Authority> {
+        Arc::clone(
+            &self
+                .cas
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .current,
+        )
     }
 }
 
@@ -313,7 +358,7 @@ impl SvidIssuer for WardenIssuer {
     fn x509_svid(&self, id: &SpiffeId) -> Result<X509Svid, IssueError> {
         let now = SystemTime::now();
         let issued = self
-            .ca
+            .current()
             .issue(&warden_identity::X509IssueRequest {
                 spiffe_id: id.clone(),
                 ttl: self.ttl,
@@ -333,7 +378,12 @@ impl SvidIssuer for WardenIssuer {
     }
 
     fn x509_bundle(&self) -> Result<Vec<u8>, IssueError> {
-        Ok(self.ca.certificate().der().to_vec())
+        let cas = self.cas.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(cas
+            .trusted
+            .iter()
+            .flat_map(|c| c.der().iter().copied())
+            .collect())
     }
 
     fn jwt_svid(&self, id: &SpiffeId, audience: &[String]) -> Result<Secret, IssueError> {
@@ -346,6 +396,10 @@ impl SvidIssuer for WardenIssuer {
 
     fn validate_jwt(&self, token: &str, audience: &str) -> Result<ValidatedJwt, IssueError> {
         self.jwt.validate(token, audience)
+    }
+
+    fn bundle_updates(&self) -> watch::Receiver<u64> {
+        self.updates.subscribe()
     }
 }
 
@@ -376,6 +430,37 @@ mod tests {
             SigningKey::generate(),
         );
         assert!(stranger.validate(token.expose(), "db").is_err());
+    }
+
+    #[test]
+    fn a_ca_rotation_changes_the_issuer_and_the_bundle_and_is_told() {
+        let td = TrustDomain::new("example.org").unwrap();
+        let old = X509Authority::generate(&td, SystemTime::now()).unwrap();
+        let old_der = old.certificate().der().to_vec();
+        let issuer =
+            WardenIssuer::new(issuer(), old).with_x509_ttl(Duration::from_secs(7 * 86_400));
+        assert_eq!(
+            issuer.ttl, MAX_X509_SVID_TTL,
+            "capped at the longest an SVID may live"
+        );
+        assert_eq!(issuer.x509_bundle().unwrap(), old_der);
+        let updates = issuer.bundle_updates();
+        let new = Arc::new(X509Authority::generate(&td, SystemTime::now()).unwrap());
+        let trusted = vec![
+            new.certificate().clone(),
+            CaCertificate::from_der(old_der.clone().into()).unwrap(),
+        ];
+        issuer.set_authorities(Arc::clone(&new), trusted);
+        assert!(updates.has_changed().unwrap(), "the streams are told");
+        let mut both = new.certificate().der().to_vec();
+        both.extend_from_slice(&old_der);
+        assert_eq!(issuer.x509_bundle().unwrap(), both);
+        let id: SpiffeId = "spiffe://example.org/agent/bot/w-1".parse().unwrap();
+        let svid = issuer.x509_svid(&id).unwrap();
+        let verifier =
+            warden_identity::X509SvidVerifier::new(td, vec![new.certificate().clone()]).unwrap();
+        let leaf = warden_identity::CertificateDer::from(svid.certificates[0].clone());
+        verifier.verify(&leaf, &[], SystemTime::now()).unwrap();
     }
 
     #[test]

@@ -319,7 +319,10 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
                 "a certificate",
             )
             .await?;
-            let (authority, _) = common.x509_authority(&config.trust_domain)?;
+            let authorities = common
+                .x509_authorities(&store, &config.trust_domain)
+                .await?;
+            let authority = &authorities.current;
             let issued = authority.issue(&warden_identity::X509IssueRequest {
                 spiffe_id: SpiffeId::new(
                     config.trust_domain.clone(),
@@ -337,7 +340,10 @@ pub(crate) async fn run(common: &Common, command: AgentCommand) -> anyhow::Resul
                     .with_context(|| format!("cannot write `{}`", path.display()))
             };
             write("svid.pem", &issued.certificate_pem)?;
-            write("bundle.pem", authority.certificate().pem())?;
+            // Every CA still trusted: a peer's certificate from before a
+            // rotation verifies too.
+            let bundle: String = authorities.all.iter().map(|c| c.pem()).collect();
+            write("bundle.pem", &bundle)?;
             // `write_secret` appends a newline; PEM readers do not mind.
             crate::serve::write_secret(
                 &out.join("svid.key"),
@@ -596,7 +602,7 @@ async fn issuable(
     let longest = warden_gateway::signing_keys::MAX_SVID_TTL;
     if ttl > longest {
         bail!(
-            "--ttl: at most {} h: SVIDs are short-lived, and a rotated key verifies only that long",
+            "--ttl: at most {} h: SVIDs are short-lived, and a rotated signing key or CA is trusted only that long",
             longest.as_secs() / 3600
         );
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use warden_gateway::ConfigSource;
+use warden_gateway::ca_keys::{Authorities, LegacyCa, load_authorities};
 use warden_gateway::signing_keys::{SigningKeys, load_signing_keys};
 use warden_identity::KeyEncryptionKey;
 use warden_policy::Config;
@@ -51,27 +52,30 @@ impl Common {
         self.data_dir.join("keys").join("jwt-svid.pem")
     }
 
-    /// The trust domain's X.509 CA (key 0600 and certificate, under `keys/`),
-    /// created on first use; `bool` says whether it was created now.
-    pub(crate) fn x509_authority(
+    /// The trust domain's X.509 CAs, from the store, sealed under the
+    /// key-encryption key: the current one issues, the retired ones stay
+    /// trusted. On first use the CA an earlier version kept in
+    /// `keys/x509-ca.key` and `keys/x509-ca.pem` is taken in (certificates
+    /// it issued stay valid); without those files a new CA is made.
+    pub(crate) async fn x509_authorities(
         &self,
+        store: &AnyStore,
         trust_domain: &warden_types::TrustDomain,
-    ) -> anyhow::Result<(warden_identity::X509Authority, bool)> {
+    ) -> anyhow::Result<Authorities> {
+        let kek = self.kek()?;
         let keys = self.data_dir.join("keys");
         let (key, certificate) = (keys.join("x509-ca.key"), keys.join("x509-ca.pem"));
-        warden_identity::X509Authority::load_or_create(
-            &key,
-            &certificate,
+        load_authorities(
+            store,
+            &kek,
             trust_domain,
-            std::time::SystemTime::now(),
+            Some(LegacyCa {
+                key: &key,
+                certificate: &certificate,
+            }),
         )
-        .with_context(|| {
-            format!(
-                "cannot load or create the X.509 CA `{}` / `{}`",
-                key.display(),
-                certificate.display()
-            )
-        })
+        .await
+        .context("cannot load the X.509 CA from the store")
     }
 
     /// The key-encryption key the signing keys are sealed under in the

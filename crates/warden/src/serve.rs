@@ -104,12 +104,16 @@ pub(crate) async fn run(common: &Common, args: ServeArgs) -> anyhow::Result<Exit
     let admin = args
         .admin_listen
         .unwrap_or_else(|| config.serve.admin_listen.clone());
-    let (authority, created) = common.x509_authority(&config.trust_domain)?;
-    if created {
-        tracing::info!(trust_domain = %config.trust_domain, "created the trust domain's X.509 CA");
-    }
-    let x509 = warden_gateway::X509Setup::new(
-        authority.certificate().clone(),
+    let authorities = common
+        .x509_authorities(gateway.store(), &config.trust_domain)
+        .await?;
+    tracing::info!(
+        current = %authorities.current.certificate().fingerprint(),
+        trusted = authorities.all.len(),
+        "X.509 CAs loaded from the store"
+    );
+    let x509 = warden_gateway::X509Setup::from_authorities(
+        &authorities,
         &config.trust_domain,
         config.serve.tls.as_ref(),
     )?;

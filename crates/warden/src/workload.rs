@@ -1,7 +1,8 @@
 //! `warden workload serve`: the SPIFFE Workload API on a Unix socket, for
-//! agents on this host. X.509-SVIDs and the X.509 bundle come from the trust
-//! domain's CA (`keys/x509-ca.*`), JWT-SVIDs and the JWT bundle from its
-//! signing key.
+//! agents on this host. X.509-SVIDs come from the trust domain's current CA
+//! and the X.509 bundle holds every CA still trusted (both from the store,
+//! re-read every [`CA_RELOAD_PERIOD`]: a rotation reaches the streams),
+//! JWT-SVIDs and the JWT bundle from its signing key.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,8 +55,22 @@ async fn serve(common: &Common, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = common.open_store().await?;
     let (keys, _) = common.signing_keys(&store).await?;
     let key = keys.current;
-    let (ca, _) = common.x509_authority(&config.trust_domain)?;
-    let issuer = WardenIssuer::new(JwtIssuer::new(config.trust_domain.clone(), key), ca);
+    let authorities = common
+        .x509_authorities(&store, &config.trust_domain)
+        .await?;
+    let issuer = Arc::new(WardenIssuer::with_authorities(
+        JwtIssuer::new(config.trust_domain.clone(), key),
+        Arc::clone(&authorities.current),
+        authorities.all.clone(),
+    ));
+    let kek = common.kek()?;
+    let reloader = tokio::spawn(follow_authorities(
+        store,
+        kek,
+        config.trust_domain.clone(),
+        authorities.ids(),
+        Arc::clone(&issuer),
+    ));
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -71,6 +86,36 @@ async fn serve(common: &Common, args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         tracing::info!("shutting down the workload API");
     };
-    warden_workload::serve(&file.workload.socket, entries, Arc::new(issuer), shutdown).await?;
+    let served = warden_workload::serve(&file.workload.socket, entries, issuer, shutdown).await;
+    reloader.abort();
+    served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How often the Workload API re-reads the CAs from the store.
+const CA_RELOAD_PERIOD: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Re-reads the CAs every [`CA_RELOAD_PERIOD`]; after a rotation, issues from
+/// the new CA and tells the streams of the new bundle.
+async fn follow_authorities(
+    store: warden_store::AnyStore,
+    kek: warden_identity::KeyEncryptionKey,
+    trust_domain: warden_types::TrustDomain,
+    mut ids: Vec<String>,
+    issuer: Arc<WardenIssuer>,
+) {
+    let mut tick = tokio::time::interval(CA_RELOAD_PERIOD);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        match warden_gateway::ca_keys::load_authorities(&store, &kek, &trust_domain, None).await {
+            Ok(authorities) if authorities.ids() != ids => {
+                ids = authorities.ids();
+                tracing::info!(trusted = ids.len(), "X.509 CAs changed");
+                issuer.set_authorities(authorities.current, authorities.all);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot reload the X.509 CAs"),
+        }
+    }
 }

@@ -113,13 +113,13 @@ impl TestGateway {
         backend: Backend,
         tweak: impl FnOnce(String) -> String,
     ) -> TestGateway {
-        Self::start_with(backend, tweak, None, None).await
+        Self::start_with(backend, tweak, None, None, None).await
     }
 
     /// A gateway on the example set with TLS on the data plane
     /// (`[serve.tls]`, `client_auth` as given, client CA Warden's own).
     pub(crate) async fn start_tls(backend: Backend, client_auth: &str) -> TestGateway {
-        Self::start_with(backend, |t| t, Some(client_auth), None).await
+        Self::start_with(backend, |t| t, Some(client_auth), None, None).await
     }
 
     /// As [`TestGateway::start_tls`] (`optional`), with `client_ca_pem` as
@@ -128,7 +128,7 @@ impl TestGateway {
         backend: Backend,
         client_ca_pem: &str,
     ) -> TestGateway {
-        Self::start_with(backend, |t| t, Some("optional"), Some(client_ca_pem)).await
+        Self::start_with(backend, |t| t, Some("optional"), Some(client_ca_pem), None).await
     }
 
     /// As [`TestGateway::start_tls`], with `tweak` applied to warden.toml's text.
@@ -137,7 +137,17 @@ impl TestGateway {
         client_auth: &str,
         tweak: impl FnOnce(String) -> String,
     ) -> TestGateway {
-        Self::start_with(backend, tweak, Some(client_auth), None).await
+        Self::start_with(backend, tweak, Some(client_auth), None, None).await
+    }
+
+    /// As [`TestGateway::start_tls`] (`optional`), with the signing keys
+    /// and the X.509 CAs kept in the store under `kek` (as `warden serve`
+    /// keeps them): a rotation in the store reaches the gateway.
+    pub(crate) async fn start_tls_store_ca(
+        backend: Backend,
+        kek: warden_identity::KeyEncryptionKey,
+    ) -> TestGateway {
+        Self::start_with(backend, |t| t, Some("optional"), None, Some(kek)).await
     }
 
     async fn start_with(
@@ -145,6 +155,7 @@ impl TestGateway {
         tweak: impl FnOnce(String) -> String,
         client_auth: Option<&str>,
         client_ca_pem: Option<&str>,
+        kek: Option<warden_identity::KeyEncryptionKey>,
     ) -> TestGateway {
         let dir = tempfile::tempdir().unwrap();
         let config_dir = dir.path().join("config");
@@ -201,27 +212,59 @@ impl TestGateway {
             warden_gateway::audit::AuditLog::start(store.clone(), settings, audit_stopped)
                 .await
                 .unwrap();
-        let gateway = Gateway::start(
-            ConfigSource::File(config_path),
-            store.clone(),
-            Arc::clone(&key),
-            audit,
-        )
-        .await
-        .unwrap();
         let trust_domain = TrustDomain::new("example.org").unwrap();
-        let x509 = Arc::new(
-            warden_identity::X509Authority::generate(&trust_domain, SystemTime::now()).unwrap(),
-        );
         let config = ConfigSource::File(dir.path().join("config/warden.toml"))
             .config()
             .unwrap();
-        let setup = warden_gateway::X509Setup::new(
-            x509.certificate().clone(),
-            &trust_domain,
-            config.serve.tls.as_ref(),
-        )
-        .unwrap();
+        let (gateway, key, x509, setup) = match kek {
+            None => {
+                let gateway = Gateway::start(
+                    ConfigSource::File(config_path),
+                    store.clone(),
+                    Arc::clone(&key),
+                    audit,
+                )
+                .await
+                .unwrap();
+                let x509 = Arc::new(
+                    warden_identity::X509Authority::generate(&trust_domain, SystemTime::now())
+                        .unwrap(),
+                );
+                let setup = warden_gateway::X509Setup::new(
+                    x509.certificate().clone(),
+                    &trust_domain,
+                    config.serve.tls.as_ref(),
+                )
+                .unwrap();
+                (gateway, key, x509, setup)
+            }
+            Some(kek) => {
+                let keys = warden_gateway::signing_keys::load_signing_keys(&store, &kek, None)
+                    .await
+                    .unwrap();
+                let key = Arc::clone(&keys.current);
+                let authorities =
+                    warden_gateway::ca_keys::load_authorities(&store, &kek, &trust_domain, None)
+                        .await
+                        .unwrap();
+                let gateway = Gateway::start_with_keys(
+                    ConfigSource::File(config_path),
+                    store.clone(),
+                    keys,
+                    Some(kek),
+                    audit,
+                )
+                .await
+                .unwrap();
+                let setup = warden_gateway::X509Setup::from_authorities(
+                    &authorities,
+                    &trust_domain,
+                    config.serve.tls.as_ref(),
+                )
+                .unwrap();
+                (gateway, key, Arc::clone(&authorities.current), setup)
+            }
+        };
         let listeners = Listeners::bind("127.0.0.1:0", "127.0.0.1:0")
             .await
             .unwrap()

@@ -420,3 +420,104 @@ fn unusable_tls_files_are_named_at_start() {
     .unwrap();
     assert!(ok.tls_enabled());
 }
+
+/// The `x509-svid` authorities of the data plane's bundle, DER.
+async fn bundle_authorities(gw: &TestGateway) -> Vec<Vec<u8>> {
+    let (status, bundle) = request(
+        gw,
+        client(gw, None),
+        "GET",
+        "/.well-known/spiffe/bundle",
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{bundle}");
+    bundle["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["use"] == "x509-svid")
+        .map(|k| {
+            base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                k["x5c"][0].as_str().unwrap(),
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_rotation_in_the_store_reaches_the_mtls_verifier_and_the_bundle() {
+    let kek = warden_identity::KeyEncryptionKey::generate();
+    let gw = TestGateway::start_tls_store_ca(Backend::Sqlite, kek.clone()).await;
+    let trust_domain = TrustDomain::new("example.org").unwrap();
+    let old_ca = Arc::clone(&gw.x509);
+    let before = client(&gw, Some(&svid(&gw, "i-1")));
+    let (status, body) = decide(&gw, Arc::clone(&before), None, read())
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["decision"], "allow", "{body}");
+    assert_eq!(
+        bundle_authorities(&gw).await,
+        vec![old_ca.certificate().der().to_vec()]
+    );
+
+    // Another node (or the CLI) rotates the CA in the store.
+    let after = warden_gateway::ca_keys::rotate_authority(
+        &gw.store,
+        &kek,
+        &trust_domain,
+        warden_identity::DEFAULT_LEEWAY,
+    )
+    .await
+    .unwrap();
+    assert_ne!(after.current.certificate(), old_ca.certificate());
+    assert_eq!(after.all.len(), 2);
+    let new_svid = issue(
+        &after.current,
+        "spiffe://example.org/agent/invoice-bot/i-2",
+        SystemTime::now(),
+        Duration::from_secs(3600),
+    );
+    let fresh = client(&gw, Some(&new_svid));
+    // The gateway's watcher reads the change counter and takes the new CA.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while decide(&gw, Arc::clone(&fresh), None, read()).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rotated CA never reached the mTLS verifier"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Both CAs are trusted now, without a restart, and both are in the bundle.
+    for config in [&before, &fresh] {
+        let (status, body) = decide(&gw, Arc::clone(config), None, read()).await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["decision"], "allow", "{body}");
+    }
+    assert_eq!(
+        bundle_authorities(&gw).await,
+        vec![
+            after.current.certificate().der().to_vec(),
+            old_ca.certificate().der().to_vec()
+        ]
+    );
+    // A CA that is not Warden's still is not trusted.
+    let stranger = X509Authority::generate(&trust_domain, SystemTime::now()).unwrap();
+    let stranger = client(
+        &gw,
+        Some(&issue(
+            &stranger,
+            "spiffe://example.org/agent/invoice-bot/i-3",
+            SystemTime::now(),
+            Duration::from_secs(3600),
+        )),
+    );
+    assert!(decide(&gw, stranger, None, read()).await.is_err());
+    gw.stop().await;
+}

@@ -248,3 +248,81 @@ fn an_earlier_signing_key_file_is_taken_into_the_store() {
         text(&long.stderr)
     );
 }
+
+/// A data directory from before the CA moved into the store: its
+/// `keys/x509-ca.{key,pem}` becomes the store's current CA; `warden keys
+/// rotate --all` retires it and the JWT key, and the retired CA stays in
+/// `bundle.pem` and in `warden keys list` with its expiry.
+#[test]
+fn an_earlier_ca_is_taken_into_the_store_and_rotates() {
+    let data = tempfile::tempdir().unwrap();
+    let keys = data.path().join("keys");
+    let trust_domain = warden_types::TrustDomain::new("example.org").unwrap();
+    let (legacy, created) = warden_identity::X509Authority::load_or_create(
+        &keys.join("x509-ca.key"),
+        &keys.join("x509-ca.pem"),
+        &trust_domain,
+        std::time::SystemTime::now(),
+    )
+    .unwrap();
+    assert!(created);
+    let legacy_id = legacy.certificate().fingerprint();
+    let out = data.path().join("svid");
+    let cert = |instance: &str, ttl: &str| {
+        warden(
+            data.path(),
+            &[
+                "agent",
+                "cert",
+                "invoice-bot",
+                "--instance",
+                instance,
+                "--ttl",
+                ttl,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        )
+    };
+    let first = cert("i-1", "1h");
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let bundle = std::fs::read_to_string(out.join("bundle.pem")).unwrap();
+    assert_eq!(bundle, legacy.certificate().pem(), "the legacy CA issues");
+
+    let long = cert("i-2", "48h");
+    assert!(!long.status.success());
+    assert!(
+        text(&long.stderr).contains("at most 24 h"),
+        "{}",
+        text(&long.stderr)
+    );
+
+    let rotated = warden(data.path(), &["keys", "rotate", "--all"]);
+    assert!(rotated.status.success(), "{}", text(&rotated.stderr));
+    let said = text(&rotated.stdout);
+    assert!(said.contains("signing key rotated"), "{said}");
+    assert!(
+        said.contains("X.509 CA rotated") && said.contains(&legacy_id),
+        "{said}"
+    );
+    let after = cert("i-3", "1h");
+    assert!(after.status.success(), "{}", text(&after.stderr));
+    let bundle = std::fs::read_to_string(out.join("bundle.pem")).unwrap();
+    let cas = warden_identity::CaCertificate::all_from_pem(&bundle).unwrap();
+    assert_eq!(cas.len(), 2, "{bundle}");
+    assert_ne!(&cas[0], legacy.certificate(), "the new CA issues");
+    assert_eq!(
+        &cas[1],
+        legacy.certificate(),
+        "the retired CA is still trusted"
+    );
+
+    let listed = text(&warden(data.path(), &["keys", "list"]).stdout);
+    assert!(listed.contains("X.509 CAs (x509-ca):"), "{listed}");
+    assert!(
+        listed.contains(&format!("{legacy_id}  retired")) && listed.contains("trusted until"),
+        "{listed}"
+    );
+    let both = warden(data.path(), &["keys", "rotate", "--ca", "--all"]);
+    assert!(!both.status.success(), "--ca and --all conflict");
+}

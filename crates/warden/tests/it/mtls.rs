@@ -20,11 +20,18 @@ tools:
 struct World {
     dir: tempfile::TempDir,
     data_port: u16,
+    admin_port: u16,
     _warden: Killed,
 }
 
 impl World {
     fn new() -> World {
+        Self::with_data(|_| {})
+    }
+
+    /// As [`World::new`], with `prepare` run on the data directory before
+    /// `warden serve` starts.
+    fn with_data(prepare: impl FnOnce(&Path)) -> World {
         let mcp = mcp_dir();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -53,6 +60,7 @@ cleared = []
             flaky = mcp.join("fixtures/flaky-server.mjs").display(),
         );
         std::fs::write(root.join("warden.toml"), config).unwrap();
+        prepare(&root.join("data"));
         let warden = Command::new(env!("CARGO_BIN_EXE_warden"))
             .arg("--config")
             .arg(root.join("warden.toml"))
@@ -72,6 +80,7 @@ cleared = []
         World {
             dir,
             data_port,
+            admin_port,
             _warden: warden,
         }
     }
@@ -391,5 +400,140 @@ fn an_x509_svid_from_the_workload_api_makes_an_allowed_call_over_mtls() {
             .contains("no grant for tool `flaky/crash`"),
         "{}",
         out[3]
+    );
+}
+
+/// The `x509-svid` authorities of the admin plane's trust bundle, DER.
+fn bundle_authorities(world: &World) -> Vec<Vec<u8>> {
+    let bundle: Value = reqwest::blocking::get(format!(
+        "http://127.0.0.1:{}/.well-known/spiffe/bundle",
+        world.admin_port
+    ))
+    .unwrap()
+    .json()
+    .unwrap();
+    bundle["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["use"] == "x509-svid")
+        .map(|k| {
+            base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                k["x5c"][0].as_str().unwrap(),
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+/// A data directory from before the CA moved into the store
+/// (`keys/x509-ca.{key,pem}`, and a certificate it issued): the CA is taken
+/// in, its certificate keeps working; `warden keys rotate --ca` while
+/// `warden serve` runs makes a new CA current, and certificates of both are
+/// accepted, the bundle holds both, `keys list` shows the retired one.
+#[test]
+fn the_ca_rotates_while_serving_and_the_legacy_ca_is_taken_in() {
+    let td = warden_types::TrustDomain::new("example.org").unwrap();
+    let legacy_svid = std::cell::RefCell::new(None);
+    let world = World::with_data(|data| {
+        let keys = data.join("keys");
+        let (ca, created) = warden_identity::X509Authority::load_or_create(
+            &keys.join("x509-ca.key"),
+            &keys.join("x509-ca.pem"),
+            &td,
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+        assert!(created);
+        let issued = ca
+            .issue(&warden_identity::X509IssueRequest {
+                spiffe_id: "spiffe://example.org/agent/tls-bot/old".parse().unwrap(),
+                ttl: std::time::Duration::from_secs(3600),
+                now: std::time::SystemTime::now(),
+            })
+            .unwrap();
+        let out = data.parent().unwrap().join("svid-old");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("svid.pem"), &issued.certificate_pem).unwrap();
+        std::fs::write(out.join("svid.key"), issued.private_key_pem.expose()).unwrap();
+        *legacy_svid.borrow_mut() = Some((out, ca.certificate().der().to_vec()));
+    });
+    let (legacy, legacy_ca) = legacy_svid.into_inner().unwrap();
+    let ok = |svid: &Path| {
+        let out = world.client(Some(svid), &steps());
+        assert_eq!(
+            out.get(2).map(|o| &o["text"]),
+            Some(&json!("fine")),
+            "{out:?}"
+        );
+    };
+    // The legacy CA is the store's current CA: its certificate works, and
+    // so does one `agent cert` issues now.
+    ok(&legacy);
+    let before = world.cert("before", &[]);
+    ok(&before);
+    assert_eq!(bundle_authorities(&world), vec![legacy_ca.clone()]);
+
+    // An X.509-SVID may not outlive a retired CA's trust.
+    let long = world.warden(&[
+        "agent",
+        "cert",
+        "tls-bot",
+        "--instance",
+        "long",
+        "--ttl",
+        "48h",
+        "--out",
+        world.dir.path().join("long").to_str().unwrap(),
+    ]);
+    assert!(!long.status.success());
+    assert!(
+        text(&long.stderr).contains("at most 24 h"),
+        "{}",
+        text(&long.stderr)
+    );
+
+    let rotated = world.warden(&["keys", "rotate", "--ca"]);
+    assert!(rotated.status.success(), "{}", text(&rotated.stderr));
+    assert!(
+        text(&rotated.stdout).contains("X.509 CA rotated"),
+        "{}",
+        text(&rotated.stdout)
+    );
+    assert!(!text(&rotated.stdout).contains("signing key rotated"));
+    let after = world.cert("after", &[]);
+    let bundle = std::fs::read_to_string(after.join("bundle.pem")).unwrap();
+    assert_eq!(bundle.matches("BEGIN CERTIFICATE").count(), 2, "{bundle}");
+    // The gateway takes the new CA at its next watch (250 ms).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while bundle_authorities(&world).len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rotation never reached the gateway"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let authorities = bundle_authorities(&world);
+    assert_eq!(
+        authorities[1], legacy_ca,
+        "the retired CA stays in the bundle"
+    );
+    ok(&after);
+    ok(&before);
+    ok(&legacy);
+
+    let listed = text(&world.warden(&["keys", "list"]).stdout);
+    let lines: Vec<&str> = listed.lines().collect();
+    let ca_at = lines
+        .iter()
+        .position(|l| l.starts_with("X.509 CAs"))
+        .unwrap();
+    let cas = &lines[ca_at + 1..];
+    assert_eq!(cas.len(), 2, "{listed}");
+    assert!(cas[0].contains("current since"), "{listed}");
+    assert!(
+        cas[1].contains("retired") && cas[1].contains("trusted until"),
+        "{listed}"
     );
 }
