@@ -379,9 +379,11 @@ fn an_x509_svid_from_the_workload_api_makes_an_allowed_call_over_mtls() {
         facts["spiffe_id"],
         "spiffe://example.org/agent/tls-bot/worker-1"
     );
-    // The bundle the Workload API hands out is the CA the data plane trusts.
+    // The bundle the Workload API hands out is the CA the trust domain
+    // issues from (the one `warden agent cert` names too).
     let bundle = std::fs::read_to_string(svid.join("bundle.pem")).unwrap();
-    let ca = std::fs::read_to_string(root.join("data/keys/x509-ca.pem")).unwrap();
+    let issued = world.cert("cli-issued", &[]);
+    let ca = std::fs::read_to_string(issued.join("bundle.pem")).unwrap();
     assert_eq!(bundle.trim(), ca.trim());
 
     let out = world.client(Some(&svid), &steps());
