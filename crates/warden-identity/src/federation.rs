@@ -26,9 +26,7 @@ use warden_types::{AgentName, InstanceId, SpiffeId, TrustDomain};
 use crate::error::{CertificateError, TokenError};
 use crate::federation_bundle::{FEDERATED_ALGORITHMS, FederatedBundle};
 use crate::jwt::VerifiedSvid;
-use crate::verify::{
-    DEFAULT_LEEWAY, InClaims, InHeader, MAX_TOKEN_BYTES, decode_json, malformed, shorten,
-};
+use crate::verify::{DEFAULT_LEEWAY, InClaims, MAX_TOKEN_BYTES, decode_json, malformed, shorten};
 use crate::x509::hex_lower;
 use crate::x509_verify::{X509_SERIAL_PREFIX, uri_sans, verify_chain};
 
@@ -254,39 +252,16 @@ impl FederatedTrust {
     /// in the future. `jti` is optional (SPIRE sets none); without one the
     /// token's SHA-256 stands in (`jwt:` and 32 hex digits).
     pub fn verify_jwt(&self, token: &str, now: SystemTime) -> Result<VerifiedSvid, TokenError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(TokenError::TooLarge);
-        }
-        let mut parts = token.split('.');
-        let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(malformed("expected three dot-separated parts"));
-        };
-        let header: InHeader = decode_json(header_b64, "header")?;
-        let alg = header
-            .alg
-            .ok_or(TokenError::MissingClaim { claim: "alg" })?;
+        let crate::verify::Jws {
+            header_b64,
+            claims_b64,
+            signature_b64,
+            alg,
+            kid,
+        } = crate::verify::Jws::split(token)?;
         if !FEDERATED_ALGORITHMS.contains(&alg.as_str()) {
             return Err(TokenError::UnsupportedFederatedAlgorithm { alg: shorten(&alg) });
         }
-        if let Some(typ) = header.typ
-            && typ != "JWT"
-            && typ != "JOSE"
-        {
-            return Err(malformed(&format!(
-                "header `typ` is `{}`: expected `JWT` or `JOSE`",
-                shorten(&typ)
-            )));
-        }
-        if header.crit.is_some() {
-            return Err(malformed(
-                "header has `crit` extensions, which are not supported",
-            ));
-        }
-        let kid = header
-            .kid
-            .ok_or(TokenError::MissingClaim { claim: "kid" })?;
         // The domain comes from the unverified claims; the signature must
         // then verify with one of that domain's keys, so a token cannot
         // choose another domain's.

@@ -86,6 +86,61 @@ fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error
     Ok(Some(seconds.trunc() as u64))
 }
 
+/// A compact JWS split into its parts, its header checked for what every
+/// JWT-SVID verifier asks (Warden's own and a federated domain's): a size
+/// within [`MAX_TOKEN_BYTES`], three parts, an `alg` and a `kid`, `typ` (if
+/// present) `JWT` or `JOSE`, no `crit`. The algorithm is each verifier's to
+/// judge.
+pub(crate) struct Jws<'a> {
+    pub(crate) header_b64: &'a str,
+    pub(crate) claims_b64: &'a str,
+    pub(crate) signature_b64: &'a str,
+    pub(crate) alg: String,
+    pub(crate) kid: String,
+}
+
+impl<'a> Jws<'a> {
+    pub(crate) fn split(token: &'a str) -> Result<Jws<'a>, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::TooLarge);
+        }
+        let mut parts = token.split('.');
+        let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(malformed("expected three dot-separated parts"));
+        };
+        let header: InHeader = decode_json(header_b64, "header")?;
+        let alg = header
+            .alg
+            .ok_or(TokenError::MissingClaim { claim: "alg" })?;
+        if let Some(typ) = header.typ
+            && typ != "JWT"
+            && typ != "JOSE"
+        {
+            return Err(malformed(&format!(
+                "header `typ` is `{}`: expected `JWT` or `JOSE`",
+                shorten(&typ)
+            )));
+        }
+        if header.crit.is_some() {
+            return Err(malformed(
+                "header has `crit` extensions, which are not supported",
+            ));
+        }
+        let kid = header
+            .kid
+            .ok_or(TokenError::MissingClaim { claim: "kid" })?;
+        Ok(Jws {
+            header_b64,
+            claims_b64,
+            signature_b64,
+            alg,
+            kid,
+        })
+    }
+}
+
 impl JwtSvidVerifier {
     /// A verifier that accepts tokens for agents of `trust_domain`, addressed to
     /// `audience`, signed by one of `keys`.
@@ -137,40 +192,16 @@ impl JwtSvidVerifier {
     /// audience, `exp` not passed, `iat` and `nbf` (if present) not in the
     /// future, `jti` present; the last three within the leeway.
     pub fn verify(&self, token: &str, now: SystemTime) -> Result<VerifiedSvid, TokenError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(TokenError::TooLarge);
-        }
-        let mut parts = token.split('.');
-        let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(malformed("expected three dot-separated parts"));
-        };
-
-        let header: InHeader = decode_json(header_b64, "header")?;
-        let alg = header
-            .alg
-            .ok_or(TokenError::MissingClaim { claim: "alg" })?;
+        let Jws {
+            header_b64,
+            claims_b64,
+            signature_b64,
+            alg,
+            kid,
+        } = Jws::split(token)?;
         if alg != ES256 {
             return Err(TokenError::UnsupportedAlgorithm { alg: shorten(&alg) });
         }
-        if let Some(typ) = header.typ
-            && typ != "JWT"
-            && typ != "JOSE"
-        {
-            return Err(malformed(&format!(
-                "header `typ` is `{}`: expected `JWT` or `JOSE`",
-                shorten(&typ)
-            )));
-        }
-        if header.crit.is_some() {
-            return Err(malformed(
-                "header has `crit` extensions, which are not supported",
-            ));
-        }
-        let kid = header
-            .kid
-            .ok_or(TokenError::MissingClaim { claim: "kid" })?;
         let key = self
             .keys
             .iter()
