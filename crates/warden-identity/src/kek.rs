@@ -97,13 +97,23 @@ impl KeyEncryptionKey {
                 }
             })?;
         }
-        match crate::key::create_private_file(path) {
-            Ok(mut file) => {
-                file.write_all(format!("{}\n", hex::encode(key.0)).as_bytes())
-                    .and_then(|()| file.sync_all())
-                    .map_err(write_error)?;
-                Ok((key, true))
-            }
+        // Written whole under a temporary name, then linked into place: a
+        // process starting at the same moment sees no file or the whole key,
+        // never an empty one.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mut temp = path.as_os_str().to_owned();
+        temp.push(format!(".{}.{nanos}.tmp", std::process::id()));
+        let temp = std::path::PathBuf::from(temp);
+        let written = crate::key::create_private_file(&temp).and_then(|mut file| {
+            file.write_all(format!("{}\n", hex::encode(key.0)).as_bytes())
+                .and_then(|()| file.sync_all())
+        });
+        let linked = written.and_then(|()| fs::hard_link(&temp, path));
+        let _ = fs::remove_file(&temp);
+        match linked {
+            Ok(()) => Ok((key, true)),
             // Another process made it meanwhile: use theirs.
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 Self::load_or_create(path).map(|(k, _)| (k, false))
@@ -203,6 +213,24 @@ mod tests {
         altered[last] ^= 1;
         assert!(kek.open("jwt-svid", "kid-1", &altered).is_err());
         assert!(kek.open("jwt-svid", "kid-1", b"K1short").is_err());
+    }
+
+    #[test]
+    fn processes_starting_at_once_read_one_whole_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kek.key");
+        let keys: Vec<[u8; 32]> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| KeyEncryptionKey::load_or_create(&path).unwrap().0.0))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(keys.iter().all(|k| *k == keys[0]), "one key for all");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
     }
 
     #[test]
