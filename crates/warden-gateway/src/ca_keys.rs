@@ -154,7 +154,7 @@ pub async fn rotate_authority(
 ) -> Result<Authorities, GatewayError> {
     let before = load_authorities(store, kek, trust_domain, None).await?;
     let now = crate::now_millis();
-    let keep = i64::try_from((MAX_X509_SVID_TTL + leeway).as_millis()).unwrap_or(i64::MAX);
+
     let fresh = X509Authority::generate(trust_domain, SystemTime::now())
         .map_err(|e| GatewayError::Setup(format!("cannot make an X.509 CA: {e}")))?;
     let kid = before.current.certificate().fingerprint();
@@ -163,7 +163,7 @@ pub async fn rotate_authority(
             &sealed_row(kek, &fresh, now),
             Some(Replace {
                 kid: &kid,
-                expires_at: now.saturating_add(keep),
+                expires_at: crate::signing_keys::retired_until(now, MAX_X509_SVID_TTL, leeway),
             }),
         )
         .await?;

@@ -124,16 +124,22 @@ pub async fn rotate_signing_key(
 ) -> Result<SigningKeys, GatewayError> {
     let before = load_signing_keys(store, kek, None).await?;
     let now = crate::now_millis();
-    let keep = i64::try_from((MAX_SVID_TTL + leeway).as_millis()).unwrap_or(i64::MAX);
+
     let fresh = SigningKey::generate();
     store
         .put_key(
             &sealed_row(kek, &fresh, now)?,
             Some(Replace {
                 kid: before.current.key_id(),
-                expires_at: now.saturating_add(keep),
+                expires_at: retired_until(now, MAX_SVID_TTL, leeway),
             }),
         )
         .await?;
     load_signing_keys(store, kek, None).await
+}
+
+/// When a key retired at `now` leaves the bundle: once everything it signed,
+/// living at most `ttl`, has expired, with the verifier's `leeway`.
+pub(crate) fn retired_until(now: i64, ttl: Duration, leeway: Duration) -> i64 {
+    now.saturating_add(i64::try_from((ttl + leeway).as_millis()).unwrap_or(i64::MAX))
 }

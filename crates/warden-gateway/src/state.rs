@@ -598,12 +598,7 @@ impl Gateway {
         let Some(kek) = self.kek.as_ref().filter(|_| days > 0) else {
             return;
         };
-        let age = crate::now_millis().saturating_sub(self.keys.load().current_since);
-        if age
-            < i64::try_from(days)
-                .unwrap_or(i64::MAX)
-                .saturating_mul(86_400_000)
-        {
+        if !rotation_due(self.keys.load().current_since, days) {
             return;
         }
         let leeway = self.identity.load().verifier.leeway();
@@ -632,12 +627,7 @@ impl Gateway {
         if self.x509.lock().is_none() || since == 0 {
             return;
         }
-        let age = crate::now_millis().saturating_sub(since);
-        if age
-            < i64::try_from(days)
-                .unwrap_or(i64::MAX)
-                .saturating_mul(86_400_000)
-        {
+        if !rotation_due(since, days) {
             return;
         }
         let leeway = self.identity.load().verifier.leeway();
@@ -783,4 +773,12 @@ fn verifier_for(config: &Config, keys: &crate::signing_keys::SigningKeys) -> Jwt
         config.serve.audience.clone(),
         keys.all.iter().map(|k| k.verifying_key()).collect(),
     )
+}
+
+/// Whether a key current since `since` (unix ms) is `days` old or older.
+fn rotation_due(since: i64, days: u64) -> bool {
+    let age = crate::now_millis().saturating_sub(since);
+    age >= i64::try_from(days)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(86_400_000)
 }
