@@ -8,6 +8,7 @@ use crate::audit::{
 };
 use crate::error::StoreError;
 use crate::sqlite::SqliteStore;
+use crate::sqlite_append::Appended;
 
 /// Rows per multi-row INSERT (6 bound values each stays under SQLite's limit).
 const CHUNK: usize = 4000;
@@ -330,6 +331,24 @@ impl SqliteStore {
         batch: &AuditBatch,
         catch_up: Option<&mut dyn AuditCatchUp>,
     ) -> Result<u64, StoreError> {
+        // The batch goes to the appending thread whole; only when another
+        // writer appended meanwhile is it numbered again, here, under the
+        // lock of a transaction on the pool.
+        match self
+            .appender()
+            .append(expected_size, batch.clone())
+            .await?
+        {
+            Appended::Done => return Ok(expected_size),
+            Appended::Behind { size } if catch_up.is_none() => {
+                return Err(StoreError::Conflict {
+                    message: format!(
+                        "the audit log holds {size} records, not {expected_size}: another writer appended"
+                    ),
+                });
+            }
+            Appended::Behind { .. } => {}
+        }
         let op = "append audit records";
         let mut tx = self
             .pool()

@@ -51,6 +51,15 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// A statement on the audit log's own SQLite connection failed.
+    #[error("store operation `{operation}` failed: {source}")]
+    Sqlite {
+        /// The operation that failed, e.g. `append audit records`.
+        operation: &'static str,
+        /// The underlying error.
+        #[source]
+        source: rusqlite::Error,
+    },
     /// The requested record does not exist.
     #[error("{what} `{key}` does not exist")]
     NotFound {

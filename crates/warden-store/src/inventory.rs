@@ -245,6 +245,16 @@ macro_rules! activity_select {
 
 const SIGHTING_COLUMNS: &str = "id, origin, kind, claimed, source, user_agent, client, detail, tools, count, first_seen, last_seen";
 
+/// How SQLite adds a batch's activity to an hour's row.
+pub(crate) const SQLITE_ACTIVITY_CONFLICT: &str = " ON CONFLICT (agent, hour, server, tool, outcome) DO UPDATE SET \
+        count = count + excluded.count, first_ms = MIN(first_ms, excluded.first_ms), \
+        last_ms = MAX(last_ms, excluded.last_ms)";
+
+/// How SQLite adds a batch's data classes to an agent's row.
+pub(crate) const SQLITE_CLASSES_CONFLICT: &str = " ON CONFLICT (agent, class) DO UPDATE SET \
+        count = count + excluded.count, first_ms = MIN(first_ms, excluded.first_ms), \
+        last_ms = MAX(last_ms, excluded.last_ms)";
+
 const SQLITE: Sql = Sql {
     activity: activity_select!("?", "?", "?", ""),
     activity_of: activity_select!("?", "?", "?", "WHERE agent = ?"),
@@ -257,12 +267,8 @@ const SQLITE: Sql = Sql {
         count = count + excluded.count, first_ms = MIN(first_ms, excluded.first_ms), \
         last_ms = MAX(last_ms, excluded.last_ms)",
     fold_delete: "DELETE FROM warden_activity WHERE hour > 0 AND hour < ?",
-    activity_conflict: " ON CONFLICT (agent, hour, server, tool, outcome) DO UPDATE SET \
-        count = count + excluded.count, first_ms = MIN(first_ms, excluded.first_ms), \
-        last_ms = MAX(last_ms, excluded.last_ms)",
-    classes_conflict: " ON CONFLICT (agent, class) DO UPDATE SET \
-        count = count + excluded.count, first_ms = MIN(first_ms, excluded.first_ms), \
-        last_ms = MAX(last_ms, excluded.last_ms)",
+    activity_conflict: SQLITE_ACTIVITY_CONFLICT,
+    classes_conflict: SQLITE_CLASSES_CONFLICT,
     record_token: "INSERT INTO warden_tokens \
         (jti, agent, instance, issued_at, expires_at, issued_by, last_used_at) \
         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING",

@@ -67,6 +67,7 @@ mod rows;
 mod sessions;
 mod shared;
 mod sqlite;
+mod sqlite_append;
 mod suspensions;
 
 use std::future::Future;

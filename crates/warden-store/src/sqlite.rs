@@ -29,6 +29,8 @@ const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The audit log's appends: their own connection and thread.
+    appender: std::sync::Arc<crate::sqlite_append::Appender>,
 }
 
 impl SqliteStore {
@@ -62,14 +64,23 @@ impl SqliteStore {
             .await
             .map_err(|err| open_error(Box::new(err)))?;
         migrate(&pool).await?;
+        let appender = std::sync::Arc::new(crate::sqlite_append::Appender::start(
+            &data_dir.join(SQLITE_FILE_NAME),
+            BUSY_TIMEOUT,
+        )?);
         tracing::debug!(%location, "opened sqlite store");
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, appender })
     }
 
     /// The connection pool, for other Warden crates that keep their own tables
     /// in the same database.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The audit log's appender.
+    pub(crate) fn appender(&self) -> &crate::sqlite_append::Appender {
+        &self.appender
     }
 
     pub(crate) async fn begin_write(
