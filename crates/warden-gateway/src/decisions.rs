@@ -366,7 +366,16 @@ impl Gateway {
         // One policy snapshot for the whole decision: a reload in between
         // cannot mix versions.
         let snapshot = self.engine.snapshot();
-        let (classes, field_classes) = self.argument_classes(&snapshot, action);
+        // Classified only when the classes can change the answer (a
+        // condition reads them, or a permit may let the data move, so the
+        // flow rules and obligations apply): a call no permit reaches is
+        // denied whatever it carries, and its record names no classes.
+        let (classes, field_classes) =
+            if snapshot.classes_used(id.agent(), action.server, action.tool) {
+                self.argument_classes(&snapshot, action)
+            } else {
+                ArgumentClasses::default()
+            };
         let request = DecisionRequest {
             agent: id.agent(),
             instance: id.instance(),

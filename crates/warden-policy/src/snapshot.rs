@@ -355,6 +355,29 @@ impl Snapshot {
         }
     }
 
+    /// Whether the data classes of the arguments can change what `agent`
+    /// calling `server/tool` is answered: a condition reads
+    /// `context.classes`, or a policy may permit the call (the flow rules and
+    /// redaction obligations then apply). When neither holds, the answer is a
+    /// denial whatever the arguments hold, and classifying them is wasted:
+    /// unknown agents and tools, and tools no permit reaches.
+    pub fn classes_used(&self, agent: &AgentName, server: &str, tool: &str) -> bool {
+        let (Some(info), Some(tool_info)) = (self.agents.get(agent), self.tool(server, tool))
+        else {
+            return false;
+        };
+        if tool_info.refs.classes {
+            return true;
+        }
+        match info.slices.get(server).and_then(|t| t.get(tool)) {
+            Some(slice) => slice.has_permit,
+            None => self.org.iter().map(|i| &self.policies[*i]).any(|p| {
+                p.policy.effect() == cedar_policy::Effect::Permit
+                    && p.scope.matches(info, tool_info)
+            }),
+        }
+    }
+
     /// Looks up a known tool.
     pub fn tool(&self, server: &str, tool: &str) -> Option<&ToolInfo> {
         self.tools.get(server).and_then(|t| t.get(tool))

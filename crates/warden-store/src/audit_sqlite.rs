@@ -334,11 +334,7 @@ impl SqliteStore {
         // The batch goes to the appending thread whole; only when another
         // writer appended meanwhile is it numbered again, here, under the
         // lock of a transaction on the pool.
-        match self
-            .appender()
-            .append(expected_size, batch.clone())
-            .await?
-        {
+        match self.appender().append(expected_size, batch.clone()).await? {
             Appended::Done => return Ok(expected_size),
             Appended::Behind { size } if catch_up.is_none() => {
                 return Err(StoreError::Conflict {

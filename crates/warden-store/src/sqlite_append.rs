@@ -124,7 +124,11 @@ fn failed(operation: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
 
 /// The append's transaction; dropped without commit (rolled back) on any
 /// error and when the log is not at `expected`.
-fn append(conn: &mut Connection, expected: u64, batch: &AuditBatch) -> Result<Appended, StoreError> {
+fn append(
+    conn: &mut Connection,
+    expected: u64,
+    batch: &AuditBatch,
+) -> Result<Appended, StoreError> {
     let q = failed(OPERATION);
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)

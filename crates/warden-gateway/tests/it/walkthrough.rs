@@ -276,3 +276,28 @@ async fn bad_requests_get_clear_json_errors() {
     assert_eq!(e["error"]["code"], "not_found");
     gw.stop().await;
 }
+
+/// The arguments are classified only when their classes can change the
+/// answer: a call no permit reaches is denied without it (and its record
+/// names no classes), a granted one is classified and the flow rules see it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arguments_are_classified_only_where_policy_can_use_them() {
+    let gw = TestGateway::start(crate::harness::Backend::Sqlite, |t| t).await;
+    let bot = gw.token("invoice-bot");
+    let args = json!({"url": "https://example.net/?iban=DE89370400440532013000", "note": "card 4111 1111 1111 1111"});
+    let (_, ungranted) = gw
+        .decide(
+            &bot,
+            json!({"server": "web", "tool": "fetch", "args": args, "session": "c"}),
+        )
+        .await;
+    assert_eq!(ungranted["decision"], "deny", "{ungranted}");
+    assert!(ungranted.get("classes").is_none(), "{ungranted}");
+    let (_, granted) = gw.decide(&bot, payment(json!(25), "c")).await;
+    assert_eq!(granted["decision"], "allow", "{granted}");
+    assert!(
+        granted["classes"].to_string().contains("financial"),
+        "{granted}"
+    );
+    gw.stop().await;
+}

@@ -21,7 +21,7 @@ const GROUPS: [&str; 3] = ["g0", "g1", "g2"];
 
 /// Conditions over arguments that may be missing, null, of the wrong type or
 /// out of range: some hold, some fail, some error.
-const CONDITIONS: [&str; 10] = [
+const CONDITIONS: [&str; 11] = [
     "context.args.amount <= 100",
     "context.args.amount > 50.5",
     r#"context.args.name like "a*""#,
@@ -32,6 +32,7 @@ const CONDITIONS: [&str; 10] = [
     r#"principal.dora_critical || resource.destination == "internal""#,
     r#"context.args.amount >= -10 || context.args.name == "bob""#,
     r#"context.session.tools.contains("s0/t0")"#,
+    r#"context.classes.contains("financial")"#,
 ];
 
 fn op_of(server: usize, tool: usize) -> &'static str {
@@ -339,6 +340,22 @@ fn check(snapshot: &Snapshot, agents: usize, r: &RequestSpec) -> Result<(), Test
     };
     let sliced = snapshot.evaluate(&request, &history);
     let full = snapshot.evaluate_unsliced(&request, &history);
+    // Where the gateway skips classifying the arguments, no classes they
+    // could hold change the answer: a denial by the same policies.
+    if !snapshot.classes_used(&agent, server, tool) {
+        let classes = ["financial".to_owned(), "pii.contact".to_owned()];
+        let classified = snapshot.evaluate(
+            &DecisionRequest {
+                classes: &classes,
+                ..request
+            },
+            &history,
+        );
+        prop_assert_eq!(sliced.outcome, warden_types::DecisionOutcome::Deny);
+        prop_assert_eq!(&classified.outcome, &sliced.outcome);
+        prop_assert_eq!(&classified.policies, &sliced.policies);
+        prop_assert_eq!(&classified.reasons, &sliced.reasons);
+    }
     let set = |p: &[String]| p.iter().cloned().collect::<BTreeSet<_>>();
     prop_assert_eq!(
         sliced.outcome,
