@@ -2,7 +2,8 @@
 
 use std::collections::BTreeSet;
 
-/// Errors building a classifier from its configuration, or a redaction policy.
+/// Errors building a classifier from its configuration or a redaction
+/// policy, and reading a text as JSON.
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifyError {
     /// A custom detector's pattern is not a valid regular expression.
@@ -48,6 +49,10 @@ pub enum ClassifyError {
         /// The minimum length in bytes.
         min: usize,
     },
+    /// A text given as JSON is not one JSON document (or is nested deeper
+    /// than 128 arrays and objects); says where, as serde_json does.
+    #[error("line {line} column {column}: not a JSON document: {error}", line = .0.line(), column = .0.column(), error = .0)]
+    NotJson(#[source] serde_json::Error),
     /// A redaction rule's class prefix is not a dotted class name.
     #[error("class prefix `{prefix}` is not a dotted class name such as `pii` or `pii.contact`")]
     InvalidClassPrefix {

@@ -1,10 +1,15 @@
 //! Walking JSON: every string and number is scanned with its key as context.
+//!
+//! [`Walk`] holds what the two walks share: the path being built, the scan of
+//! one value and where its findings go. [`Classifier::classify_json`] drives
+//! it over a parsed [`Value`]; [`Classifier::classify_json_text`] drives it
+//! from the parser itself (see `json_stream`), without building a tree.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 use crate::{Classifier, Finding};
 
@@ -20,14 +25,127 @@ pub struct JsonFinding {
     pub text: String,
 }
 
+/// Where the findings of a JSON walk go, one at a time, in the order of the
+/// document: a `Vec<JsonFinding>`, or a writer that formats them without
+/// keeping them (as `warden classify --json` does).
+pub trait JsonSink {
+    /// One finding: the JSON path of the value it is in, the text found
+    /// (the span's slice of the value) and the finding.
+    fn push(&mut self, path: &str, text: &str, finding: Finding);
+
+    /// Forgets every finding pushed so far: the walk starts over.
+    fn clear(&mut self);
+}
+
+impl JsonSink for Vec<JsonFinding> {
+    fn push(&mut self, path: &str, text: &str, finding: Finding) {
+        Vec::push(
+            self,
+            JsonFinding {
+                path: path.to_owned(),
+                finding,
+                text: text.to_owned(),
+            },
+        );
+    }
+
+    fn clear(&mut self) {
+        Vec::clear(self);
+    }
+}
+
+/// One walk over one document: the path of the value being visited, kept
+/// in one buffer that grows on the way down and is cut back on the way up.
+pub(crate) struct Walk<'a, S: ?Sized> {
+    classifier: &'a Classifier,
+    path: String,
+    /// The decimal form of the number being scanned (reused).
+    number: String,
+    pub(crate) sink: &'a mut S,
+}
+
+impl<'a, S: JsonSink + ?Sized> Walk<'a, S> {
+    pub(crate) fn new(classifier: &'a Classifier, sink: &'a mut S) -> Self {
+        Self {
+            classifier,
+            path: String::from("$"),
+            number: String::new(),
+            sink,
+        }
+    }
+
+    /// Back at the root, as before any value was visited.
+    pub(crate) fn restart(&mut self) {
+        self.path.truncate(1);
+    }
+
+    /// Scans a string value under `key`.
+    pub(crate) fn string(&mut self, text: &str, key: Option<&str>) {
+        for finding in self.classifier.scan(text, key) {
+            let found = text.get(finding.start..finding.end).unwrap_or_default();
+            self.sink.push(&self.path, found, finding);
+        }
+    }
+
+    /// Scans a number's decimal form (as `Number` displays it) under `key`.
+    pub(crate) fn number(&mut self, number: &Number, key: Option<&str>) {
+        let mut text = std::mem::take(&mut self.number);
+        text.clear();
+        let _ = write!(text, "{number}");
+        self.string(&text, key);
+        self.number = text;
+    }
+
+    /// Steps into item `index` of an array; [`leave`](Self::leave) with
+    /// what it returns steps back out.
+    pub(crate) fn enter_index(&mut self, index: usize) -> usize {
+        let len = self.path.len();
+        push_index(&mut self.path, index);
+        len
+    }
+
+    /// Steps into member `key` of an object.
+    pub(crate) fn enter_key(&mut self, key: &str) -> usize {
+        let len = self.path.len();
+        push_key(&mut self.path, key);
+        len
+    }
+
+    pub(crate) fn leave(&mut self, len: usize) {
+        self.path.truncate(len);
+    }
+
+    /// Visits `value` and everything under it.
+    pub(crate) fn value(&mut self, value: &Value, key: Option<&str>) {
+        match value {
+            Value::String(s) => self.string(s, key),
+            Value::Number(n) => self.number(n, key),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let len = self.enter_index(i);
+                    self.value(item, key);
+                    self.leave(len);
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let len = self.enter_key(k);
+                    self.value(v, Some(k));
+                    self.leave(len);
+                }
+            }
+            Value::Bool(_) | Value::Null => {}
+        }
+    }
+}
+
 impl Classifier {
     /// Finds classified data in every string and number of `value`, with the
     /// nearest key as context (`"iban"`, `"ssn"`, `"password"`, `"dob"` raise
     /// confidence or enable detectors that otherwise need context words).
     pub fn classify_json(&self, value: &Value) -> Vec<JsonFinding> {
         let mut out = Vec::new();
-        let mut path = String::from("$");
-        self.walk(value, None, &mut path, &mut out);
+        Walk::new(self, &mut out).value(value, None);
         out
     }
 
@@ -57,7 +175,7 @@ impl Classifier {
         out
     }
 
-    /// As [`walk`](Self::walk), keeping only the classes: no paths, no
+    /// As [`Walk`], keeping only the classes: no paths, no
     /// copies of the text found (what the decision path needs).
     fn walk_classes(&self, value: &Value, key: Option<&str>, out: &mut BTreeSet<String>) {
         match value {
@@ -79,53 +197,15 @@ impl Classifier {
             Value::Bool(_) | Value::Null => {}
         }
     }
-
-    fn walk(
-        &self,
-        value: &Value,
-        key: Option<&str>,
-        path: &mut String,
-        out: &mut Vec<JsonFinding>,
-    ) {
-        let mut emit = |findings: Vec<Finding>, path: &str, text: &str| {
-            out.extend(findings.into_iter().map(|finding| {
-                JsonFinding {
-                    path: path.to_owned(),
-                    text: text
-                        .get(finding.start..finding.end)
-                        .unwrap_or_default()
-                        .to_owned(),
-                    finding,
-                }
-            }));
-        };
-        match value {
-            Value::String(s) => emit(self.scan(s, key), path, s),
-            Value::Number(n) => {
-                let text = n.to_string();
-                emit(self.scan(&text, key), path, &text);
-            }
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let len = path.len();
-                    let _ = write!(path, "[{i}]");
-                    self.walk(item, key, path, out);
-                    path.truncate(len);
-                }
-            }
-            Value::Object(map) => {
-                for (k, v) in map {
-                    let len = path.len();
-                    push_key(path, k);
-                    self.walk(v, Some(k), path, out);
-                    path.truncate(len);
-                }
-            }
-            Value::Bool(_) | Value::Null => {}
-        }
-    }
 }
 
+/// Appends `[index]` to `path`.
+pub(crate) fn push_index(path: &mut String, index: usize) {
+    let _ = write!(path, "[{index}]");
+}
+
+/// Appends `.key`, or `['key']` (with `'` and `\\` escaped) when `key` is
+/// not a plain identifier, to `path`.
 pub(crate) fn push_key(path: &mut String, key: &str) {
     let plain = !key.is_empty()
         && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')

@@ -73,6 +73,7 @@ mod engine;
 mod hidden;
 mod injection;
 mod json;
+mod json_stream;
 mod redact;
 mod scan;
 
@@ -81,7 +82,7 @@ pub use engine::{BUILTIN_DETECTORS, Classifier};
 pub use injection::{
     InjectionFlag, InjectionKind, JsonInjectionFlag, scan_injection, scan_injection_json,
 };
-pub use json::JsonFinding;
+pub use json::{JsonFinding, JsonSink};
 pub use redact::{RedactionAction, RedactionKey, RedactionPolicy, redact, redact_json};
 
 use serde::Serialize;

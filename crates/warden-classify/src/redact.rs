@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fmt::Write as _;
 
 use serde_json::Value;
 use sha2::Sha256;
@@ -356,7 +355,7 @@ fn walk(
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 let len = path.len();
-                let _ = write!(path, "[{i}]");
+                crate::json::push_index(path, i);
                 walk(item, path, by_path, policy);
                 path.truncate(len);
             }

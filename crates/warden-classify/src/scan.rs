@@ -24,85 +24,121 @@ pub(crate) enum KeyHint {
     NationalId,
 }
 
+/// The words a key is read for, in the order they are tried: the first
+/// word the key starts or ends with gives the hint.
+const KEY_WORDS: &[(&str, KeyHint)] = &[
+    ("iban", KeyHint::Iban),
+    ("ssn", KeyHint::Ssn),
+    ("socialsecurity", KeyHint::Ssn),
+    ("password", KeyHint::Password),
+    ("passwd", KeyHint::Password),
+    ("pwd", KeyHint::Password),
+    ("passphrase", KeyHint::Password),
+    ("secret", KeyHint::Secret),
+    ("token", KeyHint::Secret),
+    ("apikey", KeyHint::Secret),
+    ("accesskey", KeyHint::Secret),
+    ("privatekey", KeyHint::Secret),
+    ("credential", KeyHint::Secret),
+    ("dob", KeyHint::Dob),
+    ("dateofbirth", KeyHint::Dob),
+    ("birthdate", KeyHint::Dob),
+    ("birthday", KeyHint::Dob),
+    ("geburtsdatum", KeyHint::Dob),
+    ("fechadenacimiento", KeyHint::Dob),
+    ("fechanacimiento", KeyHint::Dob),
+    ("datadinascita", KeyHint::Dob),
+    ("geboortedatum", KeyHint::Dob),
+    ("datedenaissance", KeyHint::Dob),
+    ("routing", KeyHint::Routing),
+    ("aba", KeyHint::Routing),
+    ("swift", KeyHint::Swift),
+    ("bic", KeyHint::Swift),
+    ("diagnosis", KeyHint::Medical),
+    ("icd", KeyHint::Medical),
+    ("condition", KeyHint::Medical),
+    ("email", KeyHint::Email),
+    ("mail", KeyHint::Email),
+    ("phone", KeyHint::Phone),
+    ("mobile", KeyHint::Phone),
+    ("tel", KeyHint::Phone),
+    ("fax", KeyHint::Phone),
+    ("card", KeyHint::Card),
+    ("pan", KeyHint::Card),
+    ("ccnumber", KeyHint::Card),
+    ("nino", KeyHint::Nino),
+    ("nationalinsurance", KeyHint::Nino),
+    ("passport", KeyHint::Passport),
+    ("reisepass", KeyHint::Passport),
+    ("passeport", KeyHint::Passport),
+    ("mrn", KeyHint::MedicalRecord),
+    ("medicalrecord", KeyHint::MedicalRecord),
+    ("patientid", KeyHint::MedicalRecord),
+    ("patientnumber", KeyHint::MedicalRecord),
+    ("steuerid", KeyHint::NationalId),
+    ("taxid", KeyHint::NationalId),
+    ("bsn", KeyHint::NationalId),
+    ("burgerservicenummer", KeyHint::NationalId),
+    ("nir", KeyHint::NationalId),
+    ("dni", KeyHint::NationalId),
+    ("codicefiscale", KeyHint::NationalId),
+    ("nationalid", KeyHint::NationalId),
+];
+
+/// For each byte, the words of [`KEY_WORDS`] that start with it (bit `i`
+/// for word `i`), and those that end with it: a key is compared only with
+/// the few words that share its first or last letter.
+static KEY_WORDS_BY_FIRST: [u64; 256] = key_words_by(true);
+static KEY_WORDS_BY_LAST: [u64; 256] = key_words_by(false);
+
+const fn key_words_by(first: bool) -> [u64; 256] {
+    assert!(KEY_WORDS.len() <= 64, "one bit per word");
+    let mut by = [0u64; 256];
+    let mut i = 0;
+    while i < KEY_WORDS.len() {
+        let word = KEY_WORDS[i].0.as_bytes();
+        let byte = if first { word[0] } else { word[word.len() - 1] };
+        by[byte as usize] |= 1 << i;
+        i += 1;
+    }
+    by
+}
+
 impl KeyHint {
     /// Reads a key such as `customer_iban`, `dateOfBirth` or `api-key`.
     pub(crate) fn from_key(key: &str) -> Option<Self> {
-        let norm: String = key
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        // First and last bytes before the comparison: most keys match no
-        // word, and a `memcmp` call per word cost more than the rest of
-        // scanning a short JSON value.
-        let (first, last) = (norm.bytes().next(), norm.bytes().next_back());
-        let has = |w: &str| {
-            (first == w.bytes().next() && norm.starts_with(w))
-                || (last == w.bytes().next_back() && norm.ends_with(w))
+        // The key's ASCII letters and digits, lowercased: on the stack for
+        // keys of up to 64 bytes (nearly all). This runs for every value of
+        // a JSON document, and allocating cost as much as the rest.
+        let letters = key
+            .bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase());
+        let mut short = [0u8; 64];
+        let long: Vec<u8>;
+        let norm: &[u8] = if key.len() <= short.len() {
+            let n = short.iter_mut().zip(letters).map(|(s, c)| *s = c).count();
+            short.get(..n).unwrap_or_default()
+        } else {
+            long = letters.collect();
+            &long
         };
-        let table: &[(&[&str], KeyHint)] = &[
-            (&["iban"], KeyHint::Iban),
-            (&["ssn", "socialsecurity"], KeyHint::Ssn),
-            (
-                &["password", "passwd", "pwd", "passphrase"],
-                KeyHint::Password,
-            ),
-            (
-                &[
-                    "secret",
-                    "token",
-                    "apikey",
-                    "accesskey",
-                    "privatekey",
-                    "credential",
-                ],
-                KeyHint::Secret,
-            ),
-            (
-                &[
-                    "dob",
-                    "dateofbirth",
-                    "birthdate",
-                    "birthday",
-                    "geburtsdatum",
-                    "fechadenacimiento",
-                    "fechanacimiento",
-                    "datadinascita",
-                    "geboortedatum",
-                    "datedenaissance",
-                ],
-                KeyHint::Dob,
-            ),
-            (&["routing", "aba"], KeyHint::Routing),
-            (&["swift", "bic"], KeyHint::Swift),
-            (&["diagnosis", "icd", "condition"], KeyHint::Medical),
-            (&["email", "mail"], KeyHint::Email),
-            (&["phone", "mobile", "tel", "fax"], KeyHint::Phone),
-            (&["card", "pan", "ccnumber"], KeyHint::Card),
-            (&["nino", "nationalinsurance"], KeyHint::Nino),
-            (&["passport", "reisepass", "passeport"], KeyHint::Passport),
-            (
-                &["mrn", "medicalrecord", "patientid", "patientnumber"],
-                KeyHint::MedicalRecord,
-            ),
-            (
-                &[
-                    "steuerid",
-                    "taxid",
-                    "bsn",
-                    "burgerservicenummer",
-                    "nir",
-                    "dni",
-                    "codicefiscale",
-                    "nationalid",
-                ],
-                KeyHint::NationalId,
-            ),
-        ];
-        table
-            .iter()
-            .find(|(words, _)| words.iter().any(|w| has(w)))
-            .map(|(_, hint)| *hint)
+        let (&first, &last) = (norm.first()?, norm.last()?);
+        let starts = KEY_WORDS_BY_FIRST[usize::from(first)];
+        let ends = KEY_WORDS_BY_LAST[usize::from(last)];
+        let mut candidates = starts | ends;
+        while candidates != 0 {
+            let i = candidates.trailing_zeros();
+            candidates &= candidates - 1;
+            let (word, hint) = KEY_WORDS.get(i as usize)?;
+            let bit = 1u64 << i;
+            if (starts & bit != 0 && norm.starts_with(word.as_bytes()))
+                || (ends & bit != 0 && norm.ends_with(word.as_bytes()))
+            {
+                return Some(*hint);
+            }
+        }
+        None
     }
 }
 

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use serde_json::json;
-use warden_classify::{Finding, Positions};
+use warden_classify::{Finding, JsonSink, Positions};
 
 #[derive(Debug, Args)]
 pub(crate) struct ClassifyArgs {
@@ -30,6 +30,55 @@ fn finding_json(at: &mut Positions<'_>, f: &Finding) -> serde_json::Value {
     // Two decimals: the f32 confidence would otherwise print as 0.949999988….
     let confidence = (f64::from(f.confidence) * 100.0).round() / 100.0;
     json!({"type": f.detector, "class": f.class, "start": start, "end": end, "confidence": confidence})
+}
+
+/// The lines of `warden classify --json`: the path and the span in the
+/// value, never the value itself.
+struct FindingLines<'a> {
+    name: &'a str,
+    out: Vec<u8>,
+    count: usize,
+    /// Each confidence seen (its bits), as `{:.2}` writes it.
+    confidences: Vec<(u32, String)>,
+}
+
+impl JsonSink for FindingLines<'_> {
+    fn push(&mut self, path: &str, _text: &str, f: Finding) {
+        // Written by hand, as `{name}:{path}: {detector:<16} {class:<18}
+        // bytes {start}..{end}  confidence {confidence:.2}`: through
+        // `writeln!` the padding and the float took a fifth of the run.
+        self.count += 1;
+        let pad = |out: &mut Vec<u8>, s: &str, width: usize| {
+            out.extend_from_slice(s.as_bytes());
+            let n = width.saturating_sub(s.chars().count());
+            out.resize(out.len() + n, b' ');
+        };
+        let out = &mut self.out;
+        out.extend_from_slice(self.name.as_bytes());
+        out.push(b':');
+        out.extend_from_slice(path.as_bytes());
+        out.extend_from_slice(b": ");
+        pad(out, f.detector, 16);
+        out.push(b' ');
+        pad(out, &f.class, 18);
+        // Writing to a `Vec` cannot fail.
+        let _ = write!(out, " bytes {}..{}  confidence ", f.start, f.end);
+        let bits = f.confidence.to_bits();
+        match self.confidences.iter().find(|(b, _)| *b == bits) {
+            Some((_, text)) => out.extend_from_slice(text.as_bytes()),
+            None => {
+                let text = format!("{:.2}", f.confidence);
+                out.extend_from_slice(text.as_bytes());
+                self.confidences.push((bits, text));
+            }
+        }
+        out.push(b'\n');
+    }
+
+    fn clear(&mut self) {
+        self.out.clear();
+        self.count = 0;
+    }
 }
 
 pub(crate) fn run(common: &crate::common::Common, args: ClassifyArgs) -> anyhow::Result<ExitCode> {
@@ -61,28 +110,20 @@ pub(crate) fn run(common: &crate::common::Common, args: ClassifyArgs) -> anyhow:
         input
             .read_to_string(&mut text)
             .with_context(|| format!("`{name}` is not UTF-8 text"))?;
-        let document: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "`{name}` line {} column {}: not a JSON document: {e}",
-                e.line(),
-                e.column()
-            )
-        })?;
-        let findings = classifier.classify_json(&document);
-        // The path and the span in the value, never the value itself.
-        for f in &findings {
-            writeln!(
-                out,
-                "{name}:{}: {:<16} {:<18} bytes {}..{}  confidence {:.2}",
-                f.path,
-                f.finding.detector,
-                f.finding.class,
-                f.finding.start,
-                f.finding.end,
-                f.finding.confidence
-            )?;
-        }
-        writeln!(out, "{} findings", findings.len())?;
+        // Walked as it is parsed, no tree built; the lines wait in memory
+        // until the whole text has proved to be one JSON document, so that
+        // one that is not prints its error and nothing else.
+        let mut lines = FindingLines {
+            name: &name,
+            out: Vec::new(),
+            count: 0,
+            confidences: Vec::new(),
+        };
+        classifier
+            .classify_json_text(&text, &mut lines)
+            .map_err(|e| anyhow::anyhow!("`{name}` {e}"))?;
+        writeln!(lines.out, "{} findings", lines.count)?;
+        out.write_all(&lines.out)?;
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }

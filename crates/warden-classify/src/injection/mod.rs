@@ -164,7 +164,7 @@ fn walk(value: &Value, path: &mut String, out: &mut Vec<JsonInjectionFlag>) {
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let len = path.len();
-                let _ = write!(path, "[{i}]");
+                crate::json::push_index(path, i);
                 walk(item, path, out);
                 path.truncate(len);
             }

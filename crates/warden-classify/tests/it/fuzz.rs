@@ -1,6 +1,7 @@
 //! Fuzzing on stable Rust, beside `robust.rs` (arbitrary and glued text):
 //! arbitrary Unicode and arbitrary JSON documents, as deep as `serde_json`
-//! reads them, through `classify_json`, `scan_injection_json`, `redact` and
+//! reads them, through `classify_json` (and `classify_json_text` on their text),
+//! `scan_injection_json`, `redact` and
 //! `redact_json`, each case on a 2 MiB stack. Every span must lie on
 //! character boundaries inside its string; nothing panics.
 //!
@@ -143,6 +144,16 @@ fn check_json(mut value: Value) {
     let _: Value = serde_json::from_slice(&bytes).unwrap();
 }
 
+/// `classify_json_text` on `text` pushes what `classify_json` finds in the
+/// tree parsed from it.
+fn check_streamed(text: &str) {
+    let c = classifier();
+    let tree: Value = serde_json::from_str(text).unwrap();
+    let mut streamed = Vec::new();
+    c.classify_json_text(text, &mut streamed).unwrap();
+    assert_eq!(streamed, c.classify_json(&tree), "{text}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases()))]
 
@@ -160,6 +171,19 @@ proptest! {
         on_small_stack(move || check_json(value));
     }
 
+    /// Arbitrary documents, written compact or pretty: the walk as the text
+    /// is parsed finds what the walk of the parsed tree finds, in order.
+    #[test]
+    fn streaming_walk_matches_the_tree_walk(value in json(), pretty in any::<bool>()) {
+        let text = if pretty {
+            serde_json::to_string_pretty(&value)
+        } else {
+            serde_json::to_string(&value)
+        }
+        .unwrap();
+        on_small_stack(move || check_streamed(&text));
+    }
+
     /// Documents as deep as `serde_json` reads them (its limit is 128),
     /// with a finding at the bottom, on a 2 MiB stack.
     #[test]
@@ -173,6 +197,9 @@ proptest! {
             s.push(if array { ']' } else { '}' });
         }
         let value: Value = serde_json::from_str(&s).unwrap();
-        on_small_stack(move || check_json(value));
+        on_small_stack(move || {
+            check_streamed(&s);
+            check_json(value);
+        });
     }
 }

@@ -153,3 +153,60 @@ confidence = 0.8
     assert!(err.contains("detector `employee_id`"), "{err}");
     assert!(err.contains("warden.toml:"), "{err}");
 }
+
+#[test]
+fn a_json_document_is_walked_as_it_is_read_with_the_same_lines() {
+    // The lines `warden classify --json` wrote when it parsed the document
+    // into a tree first: escapes, quoted keys, numbers, a repeated key (its
+    // first place, its last value).
+    let doc = r#"{"customer": {"name": "Ann", "iban": "GB82 WEST 1234 5698 7654 32", "e-mail": "ann@example.com",
+  "it's": "+44 20 7946 0958", "pass\u0077ord": "Tr0ub4dor&3", "card": 4111111111111111},
+ "items": [{"note": "mail \"bob@example.org\"\nplease"}, ["jürgen@bücher.de"]],
+ "ssn": "000", "ssn": "536-22-8714"}"#;
+    let (ok, out, err) = classify(&["--json"], doc);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "\
+<stdin>:$.customer.iban: iban             financial.account  bytes 0..27  confidence 0.99
+<stdin>:$.customer['e-mail']: email            pii.contact        bytes 0..15  confidence 0.99
+<stdin>:$.customer['it\\'s']: phone            pii.contact        bytes 0..16  confidence 0.85
+<stdin>:$.customer.password: password         credentials        bytes 0..11  confidence 0.90
+<stdin>:$.customer.card: card             financial.card     bytes 0..16  confidence 0.99
+<stdin>:$.items[0].note: email            pii.contact        bytes 6..21  confidence 0.95
+<stdin>:$.items[1][0]: email            pii.contact        bytes 0..18  confidence 0.95
+<stdin>:$.ssn: ssn              pii.identity       bytes 0..11  confidence 0.99
+8 findings
+"
+    );
+}
+
+#[test]
+fn a_json_document_too_deep_or_not_utf8_is_an_error_and_nothing_else() {
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let (ok, out, err) = classify(&["--json"], &deep);
+    assert!(!ok);
+    assert_eq!(out, "");
+    assert!(
+        err.contains("`<stdin>` line 1 column 128: not a JSON document: recursion limit exceeded"),
+        "{err}"
+    );
+    // Findings before the error are not printed: the document is not one.
+    let (ok, out, err) = classify(&["--json"], "[\"a@example.com\",\n 1 2]");
+    assert!(!ok);
+    assert_eq!(out, "");
+    assert!(
+        err.contains("line 2 column 4: not a JSON document"),
+        "{err}"
+    );
+    let bytes = warden_test::output_with_stdin(
+        Command::new(env!("CARGO_BIN_EXE_warden")).args(["classify", "--json"]),
+        b"[\"\xff\"]",
+    );
+    assert!(!bytes.status.success());
+    assert!(
+        text(&bytes.stderr).contains("`<stdin>` is not UTF-8 text"),
+        "{}",
+        text(&bytes.stderr)
+    );
+}
