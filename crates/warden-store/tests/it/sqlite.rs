@@ -156,3 +156,77 @@ async fn corrupt_rows_are_reported_not_panicked_on() {
         other => panic!("expected corrupt, got {other:?}"),
     }
 }
+
+/// Numbers a batch of three records from wherever the log stands.
+struct Anywhere;
+
+impl warden_store::AuditCatchUp for Anywhere {
+    fn border(&self, _size: u64) -> Vec<(u8, u64)> {
+        Vec::new()
+    }
+
+    fn rebuild(
+        &mut self,
+        size: u64,
+        _nodes: &[warden_store::StoredNode],
+    ) -> Result<warden_store::AuditBatch, StoreError> {
+        Ok(batch_at(size))
+    }
+}
+
+fn batch_at(size: u64) -> warden_store::AuditBatch {
+    warden_store::AuditBatch {
+        records: (size..size + 3)
+            .map(|index| warden_store::AuditRow {
+                index,
+                record: index.to_be_bytes().to_vec(),
+                leaf: [0; 32],
+                payload: None,
+                payload_key: None,
+                created_at: 1,
+            })
+            .collect(),
+        ..warden_store::AuditBatch::default()
+    }
+}
+
+/// Two stores on one directory (the gateway and the CLI) append at once,
+/// each through its own appending connection: every batch lands whole, the
+/// one behind numbered again under the lock, and the log stays dense.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writers_on_one_file_keep_the_log_dense() {
+    use warden_store::AuditStore as _;
+    let dir = tempfile::tempdir().unwrap();
+    let a = SqliteStore::open(dir.path()).await.unwrap();
+    let b = SqliteStore::open(dir.path()).await.unwrap();
+    let writer = |store: SqliteStore| {
+        tokio::spawn(async move {
+            let mut at = Vec::new();
+            for _ in 0..40 {
+                let size = store.audit_size().await.unwrap();
+                at.push(
+                    store
+                        .audit_append_caught_up(size, &batch_at(size), &mut Anywhere)
+                        .await
+                        .unwrap(),
+                );
+            }
+            at
+        })
+    };
+    let (first, second) = (writer(a.clone()), writer(b.clone()));
+    let mut starts: Vec<u64> = first.await.unwrap();
+    starts.extend(second.await.unwrap());
+    starts.sort_unstable();
+    assert_eq!(starts, (0..80).map(|i| i * 3).collect::<Vec<_>>());
+    assert_eq!(a.audit_size().await.unwrap(), 240);
+    let mut records = Vec::new();
+    while (records.len() as u64) < 240 {
+        let from = records.len() as u64;
+        records.extend(a.audit_records(from, 240).await.unwrap());
+    }
+    for (i, row) in records.iter().enumerate() {
+        assert_eq!(row.index, i as u64);
+        assert_eq!(row.record, (i as u64).to_be_bytes());
+    }
+}
