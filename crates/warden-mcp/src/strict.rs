@@ -235,9 +235,21 @@ fn inexact_number(body: &[u8]) -> Option<String> {
     while i < body.len() {
         match body[i] {
             b'"' => {
+                // To the closing quote, stepping over escapes; a string is
+                // most of a body, so its bytes are skipped in bulk.
                 i += 1;
-                while i < body.len() && body[i] != b'"' {
-                    i += if body[i] == b'\\' { 2 } else { 1 };
+                loop {
+                    match memchr::memchr2(b'"', b'\\', body.get(i..).unwrap_or_default()) {
+                        Some(at) if body[i + at] == b'"' => {
+                            i += at;
+                            break;
+                        }
+                        Some(at) => i += at + 2,
+                        None => {
+                            i = body.len();
+                            break;
+                        }
+                    }
                 }
                 i += 1;
             }
@@ -262,6 +274,9 @@ fn inexact_number(body: &[u8]) -> Option<String> {
 /// Whether `token` (a JSON number) is exactly the value its nearest `f64`
 /// prints as: both written as digits and a decimal exponent, then compared.
 fn exact(token: &str) -> bool {
+    if short(token) {
+        return true;
+    }
     let Ok(value) = token.parse::<f64>() else {
         return false;
     };
@@ -274,6 +289,36 @@ fn exact(token: &str) -> bool {
         return i.unsigned_abs() <= EXACT;
     }
     decimal(token) == decimal(&format!("{value:e}"))
+}
+
+/// Whether `token` (a JSON number) has at most 15 significant digits and a
+/// magnitude well inside the normal range of `f64` (explicit exponent of at
+/// most 250, mantissa of at most 40 characters): every such decimal is the
+/// value its nearest `f64` prints as (15 is `f64`'s `DIGITS`), so the
+/// comparison [`exact`] makes is known without making it. Counts leading
+/// zeros of a fraction as not significant and trailing zeros as significant
+/// (erring towards the full comparison).
+fn short(token: &str) -> bool {
+    let text = token.strip_prefix('-').unwrap_or(token);
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(p) => (&text[..p], &text[p + 1..]),
+        None => (text, ""),
+    };
+    let exponent = exponent.trim_start_matches(['+', '-']);
+    if mantissa.len() > 40
+        || exponent.len() > 3
+        || exponent
+            .parse::<u16>()
+            .map_or(!exponent.is_empty(), |e| e > 250)
+    {
+        return false;
+    }
+    let significant = mantissa
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .skip_while(|&b| b == b'0')
+        .count();
+    significant <= 15
 }
 
 /// (negative, significant digits without leading or trailing zeros, exponent
@@ -323,6 +368,62 @@ mod tests {
         ] {
             assert_eq!(ambiguity(good.as_bytes()), None, "{good}");
         }
+    }
+
+    #[test]
+    fn the_short_path_agrees_with_the_full_comparison() {
+        let mut tokens = vec![
+            "0",
+            "-0",
+            "0.0",
+            "98.7",
+            "1e-7",
+            "1E+7",
+            "0.000000000000001",
+            "123456789012345",
+            "1234567890123456",
+            "0.1234567890123456",
+            "9.99999999999999e250",
+            "1e251",
+            "1e-250",
+            "1e-300",
+            "4.9e-324",
+            "100000000000000000000",
+            "1.5e3",
+            "00.5",
+        ];
+        let generated: Vec<String> = (0..20_000u64)
+            .map(|i| {
+                let digits = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % 10u64.pow(1 + (i % 17) as u32);
+                let point = (i / 7) % 18;
+                let text = digits.to_string();
+                let text = if (point as usize) < text.len() {
+                    format!("{}.{}", &text[..point as usize], &text[point as usize..])
+                } else {
+                    text
+                };
+                let text = text
+                    .strip_prefix('.')
+                    .map_or(text.clone(), |t| format!("0.{t}"));
+                match i % 5 {
+                    0 => format!("{text}e{}", (i / 5) % 320),
+                    1 => format!("-{text}E-{}", (i / 5) % 320),
+                    _ => text,
+                }
+            })
+            .collect();
+        tokens.extend(generated.iter().map(String::as_str));
+        for token in tokens {
+            if short(token) {
+                let value: f64 = token.parse().unwrap_or(f64::NAN);
+                assert!(
+                    value.is_finite() && decimal(token) == decimal(&format!("{value:e}")),
+                    "{token}"
+                );
+            }
+        }
+        assert!(short("98.7") && short("123456789012345") && !short("1234567890123456"));
+        assert!(!short("1e251") && !short("1e-300") && short("1e-250"));
     }
 
     #[test]
