@@ -127,7 +127,8 @@ pub struct AuditRecord {
     pub policy_digest: Option<String>,
     /// Why, in words.
     pub reasons: Vec<String>,
-    /// Data classes seen in the arguments.
+    /// Data classes seen in the arguments (classified only where policy can
+    /// use them: none for a call that no permit reaches).
     pub classes: Vec<String>,
     /// Where the action sends data: the hosts its destination arguments
     /// name (recipients' domains, URLs' hosts), canonical. Absent when none.

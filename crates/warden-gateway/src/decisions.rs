@@ -57,7 +57,8 @@ pub struct DecisionAnswer {
     pub policy_digest: String,
     /// The agent instance that asked.
     pub agent: String,
-    /// Data classes found in the arguments.
+    /// Data classes found in the arguments (none when no permit reaches
+    /// the call: then nothing is classified).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<String>,
     /// Redaction obligations of the allow: data of these classes is
